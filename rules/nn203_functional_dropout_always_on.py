@@ -1,0 +1,79 @@
+"""NN203 functional-dropout-always-on."""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from nnlint.context import Context
+from nnlint.findings import Edit, Finding, Fix, Severity
+from nnlint.registry import Rule, register
+from nnlint.semantic import argument
+from nnlint.torchnames import DROPOUT_FUNCTIONS
+
+
+@register
+class FunctionalDropoutAlwaysOn(Rule):
+    """
+    ## What it does
+    Flags `F.dropout(x, p)` (and the other functional dropouts) called inside an
+    `nn.Module` without `training=self.training`.
+
+    ## Why is this bad?
+    The functional form does not know about the module's mode: its `training`
+    argument defaults to `True`. `model.eval()` switches off every `nn.Dropout`
+    layer but not this call, so evaluation and inference stay random and
+    systematically worse. Nothing fails; validation numbers are just noisy and low,
+    and they improve mysteriously when you "ensemble" several runs.
+
+    ## Example
+    ```python
+    class Net(nn.Module):
+        def forward(self, x):
+            x = F.dropout(self.fc1(x), p=0.5)  # still active after net.eval()
+            return self.fc2(x)
+    ```
+
+    ## Use instead
+    ```python
+    class Net(nn.Module):
+        def forward(self, x):
+            x = F.dropout(self.fc1(x), p=0.5, training=self.training)
+            return self.fc2(x)
+    ```
+    or an `nn.Dropout(0.5)` layer created in `__init__`.
+
+    ## Fix
+    Adds `training=self.training` to the call. Passing `training` explicitly (even
+    `True`, for Monte-Carlo dropout) silences the rule.
+    """
+
+    code = "NN203"
+    name = "functional-dropout-always-on"
+    severity = Severity.WARNING
+    summary = "Functional dropout inside a module ignores eval() unless given training=self.training"
+    fix_title = "Add training=self.training"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        sem = ctx.semantic
+        for site in sem.calls:
+            name = sem.call_name(site.node)
+            if name not in DROPOUT_FUNCTIONS:
+                continue
+            if argument(site.node, 2, "training") is not None:
+                continue
+            if any(type(a) is ast.Starred for a in site.node.args) or any(k.arg is None for k in site.node.keywords):
+                continue
+            cls = sem.enclosing_class(site.scope)
+            if cls is None or not sem.is_module_class(cls.name):
+                continue
+            if not site.scope.params or site.scope.params[0] != "self":
+                continue
+            short = ctx.text(site.node.func)
+            message = (
+                f"`{short}(...)` in `{cls.name}.{site.scope.name}` keeps dropping activations after "
+                f"`.eval()`: its `training` argument defaults to True; pass `training=self.training`"
+            )
+            related = [ctx.related(cls.node, f"`{cls.name}` is an nn.Module whose eval() this call ignores")]
+            edit: Edit = ctx.add_keyword(site.node, "training=self.training")
+            yield ctx.finding(self, site.node, message, related, Fix(self.fix_title, (edit,)))

@@ -1,0 +1,125 @@
+"""What a rule sees: the source, its tree, the shared semantic index, and helpers
+to turn `ast` nodes into spans, findings and minimal text edits."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nnlint.config import Settings
+from nnlint.findings import Edit, Finding, Fix, Related, Span
+from nnlint.semantic import Semantic
+from nnlint.source import SourceFile
+
+if TYPE_CHECKING:
+    from nnlint.registry import Rule
+
+
+@dataclass
+class Context:
+    source: SourceFile
+    tree: ast.Module
+    semantic: Semantic
+    settings: Settings
+
+    # ---------------------------------------------------------------- spans
+    def span(self, node: ast.AST) -> Span:
+        line = node.lineno  # type: ignore[attr-defined]
+        end_line = getattr(node, "end_lineno", None) or line
+        end_col = getattr(node, "end_col_offset", None)
+        col = node.col_offset  # type: ignore[attr-defined]
+        return Span(
+            line,
+            self.source.column(line, col),
+            end_line,
+            self.source.column(end_line, end_col if end_col is not None else col),
+        )
+
+    def head_span(self, node: ast.AST) -> Span:
+        """The first line of a (possibly multi-line) node, e.g. a `for` header."""
+        span = self.span(node)
+        if span.end_line == span.line:
+            return span
+        text = self.source.line_text(span.line).rstrip()
+        return Span(span.line, span.column, span.line, max(span.column, len(text)))
+
+    def text(self, node: ast.AST) -> str:
+        span = self.span(node)
+        start = self.source.offset(span.line, span.column)
+        end = self.source.offset(span.end_line, span.end_column)
+        return self.source.text[start:end]
+
+    def related(self, node: ast.AST, message: str) -> Related:
+        return Related(self.span(node), message)
+
+    def option(self, rule: "type[Rule] | Rule", name: str) -> object:
+        return self.settings.option(rule.code, name, rule.options.get(name))
+
+    def finding(
+        self,
+        rule: "type[Rule] | Rule",
+        node: ast.AST | Span,
+        message: str,
+        related: list[Related] | None = None,
+        fix: Fix | None = None,
+    ) -> Finding:
+        span = node if isinstance(node, Span) else self.span(node)
+        return Finding(rule.code, message, rule.severity, span, related or [], fix, self.source.path)
+
+    # ----------------------------------------------------------------- edits
+    def statement_starts_line(self, stmt: ast.stmt) -> bool:
+        """True when only indentation precedes `stmt` on its line (so a line can go above it)."""
+        prefix = self.source.line_text(stmt.lineno)[: self.source.column(stmt.lineno, stmt.col_offset)]
+        return prefix.strip() == ""
+
+    def insert_line_before(self, stmt: ast.stmt, code: str) -> Edit | None:
+        """An edit that puts `code` on its own line above `stmt`, at the same indentation."""
+        if not self.statement_starts_line(stmt):
+            return None
+        indent = self.source.indent_of(stmt.lineno)
+        if stmt.col_offset == 0 and indent:
+            indent = ""
+        newline = self.source.newline()
+        return Edit(Span(stmt.lineno, 0, stmt.lineno, 0), f"{indent}{code}{newline}")
+
+    def insert_at_block_start(self, body: list[ast.stmt], code: str) -> Edit | None:
+        """Insert `code` as the first statement of a block (after a docstring)."""
+        first = body[0]
+        if (
+            type(first) is ast.Expr
+            and type(first.value) is ast.Constant
+            and isinstance(first.value.value, str)
+            and len(body) > 1
+        ):
+            first = body[1]
+        return self.insert_line_before(first, code)
+
+    def delete_statement(self, stmt: ast.stmt) -> Edit | None:
+        """Remove a statement that occupies whole lines (with its line break)."""
+        if not self.statement_starts_line(stmt):
+            return None
+        end_line = stmt.end_lineno or stmt.lineno
+        rest = self.source.line_text(end_line)[self.source.column(end_line, stmt.end_col_offset or 0):]
+        if rest.strip() and not rest.strip().startswith("#"):
+            return None
+        if end_line >= len(self.source.lines):
+            return Edit(Span(stmt.lineno, 0, end_line, len(self.source.line_text(end_line))), "")
+        return Edit(Span(stmt.lineno, 0, end_line + 1, 0), "")
+
+    def replace(self, node: ast.AST, new_text: str) -> Edit:
+        return Edit(self.span(node), new_text)
+
+    def insert_after(self, node: ast.AST, text: str) -> Edit:
+        span = self.span(node)
+        return Edit(Span(span.end_line, span.end_column, span.end_line, span.end_column), text)
+
+    def add_keyword(self, call: ast.Call, text: str) -> Edit:
+        """Append a keyword argument to a call, keeping its layout."""
+        arguments = [*call.args, *call.keywords]
+        if arguments:
+            last = max(arguments, key=lambda a: (a.end_lineno or 0, a.end_col_offset or 0))
+            return self.insert_after(last, f", {text}")
+        span = self.span(call)
+        # `f()` ends with the closing parenthesis: insert just before it.
+        return Edit(Span(span.end_line, span.end_column - 1, span.end_line, span.end_column - 1), text)

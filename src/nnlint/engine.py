@@ -1,0 +1,197 @@
+"""The one entry point both front ends use: text in, findings out.
+
+Pure: it never imports, executes or evaluates the code it reads, and it never raises
+on bad input (a file that cannot be analysed yields a single NN000 finding).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nnlint.config import Settings
+from nnlint.context import Context
+from nnlint.findings import Finding, Severity, Span
+from nnlint.fixes import fix_parses
+from nnlint.registry import Rule, load_rules
+from nnlint.semantic import Semantic
+from nnlint.source import SourceDecodeError, SourceFile, decode_source
+
+SYNTAX_ERROR = "NN000"
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+_SUPPRESSION = re.compile(
+    r"#\s*(?:nnlint\s*:\s*(?P<kind>disable-file|disable)\s*=\s*(?P<codes>[A-Za-z0-9_, ]+)"
+    r"|noqa(?:\s*:\s*(?P<noqa>[A-Za-z0-9_, ]+))?)",
+    re.IGNORECASE,
+)
+_CODE_LIST = re.compile(r"[A-Za-z]+[0-9]*")
+
+
+@dataclass
+class CheckResult:
+    source: SourceFile
+    findings: list[Finding] = field(default_factory=list)
+    error: Finding | None = None  # the NN000 that stopped analysis, if any
+    semantic: Semantic | None = None
+
+
+@dataclass
+class Suppressions:
+    file_codes: set[str] = field(default_factory=set)
+    lines: dict[int, set[str] | None] = field(default_factory=dict)  # None: every code
+
+    def hides(self, finding: Finding) -> bool:
+        if any(finding.code.startswith(code) for code in self.file_codes):
+            return True
+        if finding.span.line not in self.lines:
+            return False
+        codes = self.lines[finding.span.line]
+        return codes is None or any(finding.code.startswith(code) for code in codes)
+
+
+def parse_suppressions(source: SourceFile) -> Suppressions:
+    result = Suppressions()
+    text = source.text
+    if "nnlint" not in text and "noqa" not in text and "NOQA" not in text:
+        return result
+    for number, line in enumerate(source.lines, start=1):
+        if "#" not in line:
+            continue
+        for match in _SUPPRESSION.finditer(line):
+            if match.group("kind"):
+                codes = {c.upper() for c in _CODE_LIST.findall(match.group("codes"))}
+                if match.group("kind").lower() == "disable-file":
+                    result.file_codes |= codes
+                else:
+                    _add_line_codes(result, number, codes)
+            elif match.group("noqa"):
+                _add_line_codes(result, number, {c.upper() for c in _CODE_LIST.findall(match.group("noqa"))})
+            else:
+                result.lines[number] = None
+    return result
+
+
+def _add_line_codes(result: Suppressions, line: int, codes: set[str]) -> None:
+    if line in result.lines and result.lines[line] is None:
+        return
+    result.lines.setdefault(line, set()).update(codes)  # type: ignore[union-attr]
+
+
+def active_rules(settings: Settings) -> list[Rule]:
+    return [
+        rule_class()
+        for code, rule_class in load_rules().items()
+        if settings.is_enabled(code, rule_class.enabled_by_default)
+    ]
+
+
+def _error(source: SourceFile, message: str, line: int = 1, column: int = 0) -> Finding:
+    line = max(1, min(line, len(source.lines)))
+    text = source.line_text(line)
+    column = max(0, min(column, len(text)))
+    end_column = column + 1 if column < len(text) else column
+    return Finding(SYNTAX_ERROR, message, Severity.ERROR, Span(line, column, line, end_column), path=source.path)
+
+
+def parse(source: SourceFile) -> ast.Module | Finding:
+    """Parse with the stdlib; any failure becomes an NN000 finding at the right place."""
+    try:
+        return ast.parse(source.text, filename=source.path)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        column = 0
+        if exc.offset:
+            # SyntaxError.offset counts code points from 1 (bytes on some older versions).
+            column = max(0, exc.offset - 1)
+        return _error(source, f"syntax error: {exc.msg}", line, column)
+    except ValueError as exc:  # e.g. NUL bytes
+        line = source.text[: source.text.find("\0")].count("\n") + 1 if "\0" in source.text else 1
+        return _error(source, f"cannot parse: {exc}", line)
+    except (RecursionError, MemoryError):
+        return _error(source, "cannot parse: the code is nested too deeply for Python's parser")
+
+
+def check_source(
+    text: str,
+    path: str = "<string>",
+    settings: Settings | None = None,
+    rules: list[Rule] | None = None,
+    verify_fixes: bool = True,
+) -> CheckResult:
+    settings = settings or Settings()
+    source = SourceFile(text, path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        error = _error(source, "cannot parse: the text contains lone surrogate characters")
+        return CheckResult(source, [error] if settings.is_enabled(SYNTAX_ERROR) else [], error)
+    tree = parse(source)
+    if isinstance(tree, Finding):
+        return CheckResult(source, [tree] if settings.is_enabled(SYNTAX_ERROR) else [], tree)
+    try:
+        semantic = Semantic.build(tree)
+    except RecursionError:
+        error = _error(source, "cannot analyse: the code is nested too deeply")
+        return CheckResult(source, [error], error)
+    ctx = Context(source, tree, semantic, settings)
+    findings: list[Finding] = []
+    for rule in rules if rules is not None else active_rules(settings):
+        try:
+            produced = list(rule.check(ctx))
+        except RecursionError:
+            continue
+        for finding in produced:
+            finding.severity = settings.severity_for(finding.code, finding.severity)
+            if finding.fix is not None and verify_fixes and not fix_parses(text, finding.fix):
+                finding.fix = None
+            findings.append(finding)
+    suppressions = parse_suppressions(source)
+    findings = [f for f in findings if not suppressions.hides(f)]
+    findings.sort(key=Finding.sort_key)
+    return CheckResult(source, _dedupe(findings), None, semantic)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, Span]] = set()
+    unique = []
+    for finding in findings:
+        key = (finding.code, finding.span)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique
+
+
+def read_source(path: Path) -> tuple[str | None, str | None]:
+    """Read a file as Python source: (text, None) or (None, a clear error message)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, f"file is too large to analyse ({size // 1024 // 1024} MiB; the limit is 10 MiB)"
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read file: {exc.strerror or exc}"
+    if b"\0" in data[:8192] and not path.suffix == ".py":
+        return None, "binary file"
+    try:
+        return decode_source(data), None
+    except SourceDecodeError as exc:
+        return None, str(exc)
+
+
+def check_path(path: Path, settings: Settings | None = None, display: str | None = None) -> CheckResult:
+    name = display or str(path)
+    text, problem = read_source(path)
+    if text is None:
+        source = SourceFile("", name)
+        error = _error(source, f"cannot analyse: {problem}")
+        return CheckResult(source, [error], error)
+    return check_source(text, name, settings)
+
+
+if sys.version_info < (3, 10):  # pragma: no cover
+    raise RuntimeError("nnlint needs Python 3.10 or newer")

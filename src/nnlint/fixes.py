@@ -1,0 +1,70 @@
+"""Applying fixes: minimal text edits, verified before anyone sees them."""
+
+from __future__ import annotations
+
+import ast
+
+from nnlint.findings import Edit, Finding, Fix
+from nnlint.source import SourceFile
+
+
+class OverlappingEdits(ValueError):
+    pass
+
+
+def apply_edits(text: str, edits: list[Edit] | tuple[Edit, ...]) -> str:
+    """Apply non-overlapping edits (positions in code points) to `text`."""
+    source = SourceFile(text)
+    located = []
+    for edit in edits:
+        start = source.offset(edit.span.line, edit.span.column)
+        end = source.offset(edit.span.end_line, edit.span.end_column)
+        located.append((start, end, edit.new_text))
+    located.sort(key=lambda item: (item[0], item[1]))
+    for (s1, e1, _), (s2, _, _) in zip(located, located[1:]):
+        if s2 < e1:
+            raise OverlappingEdits("edits overlap")
+    out = text
+    for start, end, new_text in reversed(located):
+        out = out[:start] + new_text + out[end:]
+    return out
+
+
+def fix_parses(text: str, fix: Fix) -> bool:
+    try:
+        ast.parse(apply_edits(text, fix.edits))
+    except (SyntaxError, ValueError, OverlappingEdits, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def apply_fixes(text: str, findings: list[Finding]) -> tuple[str, int]:
+    """Apply every non-conflicting fix once. Returns the new text and how many applied."""
+    chosen: list[Edit] = []
+    taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    applied = 0
+    for finding in sorted(findings, key=Finding.sort_key):
+        if finding.fix is None:
+            continue
+        ranges = [((e.span.line, e.span.column), (e.span.end_line, e.span.end_column)) for e in finding.fix.edits]
+        if any(_overlaps(r, t) for r in ranges for t in taken):
+            continue
+        candidate = chosen + list(finding.fix.edits)
+        try:
+            apply_edits(text, candidate)
+        except OverlappingEdits:
+            continue
+        chosen = candidate
+        taken.extend(ranges)
+        applied += 1
+    if not chosen:
+        return text, 0
+    return apply_edits(text, chosen), applied
+
+
+def _overlaps(a: tuple[tuple[int, int], tuple[int, int]], b: tuple[tuple[int, int], tuple[int, int]]) -> bool:
+    if a[0] == a[1] or b[0] == b[1]:
+        # Two insertions at the same point would be ambiguous; an insertion inside a
+        # replaced range is a conflict.
+        return a[0] == b[0] or (b[0] < a[0] < b[1]) or (a[0] < b[0] < a[1])
+    return a[0] < b[1] and b[0] < a[1]

@@ -1,0 +1,234 @@
+"""Report formats for the CLI: text, json, sarif (2.1.0) and github annotations.
+
+The JSON shape is a contract scorers depend on: 1-based lines and columns, columns
+counted in Unicode code points.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from nnlint import __version__
+from nnlint.findings import Finding, Severity
+from nnlint.registry import Rule
+
+DOCS_BASE_URL = "https://github.com/nnlint/nnlint/blob/main/docs/rules/"
+
+
+def rule_url(code: str, base: str = DOCS_BASE_URL) -> str:
+    return f"{base.rstrip('/')}/{code}.md"
+
+
+def finding_to_json(finding: Finding) -> dict[str, object]:
+    span = finding.span
+    fix = None
+    if finding.fix is not None:
+        fix = {
+            "message": finding.fix.title,
+            "edits": [
+                {
+                    "line": e.span.line,
+                    "column": e.span.column + 1,
+                    "end_line": e.span.end_line,
+                    "end_column": e.span.end_column + 1,
+                    "new_text": e.new_text,
+                }
+                for e in finding.fix.edits
+            ],
+        }
+    data: dict[str, object] = {
+        "path": finding.path,
+        "line": span.line,
+        "column": span.column + 1,
+        "end_line": span.end_line,
+        "end_column": span.end_column + 1,
+        "code": finding.code,
+        "message": finding.message,
+        "severity": finding.severity.value,
+        "fix": fix,
+        "related": [
+            {"line": r.span.line, "column": r.span.column + 1, "end_line": r.span.end_line,
+             "end_column": r.span.end_column + 1, "message": r.message}
+            for r in finding.related
+        ],
+    }
+    cell = getattr(finding, "cell", None)
+    if cell is not None:
+        data["cell"] = cell
+    return data
+
+
+def render_json(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
+    return json.dumps([finding_to_json(f) for f in findings], indent=2, ensure_ascii=False)
+
+
+def _location(finding: Finding) -> str:
+    cell = getattr(finding, "cell", None)
+    where = f"{finding.path}:cell {cell}" if cell is not None else finding.path
+    return f"{where}:{finding.span.line}:{finding.span.column + 1}"
+
+
+def render_text(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
+    lines = []
+    for finding in findings:
+        line = f"{_location(finding)}: {finding.code} {finding.message}"
+        if finding.fix is not None:
+            line += f" [fix: {finding.fix.title}]"
+        lines.append(line)
+        for related in finding.related:
+            lines.append(f"    line {related.span.line}: {related.message}")
+    if findings:
+        fixable = sum(1 for f in findings if f.fix is not None)
+        summary = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''}"
+        if fixable:
+            summary += f" ({fixable} fixable with `nnlint check --fix`)"
+        lines.append(summary + ".")
+    return "\n".join(lines)
+
+
+_SARIF_LEVEL = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFORMATION: "note",
+    Severity.HINT: "note",
+}
+
+
+def _sarif_region(span) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    return {
+        "startLine": span.line,
+        "startColumn": span.column + 1,
+        "endLine": span.end_line,
+        "endColumn": span.end_column + 1,
+    }
+
+
+def render_sarif(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
+    codes = sorted(rules)
+    index = {code: i for i, code in enumerate(codes)}
+    sarif_rules = []
+    for code in codes:
+        rule = rules[code]
+        sarif_rules.append(
+            {
+                "id": code,
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": rule.summary},
+                "help": {"text": rule.documentation(), "markdown": rule.documentation()},
+                "helpUri": rule_url(code),
+                "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
+            }
+        )
+    results = []
+    for finding in findings:
+        uri = Path(finding.path).as_posix()
+        result: dict[str, object] = {
+            "ruleId": finding.code,
+            "level": _SARIF_LEVEL[finding.severity],
+            "message": {"text": finding.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri},
+                        "region": _sarif_region(finding.span),
+                    }
+                }
+            ],
+        }
+        if finding.code in index:
+            result["ruleIndex"] = index[finding.code]
+        if finding.related:
+            result["relatedLocations"] = [
+                {
+                    "id": i,
+                    "message": {"text": r.message},
+                    "physicalLocation": {"artifactLocation": {"uri": uri}, "region": _sarif_region(r.span)},
+                }
+                for i, r in enumerate(finding.related)
+            ]
+        if finding.fix is not None:
+            result["fixes"] = [
+                {
+                    "description": {"text": finding.fix.title},
+                    "artifactChanges": [
+                        {
+                            "artifactLocation": {"uri": uri},
+                            "replacements": [
+                                {
+                                    "deletedRegion": _sarif_region(e.span),
+                                    "insertedContent": {"text": e.new_text},
+                                }
+                                for e in finding.fix.edits
+                            ],
+                        }
+                    ],
+                }
+            ]
+        results.append(result)
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "nnlint",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": "https://github.com/nnlint/nnlint",
+                        "rules": sarif_rules,
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False)
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+_GITHUB_LEVEL = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFORMATION: "notice",
+    Severity.HINT: "notice",
+}
+
+
+def render_github(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
+    lines = []
+    for f in findings:
+        span = f.span
+        props = (
+            f"file={_escape_property(f.path)},line={span.line},col={span.column + 1},"
+            f"endLine={span.end_line},endColumn={span.end_column + 1},"
+            f"title={_escape_property(f'nnlint {f.code}')}"
+        )
+        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {props}::{_escape_data(f'{f.code} {f.message}')}")
+    return "\n".join(lines)
+
+
+FORMATS: dict[str, Callable[[list[Finding], dict[str, type[Rule]]], str]] = {
+    "text": render_text,
+    "json": render_json,
+    "sarif": render_sarif,
+    "github": render_github,
+}
+
+
+def render(fmt: str, findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
+    output = FORMATS[fmt](findings, rules)
+    if fmt == "json" and not findings:
+        return "[]"
+    return output

@@ -1,0 +1,73 @@
+"""Rules register themselves here; the engine, CLI and server only see the registry."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+from typing import TYPE_CHECKING, ClassVar, Iterable
+
+from nnlint.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from nnlint.context import Context
+
+_CODE = re.compile(r"^NN\d{3}$")
+REGISTRY: dict[str, type["Rule"]] = {}
+
+
+class Rule:
+    """Base class: one subclass per mistake, in its own module under `rules/`.
+
+    The class docstring is the user documentation (Markdown with the sections
+    "What it does", "Why is this bad?", "Example", "Use instead", "Fix"). It is what
+    `nnlint rule NN101` prints and what the editor hover shows.
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    fix_title: ClassVar[str | None] = None
+    enabled_by_default: ClassVar[bool] = True
+    since: ClassVar[str] = "0.1.0"
+    options: ClassVar[dict[str, object]] = {}
+
+    def check(self, ctx: "Context") -> Iterable[Finding]:
+        raise NotImplementedError
+
+    @classmethod
+    def documentation(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+
+def register(rule: type[Rule]) -> type[Rule]:
+    if not _CODE.match(rule.code):
+        raise ValueError(f"rule code {rule.code!r} must look like NN123")
+    existing = REGISTRY.get(rule.code)
+    if existing is not None and existing.__qualname__ != rule.__qualname__:
+        raise ValueError(f"{rule.code} registered twice: {existing.__name__} and {rule.__name__}")
+    if not (rule.__doc__ or "").strip():
+        raise ValueError(f"{rule.code} has no documentation")
+    REGISTRY[rule.code] = rule
+    return rule
+
+
+_loaded = False
+
+
+def load_rules() -> dict[str, type[Rule]]:
+    """Import every module of `nnlint.rules`; each registers its rule on import."""
+    global _loaded
+    if not _loaded:
+        package = importlib.import_module("nnlint.rules")
+        for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+            if not module.name.startswith("_"):
+                importlib.import_module(f"nnlint.rules.{module.name}")
+        _loaded = True
+    return dict(sorted(REGISTRY.items()))
+
+
+def get_rule(code: str) -> type[Rule] | None:
+    return load_rules().get(code.upper())

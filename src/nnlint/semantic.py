@@ -1,0 +1,792 @@
+"""The shared analysis every rule reads: one walk over the stdlib `ast`.
+
+The walk records, in source order, every call, binding, augmented assignment and loop
+together with its context (enclosing function, loops, `if` branches, grad-disabled
+block). Rules never walk the tree themselves; they query this index. That keeps the
+cost of adding a rule close to zero and the whole analysis near the cost of
+`ast.parse` (see `nnlint.bench`).
+
+Name resolution follows TorchFix's idea (every callee is resolved to a qualified torch
+name through the file's imports) without its whole-module libcst metadata.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterator
+
+# Conventional aliases assumed only when the file never binds the name itself
+# (fragments and notebook cells often rely on imports made elsewhere).
+CONVENTIONAL_ALIASES = {
+    "torch": "torch",
+    "nn": "torch.nn",
+    "F": "torch.nn.functional",
+    "optim": "torch.optim",
+}
+
+GRAD_DISABLING = frozenset(
+    {
+        "torch.no_grad",
+        "torch.inference_mode",
+        "torch.autograd.no_grad",
+        "torch.autograd.grad_mode.no_grad",
+        "torch.autograd.grad_mode.inference_mode",
+    }
+)
+
+# Tensor methods and functions that keep the nature of a value (probabilities stay
+# probabilities after a squeeze); value tracing looks through them.
+SHAPE_METHODS = frozenset(
+    {
+        "squeeze", "unsqueeze", "view", "reshape", "flatten", "contiguous", "float",
+        "double", "half", "bfloat16", "to", "cpu", "cuda", "permute", "transpose",
+        "clone", "type", "view_as", "reshape_as", "t", "type_as",
+    }
+)
+SHAPE_FUNCTIONS = frozenset(
+    {
+        "torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape",
+        "torch.permute", "torch.transpose",
+    }
+)
+
+_MODEL_NAME = re.compile(
+    r"(^|_)(model|net|network|module|classifier|encoder|decoder|backbone|generator|"
+    r"discriminator|critic|actor|student|teacher|autoencoder|cnn|rnn|lstm|gru|mlp|"
+    r"transformer|resnet|vgg|bert|gpt|unet|vae|regressor|forecaster|policy)s?\d*($|_)",
+    re.IGNORECASE,
+)
+_OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimizer|optimiser)s?(\d*|_[a-z0-9]+)?$", re.IGNORECASE)
+
+
+@dataclass(eq=False)
+class Binding:
+    """One assignment of a name (or a dotted attribute such as `self.criterion`)."""
+
+    name: str
+    value: ast.expr | None
+    stmt: ast.AST
+    scope: "Scope"
+    line: int
+    kind: str = "assign"  # assign | param | loop | with | import | unpack
+    param_index: int | None = None
+
+
+@dataclass(eq=False)
+class Loop:
+    node: ast.For | ast.AsyncFor | ast.While
+    scope: "Scope"
+    parent: "Loop | None"
+    calls: list["CallSite"] = field(default_factory=list)
+
+    @property
+    def line(self) -> int:
+        return self.node.lineno
+
+    def encloses(self, other: "Loop | None") -> bool:
+        while other is not None:
+            if other is self:
+                return True
+            other = other.parent
+        return False
+
+
+@dataclass(eq=False)
+class CallSite:
+    node: ast.Call
+    scope: "Scope"
+    loops: tuple[Loop, ...]
+    grad_block: ast.AST | None  # the enclosing no_grad/inference_mode `with` or decorated def
+    stmt: ast.stmt
+    block: list[ast.stmt]  # the statement list that holds `stmt`
+    branches: tuple[tuple[int, str], ...]  # (id of if/try node, which arm) from outer to inner
+
+    @property
+    def line(self) -> int:
+        return self.node.lineno
+
+    @property
+    def pos(self) -> tuple[int, int]:
+        return (self.node.lineno, self.node.col_offset)
+
+    @property
+    def loop(self) -> Loop | None:
+        return self.loops[-1] if self.loops else None
+
+    @property
+    def method(self) -> str | None:
+        func = self.node.func
+        return func.attr if type(func) is ast.Attribute else None
+
+    @property
+    def receiver(self) -> ast.expr | None:
+        func = self.node.func
+        return func.value if type(func) is ast.Attribute else None
+
+    def exclusive_with(self, other: "CallSite") -> bool:
+        """True when the two calls sit in different arms of the same `if`/`try`."""
+        arms = dict(self.branches)
+        return any(key in arms and arms[key] != arm for key, arm in other.branches)
+
+
+@dataclass(eq=False)
+class AugAssign:
+    node: ast.AugAssign | ast.Assign
+    target: str
+    value: ast.expr
+    scope: "Scope"
+    loops: tuple[Loop, ...]
+    grad_block: ast.AST | None
+
+
+@dataclass(eq=False)
+class Scope:
+    """The module or one function: its bindings, calls and loops in source order."""
+
+    node: ast.AST
+    name: str
+    parent: "Scope | None"
+    cls: "ClassInfo | None" = None
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    calls: list[CallSite] = field(default_factory=list)
+    loops: list[Loop] = field(default_factory=list)
+    augassigns: list[AugAssign] = field(default_factory=list)
+    returns: list[ast.Return] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    grad_disabled: bool = False  # decorated with no_grad / inference_mode
+
+    @property
+    def is_function(self) -> bool:
+        return self.parent is not None
+
+    @property
+    def line(self) -> int:
+        return getattr(self.node, "lineno", 1)
+
+    def add_binding(self, binding: Binding) -> None:
+        self.bindings.setdefault(binding.name, []).append(binding)
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    node: ast.ClassDef
+    bases: list[str]
+    methods: dict[str, Scope] = field(default_factory=dict)
+    attrs: dict[str, list[Binding]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+
+@dataclass
+class Origin:
+    """Where a value was made, with the bindings followed to get there."""
+
+    expr: ast.expr
+    hops: list[Binding]
+    scope: Scope
+
+
+def dotted(node: ast.AST) -> str | None:
+    """`self.model.fc` -> "self.model.fc"; None for anything but names and attributes."""
+    parts: list[str] = []
+    while type(node) is ast.Attribute:
+        parts.append(node.attr)  # type: ignore[attr-defined]
+        node = node.value  # type: ignore[attr-defined]
+    if type(node) is not ast.Name:
+        return None
+    parts.append(node.id)  # type: ignore[attr-defined]
+    return ".".join(reversed(parts))
+
+
+def keyword(call: ast.Call, name: str) -> ast.expr | None:
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    return None
+
+
+def argument(call: ast.Call, index: int, name: str) -> ast.expr | None:
+    """The argument given positionally at `index` or by keyword `name`."""
+    value = keyword(call, name)
+    if value is not None:
+        return value
+    if index < len(call.args) and not any(type(a) is ast.Starred for a in call.args[: index + 1]):
+        return call.args[index]
+    return None
+
+
+def constant_value(node: ast.expr | None) -> object:
+    """The Python value of a literal (including negative numbers), else None."""
+    if node is None:
+        return None
+    if type(node) is ast.Constant:
+        return node.value
+    if type(node) is ast.UnaryOp and type(node.op) is ast.USub and type(node.operand) is ast.Constant:
+        value = node.operand.value
+        if isinstance(value, (int, float)):
+            return -value
+    return None
+
+
+def looks_like_model_name(name: str) -> bool:
+    return bool(_MODEL_NAME.search(name.rsplit(".", 1)[-1]))
+
+
+def looks_like_optimizer_name(name: str) -> bool:
+    last = name.rsplit(".", 1)[-1]
+    return bool(_OPTIMIZER_NAME.search(last)) and "sched" not in last.lower()
+
+
+class Semantic:
+    """The index of one module. Build with `Semantic.build(tree)`."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.tree = tree
+        self.module = Scope(tree, "<module>", None)
+        self.imports: dict[str, str] = {}
+        self.scopes: list[Scope] = [self.module]
+        self.functions: dict[str, list[Scope]] = {}
+        self.classes: dict[str, ClassInfo] = {}
+        self.calls: list[CallSite] = []
+        self.loops: list[Loop] = []
+        self.augassigns: list[AugAssign] = []
+        # `p.grad = None` and friends, with the loops around them
+        self.grad_assignments: list[tuple[ast.AST, tuple[Loop, ...], Scope]] = []
+        self.scope_of_node: dict[int, Scope] = {}
+        self._module_names: set[str] = set()
+        self._effects_cache: dict[int, list[tuple[str, str, CallSite]]] = {}
+
+    @classmethod
+    def build(cls, tree: ast.Module) -> "Semantic":
+        semantic = cls(tree)
+        _Walker(semantic).run()
+        return semantic
+
+    # ------------------------------------------------------------------ names
+    def qualname(self, node: ast.AST | None) -> str | None:
+        """Resolve a name or attribute chain through the file's imports.
+
+        `F.softmax` -> "torch.nn.functional.softmax"; a local name stays as written.
+        """
+        if node is None:
+            return None
+        name = dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        resolved = self.imports.get(head)
+        if resolved is None and head not in self._module_names:
+            resolved = CONVENTIONAL_ALIASES.get(head)
+        if resolved is None:
+            return name
+        return f"{resolved}.{rest}" if rest else resolved
+
+    def call_name(self, call: ast.Call) -> str | None:
+        return self.qualname(call.func)
+
+    def is_torch_name(self, qualname: str | None, *candidates: str) -> bool:
+        return qualname is not None and qualname in candidates
+
+    # --------------------------------------------------------------- bindings
+    def lookup(self, name: str, scope: Scope, line: int) -> Binding | None:
+        """The binding of `name` that reaches `line` in `scope` (or an enclosing scope)."""
+        current: Scope | None = scope
+        first = True
+        while current is not None:
+            bindings = current.bindings.get(name)
+            if bindings:
+                if first:
+                    before = [b for b in bindings if b.line < line or b.kind == "param"]
+                    if before:
+                        return before[-1]
+                    # A use inside a loop may see a binding made later in the body.
+                    if any(loop.node.lineno <= line for loop in current.loops):
+                        return bindings[-1]
+                else:
+                    return bindings[-1]
+            if name.startswith("self.") and current.cls is not None:
+                attrs = current.cls.attrs.get(name[5:])
+                if attrs:
+                    init = [b for b in attrs if b.scope.name == "__init__"]
+                    return (init or attrs)[-1]
+            first = False
+            current = current.parent
+        return None
+
+    def origin(self, expr: ast.expr, scope: Scope, line: int, through_shape_ops: bool = True,
+               max_hops: int = 12) -> Origin:
+        """Follow names, attributes and shape-preserving ops back to where a value was made."""
+        hops: list[Binding] = []
+        current_scope = scope
+        for _ in range(max_hops):
+            kind = type(expr)
+            if kind is ast.Name or kind is ast.Attribute:
+                name = dotted(expr)
+                if name is None:
+                    break
+                binding = self.lookup(name, current_scope, line)
+                if binding is None or binding.value is None:
+                    if binding is not None:
+                        hops.append(binding)
+                    break
+                hops.append(binding)
+                expr = binding.value
+                line = binding.line
+                current_scope = binding.scope
+                continue
+            if through_shape_ops:
+                if kind is ast.Subscript:
+                    expr = expr.value  # type: ignore[attr-defined]
+                    continue
+                if kind is ast.Call:
+                    func = expr.func  # type: ignore[attr-defined]
+                    if type(func) is ast.Attribute and func.attr in SHAPE_METHODS and (
+                        self.qualname(func.value) or ""
+                    ).split(".")[0] != "torch":
+                        expr = func.value
+                        continue
+                    if self.qualname(func) in SHAPE_FUNCTIONS and expr.args:  # type: ignore[attr-defined]
+                        expr = expr.args[0]  # type: ignore[attr-defined]
+                        continue
+            break
+        return Origin(expr, hops, current_scope)
+
+    def constructed_class(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> str | None:
+        """Qualified name of the class whose instance `expr` holds (through helpers too)."""
+        found = self.origin(expr, scope, line, through_shape_ops=False)
+        value = found.expr
+        if type(value) is not ast.Call:
+            return None
+        name = self.call_name(value)
+        if name is None:
+            return None
+        if depth < 3:
+            for function in self.resolve_function(value, found.scope):
+                for ret in function.returns:
+                    if ret.value is not None:
+                        inner = self.constructed_class(ret.value, function, ret.lineno, depth + 1)
+                        if inner:
+                            return inner
+        return name
+
+    # --------------------------------------------------------------- functions
+    def resolve_function(self, call: ast.Call, scope: Scope) -> list[Scope]:
+        """Same-file functions or methods a call may run (empty when unknown)."""
+        func = call.func
+        if type(func) is ast.Name:
+            if func.id in self.imports:
+                return []
+            return list(self.functions.get(func.id, []))
+        if type(func) is ast.Attribute and type(func.value) is ast.Name and func.value.id == "self":
+            cls = scope.cls
+            if cls is not None:
+                seen: set[str] = set()
+                while cls is not None and cls.name not in seen:
+                    seen.add(cls.name)
+                    method = cls.methods.get(func.attr)
+                    if method is not None:
+                        return [method]
+                    cls = next((self.classes[b] for b in cls.bases if b in self.classes), None)
+        elif type(func) is ast.Attribute:
+            owner = self.constructed_class(func.value, scope, call.lineno)
+            info = self.classes.get(owner or "")
+            if info is not None and func.attr in info.methods:
+                return [info.methods[func.attr]]
+        return []
+
+    def callers(self, function: Scope) -> list[CallSite]:
+        return self._callers.get(id(function), [])
+
+    @cached_property
+    def _callers(self) -> dict[int, list[CallSite]]:
+        table: dict[int, list[CallSite]] = {}
+        names = set(self.functions)
+        for site in self.calls:
+            func = site.node.func
+            attr = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else None
+            if attr is None or (attr not in names and not any(attr in c.methods for c in self.classes.values())):
+                continue
+            for target in self.resolve_function(site.node, site.scope):
+                table.setdefault(id(target), []).append(site)
+        return table
+
+    def is_module_class(self, name: str | None, _seen: frozenset[str] = frozenset()) -> bool:
+        """Whether a same-file class derives (directly or not) from an nn.Module-like base."""
+        info = self.classes.get(name or "")
+        if info is None or info.name in _seen:
+            return False
+        for base in info.bases:
+            if base.startswith("torch.nn.") or base.endswith(("Module", "LightningModule", "PreTrainedModel")):
+                return True
+            if self.is_module_class(base, _seen | {info.name}):
+                return True
+        return False
+
+    def enclosing_class(self, scope: Scope) -> ClassInfo | None:
+        while scope is not None:
+            if scope.cls is not None:
+                return scope.cls
+            scope = scope.parent  # type: ignore[assignment]
+        return None
+
+    def scope_of(self, node: ast.AST) -> Scope | None:
+        return self.scope_of_node.get(id(node))
+
+    def iter_functions(self) -> Iterator[Scope]:
+        return (scope for scope in self.scopes if scope.is_function)
+
+    # ---------------------------------------------------------------- effects
+    def param_key(self, expr: ast.expr | None, scope: Scope) -> str | None:
+        """A stable key for an object expression: "model", "self.model", "#0.fc" for param 0."""
+        if expr is None:
+            return None
+        name = dotted(expr)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        if scope.is_function and head in scope.params and head != "self":
+            index = scope.params.index(head)
+            return f"#{index}" + (f".{rest}" if rest else "")
+        return name
+
+    def effects(self, function: Scope, _stack: tuple[int, ...] = ()) -> list[tuple[str, str, CallSite]]:
+        """Mode and gradient effects of running `function`, in order, following helpers.
+
+        Each effect is (kind, key, site): kind in eval/train/zero_grad/clear_grad/backward/
+        step; key names the object as seen from the function's caller ("#0" = first param).
+        """
+        cached = self._effects_cache.get(id(function))
+        if cached is not None:
+            return cached
+        if id(function) in _stack or len(_stack) > 4:
+            return []
+        result: list[tuple[str, str, CallSite]] = []
+        for site in function.calls:
+            result.extend(self.site_effects(site, _stack + (id(function),)))
+        if function.calls and any(scope is function for _, _, scope in self.grad_assignments):
+            result.append(("clear_grad", "*", function.calls[0]))
+        self._effects_cache[id(function)] = result
+        return result
+
+    def site_effects(self, site: CallSite, _stack: tuple[int, ...] = ()) -> list[tuple[str, str, CallSite]]:
+        """The effects of one call, with helper effects mapped onto the caller's names."""
+        call = site.node
+        method = site.method
+        scope = site.scope
+        if method is not None:
+            receiver = site.receiver
+            key = self.param_key(receiver, scope) or "?"
+            if method == "eval":
+                return [("eval", key, site)]
+            if method == "train":
+                mode = argument(call, 0, "mode")
+                if mode is not None and constant_value(mode) is False:
+                    return [("eval", key, site)]
+                return [("train", key, site)]
+            if method == "zero_grad":
+                return [("zero_grad", key, site)]
+            if method == "backward":
+                return [("backward", key, site)]
+            if method == "step" and call.args and type(receiver) is ast.Name and "scal" in receiver.id.lower():
+                return [("step", self.param_key(call.args[0], scope) or "?", site)]
+            if method == "step":
+                return [("step", key, site)]
+            if method == "zero_" and type(receiver) is ast.Attribute and receiver.attr == "grad":
+                return [("clear_grad", key, site)]
+        targets = self.resolve_function(call, scope)
+        if not targets:
+            return []
+        target = targets[0]
+        mapped: list[tuple[str, str, CallSite]] = []
+        arg_keys = [self.param_key(a, scope) for a in call.args]
+        offset = 1 if target.params[:1] == ["self"] else 0
+        for kind, key, inner in self.effects(target, _stack):
+            if key.startswith("#"):
+                index_text, _, rest = key[1:].partition(".")
+                index = int(index_text) - offset
+                new_key = None
+                if 0 <= index < len(arg_keys) and arg_keys[index]:
+                    new_key = arg_keys[index]
+                else:
+                    param_name = target.params[int(index_text)]
+                    kw = keyword(call, param_name)
+                    new_key = self.param_key(kw, scope) if kw is not None else None
+                if new_key is None:
+                    continue
+                key = new_key + (f".{rest}" if rest else "")
+            mapped.append((kind, key, site))
+        return mapped
+
+
+class _Walker:
+    """Builds a `Semantic` index in one recursive pass."""
+
+    def __init__(self, semantic: Semantic) -> None:
+        self.sem = semantic
+        self.scope = semantic.module
+        self.loops: tuple[Loop, ...] = ()
+        self.grad_block: ast.AST | None = None
+        self.stmt: ast.stmt | None = None
+        self.block: list[ast.stmt] = []
+        self.branches: tuple[tuple[int, str], ...] = ()
+        self.cls: ClassInfo | None = None
+
+    def run(self) -> None:
+        self.visit_block(self.sem.tree.body)
+        # Calls are collected depth-first; order them by completion, the order they run in.
+        self.sem.calls.sort(key=_completion)
+        for scope in self.sem.scopes:
+            scope.calls.sort(key=_completion)
+        for loop in self.sem.loops:
+            loop.calls.sort(key=_completion)
+
+    # -- statements
+    def visit_block(self, body: list[ast.stmt]) -> None:
+        saved_block, saved_stmt = self.block, self.stmt
+        self.block = body
+        for stmt in body:
+            self.stmt = stmt
+            self.visit_stmt(stmt)
+        self.block, self.stmt = saved_block, saved_stmt
+
+    def visit_arm(self, node: ast.AST, arm: str, body: list[ast.stmt]) -> None:
+        saved = self.branches
+        self.branches = saved + ((id(node), arm),)
+        self.visit_block(body)
+        self.branches = saved
+
+    def visit_stmt(self, stmt: ast.stmt) -> None:
+        kind = type(stmt)
+        if kind is ast.Expr:
+            self.visit_expr(stmt.value)
+        elif kind is ast.Assign:
+            self.visit_expr(stmt.value)
+            for target in stmt.targets:
+                self.bind_target(target, stmt.value, stmt)
+            if len(stmt.targets) == 1 and type(stmt.value) is ast.BinOp and type(stmt.value.op) is ast.Add:
+                target_name = dotted(stmt.targets[0])
+                if target_name is not None and dotted(stmt.value.left) == target_name:
+                    self.add_aug(stmt, target_name, stmt.value.right)
+        elif kind is ast.AugAssign:
+            self.visit_expr(stmt.value)
+            target_name = dotted(stmt.target)
+            if target_name is not None and type(stmt.op) is ast.Add:
+                self.add_aug(stmt, target_name, stmt.value)
+            self.visit_expr(stmt.target)
+        elif kind is ast.AnnAssign:
+            if stmt.value is not None:
+                self.visit_expr(stmt.value)
+                self.bind_target(stmt.target, stmt.value, stmt)
+        elif kind is ast.Return:
+            if stmt.value is not None:
+                self.visit_expr(stmt.value)
+            self.scope.returns.append(stmt)
+        elif kind is ast.For or kind is ast.AsyncFor:
+            self.visit_expr(stmt.iter)
+            self.bind_target(stmt.target, None, stmt, kind="loop")
+            self.visit_loop(stmt)
+        elif kind is ast.While:
+            self.visit_expr(stmt.test)
+            self.visit_loop(stmt)
+        elif kind is ast.If:
+            self.visit_expr(stmt.test)
+            self.visit_arm(stmt, "body", stmt.body)
+            self.visit_arm(stmt, "else", stmt.orelse)
+        elif kind is ast.With or kind is ast.AsyncWith:
+            self.visit_with(stmt)
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            self.visit_function(stmt)
+        elif kind is ast.ClassDef:
+            self.visit_class(stmt)
+        elif kind is ast.Try or kind.__name__ == "TryStar":
+            self.visit_arm(stmt, "try", stmt.body)
+            for index, handler in enumerate(stmt.handlers):
+                if handler.type is not None:
+                    self.visit_expr(handler.type)
+                self.visit_arm(stmt, f"except{index}", handler.body)
+            self.visit_block(stmt.orelse)
+            self.visit_block(stmt.finalbody)
+        elif kind is ast.Import:
+            for alias in stmt.names:
+                if alias.asname:
+                    self.sem.imports[alias.asname] = alias.name
+                else:
+                    head = alias.name.split(".")[0]
+                    self.sem.imports[head] = head
+        elif kind is ast.ImportFrom:
+            module = "." * stmt.level + (stmt.module or "")
+            for alias in stmt.names:
+                if alias.name == "*":
+                    continue
+                local = alias.asname or alias.name
+                self.sem.imports[local] = f"{module}.{alias.name}" if module else alias.name
+        elif kind is ast.Delete:
+            for target in stmt.targets:
+                if type(target) is ast.Attribute and target.attr == "grad":
+                    self.sem.grad_assignments.append((stmt, self.loops, self.scope))
+                self.visit_expr(target)
+        elif kind is ast.Match:
+            self.visit_expr(stmt.subject)
+            for index, case in enumerate(stmt.cases):
+                self.visit_arm(stmt, f"case{index}", case.body)
+        else:
+            for child in ast.iter_child_nodes(stmt):
+                if isinstance(child, ast.expr):
+                    self.visit_expr(child)
+
+    def visit_loop(self, stmt: ast.For | ast.AsyncFor | ast.While) -> None:
+        loop = Loop(stmt, self.scope, self.loops[-1] if self.loops else None)
+        self.scope.loops.append(loop)
+        self.sem.loops.append(loop)
+        saved = self.loops
+        self.loops = saved + (loop,)
+        self.visit_arm(stmt, "loop", stmt.body)
+        self.loops = saved
+        self.visit_arm(stmt, "loop-else", stmt.orelse)
+
+    def visit_with(self, stmt: ast.With | ast.AsyncWith) -> None:
+        disables = False
+        for item in stmt.items:
+            self.visit_expr(item.context_expr)
+            if item.optional_vars is not None:
+                self.bind_target(item.optional_vars, item.context_expr, stmt, kind="with")
+            if self.disables_grad(item.context_expr):
+                disables = True
+        saved = self.grad_block
+        if disables:
+            self.grad_block = stmt
+        self.visit_block(stmt.body)
+        self.grad_block = saved
+
+    def disables_grad(self, expr: ast.expr) -> bool:
+        target = expr.func if type(expr) is ast.Call else expr
+        name = self.sem.qualname(target)
+        if name in GRAD_DISABLING:
+            return True
+        if name in ("torch.set_grad_enabled", "torch.enable_grad") and type(expr) is ast.Call:
+            return name == "torch.set_grad_enabled" and bool(expr.args) and constant_value(expr.args[0]) is False
+        return False
+
+    def visit_function(self, stmt: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in stmt.decorator_list:
+            self.visit_expr(decorator)
+        args = stmt.args
+        for default in args.defaults + [d for d in args.kw_defaults if d is not None]:
+            self.visit_expr(default)
+        scope = Scope(stmt, stmt.name, self.scope, cls=self.cls)
+        self.sem.scopes.append(scope)
+        self.sem.scope_of_node[id(stmt)] = scope
+        if self.cls is not None:
+            self.cls.methods.setdefault(stmt.name, scope)
+        elif self.scope is self.sem.module or not self.scope.is_function:
+            self.sem.functions.setdefault(stmt.name, []).append(scope)
+        else:
+            self.sem.functions.setdefault(stmt.name, []).append(scope)
+        positional = args.posonlyargs + args.args
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        all_params = list(zip(positional, defaults)) + list(zip(args.kwonlyargs, args.kw_defaults))
+        for index, (arg, default) in enumerate(all_params):
+            scope.params.append(arg.arg)
+            scope.add_binding(Binding(arg.arg, None, arg, scope, stmt.lineno, "param", index))
+        for extra in (args.vararg, args.kwarg):
+            if extra is not None:
+                scope.params.append(extra.arg)
+        grad_disabled = any(self.disables_grad(d) for d in stmt.decorator_list)
+        scope.grad_disabled = grad_disabled
+        saved = (self.scope, self.loops, self.grad_block, self.branches, self.cls)
+        self.scope, self.loops, self.branches, self.cls = scope, (), (), None
+        self.grad_block = stmt if grad_disabled else None
+        self.visit_block(stmt.body)
+        self.scope, self.loops, self.grad_block, self.branches, self.cls = saved
+
+    def visit_class(self, stmt: ast.ClassDef) -> None:
+        for expr in stmt.bases + stmt.decorator_list:
+            self.visit_expr(expr)
+        bases = [self.sem.qualname(b) or "" for b in stmt.bases]
+        info = ClassInfo(stmt, bases)
+        self.sem.classes.setdefault(stmt.name, info)
+        self.sem._module_names.add(stmt.name)
+        saved = self.cls
+        self.cls = info
+        self.visit_block(stmt.body)
+        self.cls = saved
+
+    # -- bindings
+    def bind_target(self, target: ast.expr, value: ast.expr | None, stmt: ast.AST, kind: str = "assign") -> None:
+        target_kind = type(target)
+        if target_kind is ast.Name:
+            self.add_binding(target.id, value, stmt, kind)
+        elif target_kind is ast.Attribute:
+            if target.attr == "grad":
+                self.sem.grad_assignments.append((stmt, self.loops, self.scope))
+            name = dotted(target)
+            if name is not None:
+                self.add_binding(name, value, stmt, kind)
+                if name.startswith("self.") and name.count(".") == 1:
+                    cls = self.sem.enclosing_class(self.scope)
+                    if cls is not None:
+                        binding = Binding(name, value, stmt, self.scope, stmt.lineno, kind)
+                        cls.attrs.setdefault(name[5:], []).append(binding)
+        elif target_kind is ast.Tuple or target_kind is ast.List:
+            elements = target.elts
+            values: list[ast.expr | None]
+            if value is not None and type(value) in (ast.Tuple, ast.List) and len(value.elts) == len(elements):
+                values = list(value.elts)
+            elif (
+                value is not None
+                and type(value) is ast.Call
+                and type(value.func) is ast.Attribute
+                and value.func.attr == "prepare"
+                and len(value.args) == len(elements)
+            ):
+                # accelerate's prepare() hands back its arguments, wrapped, in order.
+                values = list(value.args)
+            else:
+                values = [None] * len(elements)
+            for element, element_value in zip(elements, values):
+                if type(element) is ast.Starred:
+                    element = element.value
+                self.bind_target(element, element_value, stmt, kind if element_value is not None else "unpack")
+
+    def add_binding(self, name: str, value: ast.expr | None, stmt: ast.AST, kind: str) -> None:
+        self.scope.add_binding(Binding(name, value, stmt, self.scope, stmt.lineno, kind))
+        if self.scope is self.sem.module:
+            self.sem._module_names.add(name.split(".")[0])
+
+    def add_aug(self, stmt: ast.AugAssign | ast.Assign, target: str, value: ast.expr) -> None:
+        aug = AugAssign(stmt, target, value, self.scope, self.loops, self.grad_block)
+        self.scope.augassigns.append(aug)
+        self.sem.augassigns.append(aug)
+
+    # -- expressions
+    def visit_expr(self, node: ast.AST) -> None:
+        stack = [node]
+        pop = stack.pop
+        push = stack.extend
+        while stack:
+            current = pop()
+            kind = type(current)
+            if kind is ast.Call:
+                self.add_call(current)
+            elif kind is ast.Lambda or kind is ast.Constant or kind is ast.Name:
+                continue
+            elif kind is ast.NamedExpr:
+                self.add_binding(current.target.id, current.value, self.stmt or current, "assign")
+            push(ast.iter_child_nodes(current))
+
+    def add_call(self, node: ast.Call) -> None:
+        site = CallSite(node, self.scope, self.loops, self.grad_block, self.stmt, self.block, self.branches)  # type: ignore[arg-type]
+        self.scope.calls.append(site)
+        self.sem.calls.append(site)
+        for loop in self.loops:
+            loop.calls.append(site)
+
+
+def _completion(site: CallSite) -> tuple[int, int]:
+    node = site.node
+    return (node.end_lineno or node.lineno, node.end_col_offset or node.col_offset)

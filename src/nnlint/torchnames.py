@@ -1,0 +1,79 @@
+"""What nnlint knows about torch's (and its ecosystem's) names, fully qualified.
+
+Rules compare resolved names (`Semantic.qualname`) against these sets, so import
+aliases never leak into rule logic.
+"""
+
+from __future__ import annotations
+
+F = "torch.nn.functional"
+
+SOFTMAX_FUNCTIONS = frozenset({"torch.softmax", f"{F}.softmax", "torch.special.softmax", "torch.Tensor.softmax"})
+LOG_SOFTMAX_FUNCTIONS = frozenset({"torch.log_softmax", f"{F}.log_softmax", "torch.special.log_softmax"})
+SIGMOID_FUNCTIONS = frozenset({"torch.sigmoid", f"{F}.sigmoid", "torch.special.expit", "torch.nn.functional.hardsigmoid"})
+SOFTMAX_MODULES = frozenset({"torch.nn.Softmax", "torch.nn.Softmax2d", "torch.nn.modules.activation.Softmax"})
+LOG_SOFTMAX_MODULES = frozenset({"torch.nn.LogSoftmax", "torch.nn.modules.activation.LogSoftmax"})
+SIGMOID_MODULES = frozenset({"torch.nn.Sigmoid", "torch.nn.modules.activation.Sigmoid"})
+
+DROPOUT_FUNCTIONS = frozenset(
+    {
+        f"{F}.dropout", f"{F}.dropout1d", f"{F}.dropout2d", f"{F}.dropout3d",
+        f"{F}.alpha_dropout", f"{F}.feature_alpha_dropout",
+    }
+)
+
+# Layers whose behaviour differs between train() and eval().
+MODE_DEPENDENT_LAYERS = frozenset(
+    {
+        "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
+        "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d",
+        "LazyBatchNorm2d", "LazyBatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+        "RNN", "LSTM", "GRU", "Transformer", "TransformerEncoder", "TransformerDecoder",
+        "TransformerEncoderLayer", "TransformerDecoderLayer", "MultiheadAttention",
+    }
+)
+
+OPTIMIZER_CLASSES = frozenset(
+    {
+        "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
+        "LBFGS", "SparseAdam", "ASGD", "Rprop", "Adafactor", "Muon",
+    }
+)
+
+
+def is_optimizer_constructor(qualname: str | None) -> bool:
+    if not qualname:
+        return False
+    if qualname.startswith("torch.optim.lr_scheduler") or qualname.startswith("torch.optim.swa_utils"):
+        return False
+    last = qualname.rsplit(".", 1)[-1]
+    if qualname.startswith("torch.optim."):
+        return last[:1].isupper() and last != "Optimizer"
+    return last in OPTIMIZER_CLASSES or last in ("create_optimizer", "create_optimizer_v2")
+
+
+def is_scheduler_constructor(qualname: str | None) -> bool:
+    return bool(qualname) and (
+        qualname.startswith("torch.optim.lr_scheduler")  # type: ignore[union-attr]
+        or qualname.rsplit(".", 1)[-1].endswith(("Scheduler", "LR", "_schedule", "Warmup"))  # type: ignore[union-attr]
+        or "schedule" in qualname.rsplit(".", 1)[-1]  # type: ignore[union-attr]
+    )
+
+
+def is_grad_scaler(qualname: str | None) -> bool:
+    return bool(qualname) and qualname.rsplit(".", 1)[-1] == "GradScaler"  # type: ignore[union-attr]
+
+
+MODEL_FACTORIES_PREFIXES = ("torchvision.models.", "timm.", "transformers.", "torch.hub.")
+
+
+def is_module_constructor(qualname: str | None) -> bool:
+    """Calls that build an nn.Module: torch.nn layers/containers and model zoos."""
+    if not qualname:
+        return False
+    last = qualname.rsplit(".", 1)[-1]
+    if qualname.startswith("torch.nn.") and not qualname.startswith("torch.nn.functional"):
+        return last[:1].isupper() and last not in ("Parameter", "Buffer") and not last.endswith("Loss")
+    if qualname.startswith(MODEL_FACTORIES_PREFIXES):
+        return last == "from_pretrained" or last == "create_model" or last == "load" or last[:1].islower() or last.startswith("AutoModel")
+    return last == "from_pretrained"

@@ -1,0 +1,288 @@
+"""Training-loop structure shared by the gradient and train/eval rules.
+
+Built lazily once per check from the semantic index: which calls are backward passes,
+optimizer steps and gradient clears, which objects are optimizers and models, and the
+train/eval mode events (direct or through same-file helpers) in execution order.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from nnlint.semantic import CallSite, Loop, Scope, Semantic, dotted, looks_like_model_name, looks_like_optimizer_name
+from nnlint.torchnames import (
+    MODE_DEPENDENT_LAYERS,
+    is_grad_scaler,
+    is_module_constructor,
+    is_optimizer_constructor,
+    is_scheduler_constructor,
+)
+
+_EVAL_WORDS = frozenset(
+    {"eval", "evaluate", "evaluation", "validate", "validation", "val", "valid", "predict", "prediction",
+     "predictions", "inference", "infer", "score", "accuracy"}
+)
+_WORD = re.compile(r"[a-z]+")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What an object expression refers to: its construction site when known."""
+
+    key: str  # dotted text as written ("opt", "self.optimizer")
+    made_at: ast.AST | None  # the binding's value (a constructor call) when found
+
+    def same_as(self, other: "Identity") -> bool:
+        if self.made_at is not None and other.made_at is not None:
+            return self.made_at is other.made_at
+        return self.key == other.key
+
+
+def is_eval_role_name(name: str) -> bool:
+    words = set(_WORD.findall(name.lower()))
+    return bool(words & _EVAL_WORDS) or name.lower() in ("test", "test_epoch", "run_test", "test_model", "test_loop")
+
+
+class Training:
+    def __init__(self, semantic: Semantic) -> None:
+        self.sem = semantic
+
+    # ----------------------------------------------------------- identities
+    def identity(self, expr: ast.expr, site: CallSite) -> Identity:
+        key = dotted(expr) or ast.dump(expr)
+        origin = self.sem.origin(expr, site.scope, site.line, through_shape_ops=False)
+        made = origin.expr if type(origin.expr) is ast.Call and origin.hops else None
+        return Identity(key, made)
+
+    def constructor_name(self, expr: ast.expr, scope: Scope, line: int) -> str | None:
+        return self.sem.constructed_class(expr, scope, line)
+
+    def is_optimizer(self, expr: ast.expr, scope: Scope, line: int) -> bool:
+        made = self.constructor_name(expr, scope, line)
+        if made is not None:
+            if is_optimizer_constructor(made):
+                return True
+            if is_scheduler_constructor(made) or is_grad_scaler(made):
+                return False
+        name = dotted(expr)
+        return name is not None and looks_like_optimizer_name(name)
+
+    def is_model(self, expr: ast.expr, scope: Scope, line: int) -> bool:
+        """Whether `expr` holds an nn.Module: built from one, or named like one."""
+        name = dotted(expr)
+        if name is None:
+            return False
+        if name == "self":
+            return self.sem.is_module_class((scope.cls or self.sem.enclosing_class(scope) or _NoClass).name)
+        made = self.constructor_name(expr, scope, line)
+        if made is not None:
+            if self.sem.is_module_class(made) or is_module_constructor(made):
+                return True
+            if made in self.sem.classes:
+                return False
+        return looks_like_model_name(name)
+
+    # ------------------------------------------------------------- events
+    def optimizer_of_step(self, site: CallSite) -> ast.expr | None:
+        """For an optimizer step call, the optimizer expression; else None."""
+        if site.method != "step":
+            return None
+        receiver = site.receiver
+        call = site.node
+        if receiver is None:
+            return None
+        if call.args and self._is_scaler(receiver, site):
+            return call.args[0]
+        if len(call.args) > 1 or call.keywords and not all(k.arg == "closure" for k in call.keywords):
+            return None
+        if self.is_optimizer(receiver, site.scope, site.line):
+            return receiver
+        return None
+
+    def _is_scaler(self, expr: ast.expr, site: CallSite) -> bool:
+        made = self.constructor_name(expr, site.scope, site.line)
+        if made is not None:
+            return is_grad_scaler(made)
+        name = (dotted(expr) or "").lower()
+        return "scaler" in name
+
+    def is_backward(self, site: CallSite) -> bool:
+        if site.method == "backward":
+            return True
+        return self.sem.call_name(site.node) == "torch.autograd.backward"
+
+    @cached_property
+    def backward_sites(self) -> list[CallSite]:
+        return [s for s in self.sem.calls if self.is_backward(s)]
+
+    @cached_property
+    def step_sites(self) -> list[tuple[CallSite, ast.expr]]:
+        steps = []
+        for site in self.sem.calls:
+            optimizer = self.optimizer_of_step(site)
+            if optimizer is not None:
+                steps.append((site, optimizer))
+        return steps
+
+    def zero_grad_sites(self, loop: Loop) -> list[CallSite]:
+        return [s for s in loop.calls if s.method == "zero_grad"]
+
+    def clears_gradients_in(self, loop: Loop) -> list[CallSite | ast.AST]:
+        """Everything in `loop` that resets gradients: zero_grad(), p.grad = None,
+        p.grad.zero_(), or a same-file helper that does one of those."""
+        found: list[CallSite | ast.AST] = []
+        for site in loop.calls:
+            if site.method in ("zero_grad", "zero_") and (
+                site.method == "zero_grad" or _mentions_grad(site.receiver)
+            ):
+                found.append(site)
+            elif site.method in ("detach_", "fill_", "requires_grad_") and _mentions_grad(site.receiver):
+                found.append(site)
+            elif site.method is None or site.method not in ("backward", "step"):
+                for kind, _key, _ in self.sem.site_effects(site):
+                    if kind in ("zero_grad", "clear_grad"):
+                        found.append(site)
+                        break
+        for stmt, loops, _scope in self.sem.grad_assignments:
+            if loop in loops:
+                found.append(stmt)
+        return found
+
+    # --------------------------------------------------------- structure
+    def training_loops(self) -> list[Loop]:
+        """Loops that run a backward pass in their body (directly or in a helper)."""
+        loops = []
+        for loop in self.sem.loops:
+            if any(self.is_backward(s) for s in loop.calls) or any(
+                kind == "backward" for s in loop.calls if s.method is None for kind, _, _ in self.sem.site_effects(s)
+            ):
+                loops.append(loop)
+        return loops
+
+    def forward_statement(self, backward: CallSite) -> ast.stmt:
+        """The earliest statement of the forward pass that feeds `backward`, in the same
+        block: where inserting `zero_grad()` is both correct and conventional."""
+        block = backward.block
+        stmt = backward.stmt
+        try:
+            position = block.index(stmt)
+        except ValueError:
+            return stmt
+        needed = _names_in(backward.node)
+        earliest = position
+        for index in range(position - 1, -1, -1):
+            candidate = block[index]
+            bound = _bound_names(candidate)
+            if bound & needed:
+                earliest = index
+                needed |= _names_in(candidate)
+        return block[earliest]
+
+    def first_model_call(self, sites: list[CallSite]) -> CallSite | None:
+        for site in sites:
+            func = site.node.func
+            if type(func) in (ast.Name, ast.Attribute) and site.method not in _NOT_FORWARD:
+                if self.is_model(func, site.scope, site.line) and not self._is_loss_or_layer(func, site):
+                    return site
+        return None
+
+    def _is_loss_or_layer(self, func: ast.expr, site: CallSite) -> bool:
+        made = self.constructor_name(func, site.scope, site.line) or ""
+        last = made.rsplit(".", 1)[-1]
+        return last.endswith("Loss") or (made.startswith("torch.nn.") and last in {"Softmax", "Sigmoid", "ReLU"})
+
+    def model_has_mode_layers(self, expr: ast.expr, scope: Scope, line: int) -> bool | None:
+        """True/False when the model's definition is fully visible here, None otherwise."""
+        made = self.constructor_name(expr, scope, line)
+        if made is None:
+            return None
+        return self._class_has_mode_layers(made, set())
+
+    def _class_has_mode_layers(self, qualname: str, seen: set[str]) -> bool | None:
+        last = qualname.rsplit(".", 1)[-1]
+        if qualname.startswith("torch.nn."):
+            if last in MODE_DEPENDENT_LAYERS:
+                return True
+            if last in ("Sequential", "ModuleList", "ModuleDict"):
+                return None  # contents decided by the caller
+            return False
+        info = self.sem.classes.get(qualname)
+        if info is None or qualname in seen:
+            return None
+        seen.add(qualname)
+        unknown = False
+        for site in self.sem.calls:
+            if site.scope.cls is not info:
+                continue
+            inner = self.sem.call_name(site.node) or ""
+            inner_last = inner.rsplit(".", 1)[-1]
+            if inner.startswith("torch.nn.functional.") and "dropout" in inner_last:
+                return True
+            if inner.startswith("torch.nn.") and inner_last in MODE_DEPENDENT_LAYERS:
+                return True
+            if inner in self.sem.classes and inner != qualname:
+                verdict = self._class_has_mode_layers(inner, seen)
+                if verdict:
+                    return True
+                if verdict is None:
+                    unknown = True
+            elif inner_last[:1].isupper() and not inner.startswith("torch."):
+                unknown = True
+        return None if unknown else False
+
+
+_NOT_FORWARD = frozenset(
+    {"eval", "train", "parameters", "named_parameters", "state_dict", "load_state_dict", "to", "cuda", "cpu",
+     "zero_grad", "apply", "modules", "children", "requires_grad_", "half", "float", "register_forward_hook",
+     "generate"}
+)
+
+
+class _NoClass:
+    name = ""
+
+
+def _mentions_grad(expr: ast.expr | None) -> bool:
+    while expr is not None and type(expr) is ast.Attribute:
+        if expr.attr == "grad":
+            return True
+        expr = expr.value
+    return False
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    names = set()
+    for child in ast.walk(node):
+        if type(child) is ast.Name:
+            names.add(child.id)
+    return names
+
+
+def _bound_names(stmt: ast.stmt) -> set[str]:
+    bound: set[str] = set()
+    targets: list[ast.expr] = []
+    if type(stmt) is ast.Assign:
+        targets = stmt.targets
+    elif type(stmt) in (ast.AugAssign, ast.AnnAssign):
+        targets = [stmt.target]  # type: ignore[attr-defined]
+    elif type(stmt) in (ast.With, ast.AsyncWith, ast.If, ast.Try):
+        for child in ast.walk(stmt):
+            if type(child) is ast.Assign:
+                targets.extend(child.targets)
+    for target in targets:
+        for child in ast.walk(target):
+            if type(child) is ast.Name:
+                bound.add(child.id)
+    return bound
+
+
+def training(semantic: Semantic) -> Training:
+    """The shared instance for one analysed module."""
+    cached = getattr(semantic, "_training", None)
+    if cached is None:
+        cached = Training(semantic)
+        semantic._training = cached  # type: ignore[attr-defined]
+    return cached
