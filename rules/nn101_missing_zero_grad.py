@@ -1,0 +1,163 @@
+"""NN101 missing-zero-grad."""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from nnlint.context import Context
+from nnlint.findings import Finding, Fix, Severity
+from nnlint.registry import Rule, register
+from nnlint.semantic import CallSite, Loop, dotted
+from nnlint.training import Training, training
+
+
+@register
+class MissingZeroGrad(Rule):
+    """
+    ## What it does
+    Flags a loop that runs `backward()` and an optimizer's `step()` on every
+    iteration but never clears that optimizer's gradients inside the loop.
+
+    ## Why is this bad?
+    `backward()` *adds* to `.grad`; it does not overwrite it. Without
+    `optimizer.zero_grad()` (or `model.zero_grad()`, or `p.grad = None`) in the
+    loop, every step uses the sum of all gradients computed so far. Training does
+    not crash: the loss usually still goes down for a while, then the updates grow,
+    the effective learning rate explodes and the model ends up quietly worse.
+    Clearing once *before* the loop is the classic form of this bug.
+
+    Gradient accumulation (clearing every N micro-batches, inside the loop), AMP's
+    `scaler.step(optimizer)`, `accelerate`, `zero_grad(set_to_none=True)`,
+    `p.grad = None` and L-BFGS closures that clear inside the closure are all
+    recognised and not reported.
+
+    ## Example
+    ```python
+    optimizer.zero_grad()
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    ```
+
+    ## Use instead
+    ```python
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    ```
+
+    ## Fix
+    Inserts `<optimizer>.zero_grad()` in the loop, just before the statement that
+    starts the forward pass feeding `backward()`.
+    """
+
+    code = "NN101"
+    name = "missing-zero-grad"
+    severity = Severity.WARNING
+    summary = "Loop calls backward() and step() but never clears the optimizer's gradients"
+    fix_title = "Insert {optimizer}.zero_grad()"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        train = training(ctx.semantic)
+        reported: set[tuple[int, str]] = set()
+        for step, optimizer in train.step_sites:
+            for backward in train.backward_sites:
+                loop = _innermost_common_loop(step, backward)
+                if loop is None or backward.scope is not step.scope:
+                    continue
+                identity = train.identity(optimizer, step)
+                key = (id(loop), identity.key)
+                if key in reported:
+                    continue
+                if _optimizer_made_inside(loop, identity.made_at) or _clears(train, loop, optimizer, step):
+                    reported.add(key)
+                    continue
+                reported.add(key)
+                yield self._finding(ctx, train, loop, step, optimizer, backward)
+                break
+
+    def _finding(
+        self, ctx: Context, train: Training, loop: Loop, step: CallSite, optimizer: ast.expr, backward: CallSite
+    ) -> Finding:
+        name = ctx.text(optimizer)
+        backward = _first_backward(train, loop, step) or backward
+        related = [
+            ctx.related(loop.node.target if isinstance(loop.node, (ast.For, ast.AsyncFor)) else loop.node.test,
+                        f"the loop (line {loop.line}) whose iterations never clear the gradients"),
+            ctx.related(step.node, f"`{ctx.text(step.node.func)}(...)` applies the accumulated gradients"),
+        ]
+        before = _cleared_before(ctx, loop, name)
+        if before is not None:
+            related.append(ctx.related(before.node, "gradients are cleared only here, once, before the loop"))
+        origin = ctx.semantic.origin(optimizer, step.scope, step.line, through_shape_ops=False)
+        if origin.hops and type(origin.expr) is ast.Call:
+            related.append(ctx.related(origin.expr, f"`{name}` is created here"))
+        where = f"only once before the loop (line {before.line})" if before is not None else "nowhere in the loop"
+        message = (
+            f"`{name}.step()` (line {step.line}) runs every iteration of the loop at line {loop.line}, but "
+            f"`{name}`'s gradients are cleared {where}: each backward() adds to the previous gradients"
+        )
+        fix = None
+        target = train.forward_statement(backward)
+        if dotted(optimizer) is not None and loop.node.lineno < target.lineno:
+            edit = ctx.insert_line_before(target, f"{name}.zero_grad()")
+            if edit is not None:
+                fix = Fix(self.fix_title.format(optimizer=name), (edit,))
+        return ctx.finding(self, backward.node, message, related, fix)
+
+
+def _innermost_common_loop(a: CallSite, b: CallSite) -> Loop | None:
+    common = None
+    for left, right in zip(a.loops, b.loops):
+        if left is not right:
+            break
+        common = left
+    return common
+
+
+def _first_backward(train: Training, loop: Loop, step: CallSite) -> CallSite | None:
+    candidates = [s for s in loop.calls if train.is_backward(s) and s.scope is step.scope]
+    before_step = [s for s in candidates if s.pos <= step.pos]
+    return (before_step or candidates or [None])[0]
+
+
+def _optimizer_made_inside(loop: Loop, made_at: ast.AST | None) -> bool:
+    if made_at is None:
+        return False
+    end = loop.node.end_lineno or loop.node.lineno
+    return loop.node.lineno <= made_at.lineno <= end  # type: ignore[attr-defined]
+
+
+def _clears(train: Training, loop: Loop, optimizer: ast.expr, step: CallSite) -> bool:
+    """Whether anything in `loop` may clear the gradients `optimizer` steps with.
+
+    Only a clear that certainly targets a *different* optimizer is discounted (two
+    optimizers, one never cleared); anything else counts, to stay quiet when unsure.
+    """
+    mine = train.identity(optimizer, step)
+    for clear in train.clears_gradients_in(loop):
+        if not isinstance(clear, CallSite) or clear.method != "zero_grad" or clear.receiver is None:
+            return True
+        receiver = clear.receiver
+        if not train.is_optimizer(receiver, clear.scope, clear.line):
+            return True
+        if train.identity(receiver, clear).same_as(mine):
+            return True
+        other = train.identity(receiver, clear)
+        if mine.made_at is None or other.made_at is None:
+            return True
+    return False
+
+
+def _cleared_before(ctx: Context, loop: Loop, name: str) -> CallSite | None:
+    found = None
+    for site in loop.scope.calls:
+        if site.line >= loop.line:
+            break
+        if site.method == "zero_grad" and site.receiver is not None and ctx.text(site.receiver) == name:
+            found = site
+    return found

@@ -1,0 +1,121 @@
+"""NN102 zero-grad-after-backward."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from nnlint.context import Context
+from nnlint.findings import Finding, Fix, Severity
+from nnlint.registry import Rule, register
+from nnlint.semantic import CallSite
+from nnlint.training import Training, training
+
+
+@register
+class ZeroGradAfterBackward(Rule):
+    """
+    ## What it does
+    Flags `optimizer.zero_grad()` called between `backward()` and `optimizer.step()`
+    in the same iteration.
+
+    ## Why is this bad?
+    `zero_grad()` wipes the gradients that `backward()` just computed, so the
+    following `step()` updates with zeros (or, with `set_to_none=True`, skips every
+    parameter). With momentum or weight decay the weights still drift, so the loss
+    may wobble as if training, but the model never learns from the data.
+
+    Clearing after `step()`, clearing before the next `backward()` (two losses, two
+    optimizers) and gradient accumulation are not reported.
+
+    ## Example
+    ```python
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.zero_grad()
+        optimizer.step()
+    ```
+
+    ## Use instead
+    ```python
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    ```
+
+    ## Fix
+    Moves the `zero_grad()` statement before the forward pass that feeds
+    `backward()`.
+    """
+
+    code = "NN102"
+    name = "zero-grad-after-backward"
+    severity = Severity.ERROR
+    summary = "zero_grad() between backward() and step() wipes the gradients before they are used"
+    fix_title = "Move {call} before the forward pass"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        train = training(ctx.semantic)
+        steps = train.step_sites
+        for clear in ctx.semantic.calls:
+            if clear.method != "zero_grad" or clear.loop is None:
+                continue
+            loop = clear.loop
+            backward = _backward_before(train, loop, clear)
+            if backward is None:
+                continue
+            step = _step_after(train, steps, clear)
+            if step is None:
+                continue
+            yield self._finding(ctx, train, clear, backward, step)
+
+    def _finding(self, ctx: Context, train: Training, clear: CallSite, backward: CallSite, step: CallSite) -> Finding:
+        call = ctx.text(clear.node)
+        message = (
+            f"`{call}` runs after `backward()` (line {backward.line}) and before "
+            f"`{ctx.text(step.node.func)}()` (line {step.line}): the step sees wiped gradients"
+        )
+        related = [
+            ctx.related(backward.node, "gradients computed here"),
+            ctx.related(step.node, "and used here, after they were cleared"),
+        ]
+        fix = None
+        target = train.forward_statement(backward)
+        if getattr(clear.stmt, "value", None) is clear.node:  # `opt.zero_grad()` as its own statement
+            removal = ctx.delete_statement(clear.stmt)
+            insertion = ctx.insert_line_before(target, call)
+            if removal is not None and insertion is not None and target.lineno < clear.stmt.lineno:
+                fix = Fix(self.fix_title.format(call=call), (insertion, removal))
+        return ctx.finding(self, clear.node, message, related, fix)
+
+
+def _backward_before(train: Training, loop, clear: CallSite) -> CallSite | None:  # type: ignore[no-untyped-def]
+    found = None
+    for site in loop.calls:
+        if site.pos >= clear.pos:
+            break
+        if site.scope is clear.scope and train.is_backward(site) and not site.exclusive_with(clear):
+            found = site
+    return found
+
+
+def _step_after(train: Training, steps: list, clear: CallSite) -> CallSite | None:  # type: ignore[type-arg]
+    """The first step of the cleared optimizer after `clear` in the same iteration,
+    provided no new backward() refills the gradients in between."""
+    loop = clear.loop
+    assert loop is not None
+    mine = train.identity(clear.receiver, clear) if clear.receiver is not None else None
+    clears_optimizer = clear.receiver is not None and train.is_optimizer(clear.receiver, clear.scope, clear.line)
+    for site in loop.calls:
+        if site.pos <= clear.pos or site.scope is not clear.scope:
+            continue
+        if train.is_backward(site) or site.method == "zero_grad":
+            return None
+        optimizer = next((opt for step, opt in steps if step is site), None)
+        if optimizer is None or site.exclusive_with(clear):
+            continue
+        if not clears_optimizer or mine is None or train.identity(optimizer, site).same_as(mine):
+            return site
+    return None

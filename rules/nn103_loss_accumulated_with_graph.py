@@ -1,0 +1,148 @@
+"""NN103 loss-accumulated-with-graph."""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from nnlint.context import Context
+from nnlint.findings import Finding, Fix, Severity
+from nnlint.registry import Rule, register
+from nnlint.semantic import AugAssign, Loop, Semantic
+from nnlint.training import Training, training
+
+_DETACHING_METHODS = frozenset({"item", "detach", "tolist", "numpy", "cpu"})
+_LOSS_FUNCTIONS = ("loss", "cross_entropy", "binary_cross_entropy", "kl_div", "nll_loss")
+
+
+@register
+class LossAccumulatedWithGraph(Rule):
+    """
+    ## What it does
+    Flags a running total such as `total_loss += loss` across training iterations,
+    where `loss` is a tensor that still carries its autograd graph.
+
+    ## Why is this bad?
+    Adding a graph-carrying tensor to a Python accumulator makes the total a tensor
+    whose graph references every iteration's graph. Nothing is freed until the
+    total is dropped: memory grows through the epoch, training slows down, and on a
+    long epoch it ends in an out-of-memory error far from the cause. The logged
+    number is right, so nothing looks wrong until then.
+
+    Totals built under `torch.no_grad()` and totals of `loss.item()` are fine.
+
+    ## Example
+    ```python
+    total_loss = 0.0
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss
+    ```
+
+    ## Use instead
+    ```python
+        total_loss += loss.item()
+    ```
+
+    ## Fix
+    Accumulates `loss.item()` (a Python float) instead of the tensor, or
+    `loss.detach()` when the total is later used as a tensor (`total.item()`).
+    """
+
+    code = "NN103"
+    name = "loss-accumulated-with-graph"
+    severity = Severity.WARNING
+    summary = "Accumulating a loss tensor across iterations keeps every iteration's graph alive"
+    fix_title = "Accumulate {replacement}"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        sem = ctx.semantic
+        train = training(sem)
+        for aug in sem.augassigns:
+            if not aug.loops or aug.grad_block is not None or aug.scope.grad_disabled:
+                continue
+            loop = aug.loops[-1]
+            if not _trains(train, loop, aug):
+                continue
+            carriers = [name for name in _names(aug.value) if _carries_graph(sem, train, loop, aug, name)]
+            if not carriers:
+                continue
+            yield self._finding(ctx, aug, carriers, loop, train)
+
+    def _finding(self, ctx: Context, aug: AugAssign, carriers: list[ast.Name], loop: Loop, train: Training) -> Finding:
+        name = carriers[0].id
+        method = "detach" if _used_as_tensor_later(ctx, aug) else "item"
+        replacement = f"{name}.{method}()"
+        message = (
+            f"`{aug.target}` adds up `{name}`, a tensor that carries its autograd graph, on every iteration "
+            f"of the loop at line {loop.line}: every iteration's graph stays alive; use `{replacement}`"
+        )
+        origin = ctx.semantic.origin(carriers[0], aug.scope, aug.node.lineno, through_shape_ops=False)
+        related = [ctx.related(loop.node, "the loop whose graphs are kept")]
+        if origin.hops and origin.hops[0].value is not None:
+            related.insert(0, ctx.related(origin.hops[0].stmt, f"`{name}` is computed here, with a graph"))
+        edits = tuple(ctx.replace(node, f"{node.id}.{method}()") for node in carriers)
+        return ctx.finding(self, aug.node, message, related, Fix(self.fix_title.format(replacement=replacement), edits))
+
+
+def _names(value: ast.expr) -> list[ast.Name]:
+    """Names whose tensors flow into the sum unchanged (not through .item(), float(), ...)."""
+    kind = type(value)
+    if kind is ast.Name:
+        return [value]  # type: ignore[list-item]
+    if kind is ast.BinOp:
+        return _names(value.left) + _names(value.right)  # type: ignore[attr-defined]
+    if kind is ast.UnaryOp:
+        return _names(value.operand)  # type: ignore[attr-defined]
+    return []
+
+
+def _trains(train: Training, loop: Loop, aug: AugAssign) -> bool:
+    return any(train.is_backward(site) and site.scope is aug.scope for site in loop.calls)
+
+
+def _carries_graph(sem: Semantic, train: Training, loop: Loop, aug: AugAssign, name: ast.Name) -> bool:
+    line = aug.node.lineno
+    binding = sem.lookup(name.id, aug.scope, line)
+    if binding is None or binding.value is None or binding.kind != "assign":
+        return False
+    value = binding.value
+    if type(value) is ast.Call and type(value.func) is ast.Attribute and value.func.attr in _DETACHING_METHODS:
+        return False
+    if type(value) is ast.Call and type(value.func) is ast.Name and value.func.id in ("float", "int"):
+        return False
+    if type(value) is ast.Constant:
+        return False
+    backwarded = any(
+        train.is_backward(site) and site.receiver is not None and type(site.receiver) is ast.Name
+        and site.receiver.id == name.id
+        for site in loop.calls
+    )
+    if backwarded:
+        return True
+    return _is_loss_value(sem, value, aug)
+
+
+def _is_loss_value(sem: Semantic, value: ast.expr, aug: AugAssign) -> bool:
+    while type(value) is ast.BinOp:
+        value = value.left  # `criterion(...) / accum_steps`
+    if type(value) is not ast.Call:
+        return False
+    name = sem.call_name(value) or ""
+    last = name.rsplit(".", 1)[-1].lower()
+    if name.startswith("torch.nn.functional.") and any(part in last for part in _LOSS_FUNCTIONS):
+        return True
+    made = sem.constructed_class(value.func, aug.scope, value.lineno) or ""
+    return made.endswith("Loss") and made.startswith("torch.nn")
+
+
+def _used_as_tensor_later(ctx: Context, aug: AugAssign) -> bool:
+    """Whether the accumulator is later used with tensor-only methods (`total.item()`)."""
+    for site in aug.scope.calls:
+        if site.line > aug.node.lineno and site.method in ("item", "backward", "detach", "cpu") and (
+            ctx.text(site.receiver) == aug.target if site.receiver is not None else False
+        ):
+            return True
+    return False
