@@ -1,0 +1,121 @@
+"""NN601 forward-called-directly."""
+
+from __future__ import annotations
+
+from conftest import apply_fix_and_recheck, codes, line_of, lint
+
+HEADER = """
+import torch
+import torch.nn as nn
+"""
+
+
+def nn601(code: str) -> list[int]:
+    return [line for code_, line in codes(code, "NN601") if code_ == "NN601"]
+
+
+def test_flags_forward_on_module_instance() -> None:
+    code = HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+net = Net()
+out = net.forward(torch.randn(3, 4))  # here
+"""
+    assert nn601(code) == [line_of(code, "# here")]
+    finding = lint(code, "NN601")[0]
+    assert "`net.forward(...)`" in finding.message
+    assert "`net(...)`" in finding.message
+    assert finding.related and "Net" in finding.related[0].message
+    assert finding.related[0].span.line == line_of(code, "net = Net()")
+
+
+def test_flags_torch_nn_and_zoo_models() -> None:
+    code = HEADER + """
+import torchvision
+layer = nn.Linear(4, 2)
+y = layer.forward(x)  # a
+backbone = torchvision.models.resnet18()
+feats = backbone.forward(images)  # b
+"""
+    assert nn601(code) == [line_of(code, "# a"), line_of(code, "# b")]
+
+
+def test_flags_parameter_named_like_a_model_and_attribute() -> None:
+    code = HEADER + """
+def evaluate(model, x):
+    return model.forward(x)  # a
+
+class Wrapper(nn.Module):
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.encoder.forward(x))  # b
+"""
+    assert nn601(code) == [line_of(code, "# a"), line_of(code, "# b")]
+
+
+def test_super_base_and_self_forward_are_fine() -> None:
+    code = HEADER + """
+class LastStep(nn.LSTM):
+    def forward(self, x, hx=None):
+        out, _ = super().forward(x, hx)
+        out2, _ = super(LastStep, self).forward(x, hx)
+        out3, _ = nn.LSTM.forward(self, x, hx)
+        return out[:, -1]
+
+class Base(nn.Module):
+    def forward(self, x):
+        return x
+
+class Child(Base):
+    def forward(self, x):
+        return Base.forward(self, x) * 2
+
+    def predict_step(self, batch, idx):
+        return self.forward(batch)
+"""
+    assert nn601(code) == []
+
+
+def test_non_module_objects_are_fine() -> None:
+    code = HEADER + """
+class Pipeline:
+    def forward(self, x):
+        return x + 1
+
+pipe = Pipeline()
+y = pipe.forward(3)
+model = Pipeline()
+z = model.forward(3)
+
+def step(sim, x):
+    return sim.forward(x)
+
+import numpy as np
+w = np.random.forward(3)
+"""
+    assert nn601(code) == []
+
+
+def test_fix_replaces_forward_by_call() -> None:
+    code = HEADER + """
+model = nn.Sequential(nn.Linear(2, 4), nn.ReLU())
+logits = model.forward(x, )  # keep
+out = model . forward(
+    x,
+)
+"""
+    fixed = apply_fix_and_recheck(code, "NN601")
+    assert "logits = model(x, )  # keep" in fixed
+    fixed = apply_fix_and_recheck(fixed, "NN601")
+    assert "out = model(\n    x,\n)" in fixed
+    assert nn601(fixed) == []
