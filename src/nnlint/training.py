@@ -83,7 +83,18 @@ class Training:
                 return True
             if made in self.sem.classes:
                 return False
-        return looks_like_model_name(name)
+        return looks_like_model_name(name) or name in self.module_like_names
+
+    @cached_property
+    def module_like_names(self) -> frozenset[str]:
+        """Names used with methods only an nn.Module has (`m.eval()`, `m.parameters()`)."""
+        names = set()
+        for site in self.sem.calls:
+            if site.method in _MODULE_ONLY_METHODS and site.receiver is not None:
+                name = dotted(site.receiver)
+                if name is not None:
+                    names.add(name)
+        return frozenset(names)
 
     # ------------------------------------------------------------- events
     def optimizer_of_step(self, site: CallSite) -> ast.expr | None:
@@ -234,6 +245,11 @@ class Training:
         return None if unknown else False
 
 
+_MODULE_ONLY_METHODS = frozenset(
+    {"eval", "train", "parameters", "named_parameters", "modules", "children", "named_modules",
+     "requires_grad_", "named_children", "register_forward_hook"}
+)
+
 _NOT_FORWARD = frozenset(
     {"eval", "train", "parameters", "named_parameters", "state_dict", "load_state_dict", "to", "cuda", "cpu",
      "zero_grad", "apply", "modules", "children", "requires_grad_", "half", "float", "register_forward_hook",
@@ -286,3 +302,36 @@ def training(semantic: Semantic) -> Training:
         cached = Training(semantic)
         semantic._training = cached  # type: ignore[attr-defined]
     return cached
+
+
+# ------------------------------------------------------------------ mode analysis
+MODE_KINDS = ("eval", "train")
+
+
+def mode_events(sem: Semantic, sites: list[CallSite], key: str, scope: Scope) -> list[tuple[str, CallSite, CallSite]]:
+    """train/eval events on `key` among `sites` in execution order: (kind, site, origin),
+    where origin is the call that actually switched the mode (inside a helper, maybe)."""
+    events = []
+    for site in sites:
+        if site.scope is not scope:
+            continue
+        for kind, event_key, _ in sem.site_effects(site):
+            if kind in MODE_KINDS and event_key == key:
+                events.append((kind, site, site))
+    return events
+
+
+def mode_before(sem: Semantic, scope: Scope, key: str, site: CallSite) -> tuple[str, CallSite] | None:
+    """The mode `key` is in when `site` runs, as far as `scope` shows: the last switch
+    before it, or for a call in a loop, the last switch later in the loop (the previous
+    iteration's). None when `scope` never switches it before that point."""
+    for loop in reversed(site.loops):
+        events = mode_events(sem, loop.calls, key, scope)
+        if events:
+            before = [e for e in events if e[1].pos < site.pos and e[1] is not site]
+            chosen = before[-1] if before else events[-1]
+            return chosen[0], chosen[1]
+    events = [e for e in mode_events(sem, scope.calls, key, scope) if e[1].pos < site.pos and e[1] is not site]
+    if events:
+        return events[-1][0], events[-1][1]
+    return None

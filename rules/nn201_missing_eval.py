@@ -1,0 +1,208 @@
+"""NN201 missing-eval."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Iterator
+
+from nnlint.context import Context
+from nnlint.findings import Finding, Fix, Severity
+from nnlint.registry import Rule, register
+from nnlint.semantic import CallSite, Scope, Semantic, argument
+from nnlint.torchnames import is_module_constructor
+from nnlint.training import Training, is_eval_role_name, mode_before, training
+
+MAX_CALLER_DEPTH = 3
+
+
+@dataclass
+class Verdict:
+    """Why the model may be in training mode at the evaluation call."""
+
+    reason: str
+    node: ast.AST
+
+
+@register
+class MissingEval(Rule):
+    """
+    ## What it does
+    Flags evaluation code, a `torch.no_grad()` / `torch.inference_mode()` block or
+    an evaluation function (`evaluate`, `validate`, `predict`, ...), that runs the
+    model while it may still be in training mode.
+
+    ## Why is this bad?
+    `no_grad()` only stops gradient tracking; it does not switch layers to
+    inference behaviour. Without `model.eval()`, dropout still zeroes random
+    activations and batch norm normalises with the statistics of each evaluation
+    batch (and updates its running averages with them). Validation metrics come out
+    noisy and pessimistic, checkpoints are selected on the wrong numbers, and
+    predictions change from run to run. Nothing raises an error.
+
+    Evaluation helpers that call `model.eval()` themselves, callers that call it
+    before the helper, and `no_grad()` blocks that are part of a training step
+    (EMA updates, target networks) are recognised. On a model whose definition is
+    visible and has no dropout or normalisation layers, the finding is only a hint.
+
+    ## Example
+    ```python
+    def evaluate(model, loader):
+        with torch.no_grad():
+            for x, y in loader:
+                correct += (model(x).argmax(1) == y).sum().item()
+    ```
+
+    ## Use instead
+    ```python
+    def evaluate(model, loader):
+        model.eval()
+        with torch.no_grad():
+            for x, y in loader:
+                correct += (model(x).argmax(1) == y).sum().item()
+    ```
+    and `model.train()` again before the next training epoch.
+
+    ## Fix
+    Inserts `model.eval()` before the evaluation block (or at the top of the
+    evaluation function).
+    """
+
+    code = "NN201"
+    name = "missing-eval"
+    severity = Severity.WARNING
+    summary = "Evaluation runs the model while it may still be in training mode (no model.eval())"
+    fix_title = "Insert {model}.eval()"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        sem = ctx.semantic
+        train = training(sem)
+        for context, scope, sites in _evaluation_contexts(sem, train):
+            model_call = train.first_model_call(sites)
+            if model_call is None:
+                continue
+            key = sem.param_key(model_call.node.func, scope)
+            if key is None or key == "self":
+                continue
+            verdict = _training_mode_at(ctx, sem, train, scope, key, model_call, context, 0)
+            if verdict is None:
+                continue
+            yield self._finding(ctx, train, context, scope, model_call, verdict)
+
+    def _finding(
+        self, ctx: Context, train: Training, context: ast.AST, scope: Scope, call: CallSite, verdict: Verdict
+    ) -> Finding:
+        model = ctx.text(call.node.func)
+        if isinstance(context, (ast.With, ast.AsyncWith)):
+            where = f"under `{ctx.text(context.items[0].context_expr)}` (line {context.lineno})"
+        elif isinstance(context, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            where = f"in evaluation function `{context.name}`"
+        else:
+            where = "in evaluation code"
+        message = (
+            f"`{model}` runs {where} without `{model}.eval()`: {verdict.reason}, so dropout and batch norm "
+            f"behave as in training"
+        )
+        related = [ctx.related(verdict.node, verdict.reason)]
+        finding = ctx.finding(self, call.node, message, related, self._fix(ctx, context, scope, model))
+        if train.model_has_mode_layers(call.node.func, scope, call.line) is False:
+            finding.severity = Severity.HINT
+            finding.message += " (this model has no dropout or batch norm, so only a hint)"
+        return finding
+
+    def _fix(self, ctx: Context, context: ast.AST, scope: Scope, model: str) -> Fix | None:
+        if isinstance(context, (ast.With, ast.AsyncWith)):
+            edit = ctx.insert_line_before(context, f"{model}.eval()")
+        elif isinstance(context, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            edit = ctx.insert_at_block_start(context.body, f"{model}.eval()")
+        else:
+            edit = None
+        return Fix(self.fix_title.format(model=model), (edit,)) if edit is not None else None
+
+
+def _evaluation_contexts(sem: Semantic, train: Training) -> Iterator[tuple[ast.AST, Scope, list[CallSite]]]:
+    """no_grad/inference_mode blocks and evaluation functions, with the calls they run."""
+    blocks: dict[int, tuple[ast.AST, Scope, list[CallSite]]] = {}
+    for site in sem.calls:
+        if site.grad_block is not None:
+            entry = blocks.setdefault(id(site.grad_block), (site.grad_block, site.scope, []))
+            if entry[1] is site.scope:
+                entry[2].append(site)
+    training_scopes = {id(s.scope) for s in train.backward_sites} | {id(s.scope) for s, _ in train.step_sites}
+    for block, scope, sites in blocks.values():
+        if isinstance(block, (ast.With, ast.AsyncWith)) and _inside_training_loop(train, scope, block):
+            continue
+        if isinstance(block, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(scope) in training_scopes:
+            continue
+        yield block, scope, sites
+    for scope in sem.iter_functions():
+        if scope.grad_disabled or id(scope) in training_scopes or not is_eval_role_name(scope.name):
+            continue
+        if scope.cls is not None and sem.is_module_class(scope.cls.name):
+            continue  # a model's own predict(): its caller owns the mode
+        sites = [s for s in scope.calls if s.grad_block is None]
+        yield scope.node, scope, sites
+
+
+def _inside_training_loop(train: Training, scope: Scope, block: ast.AST) -> bool:
+    for loop in scope.loops:
+        end = loop.node.end_lineno or loop.node.lineno
+        if loop.node.lineno <= block.lineno <= end and any(  # type: ignore[attr-defined]
+            train.is_backward(s) and s.scope is scope for s in loop.calls
+        ):
+            return True
+    return False
+
+
+def _training_mode_at(
+    ctx: Context, sem: Semantic, train: Training, scope: Scope, key: str, site: CallSite, context: ast.AST, depth: int
+) -> Verdict | None:
+    state = mode_before(sem, scope, key, site)
+    if state is not None:
+        kind, switch = state
+        if kind == "eval":
+            return None
+        return Verdict(f"`{ctx.text(switch.node.func)}()` at line {switch.line} left it in training mode", switch.node)
+    if scope.is_function:
+        callers = sem.callers(scope)
+        if callers and depth < MAX_CALLER_DEPTH:
+            for caller in callers:
+                mapped = _map_key(sem, scope, key, caller)
+                if mapped is None:
+                    continue
+                verdict = _training_mode_at(ctx, sem, train, caller.scope, mapped, caller, context, depth + 1)
+                if verdict is not None:
+                    if depth == 0 and "called" not in verdict.reason:
+                        return Verdict(
+                            f"`{ctx.text(caller.node.func)}()` is called at line {caller.line} "
+                            f"while the model is in training mode", caller.node
+                        )
+                    return verdict
+            return None
+        if callers or not (is_eval_role_name(scope.name) or scope.grad_disabled):
+            return None
+        if key.startswith("#"):
+            return Verdict(f"`{scope.name}()` never switches its model to eval mode", scope.node)
+        return None
+    made = train.constructor_name(site.node.func, scope, site.line)
+    if made is None or not (sem.is_module_class(made) or is_module_constructor(made)):
+        return None
+    origin = sem.origin(site.node.func, scope, site.line, through_shape_ops=False)
+    if not origin.hops:
+        return None
+    return Verdict(f"a new model is in training mode and nothing switched it (created at line {origin.hops[-1].line})",
+                   origin.hops[-1].stmt)
+
+
+def _map_key(sem: Semantic, callee: Scope, key: str, caller: CallSite) -> str | None:
+    if not key.startswith("#"):
+        return key
+    index_text, _, rest = key[1:].partition(".")
+    index = int(index_text)
+    name = callee.params[index] if index < len(callee.params) else None
+    offset = 1 if callee.params[:1] == ["self"] else 0
+    arg = argument(caller.node, index - offset, name or "")
+    mapped = sem.param_key(arg, caller.scope) if arg is not None else None
+    if mapped is None:
+        return None
+    return mapped + (f".{rest}" if rest else "")

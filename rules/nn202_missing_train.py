@@ -1,0 +1,118 @@
+"""NN202 missing-train."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from nnlint.context import Context
+from nnlint.findings import Finding, Fix, Severity
+from nnlint.registry import Rule, register
+from nnlint.semantic import CallSite, Loop
+from nnlint.training import Training, mode_events, training
+
+
+@register
+class MissingTrain(Rule):
+    """
+    ## What it does
+    Flags a training loop whose model is switched to evaluation mode (by
+    `model.eval()` or by a helper such as `evaluate(model)`) and then runs the next
+    training forward pass without `model.train()` being called again.
+
+    ## Why is this bad?
+    `eval()` turns dropout off and makes batch norm use (and stop updating) its
+    running statistics. After the first evaluation, every later epoch trains with
+    regularisation off and frozen normalisation statistics. No error is raised; the
+    model just overfits or converges to something worse, and only the first epoch
+    behaves as intended.
+
+    A helper that restores `model.train()` before returning, or a `model.train()`
+    at the top of the epoch loop, is recognised.
+
+    ## Example
+    ```python
+    for epoch in range(epochs):
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
+        validate(model)  # calls model.eval()
+    ```
+
+    ## Use instead
+    ```python
+    for epoch in range(epochs):
+        model.train()
+        for x, y in train_loader:
+            ...
+        validate(model)
+    ```
+
+    ## Fix
+    Inserts `model.train()` at the top of the loop body that switches the model to
+    evaluation mode.
+    """
+
+    code = "NN202"
+    name = "missing-train"
+    severity = Severity.WARNING
+    summary = "Model stays in eval mode for the next training iterations (model.train() not restored)"
+    fix_title = "Insert {model}.train() at the top of the loop"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        sem = ctx.semantic
+        train = training(sem)
+        seen: set[int] = set()
+        for loop in train.training_loops():
+            backward = next((s for s in loop.calls if train.is_backward(s) and s.scope is loop.scope), None)
+            if backward is None:
+                continue
+            candidates = [s for s in loop.calls if s.scope is loop.scope and s.pos < backward.pos]
+            forward = train.first_model_call(candidates)
+            if forward is None or id(forward) in seen:
+                continue
+            seen.add(id(forward))
+            key = sem.param_key(forward.node.func, forward.scope)
+            if key is None or key == "self":
+                continue
+            verdict = _switch_before(sem, forward, key)
+            if verdict is None:
+                continue
+            deciding_loop, eval_site = verdict
+            yield self._finding(ctx, train, forward, deciding_loop, eval_site)
+
+    def _finding(self, ctx: Context, train: Training, forward: CallSite, loop: Loop, eval_site: CallSite) -> Finding:
+        model = ctx.text(forward.node.func)
+        how = "" if eval_site.method == "eval" else f" (through `{ctx.text(eval_site.node.func)}()`)"
+        message = (
+            f"`{model}` is switched to eval mode at line {eval_site.line}{how} and the loop at line {loop.line} "
+            f"comes back to this training forward pass without `{model}.train()`: dropout and batch norm "
+            f"stay in evaluation mode while training"
+        )
+        related = [
+            ctx.related(eval_site.node, f"`{model}` is put in eval mode here"),
+            ctx.related(loop.node, "the loop that returns to training without train()"),
+        ]
+        edit = ctx.insert_at_block_start(loop.node.body, f"{model}.train()")
+        fix = Fix(self.fix_title.format(model=model), (edit,)) if edit is not None else None
+        return ctx.finding(self, forward.node, message, related, fix)
+
+
+def _switch_before(sem, forward: CallSite, key: str) -> tuple[Loop, CallSite] | None:  # type: ignore[no-untyped-def]
+    """If the mode in force at `forward` (within its loops) was set by an eval switch,
+    return the loop that decides it and the switching call."""
+    for loop in reversed(forward.loops):
+        events = mode_events(sem, loop.calls, key, forward.scope)
+        if not events:
+            continue
+        before = [e for e in events if e[1].pos < forward.pos]
+        kind, site, _ = before[-1] if before else events[-1]
+        if kind != "eval":
+            return None
+        if before and site.method == "eval":
+            # `model.eval()` written right before training in the same iteration is a
+            # deliberate choice (frozen batch norm), not a forgotten restore.
+            return None
+        return loop, site
+    return None

@@ -1,0 +1,180 @@
+from conftest import apply_fix_and_recheck, codes, lint
+
+from nnlint.findings import Severity
+
+HELPER = """\
+import torch
+from torch import nn
+
+def build():
+    return nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 2))
+
+def evaluate(model, xs, ys):
+    correct = 0
+    with torch.no_grad():
+        pred = model(xs).argmax(1)
+        correct += (pred == ys).sum().item()
+    return correct
+
+model = build()
+opt = torch.optim.Adam(model.parameters())
+for epoch in range(3):
+    model.train()
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    print(evaluate(model, xv, yv))
+"""
+
+
+def test_flags_helper_called_in_training_mode() -> None:
+    findings = lint(HELPER, "NN201")
+    assert [(f.code, f.span.line) for f in findings] == [("NN201", 10)]
+    finding = findings[0]
+    assert "torch.no_grad()" in finding.message and "line 9" in finding.message
+    assert 22 in {r.span.line for r in finding.related}
+    assert finding.severity is Severity.WARNING
+
+
+def test_fix_inserts_eval_before_block() -> None:
+    fixed = apply_fix_and_recheck(HELPER, "NN201")
+    assert "    model.eval()\n    with torch.no_grad():\n" in fixed
+
+
+def test_flags_script_level_inference_on_fresh_model() -> None:
+    code = """\
+    import torch
+    import torchvision
+    model = torchvision.models.resnet18(weights="DEFAULT")
+    with torch.inference_mode():
+        out = model(batch)
+    """
+    assert codes(code, "NN201") == [("NN201", 5)]
+
+
+def test_flags_evaluate_after_train_call() -> None:
+    code = """\
+    import torch
+    model.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    with torch.no_grad():
+        val = model(x_val)
+    """
+    findings = lint(code, "NN201")
+    assert [(f.code, f.span.line) for f in findings] == [("NN201", 8)]
+    assert "line 2" in findings[0].message
+
+
+def test_flags_uncalled_evaluation_function_with_no_grad() -> None:
+    code = """\
+    import torch
+    @torch.no_grad()
+    def validate(net, loader):
+        return sum((net(x).argmax(1) == y).sum().item() for x, y in loader)
+    """
+    assert codes(code, "NN201") == [("NN201", 4)]
+    fixed = apply_fix_and_recheck(code, "NN201")
+    assert "def validate(net, loader):\n    net.eval()\n    return" in fixed
+
+
+def test_hint_when_model_has_no_mode_dependent_layers() -> None:
+    code = """\
+    import torch
+    from torch import nn
+    class Linear(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 1)
+        def forward(self, x):
+            return self.fc(x)
+    model = Linear()
+    with torch.no_grad():
+        y = model(x)
+    """
+    findings = lint(code, "NN201")
+    assert [f.severity for f in findings] == [Severity.HINT]
+
+
+# ------------------------------------------------------------------ negatives
+def test_quiet_when_helper_calls_eval() -> None:
+    code = HELPER.replace("    correct = 0\n", "    model.eval()\n    correct = 0\n")
+    assert lint(code, "NN201") == []
+
+
+def test_quiet_when_caller_calls_eval_first() -> None:
+    code = HELPER.replace("    print(evaluate(model, xv, yv))", "    model.eval()\n    print(evaluate(model, xv, yv))")
+    assert lint(code, "NN201") == []
+
+
+def test_quiet_on_eval_with_train_false() -> None:
+    code = HELPER.replace("    print(evaluate(model, xv, yv))", "    model.train(False)\n    print(evaluate(model, xv, yv))")
+    assert lint(code, "NN201") == []
+
+
+def test_quiet_on_no_grad_inside_training_step() -> None:
+    code = """\
+    import torch
+    for x, y in loader:
+        with torch.no_grad():
+            target = target_net(x).max(1).values
+            ema_model(x)
+        loss = criterion(policy_net(x), target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    """
+    assert lint(code, "NN201") == []
+
+
+def test_quiet_on_teacher_set_to_eval_once() -> None:
+    code = """\
+    import torch
+    teacher.eval()
+    for x, y in loader:
+        with torch.no_grad():
+            soft = teacher(x).softmax(-1)
+        loss = kd(student(x), soft)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    """
+    assert lint(code, "NN201") == []
+
+
+def test_quiet_on_model_from_unknown_origin() -> None:
+    code = """\
+    import torch
+    model = torch.load("model.pt")
+    with torch.no_grad():
+        out = model(x)
+    """
+    assert lint(code, "NN201") == []
+
+
+def test_quiet_on_models_own_predict_method() -> None:
+    code = """\
+    import torch
+    from torch import nn
+    class Net(nn.Module):
+        def forward(self, x):
+            return self.fc(x)
+        @torch.no_grad()
+        def predict(self, x):
+            return self(x).argmax(-1)
+    """
+    assert lint(code, "NN201") == []
+
+
+def test_quiet_on_non_model_calls_under_no_grad() -> None:
+    code = """\
+    import torch
+    with torch.no_grad():
+        for p, q in zip(params, shadow):
+            q.mul_(0.99).add_(p, alpha=0.01)
+        total = torch.cat(outputs).mean()
+    """
+    assert lint(code, "NN201") == []

@@ -1,0 +1,124 @@
+from conftest import apply_fix_and_recheck, codes, lint
+
+WRONG = """\
+import torch
+from torch import nn
+
+def validate(m, xs, ys):
+    m.eval()
+    with torch.no_grad():
+        return nn.functional.l1_loss(m(xs), ys).item()
+
+m = Forecaster()
+o = torch.optim.Adam(m.parameters(), lr=3e-3)
+for epoch in range(10):
+    for i in range(0, len(x_tr), 64):
+        o.zero_grad()
+        pred = m(x_tr[i:i + 64])
+        loss = nn.functional.mse_loss(pred, y_tr[i:i + 64])
+        loss.backward()
+        o.step()
+    print(validate(m, x_va, y_va))
+"""
+
+
+def test_flags_forward_after_unrestored_eval_helper() -> None:
+    findings = lint(WRONG, "NN202")
+    assert [(f.code, f.span.line) for f in findings] == [("NN202", 14)]
+    message = findings[0].message
+    assert "line 18" in message and "validate()" in message and "loop at line 11" in message
+    assert {18, 11} <= {r.span.line for r in findings[0].related}
+
+
+def test_fix_inserts_train_at_top_of_epoch_loop() -> None:
+    fixed = apply_fix_and_recheck(WRONG, "NN202")
+    assert "for epoch in range(10):\n    m.train()\n    for i in range" in fixed
+
+
+def test_flags_direct_eval_at_end_of_epoch() -> None:
+    code = """\
+    for epoch in range(5):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            acc = score(model(xv), yv)
+    """
+    assert codes(code, "NN202") == [("NN202", 4)]
+
+
+def test_flags_periodic_eval_inside_batch_loop() -> None:
+    code = """\
+    model.train()
+    for step, (x, y) in enumerate(loader):
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        if step % 100 == 0:
+            model.eval()
+            run_validation()
+    """
+    assert codes(code, "NN202") == [("NN202", 4)]
+    fixed = apply_fix_and_recheck(code, "NN202")
+    assert "for step, (x, y) in enumerate(loader):\n    model.train()\n" in fixed
+
+
+def test_quiet_when_train_restored_at_top() -> None:
+    code = WRONG.replace("for epoch in range(10):\n", "for epoch in range(10):\n    m.train()\n")
+    assert lint(code, "NN202") == []
+
+
+def test_quiet_when_helper_restores_train() -> None:
+    code = WRONG.replace("        return nn.functional.l1_loss(m(xs), ys).item()",
+                         "        err = nn.functional.l1_loss(m(xs), ys).item()\n    m.train()\n    return err")
+    assert lint(code, "NN202") == []
+
+
+def test_quiet_when_train_epoch_helper_sets_train() -> None:
+    code = """\
+    def train_one_epoch(model, loader, opt):
+        model.train()
+        for x, y in loader:
+            opt.zero_grad()
+            crit(model(x), y).backward()
+            opt.step()
+
+    def evaluate(model, loader):
+        model.eval()
+        with torch.no_grad():
+            return [model(x) for x, _ in loader]
+
+    for epoch in range(10):
+        train_one_epoch(model, train_loader, opt)
+        evaluate(model, val_loader)
+    """
+    assert lint(code, "NN202") == []
+
+
+def test_quiet_on_deliberate_eval_before_training_forward() -> None:
+    code = """\
+    for x, y in loader:
+        model.eval()  # frozen batch norm while fine-tuning the head
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    """
+    assert lint(code, "NN202") == []
+
+
+def test_quiet_when_eval_is_on_another_model() -> None:
+    code = """\
+    for epoch in range(3):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = criterion(student(x), teacher(x))
+            loss.backward()
+            optimizer.step()
+        teacher.eval()
+    """
+    assert lint(code, "NN202") == []
