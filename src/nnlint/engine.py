@@ -15,7 +15,10 @@ from pathlib import Path
 from nnlint.config import Settings
 from nnlint.context import Context
 from nnlint.findings import Finding, Severity, Span
-from nnlint.fixes import fix_parses
+from collections import Counter
+
+from nnlint.findings import Fix
+from nnlint.fixes import OverlappingEdits, apply_edits
 from nnlint.registry import Rule, load_rules
 from nnlint.semantic import Semantic
 from nnlint.source import SourceDecodeError, SourceFile, decode_source
@@ -122,6 +125,9 @@ def check_source(
     rules: list[Rule] | None = None,
     verify_fixes: bool = True,
 ) -> CheckResult:
+    """Analyse `text`. With `verify_fixes`, every fix offered has been applied and
+    re-checked: it parses, removes its finding and adds none (see `verify_fix`); the
+    language server passes False on the keystroke path and verifies on demand."""
     settings = settings or Settings()
     source = SourceFile(text, path)
     try:
@@ -146,13 +152,36 @@ def check_source(
             continue
         for finding in produced:
             finding.severity = settings.severity_for(finding.code, finding.severity)
-            if finding.fix is not None and verify_fixes and not fix_parses(text, finding.fix):
-                finding.fix = None
             findings.append(finding)
     suppressions = parse_suppressions(source)
     findings = [f for f in findings if not suppressions.hides(f)]
     findings.sort(key=Finding.sort_key)
-    return CheckResult(source, _dedupe(findings), None, semantic)
+    findings = _dedupe(findings)
+    if verify_fixes:
+        for finding in findings:
+            if finding.fix is not None:
+                finding.fix = verify_fix(text, finding, findings, settings)
+    return CheckResult(source, findings, None, semantic)
+
+
+def verify_fix(text: str, finding: Finding, findings: list[Finding], settings: Settings | None = None) -> Fix | None:
+    """The finding's fix if applying it yields code that parses, no longer has this
+    finding, and has exactly the other findings it had before; else None."""
+    fix = finding.fix
+    if fix is None:
+        return None
+    try:
+        fixed = apply_edits(text, fix.edits)
+    except OverlappingEdits:
+        return None
+    if fixed == text:
+        return None
+    result = check_source(fixed, finding.path, settings, verify_fixes=False)
+    if result.error is not None:
+        return None
+    before = Counter(f.code for f in findings if f is not finding)
+    after = Counter(f.code for f in result.findings)
+    return fix if after == before else None
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
