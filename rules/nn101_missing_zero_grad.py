@@ -87,7 +87,7 @@ class MissingZeroGrad(Rule):
         backward = _first_backward(train, loop, step) or backward
         related = [
             ctx.related(loop.node.target if isinstance(loop.node, (ast.For, ast.AsyncFor)) else loop.node.test,
-                        f"the loop (line {loop.line}) whose iterations never clear the gradients"),
+                        "this loop never clears the gradients"),
             ctx.related(step.node, f"`{ctx.text(step.node.func)}(...)` applies the accumulated gradients"),
         ]
         before = _cleared_before(ctx, loop, name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from nnlint.context import Context
@@ -18,10 +18,11 @@ MAX_CALLER_DEPTH = 3
 
 @dataclass
 class Verdict:
-    """Why the model may be in training mode at the evaluation call."""
+    """Why the model may be in training mode at the evaluation call, and where."""
 
     reason: str
     node: ast.AST
+    more: list[tuple[ast.AST, str]] = field(default_factory=list)
 
 
 @register
@@ -104,6 +105,7 @@ class MissingEval(Rule):
             f"behave as in training"
         )
         related = [ctx.related(verdict.node, verdict.reason)]
+        related += [ctx.related(node, text) for node, text in verdict.more]
         finding = ctx.finding(self, call.node, message, related, self._fix(ctx, context, scope, model))
         if train.model_has_mode_layers(call.node.func, scope, call.line) is False:
             finding.severity = Severity.HINT
@@ -172,12 +174,12 @@ def _training_mode_at(
                     continue
                 verdict = _training_mode_at(ctx, sem, train, caller.scope, mapped, caller, context, depth + 1)
                 if verdict is not None:
-                    if depth == 0 and "called" not in verdict.reason:
-                        return Verdict(
-                            f"`{ctx.text(caller.node.func)}()` is called at line {caller.line} "
-                            f"while the model is in training mode", caller.node
-                        )
-                    return verdict
+                    return Verdict(
+                        f"`{ctx.text(caller.node.func)}()` is called at line {caller.line} "
+                        f"while the model is in training mode",
+                        caller.node,
+                        [(verdict.node, verdict.reason), *verdict.more],
+                    )
             return None
         if callers or not (is_eval_role_name(scope.name) or scope.grad_disabled):
             return None
