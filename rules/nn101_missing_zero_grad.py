@@ -65,26 +65,24 @@ class MissingZeroGrad(Rule):
         train = training(ctx.semantic)
         reported: set[tuple[int, str]] = set()
         for step, optimizer in train.step_sites:
-            for backward in train.backward_sites:
-                loop = _innermost_common_loop(step, backward)
-                if loop is None or backward.scope is not step.scope:
-                    continue
-                identity = train.identity(optimizer, step)
-                key = (id(loop), identity.key)
-                if key in reported:
-                    continue
-                if _optimizer_made_inside(loop, identity.made_at) or _clears(train, loop, optimizer, step):
-                    reported.add(key)
-                    continue
-                reported.add(key)
+            loop = next((loop for loop in reversed(step.loops) if _has_backward(train, loop, step)), None)
+            if loop is None:
+                continue
+            identity = train.identity(optimizer, step)
+            key = (id(loop), identity.key)
+            if key in reported:
+                continue
+            reported.add(key)
+            if _optimizer_made_inside(loop, identity.made_at) or _clears(train, loop, optimizer, step):
+                continue
+            backward = _first_backward(train, loop, step)
+            if backward is not None:
                 yield self._finding(ctx, train, loop, step, optimizer, backward)
-                break
 
     def _finding(
         self, ctx: Context, train: Training, loop: Loop, step: CallSite, optimizer: ast.expr, backward: CallSite
     ) -> Finding:
         name = ctx.text(optimizer)
-        backward = _first_backward(train, loop, step) or backward
         related = [
             ctx.related(loop.node.target if isinstance(loop.node, (ast.For, ast.AsyncFor)) else loop.node.test,
                         "this loop never clears the gradients"),
@@ -110,13 +108,8 @@ class MissingZeroGrad(Rule):
         return ctx.finding(self, backward.node, message, related, fix)
 
 
-def _innermost_common_loop(a: CallSite, b: CallSite) -> Loop | None:
-    common = None
-    for left, right in zip(a.loops, b.loops):
-        if left is not right:
-            break
-        common = left
-    return common
+def _has_backward(train: Training, loop: Loop, step: CallSite) -> bool:
+    return any(s.scope is step.scope and train.is_backward(s) for s in loop.calls)
 
 
 def _first_backward(train: Training, loop: Loop, step: CallSite) -> CallSite | None:

@@ -260,6 +260,8 @@ class Semantic:
         self.scope_of_node: dict[int, Scope] = {}
         self._module_names: set[str] = set()
         self._effects_cache: dict[int, list[tuple[str, str, CallSite]]] = {}
+        self._site_effects_cache: dict[int, list[tuple[str, str, CallSite]]] = {}
+        self._call_names: dict[int, str | None] = {}
 
     @classmethod
     def build(cls, tree: ast.Module) -> "Semantic":
@@ -287,7 +289,12 @@ class Semantic:
         return f"{resolved}.{rest}" if rest else resolved
 
     def call_name(self, call: ast.Call) -> str | None:
-        return self.qualname(call.func)
+        key = id(call)
+        cache = self._call_names
+        if key in cache:
+            return cache[key]
+        name = cache[key] = self.qualname(call.func)
+        return name
 
     def is_torch_name(self, qualname: str | None, *candidates: str) -> bool:
         return qualname is not None and qualname in candidates
@@ -475,6 +482,12 @@ class Semantic:
 
     def site_effects(self, site: CallSite, _stack: tuple[int, ...] = ()) -> list[tuple[str, str, CallSite]]:
         """The effects of one call, with helper effects mapped onto the caller's names."""
+        cached = self._site_effects_cache.get(id(site))
+        if cached is None:
+            cached = self._site_effects_cache[id(site)] = self._compute_site_effects(site, _stack)
+        return cached
+
+    def _compute_site_effects(self, site: CallSite, _stack: tuple[int, ...]) -> list[tuple[str, str, CallSite]]:
         call = site.node
         method = site.method
         scope = site.scope
