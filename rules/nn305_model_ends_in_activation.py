@@ -1,0 +1,77 @@
+"""NN305 model-ends-in-activation."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from nnlint.context import Context
+from nnlint.findings import Finding, Severity
+from nnlint.registry import Rule, register
+from nnlint.values import LOSS_LABEL, SIGMOID, SOFTMAX, short, values
+
+
+@register
+class ModelEndsInActivation(Rule):
+    """
+    ## What it does
+    Flags a logits loss (`nn.CrossEntropyLoss`, `F.cross_entropy`,
+    `nn.BCEWithLogitsLoss`, `F.binary_cross_entropy_with_logits`) fed the output of
+    a model defined in this file whose last step is a softmax or sigmoid: its
+    `forward` returns `softmax(...)`/`sigmoid(...)`, or it is an `nn.Sequential`
+    (written inline or returned by a builder function) whose last layer is
+    `nn.Softmax`/`nn.Sigmoid`.
+
+    ## Why is this bad?
+    These losses expect raw scores and apply the (log-)softmax or sigmoid
+    themselves. With the activation inside the model it is applied twice: the
+    loss saturates, gradients vanish as predictions get confident, and training
+    plateaus early. Nothing raises.
+
+    ## Example
+    ```python
+    model = nn.Sequential(nn.Linear(11, 64), nn.ReLU(), nn.Linear(64, 6), nn.Softmax(dim=1))
+    criterion = nn.CrossEntropyLoss()
+    loss = criterion(model(x), y)
+    ```
+
+    ## Use instead
+    ```python
+    model = nn.Sequential(nn.Linear(11, 64), nn.ReLU(), nn.Linear(64, 6))
+    criterion = nn.CrossEntropyLoss()
+    loss = criterion(model(x), y)
+    probs = model(x).softmax(dim=1)  # only where probabilities are needed
+    ```
+
+    ## Fix
+    No automatic fix: removing the activation changes what the model returns
+    everywhere else (inference code may rely on probabilities). Drop the final
+    activation and apply it where probabilities are needed.
+    """
+
+    code = "NN305"
+    name = "model-ends-in-activation"
+    severity = Severity.WARNING
+    summary = "A model whose last step is softmax/sigmoid feeds a loss that expects logits"
+    fix_title = None
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        vals = values(ctx.semantic, ctx.source.text)
+        for use in vals.loss_uses:
+            value = use.value
+            if use.kind not in ("ce", "bce_logits") or value is None or not value.via_model:
+                continue
+            if value.kind not in (SOFTMAX, SIGMOID) or value.activation is None:
+                continue
+            site = use.site
+            activation_line = value.activation.lineno  # type: ignore[attr-defined]
+            model_text = short(ctx.text(value.made_at.func))  # type: ignore[attr-defined]
+            loss_text = short(ctx.text(site.node.func))
+            message = (
+                f"`{model_text}` ends in a {value.kind} (line {activation_line}) and its output (line "
+                f"{value.line}) feeds `{loss_text}` ({LOSS_LABEL[use.kind]}) on line {site.line}, which expects "
+                f"raw logits and applies the {'log_softmax' if use.kind == 'ce' else 'sigmoid'} itself"
+            )
+            related = [ctx.related(value.activation, f"the model's final {value.kind} (line {activation_line})")]
+            if value.made_at is not site.node and value.made_at.lineno != site.line:  # type: ignore[attr-defined]
+                related.append(ctx.related(value.made_at, f"model output made here (line {value.line})"))
+            yield ctx.finding(self, site.node, message, related)

@@ -1,0 +1,558 @@
+"""Value kinds for the loss-input rules (NN301-NN305).
+
+"Is this expression softmax probabilities, sigmoid probabilities, log-probabilities or
+raw logits, and where was that made?" Answered from the semantic index only: names,
+`self` attributes and shape ops are followed with `Semantic.origin`, function
+parameters through the file's call sites, models through their construction
+(`nn.Sequential(...)` layers, a same-file module's `forward` returns).
+
+Built lazily once per analysed module (`values(sem)`), like `nnlint.training`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from nnlint.semantic import Binding, CallSite, Scope, Semantic, argument, dotted, keyword
+from nnlint.torchnames import (
+    LOG_SOFTMAX_FUNCTIONS,
+    LOG_SOFTMAX_MODULES,
+    SIGMOID_FUNCTIONS,
+    SIGMOID_MODULES,
+    SOFTMAX_FUNCTIONS,
+    SOFTMAX_MODULES,
+)
+
+SOFTMAX = "softmax"
+SIGMOID = "sigmoid"
+LOG_SOFTMAX = "log_softmax"
+LOGITS = "logits"
+ACTIVATIONS = (SOFTMAX, SIGMOID, LOG_SOFTMAX)
+
+_F = "torch.nn.functional"
+LOSS_FUNCTIONS = {
+    f"{_F}.cross_entropy": "ce",
+    f"{_F}.binary_cross_entropy_with_logits": "bce_logits",
+    "torch.binary_cross_entropy_with_logits": "bce_logits",
+    f"{_F}.binary_cross_entropy": "bce",
+    f"{_F}.nll_loss": "nll",
+}
+LOSS_CLASSES = {
+    "CrossEntropyLoss": "ce",
+    "BCEWithLogitsLoss": "bce_logits",
+    "BCELoss": "bce",
+    "NLLLoss": "nll",
+}
+LOSS_LABEL = {
+    "ce": "cross entropy",
+    "bce_logits": "BCEWithLogitsLoss",
+    "bce": "BCELoss",
+    "nll": "NLLLoss",
+}
+
+# torch.nn layers whose output is an unbounded score (a model ending in one gives logits).
+LOGIT_LAYERS = frozenset(
+    {
+        "Linear", "LazyLinear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "LazyConv1d", "LazyConv2d",
+        "LazyConv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+    }
+)
+_ACT_METHODS = {"softmax": SOFTMAX, "sigmoid": SIGMOID, "log_softmax": LOG_SOFTMAX}
+_LOSS_HINT = re.compile(r"Loss|cross_entropy|nll_loss")
+
+_MAX_DEPTH = 4
+
+
+@dataclass
+class Value:
+    """What an expression holds and where that was made."""
+
+    kind: str  # softmax | sigmoid | log_softmax | logits
+    made_at: ast.AST  # the activation call, or the model call for model outputs
+    scope: Scope  # scope of `made_at`
+    hops: list[Binding] = field(default_factory=list)
+    inner: ast.expr | None = None  # the activation's input (for activation calls)
+    dim: ast.expr | None = None  # softmax dim, when given
+    via_model: bool = False  # the activation is the model's last step (forward / last layer)
+    activation: ast.AST | None = None  # for via_model: the final activation in the definition
+    model_def: ast.AST | None = None  # for model outputs: where the model is defined
+    form: str = ""  # function | method | module (how an activation was applied)
+
+    @property
+    def line(self) -> int:
+        return self.made_at.lineno  # type: ignore[attr-defined]
+
+
+@dataclass
+class LossUse:
+    site: CallSite
+    kind: str  # ce | bce_logits | bce | nll
+    functional: bool
+    construction: ast.Call | None  # the criterion's constructor call
+    construction_scope: Scope | None
+    input: ast.expr
+    value: Value | None
+
+
+class Values:
+    def __init__(self, sem: Semantic) -> None:
+        self.sem = sem
+        self._kind_cache: dict[tuple[int, int], Value | None] = {}
+        self._model_cache: dict[int, tuple[str, ast.AST | None] | None] = {}
+
+    # ------------------------------------------------------------ resolution
+    def resolve(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0,
+                through_shape_ops: bool = True) -> list[tuple[ast.expr, Scope, list[Binding]]]:
+        """Where `expr` may have been made; parameters are followed to the file's callers."""
+        found = self.sem.origin(expr, scope, line, through_shape_ops=through_shape_ops)
+        hops = found.hops
+        if hops and hops[-1].kind == "param" and hops[-1].value is None and depth < 3:
+            binding = hops[-1]
+            results = []
+            for value, value_scope, value_line in self._param_values(binding):
+                for expr2, scope2, hops2 in self.resolve(value, value_scope, value_line, depth + 1,
+                                                         through_shape_ops):
+                    results.append((expr2, scope2, hops + hops2))
+                if len(results) > 8:
+                    break
+            if results:
+                return results
+        return [(found.expr, found.scope, hops)]
+
+    def _param_values(self, binding: Binding) -> list[tuple[ast.expr, Scope, int]]:
+        function = binding.scope
+        node = function.node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or binding.param_index is None:
+            return []
+        index = binding.param_index
+        name = binding.name
+        args = node.args
+        positional = args.posonlyargs + args.args
+        default: ast.expr | None = None
+        if index < len(positional):
+            first_default = len(positional) - len(args.defaults)
+            if index >= first_default:
+                default = args.defaults[index - first_default]
+        else:
+            default = args.kw_defaults[index - len(positional)] if index - len(positional) < len(args.kw_defaults) else None
+        out: list[tuple[ast.expr, Scope, int]] = []
+        callers = self.sem.callers(function)
+        for site in callers:
+            call = site.node
+            offset = 1 if function.params[:1] == ["self"] and type(call.func) is ast.Attribute else 0
+            if any(type(a) is ast.Starred for a in call.args) or any(k.arg is None for k in call.keywords):
+                return []
+            value = keyword(call, name)
+            if value is None and index < len(positional) and 0 <= index - offset < len(call.args):
+                value = call.args[index - offset]
+            if value is None:
+                value = default
+                if value is None:
+                    return []
+                out.append((value, function.parent or function, node.lineno))
+                continue
+            out.append((value, site.scope, site.line))
+        if not callers and default is not None:
+            out.append((default, function.parent or function, node.lineno))
+        return out
+
+    def construction(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> tuple[ast.Call, Scope] | None:
+        """The constructor call that made the object `expr` holds (through helpers and params)."""
+        found = None
+        for value, value_scope, _hops in self.resolve(expr, scope, line, through_shape_ops=False):
+            if type(value) is not ast.Call:
+                return None
+            result: tuple[ast.Call, Scope] | None = (value, value_scope)
+            functions = self.sem.resolve_function(value, value_scope) if depth < _MAX_DEPTH else []
+            functions = [f for f in functions if f.cls is None]
+            if functions:
+                result = None
+                for function in functions:
+                    for ret in function.returns:
+                        if ret.value is None:
+                            continue
+                        inner = self.construction(ret.value, function, ret.lineno, depth + 1)
+                        if inner is None or (result is not None and inner[0] is not result[0]):
+                            return None
+                        result = inner
+            if result is None or (found is not None and found[0] is not result[0]):
+                return None
+            found = result
+        return found
+
+    def class_of(self, expr: ast.expr, scope: Scope, line: int) -> str | None:
+        made = self.construction(expr, scope, line)
+        return self.sem.call_name(made[0]) if made else None
+
+    # ---------------------------------------------------------------- kinds
+    def kind(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> Value | None:
+        key = (id(expr), line)
+        if key in self._kind_cache:
+            return self._kind_cache[key]
+        self._kind_cache[key] = None  # recursion guard
+        result: Value | None = None
+        if depth <= _MAX_DEPTH:
+            for value, value_scope, hops in self.resolve(expr, scope, line):
+                one = self._kind_of_made(value, value_scope, depth)
+                if one is None or (result is not None and one.kind != result.kind):
+                    result = None
+                    break
+                if result is None:
+                    one.hops = hops + one.hops
+                    result = one
+        self._kind_cache[key] = result
+        return result
+
+    def _kind_of_made(self, value: ast.expr, scope: Scope, depth: int) -> Value | None:
+        sem = self.sem
+        if type(value) is ast.Attribute and value.attr == "logits":
+            return Value(LOGITS, value, scope)
+        if type(value) is not ast.Call:
+            return None
+        name = sem.call_name(value)
+        if name in SOFTMAX_FUNCTIONS:
+            return Value(SOFTMAX, value, scope, inner=argument(value, 0, "input"), dim=argument(value, 1, "dim"),
+                         form="function")
+        if name in LOG_SOFTMAX_FUNCTIONS:
+            return Value(LOG_SOFTMAX, value, scope, inner=argument(value, 0, "input"), dim=argument(value, 1, "dim"),
+                         form="function")
+        if name in SIGMOID_FUNCTIONS:
+            return Value(SIGMOID, value, scope, inner=argument(value, 0, "input"), form="function")
+        func = value.func
+        if type(func) is ast.Attribute and func.attr in _ACT_METHODS and not self._is_module_ref(func.value):
+            kind = _ACT_METHODS[func.attr]
+            return Value(kind, value, scope, inner=func.value, dim=argument(value, 0, "dim"), form="method")
+        if name and name.startswith("torch."):
+            return None
+        if type(func) is ast.Name and func.id == "self" or dotted(func) == "self.forward":
+            cls = sem.enclosing_class(scope)
+            if cls is None:
+                return None
+            verdict = self._class_output(cls.name, depth + 1)
+            if verdict is None:
+                return None
+            kind, activation = verdict
+            return Value(kind, value, scope, via_model=kind != LOGITS, activation=activation, model_def=cls.node)
+        # A called object: an activation module, a model, or a same-file helper function.
+        functions = sem.resolve_function(value, scope) if type(func) is ast.Name else []
+        functions = [f for f in functions if f.cls is None]
+        if functions:
+            return self._returns_kind(functions, depth)
+        if type(func) not in (ast.Name, ast.Attribute, ast.Call):
+            return None
+        made = self.construction(func, scope, value.lineno)
+        if made is None:
+            return None
+        ctor, _ctor_scope = made
+        ctor_name = sem.call_name(ctor) or ""
+        if ctor_name in SOFTMAX_MODULES:
+            return Value(SOFTMAX, value, scope, inner=value.args[0] if value.args else None,
+                         dim=argument(ctor, 0, "dim"), form="module")
+        if ctor_name in SIGMOID_MODULES:
+            return Value(SIGMOID, value, scope, inner=value.args[0] if value.args else None, form="module")
+        if ctor_name in LOG_SOFTMAX_MODULES:
+            return Value(LOG_SOFTMAX, value, scope, inner=value.args[0] if value.args else None, form="module")
+        verdict = self.model_output(ctor, depth + 1)
+        if verdict is None:
+            return None
+        kind, activation = verdict
+        return Value(kind, value, scope, via_model=kind != LOGITS, activation=activation, model_def=ctor)
+
+    def _returns_kind(self, functions: list[Scope], depth: int) -> Value | None:
+        result: Value | None = None
+        for function in functions:
+            if not function.returns:
+                return None
+            for ret in function.returns:
+                if ret.value is None:
+                    return None
+                one = self.kind(ret.value, function, ret.lineno, depth + 1)
+                if one is None or (result is not None and one.kind != result.kind):
+                    return None
+                result = result or one
+        return result
+
+    def _is_module_ref(self, expr: ast.expr) -> bool:
+        """True for `torch`, `F`, `np`, `scipy.special`: names of imported modules, not tensors."""
+        head = expr
+        while type(head) is ast.Attribute:
+            head = head.value
+        return type(head) is ast.Name and (head.id in self.sem.imports or self.sem.qualname(head) != head.id)
+
+    # ---------------------------------------------------------------- models
+    def model_output(self, ctor: ast.Call, depth: int = 0) -> tuple[str, ast.AST | None] | None:
+        """What a model built by `ctor` returns: (kind, final activation node) or None."""
+        key = id(ctor)
+        if key in self._model_cache:
+            return self._model_cache[key]
+        self._model_cache[key] = None
+        result = self._model_output(ctor, depth) if depth <= _MAX_DEPTH else None
+        self._model_cache[key] = result
+        return result
+
+    def _model_output(self, ctor: ast.Call, depth: int) -> tuple[str, ast.AST | None] | None:
+        sem = self.sem
+        name = sem.call_name(ctor) or ""
+        if name == "torch.nn.Sequential":
+            if not ctor.args or ctor.keywords or type(ctor.args[-1]) is ast.Starred:
+                return None
+            return self._layer_output(ctor.args[-1], depth)
+        last = name.rsplit(".", 1)[-1]
+        if name.startswith("torch.nn.") and last in LOGIT_LAYERS:
+            return (LOGITS, None)
+        if sem.is_module_class(name):
+            return self._class_output(name, depth)
+        return None
+
+    def _layer_output(self, layer: ast.expr, depth: int) -> tuple[str, ast.AST | None] | None:
+        if type(layer) is not ast.Call:
+            return None
+        name = self.sem.call_name(layer) or ""
+        if name in SOFTMAX_MODULES:
+            return (SOFTMAX, layer)
+        if name in SIGMOID_MODULES:
+            return (SIGMOID, layer)
+        if name in LOG_SOFTMAX_MODULES:
+            return (LOG_SOFTMAX, layer)
+        return self.model_output(layer, depth + 1)
+
+    def _class_output(self, class_name: str, depth: int) -> tuple[str, ast.AST | None] | None:
+        forward = self._method(class_name, "forward")
+        if forward is None or not forward.returns:
+            return None
+        result: tuple[str, ast.AST | None] | None = None
+        for ret in forward.returns:
+            if ret.value is None:
+                return None
+            value = self.kind(ret.value, forward, ret.lineno, depth + 1)
+            if value is None:
+                return None
+            if value.kind == LOGITS:
+                one: tuple[str, ast.AST | None] = (LOGITS, None)
+            elif value.via_model:
+                one = (value.kind, value.activation)
+            else:
+                one = (value.kind, value.made_at)
+            if result is not None and result[0] != one[0]:
+                return None
+            result = result or one
+        return result
+
+    def _method(self, class_name: str, method: str) -> Scope | None:
+        seen: set[str] = set()
+        info = self.sem.classes.get(class_name)
+        while info is not None and info.name not in seen:
+            seen.add(info.name)
+            if method in info.methods:
+                return info.methods[method]
+            info = next((self.sem.classes[b] for b in info.bases if b in self.sem.classes), None)
+        return None
+
+    # ---------------------------------------------------------------- losses
+    def loss_of(self, site: CallSite) -> tuple[str, bool, ast.Call | None, Scope | None] | None:
+        call = site.node
+        name = self.sem.call_name(call)
+        if name in LOSS_FUNCTIONS:
+            return (LOSS_FUNCTIONS[name], True, None, None)
+        if name is not None and name.startswith("torch."):
+            return None
+        func = call.func
+        if type(func) not in (ast.Name, ast.Attribute, ast.Call):
+            return None
+        if type(func) is ast.Attribute and func.attr in ("backward", "item", "forward", "step", "zero_grad"):
+            return None
+        made = self.construction(func, site.scope, site.line)
+        if made is None:
+            return None
+        ctor_name = self.sem.call_name(made[0]) or ""
+        last = ctor_name.rsplit(".", 1)[-1]
+        if last in LOSS_CLASSES and ctor_name.startswith("torch.nn."):
+            return (LOSS_CLASSES[last], False, made[0], made[1])
+        return None
+
+    @cached_property
+    def loss_uses(self) -> list[LossUse]:
+        uses: list[LossUse] = []
+        source_hint = getattr(self.sem, "_loss_text_hint", True)
+        if not source_hint:
+            return uses
+        for site in self.sem.calls:
+            call = site.node
+            if len(call.args) + len(call.keywords) < 2:
+                continue
+            loss = self.loss_of(site)
+            if loss is None:
+                continue
+            kind, functional, ctor, ctor_scope = loss
+            if any(type(a) is ast.Starred for a in call.args[:1]):
+                continue
+            input_expr = argument(call, 0, "input")
+            if input_expr is None:
+                continue
+            value = self.kind(input_expr, site.scope, site.line)
+            uses.append(LossUse(site, kind, functional, ctor, ctor_scope, input_expr, value))
+        return uses
+
+    # ---------------------------------------------------------------- usage
+    def loads(self, scope: Scope) -> dict[str, int]:
+        """How often each name is read in `scope` (a local walk, done only for fixes)."""
+        cache: dict[int, dict[str, int]] = self.__dict__.setdefault("_loads", {})
+        found = cache.get(id(scope))
+        if found is None:
+            found = {}
+            for node in ast.walk(scope.node):
+                if type(node) is ast.Name and type(node.ctx) is ast.Load:
+                    found[node.id] = found.get(node.id, 0) + 1
+            cache[id(scope)] = found
+        return found
+
+    def functional_alias(self) -> str | None:
+        """How this file spells torch.nn.functional (`F`, `nn.functional`, `torch.nn.functional`)."""
+        imports = self.sem.imports
+        for local, target in imports.items():
+            if target == "torch.nn.functional":
+                return local
+        for local, target in imports.items():
+            if target == "torch.nn":
+                return f"{local}.functional"
+        for local, target in imports.items():
+            if target == "torch":
+                return f"{local}.nn.functional"
+        return None
+
+
+def values(sem: Semantic, source_text: str | None = None) -> Values:
+    """The shared instance for one analysed module."""
+    cached = getattr(sem, "_nnlint_values", None)
+    if cached is None:
+        cached = Values(sem)
+        if source_text is not None:
+            sem._loss_text_hint = bool(_LOSS_HINT.search(source_text))  # type: ignore[attr-defined]
+        sem._nnlint_values = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def short(ctx_text: str, limit: int = 40) -> str:
+    text = " ".join(ctx_text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ------------------------------------------------------------------ fixes (shared)
+_ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant)
+
+
+def _inside(inner: ast.AST, outer: ast.AST) -> bool:
+    a = (inner.lineno, inner.col_offset, inner.end_lineno, inner.end_col_offset)  # type: ignore[attr-defined]
+    b = (outer.lineno, outer.col_offset, outer.end_lineno, outer.end_col_offset)  # type: ignore[attr-defined]
+    return (a[0], a[1]) >= (b[0], b[1]) and (a[2], a[3]) <= (b[2], b[3])
+
+
+def traced_name(expr: ast.expr, name: str, sem: Semantic) -> ast.expr | None:
+    """The node spelling `name` inside `expr`, looking through shape ops only."""
+    from nnlint.semantic import SHAPE_FUNCTIONS, SHAPE_METHODS
+
+    for _ in range(12):
+        if dotted(expr) == name:
+            return expr
+        kind = type(expr)
+        if kind is ast.Subscript:
+            expr = expr.value  # type: ignore[attr-defined]
+        elif kind is ast.Call and type(expr.func) is ast.Attribute and expr.func.attr in SHAPE_METHODS:  # type: ignore[attr-defined]
+            expr = expr.func.value  # type: ignore[attr-defined]
+        elif kind is ast.Call and sem.qualname(expr.func) in SHAPE_FUNCTIONS and expr.args:  # type: ignore[attr-defined]
+            expr = expr.args[0]  # type: ignore[attr-defined]
+        else:
+            return None
+    return None
+
+
+def unchanged_between(sem: Semantic, expr: ast.expr, scope: Scope, made_line: int, use_line: int) -> bool:
+    """True when the dotted name `expr` refers to the same binding at both lines."""
+    name = dotted(expr)
+    if name is None:
+        return False
+    heads = {name, name.split(".")[0]}
+    for part in heads:
+        before = sem.lookup(part, scope, made_line)
+        after = sem.lookup(part, scope, use_line)
+        if before is not after:
+            return False
+    # a rebinding inside a loop between the two lines would also change it
+    for part in heads:
+        for binding in scope.bindings.get(part, []):
+            if made_line < binding.line < use_line:
+                return False
+    return True
+
+
+def drop_activation_edits(ctx, vals: Values, use: LossUse) -> list | None:  # noqa: ANN001
+    """Edits that feed the loss the activation's input instead of its output."""
+    value = use.value
+    if value is None or value.via_model or value.inner is None or type(value.made_at) is not ast.Call:
+        return None
+    act = value.made_at
+    inner = value.inner
+    inner_text = ctx.text(inner)
+    site = use.site
+    if not value.hops:
+        if value.scope is site.scope and _inside(act, use.input):
+            text = inner_text if (act is use.input or type(inner) in _ATOMS) else f"({inner_text})"
+            return [ctx.replace(act, text)]
+        return None
+    if len(value.hops) != 1:
+        return None
+    hop = value.hops[0]
+    if hop.value is not act or hop.scope is not site.scope or hop.kind != "assign":
+        return None
+    # (b) the logits are still there at the loss call under the same name
+    target = traced_name(use.input, hop.name, vals.sem)
+    if target is not None and dotted(inner) is not None and unchanged_between(
+        vals.sem, inner, site.scope, hop.line, site.line
+    ):
+        return [ctx.replace(target, inner_text)]
+    # (c) the activation's output is used only by this loss: drop it where it is made
+    stmt = hop.stmt
+    if (
+        type(stmt) is ast.Assign
+        and len(stmt.targets) == 1
+        and type(stmt.targets[0]) is ast.Name
+        and vals.loads(site.scope).get(hop.name, 0) == 1
+        and all(b is hop for b in site.scope.bindings.get(hop.name, []))
+    ):
+        return [ctx.replace(act, inner_text)]
+    return None
+
+
+def log_softmax_spelling(sem: Semantic) -> str | None:
+    """How to call log_softmax in this file, keeping its import style."""
+    imports = sem.imports
+    for local, target in imports.items():
+        if target == "torch.nn.functional":
+            return f"{local}.log_softmax"
+    for local, target in imports.items():
+        if target in ("torch.nn.functional.log_softmax", "torch.log_softmax"):
+            return local
+    for local, target in imports.items():
+        if target == "torch":
+            return f"{local}.log_softmax"
+    for local, target in imports.items():
+        if target == "torch.nn":
+            return f"{local}.functional.log_softmax"
+    return None
+
+
+def imported_as(sem: Semantic, *qualnames: str) -> str | None:
+    for local, target in sem.imports.items():
+        if target in qualnames:
+            return local
+    return None
+
+
+def model_label(ctx, value: Value) -> str:  # noqa: ANN001
+    made = value.made_at
+    if type(made) is ast.Call:
+        return short(ctx.text(made.func))
+    return short(ctx.text(made))
