@@ -1,0 +1,379 @@
+"""NN503 view-as-permute."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Iterator
+
+from nnlint.context import Context
+from nnlint.findings import Finding, Fix, Severity
+from nnlint.registry import Rule, register
+from nnlint.semantic import Binding, CallSite, Scope, Semantic, constant_value, dotted
+
+_RESHAPES = ("view", "reshape")
+_PASS_THROUGH = frozenset({"split", "chunk", "contiguous", "unbind", "tensor_split"})
+_PROJECTIONS = frozenset({"torch.nn.Linear", "torch.nn.LazyLinear", "torch.nn.functional.linear"})
+
+
+@dataclass
+class DimRef:
+    """`x.shape[i]`, `x.size(i)` or a name unpacked from `x.shape`."""
+
+    tensor: str
+    binding: Binding | None  # the binding of the tensor where its size was read
+    index: int
+    ndim: int | None
+    where: ast.AST  # the node that read the size (for related locations)
+    unpacked: ast.expr | None = None  # the tuple target when unpacked from the shape
+
+
+@dataclass
+class Analysis:
+    kind: str  # "permute" | "reorder" | "split"
+    source: DimRef
+    perm: list[int] | None = None
+    suggestion: str | None = None
+    displaced: str | None = None
+    before: str | None = None
+
+
+@register
+class ViewAsPermute(Rule):
+    """
+    ## What it does
+    Flags `.view()`/`.reshape()` calls whose sizes are the tensor's own dimensions
+    in a different order, such as `x.view(b, c, h, w)` after
+    `b, h, w, c = x.shape`, and head splits that put the head axis before the
+    sequence axis (`q.view(B, n_head, T, d)` on a `(B, T, C)` tensor).
+
+    ## Why is this bad?
+    `view` and `reshape` never move data: they reinterpret the same memory, read in
+    row-major order, with new sizes. Asking for the sizes in another order produces
+    a tensor of the expected shape filled with scrambled values (pixels mixed
+    across channels, tokens mixed across heads). Nothing fails: the model simply
+    trains much worse than it should.
+
+    ## Example
+    ```python
+    b, t, c = x.shape          # (batch, time, channels)
+    x = x.view(b, c, t)        # meant: channels first
+    ```
+
+    ## Use instead
+    ```python
+    b, t, c = x.shape
+    x = x.permute(0, 2, 1)     # or x.transpose(1, 2)
+    ```
+    For attention heads: `q.view(B, T, n_head, d).transpose(1, 2)`.
+
+    ## Fix
+    When the sizes are exactly a reordering of the tensor's dimensions, replaces the
+    call by `permute(...)` with the matching axis order (followed by
+    `.contiguous()` when the result is viewed again later). Head splits are reported
+    without an automatic fix.
+    """
+
+    code = "NN503"
+    name = "view-as-permute"
+    severity = Severity.WARNING
+    summary = "view()/reshape() with reordered dimension sizes scrambles the data; use permute()"
+    fix_title = "Replace with permute(...)"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        sem = ctx.semantic
+        for site in sem.calls:
+            call = site.node
+            name = sem.call_name(call)
+            if name == "torch.reshape":
+                if len(call.args) != 2:
+                    continue
+                target = call.args[0]
+                second = call.args[1]
+                sizes = list(second.elts) if type(second) in (ast.Tuple, ast.List) else []  # type: ignore[attr-defined]
+            elif site.method in _RESHAPES and not (name or "").startswith("torch."):
+                target = site.receiver
+                sizes = list(call.args)
+            else:
+                continue
+            if target is None or call.keywords or not sizes:
+                continue
+            if len(sizes) == 1 and type(sizes[0]) in (ast.Tuple, ast.List):
+                sizes = list(sizes[0].elts)  # type: ignore[attr-defined]
+            if len(sizes) < 2 or any(type(s) is ast.Starred for s in sizes):
+                continue
+            analysis = _analyse(sem, site, target, sizes)
+            if analysis is None:
+                continue
+            yield self._finding(ctx, site, target, sizes, analysis)
+
+    def _finding(self, ctx: Context, site: CallSite, target: ast.expr, sizes: list[ast.expr],
+                 analysis: Analysis) -> Finding:
+        sem = ctx.semantic
+        call_text = ctx.text(site.node)
+        tensor = analysis.source.tensor
+        target_text = ctx.text(target)
+        line = analysis.source.where.lineno  # type: ignore[attr-defined]
+        layout = None
+        if analysis.source.unpacked is not None:
+            layout = ctx.text(analysis.source.unpacked)
+            if not layout.startswith(("(", "[")):
+                layout = f"({layout})"
+            origin = f"its sizes were unpacked as `{layout}` on line {line}"
+            related_message = f"`{tensor}` has the shape `{layout}`"
+        else:
+            origin = f"the sizes are read from `{tensor}` on line {line}"
+            related_message = f"size of `{tensor}` read here"
+        related = [ctx.related(analysis.source.where, related_message)]
+        fix = None
+        if analysis.kind == "permute":
+            assert analysis.perm is not None
+            order = ", ".join(str(i) for i in analysis.perm)
+            replacement = f"{target_text}.permute({order})"
+            if site.method is None or site.receiver is not target:
+                alias = ctx.text(site.node.func).rsplit(".", 1)[0]
+                replacement = f"{alias}.permute({target_text}, ({order}))"
+            if _viewed_again(sem, site):
+                replacement += ".contiguous()"
+            message = (
+                f"`{call_text}` reorders the dimensions of `{tensor}` ({origin}): view/reshape keep the "
+                f"memory order, so this scrambles the data instead of moving axes; use `{replacement}`"
+            )
+            if type(target) in (ast.Name, ast.Attribute):
+                fix = Fix(self.fix_title, (ctx.replace(site.node, replacement),))
+        elif analysis.kind == "split":
+            message = (
+                f"`{call_text}` puts `{analysis.displaced}` before `{analysis.before}`, but the data of "
+                f"`{target_text}` is laid out with `{analysis.before}` before the axis being split ({origin}): "
+                f"this regroups memory and mixes positions across the new axis instead of splitting the last one; "
+            )
+            if analysis.suggestion:
+                message += f"use `{analysis.suggestion}`"
+            else:
+                message += "split the last axis in place, then move axes with transpose/permute"
+        else:
+            message = (
+                f"`{call_text}` lists the dimensions of `{tensor}` out of order ({origin}): view/reshape keep the "
+                f"memory order, so this scrambles the data; move axes with permute/transpose first"
+            )
+        return ctx.finding(self, site.node, message, related, fix)
+
+
+# --------------------------------------------------------------------------- analysis
+def _analyse(sem: Semantic, site: CallSite, target: ast.expr, sizes: list[ast.expr]) -> Analysis | None:
+    refs: list[DimRef | None] = [_dim_ref(sem, size, site.scope, site.line) for size in sizes]
+    known = [r for r in refs if r is not None]
+    if not known:
+        return None
+    first = known[0]
+    if any(r.tensor != first.tensor or r.binding is not first.binding for r in known):
+        return None  # sizes from different tensors (or from different values of one name)
+    ndim = next((r.ndim for r in known if r.ndim is not None), None)
+    relation = _relation(sem, site, target, first)
+    if relation is None:
+        return None
+    if relation == "projection" and ndim is None:
+        return None
+    terms: list[object] = []  # frozenset of dims | int constant | None (unknown)
+    for size in sizes:
+        term = _term(sem, size, site, ndim)
+        if isinstance(term, frozenset) and relation == "projection" and ndim is not None and ndim - 1 in term:
+            term = None  # the projection may change the last dimension
+        terms.append(term)
+    dims_seen: set[int] = set()
+    for term in terms:
+        if isinstance(term, frozenset):
+            if term & dims_seen:
+                return None  # the same dimension twice: not a reordering
+            dims_seen |= term
+    # a pure reordering of every dimension
+    if all(isinstance(t, frozenset) for t in terms):
+        flat = [d for t in terms for d in sorted(t)]  # type: ignore[union-attr]
+        expected = set(range(ndim)) if ndim is not None else set(range(len(flat)))
+        if set(flat) == expected:
+            if flat == sorted(flat):
+                return None
+            if any(len(t) != 1 for t in terms) or any(  # type: ignore[arg-type]
+                sorted(t) != list(range(min(t), max(t) + 1)) for t in terms  # type: ignore[arg-type]
+            ):
+                return Analysis("reorder", first) if relation == "same" else None
+            if relation == "same" and (ndim is not None or len(flat) == len(sizes)):
+                return Analysis("permute", first, perm=flat)
+            return None
+    prefix_dims: set[int] = set()
+    prefix_others: list[int] = []
+    for position, term in enumerate(terms):
+        if isinstance(term, frozenset):
+            low = min(term)
+            if sorted(term) != list(range(low, max(term) + 1)):
+                return Analysis("reorder", first) if relation == "same" else None
+            if any(d > low for d in prefix_dims):
+                return Analysis("reorder", first) if relation == "same" else None
+            if prefix_dims == set(range(low)) and prefix_others and low > 0:
+                displaced = [sizes[i] for i in prefix_others]
+                return _split(site, target, sizes, position, prefix_others, first, displaced)
+            prefix_dims |= term
+        elif term is None or (isinstance(term, int) and term not in (1,)):
+            prefix_others.append(position)
+    return None
+
+
+def _split(site: CallSite, target: ast.expr, sizes: list[ast.expr], position: int, others: list[int],
+           source: DimRef, displaced: list[ast.expr]) -> Analysis:
+    texts = [ast.unparse(s) for s in sizes]
+    suggestion = None
+    if len(others) == 1 and others[0] == position - 1:
+        k = others[0]
+        new = texts[:k] + [texts[position], texts[k]] + texts[position + 1:]
+        method = site.method or "reshape"
+        suggestion = f"{ast.unparse(target)}.{method}({', '.join(new)}).transpose({k}, {k + 1})"
+    return Analysis(
+        "split", source, suggestion=suggestion, displaced=", ".join(ast.unparse(d) for d in displaced),
+        before=texts[position],
+    )
+
+
+def _term(sem: Semantic, size: ast.expr, site: CallSite, ndim: int | None) -> object:
+    value = constant_value(size)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if type(size) is ast.BinOp and type(size.op) is ast.Mult:
+        left = _term(sem, size.left, site, ndim)
+        right = _term(sem, size.right, site, ndim)
+        if isinstance(left, frozenset) and isinstance(right, frozenset) and not left & right:
+            return left | right
+        return None
+    ref = _dim_ref(sem, size, site.scope, site.line)
+    if ref is None:
+        return None
+    index = ref.index
+    if index < 0:
+        if ndim is None:
+            return None
+        index += ndim
+    if ndim is not None and not 0 <= index < ndim:
+        return None
+    return frozenset({index})
+
+
+def _shape_of(node: ast.expr | None) -> ast.expr | None:
+    """`x` for `x.shape`, `x.size()`, `tuple(x.shape)`, `list(x.size())`."""
+    if node is None:
+        return None
+    if type(node) is ast.Call and type(node.func) is ast.Name and node.func.id in ("tuple", "list") and len(
+        node.args
+    ) == 1:
+        node = node.args[0]
+    if type(node) is ast.Attribute and node.attr == "shape":
+        return node.value
+    if (
+        type(node) is ast.Call
+        and type(node.func) is ast.Attribute
+        and node.func.attr == "size"
+        and not node.args
+        and not node.keywords
+    ):
+        return node.func.value
+    return None
+
+
+def _tensor_ref(sem: Semantic, tensor: ast.expr, scope: Scope, line: int, index: int, ndim: int | None,
+                where: ast.AST, unpacked: ast.expr | None = None) -> DimRef | None:
+    name = dotted(tensor)
+    if name is None:
+        return None
+    return DimRef(name, sem.lookup(name, scope, line), index, ndim, where, unpacked)
+
+
+def _dim_ref(sem: Semantic, size: ast.expr, scope: Scope, line: int, depth: int = 0) -> DimRef | None:
+    kind = type(size)
+    if kind is ast.Call:
+        func = size.func  # type: ignore[attr-defined]
+        if type(func) is ast.Attribute and func.attr == "size" and len(size.args) == 1 and not size.keywords:  # type: ignore[attr-defined]
+            index = constant_value(size.args[0])  # type: ignore[attr-defined]
+            if isinstance(index, int) and not isinstance(index, bool):
+                return _tensor_ref(sem, func.value, scope, line, index, None, size)
+        return None
+    if kind is ast.Subscript:
+        tensor = _shape_of(size.value)  # type: ignore[attr-defined]
+        index = constant_value(size.slice)  # type: ignore[attr-defined]
+        if tensor is not None and isinstance(index, int) and not isinstance(index, bool):
+            return _tensor_ref(sem, tensor, scope, line, index, None, size)
+        return None
+    if kind is ast.Name and depth < 3:
+        binding = sem.lookup(size.id, scope, line)  # type: ignore[attr-defined]
+        if binding is None:
+            return None
+        if binding.kind == "unpack":
+            stmt = binding.stmt
+            if type(stmt) is not ast.Assign or len(stmt.targets) != 1:
+                return None
+            target = stmt.targets[0]
+            tensor = _shape_of(stmt.value)
+            if tensor is None or type(target) not in (ast.Tuple, ast.List):
+                return None
+            elements = target.elts  # type: ignore[attr-defined]
+            starred = any(type(e) is ast.Starred for e in elements)
+            for position, element in enumerate(elements):
+                if type(element) is ast.Starred:
+                    return None
+                if type(element) is ast.Name and element.id == size.id:  # type: ignore[attr-defined]
+                    ndim = None if starred else len(elements)
+                    return _tensor_ref(sem, tensor, binding.scope, binding.line, position, ndim, stmt, target)
+            return None
+        if binding.kind == "assign" and binding.value is not None:
+            return _dim_ref(sem, binding.value, binding.scope, binding.line, depth + 1)
+    return None
+
+
+def _relation(sem: Semantic, site: CallSite, target: ast.expr, source: DimRef) -> str | None:
+    """"same" when the reshaped tensor is the one the sizes came from, "projection" when it is a
+    linear projection of it (same leading dimensions), else None."""
+    name = dotted(target)
+    if name is not None:
+        binding = sem.lookup(name, site.scope, site.line)
+        if name == source.tensor and binding is source.binding:
+            return "same"
+        if binding is None or binding.scope is not site.scope:
+            return None
+        value: ast.expr | None = binding.value
+        if binding.kind == "unpack" and type(binding.stmt) is ast.Assign:
+            value = binding.stmt.value
+        return "projection" if _is_projection(sem, value, binding.scope, binding.line, source) else None
+    return "projection" if _is_projection(sem, target, site.scope, site.line, source) else None
+
+
+def _is_projection(sem: Semantic, value: ast.expr | None, scope: Scope, line: int, source: DimRef) -> bool:
+    for _ in range(4):
+        if type(value) is ast.Call and type(value.func) is ast.Attribute and value.func.attr in _PASS_THROUGH:
+            value = value.func.value
+        else:
+            break
+    if type(value) is not ast.Call or not value.args:
+        return False
+    argument = value.args[0]
+    if dotted(argument) != source.tensor or sem.lookup(source.tensor, scope, line) is not source.binding:
+        return False
+    name = sem.call_name(value)
+    if name in _PROJECTIONS:
+        return True
+    made = sem.constructed_class(value.func, scope, line)
+    return made in _PROJECTIONS
+
+
+def _viewed_again(sem: Semantic, site: CallSite) -> bool:
+    """Whether the result (assigned to a name) is later reshaped with `.view`."""
+    stmt = site.stmt
+    if type(stmt) is not ast.Assign or stmt.value is not site.node or len(stmt.targets) != 1:
+        return False
+    target = stmt.targets[0]
+    if type(target) is not ast.Name:
+        return False
+    for other in site.scope.calls:
+        if other.method == "view" and other.line >= site.line and other is not site:
+            receiver = other.receiver
+            if type(receiver) is ast.Name and receiver.id == target.id:
+                binding = sem.lookup(target.id, site.scope, other.line)
+                if binding is not None and binding.stmt is stmt:
+                    return True
+    return False

@@ -1,0 +1,169 @@
+"""NN503 view-as-permute."""
+
+from __future__ import annotations
+
+from conftest import apply_fix_and_recheck, codes, line_of, lint
+
+HEADER = """
+import torch
+import torch.nn as nn
+"""
+
+
+def nn503(code: str) -> list[int]:
+    return [line for code_, line in codes(code, "NN503") if code_ == "NN503"]
+
+
+def test_unpacked_shape_reordered() -> None:
+    code = HEADER + """
+def forward(x):
+    b, t, c = x.shape
+    x = x.view(b, c, t)  # here
+    return x
+"""
+    assert nn503(code) == [line_of(code, "# here")]
+    finding = lint(code, "NN503")[0]
+    assert "`x.view(b, c, t)`" in finding.message
+    assert "`(b, t, c)`" in finding.message
+    assert "`x.permute(0, 2, 1)`" in finding.message
+    assert finding.related[0].span.line == line_of(code, "b, t, c = x.shape")
+
+
+def test_size_calls_and_shape_indexing() -> None:
+    code = HEADER + """
+def f(x, img, seq):
+    y = x.view(x.size(0), x.size(2), x.size(1))  # a
+    n, h, w, c = img.size()
+    z = img.reshape(n, c, h, w)  # b
+    batch = seq.shape[0]
+    length = seq.shape[1]
+    s = seq.reshape((batch, seq.shape[2], length))  # c
+    u = torch.reshape(img, (n, c, h, w))  # d
+    return y, z, s, u
+"""
+    assert nn503(code) == [line_of(code, "# a"), line_of(code, "# b"), line_of(code, "# c"), line_of(code, "# d")]
+
+
+def test_flattened_groups_out_of_order() -> None:
+    code = HEADER + """
+def f(img):
+    b, h, w, c = img.shape
+    return img.view(b, c, h * w)  # here
+"""
+    assert nn503(code) == [line_of(code, "# here")]
+    finding = lint(code, "NN503")[0]
+    assert finding.fix is None
+    assert "out of order" in finding.message
+
+
+def test_head_split_on_projection() -> None:
+    code = HEADER + """
+class Attention(nn.Module):
+    def __init__(self, d, n_head):
+        super().__init__()
+        self.c_attn = nn.Linear(d, 3 * d)
+        self.query = nn.Linear(d, d)
+        self.n_head = n_head
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        k = k.view(B, self.n_head, T, C // self.n_head)  # a
+        q = self.query(x).view(B, self.n_head, T, C // self.n_head)  # b
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        return q, k, v
+"""
+    assert nn503(code) == [line_of(code, "# a"), line_of(code, "# b")]
+    finding = lint(code, "NN503")[0]
+    assert finding.fix is None
+    assert "`k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)`" in finding.message
+
+
+def test_negatives() -> None:
+    code = HEADER + """
+class Attention(nn.Module):
+    def __init__(self, d, n_head):
+        super().__init__()
+        self.key = nn.Linear(d, d)
+        self.n_head = n_head
+
+    def forward(self, x, att, v):
+        B, T, C = x.shape
+        k = self.key(x).view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        y = att @ v
+        y = y.view(B, self.n_head, T, C // self.n_head)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
+        flat = x.view(B * T, C)
+        same = x.view(B, T, C)
+        unsq = x.view(B, 1, T, C)
+        rest = x.view(B, T, -1)
+        return k, y, flat, same, unsq, rest
+
+def flatten(x):
+    b, c, h, w = x.shape
+    return x.view(b, -1), x.view(b, c * h * w), x.reshape(b, c, h * w)
+
+def channel_shuffle(x, groups):
+    b, c, h, w = x.size()
+    x = x.view(b, groups, c // groups, h, w)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(b, -1, h, w)
+
+def different_tensors(x, y):
+    b, t, c = x.shape
+    return y.view(b, c, t), x.view(y.size(0), y.size(2), y.size(1))
+
+def reassigned(x, conv):
+    b, t, c = x.shape
+    x = x.permute(0, 2, 1)
+    x = x.view(b, c, t)
+    t = t // 2
+    z = conv(x).view(b, c, t)
+    return x, z
+
+def sizes_rebound(x):
+    b, t, c = x.shape
+    c, t = t, c
+    return x.view(b, c, t)
+
+def squeeze_channel(x):
+    b, c, h, w = x.shape
+    return x.view(b, h, w)
+
+def video(x):
+    b, t, c, h, w = x.shape
+    return x.view(b * t, c, h, w), x.view(b, t * c, h, w)
+"""
+    assert nn503(code) == []
+
+
+def test_fix_permute() -> None:
+    code = HEADER + """
+def forward(x):
+    b, t, c = x.shape
+    x = x.view(b, c, t)
+    return x
+"""
+    fixed = apply_fix_and_recheck(code, "NN503")
+    assert "    x = x.permute(0, 2, 1)\n" in fixed
+
+
+def test_fix_adds_contiguous_when_viewed_again() -> None:
+    code = HEADER + """
+def forward(x):
+    n, h, w, c = x.shape
+    y = x.reshape(n, c, h, w)
+    return y.view(n, -1)
+"""
+    fixed = apply_fix_and_recheck(code, "NN503")
+    assert "    y = x.permute(0, 3, 1, 2).contiguous()\n" in fixed
+
+
+def test_fix_function_form() -> None:
+    code = HEADER + """
+def forward(x):
+    n, h, w, c = x.shape
+    return torch.reshape(x, (n, c, h, w))
+"""
+    fixed = apply_fix_and_recheck(code, "NN503")
+    assert "return torch.permute(x, (0, 3, 1, 2))" in fixed
