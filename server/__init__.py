@@ -1,0 +1,10 @@
+"""The nnlint language server: a thin LSP front end over `nnlint.engine`.
+
+Modules:
+- `main`: `start(args)`, called by `nnlint server`.
+- `handlers`: the LSP handlers (documents, diagnostics, hover, code actions, commands).
+- `convert`: engine findings <-> LSP types (positions through pygls' codec).
+- `settings`: editor settings parsed into typed dataclasses, merged with [tool.nnlint].
+- `i18n`: the server's own UI strings (English, Korean).
+- `bench`: `python -m nnlint.server.bench`.
+"""

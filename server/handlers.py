@@ -1,0 +1,735 @@
+"""The LSP handlers: documents in, diagnostics/hovers/code actions out.
+
+All knowledge of rules and Python lives in the engine; this module schedules analyses
+(debounced, off the event loop), drops stale results, and translates through `convert`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from lsprotocol import types as t
+from pygls.lsp.server import LanguageServer
+from pygls.workspace.position_codec import PositionCodec
+
+from nnlint import __version__
+from nnlint.config import Settings
+from nnlint.engine import SYNTAX_ERROR, check_source, parse_suppressions
+from nnlint.findings import Edit, Finding, Fix, Span
+from nnlint.fixes import OverlappingEdits, apply_edits, fix_parses
+from nnlint.registry import load_rules
+from nnlint.source import SourceFile
+
+from . import convert, i18n
+from .settings import PyprojectCache, ServerSettings, effective_settings, parse_settings
+
+log = logging.getLogger("nnlint.server")
+
+FIX_ALL_KIND = "source.fixAll.nnlint"
+COMMANDS = ("nnlint.applyFixAll", "nnlint.showRuleDocs", "nnlint.debugInfo")
+_DISABLE_COMMENT = re.compile(r"#\s*nnlint\s*:\s*disable\s*=\s*([A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)", re.I)
+_CODE_WORD = re.compile(r"[A-Za-z]+[0-9]*")
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+CONFIG_WAIT_S = 3.0
+
+
+@dataclass
+class DocState:
+    uri: str
+    shown: list[t.Diagnostic] = field(default_factory=list)  # what the client sees, current coordinates
+    good: list[t.Diagnostic] = field(default_factory=list)  # last results of a parsing version, shifted
+    findings: list[Finding] = field(default_factory=list)
+    findings_version: int | None = None
+    analysed_version: int | None = None
+    saved_version: int | None = None
+    task: asyncio.Task | None = None
+
+
+@dataclass(frozen=True)
+class DocConfig:
+    editor: ServerSettings
+    engine: Settings
+    lang: str
+
+
+class NnlintServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("nnlint", __version__, text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
+        self.docs: dict[str, DocState] = {}
+        self.global_settings = ServerSettings()
+        self.folder_settings: dict[str, ServerSettings] = {}
+        self.client_locale: str | None = None
+        self.pull = False
+        self.pyprojects = PyprojectCache()
+        self.generation = 0
+        self.config_ready = asyncio.Event()
+        self.analysis_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nnlint-analysis")
+        self.timings: deque[float] = deque(maxlen=500)
+        self.reported: set[str] = set()
+        self.docs_base: str | None = None
+
+    # ------------------------------------------------------------------ helpers
+    def report(self, message: str, kind: t.MessageType = t.MessageType.Warning) -> None:
+        """Log a problem once (bad settings, unreadable pyproject) to the client and the log."""
+        log.warning(message)
+        if message in self.reported:
+            return
+        self.reported.add(message)
+        try:
+            self.window_log_message(t.LogMessageParams(type=kind, message=message))
+        except Exception:  # noqa: BLE001 - no client yet
+            pass
+
+    def is_open(self, uri: str) -> bool:
+        return uri in self.workspace.text_documents
+
+    def folder_for(self, uri: str) -> str | None:
+        best = None
+        for folder in self.folder_settings:
+            prefix = folder.rstrip("/") + "/"
+            if uri.startswith(prefix) and (best is None or len(folder) > len(best)):
+                best = folder
+        return best
+
+    def config_for(self, uri: str) -> DocConfig:
+        folder = self.folder_for(uri)
+        editor = self.folder_settings[folder] if folder else self.global_settings
+        path = None
+        if self.is_open(uri):
+            path = self.workspace.get_text_document(uri).path
+        engine = Settings()
+        if editor.configuration_preference != "editorOnly":
+            pyproject, table, error = self.pyprojects.table_for(path)
+            if error:
+                self.report(f"nnlint: {error}; ignoring that [tool.nnlint]")
+            engine, problem = effective_settings(editor, table, str(pyproject) if pyproject else None)
+        else:
+            engine, problem = effective_settings(editor, None)
+        if problem:
+            self.report(problem)
+        return DocConfig(editor, engine, i18n.language(editor.locale or self.client_locale))
+
+    def codec(self) -> PositionCodec:
+        return self.workspace.position_codec
+
+    # ----------------------------------------------------------------- analysis
+    def schedule(self, uri: str, delay_s: float = 0.0) -> None:
+        state = self.docs.get(uri)
+        if state is None:
+            return
+        if state.task is not None and not state.task.done():
+            state.task.cancel()
+        state.task = asyncio.ensure_future(self._analyse_later(uri, delay_s))
+
+    async def _analyse_later(self, uri: str, delay_s: float) -> None:
+        try:
+            if delay_s > 0:
+                await asyncio.sleep(delay_s)
+            diagnostics, version = await self.analyse(uri)
+            if diagnostics is not None and not self.pull:
+                self.text_document_publish_diagnostics(
+                    t.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=diagnostics)
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - never take the server down
+            log.exception("analysis of %s failed", uri)
+
+    async def analyse(self, uri: str) -> tuple[list[t.Diagnostic] | None, int | None]:
+        """Analyse the current version off the loop. Returns (None, None) when the result is
+        stale (the document changed, closed, or the settings changed meanwhile)."""
+        if not self.config_ready.is_set():
+            try:
+                await asyncio.wait_for(self.config_ready.wait(), CONFIG_WAIT_S)
+            except asyncio.TimeoutError:
+                self.config_ready.set()
+        if not self.is_open(uri) or uri not in self.docs:
+            return None, None
+        doc = self.workspace.get_text_document(uri)
+        version, text, generation = doc.version, doc.source, self.generation
+        config = self.config_for(uri)
+        if not config.editor.enable:
+            self._store(uri, version, [], [], None, config)
+            return [], version
+        loop = asyncio.get_running_loop()
+        codec = self.codec()
+        result = await loop.run_in_executor(
+            self.analysis_pool, _analyse, text, doc.path or uri, config.engine, codec, uri, version, self.docs_base
+        )
+        findings, diagnostics, error_diagnostic, elapsed = result
+        if not self.is_open(uri) or uri not in self.docs:
+            return None, None
+        if self.workspace.get_text_document(uri).version != version or generation != self.generation:
+            log.debug("dropping stale results for %s version %s", uri, version)
+            return None, None
+        self.timings.append(elapsed)
+        return self._store(uri, version, findings, diagnostics, error_diagnostic, config), version
+
+    def _store(
+        self,
+        uri: str,
+        version: int | None,
+        findings: list[Finding] | None,
+        diagnostics: list[t.Diagnostic] | None,
+        error: t.Diagnostic | None,
+        config: DocConfig,
+    ) -> list[t.Diagnostic]:
+        state = self.docs[uri]
+        state.analysed_version = version
+        if diagnostics is not None and findings is not None:  # it parsed
+            state.good = diagnostics
+            state.findings = findings
+            state.findings_version = version
+            state.shown = list(diagnostics)
+        else:  # keep the last good results (already shifted), without their stale fixes
+            state.findings = []
+            state.findings_version = None
+            state.shown = [convert.without_fix(d) for d in state.good]
+            if error is not None and config.editor.show_syntax_errors:
+                state.shown.append(error)
+        return state.shown
+
+    def shift_for_changes(self, uri: str, changes: Sequence[Any]) -> None:
+        state = self.docs.get(uri)
+        if state is None:
+            return
+        for change in changes:
+            change_range = getattr(change, "range", None)
+            if change_range is None:  # full-text change: nothing to shift by
+                continue
+            added = len(_LINE_BREAKS.findall(change.text))
+            removed = change_range.end.line - change_range.start.line
+            delta = added - removed
+            if delta == 0:
+                continue
+            first = change_range.end.line + 1
+            state.good = [convert.shift(d, first, delta) for d in state.good]
+            state.shown = [convert.shift(d, first, delta) for d in state.shown]
+
+    async def current_findings(self, uri: str) -> list[Finding] | None:
+        """Findings of the current version, analysing if needed (for fix-all)."""
+        state = self.docs.get(uri)
+        if state is None or not self.is_open(uri):
+            return None
+        for _ in range(3):
+            version = self.workspace.get_text_document(uri).version
+            if state.findings_version == version:
+                return state.findings
+            if state.analysed_version == version:  # analysed but did not parse
+                return None
+            diagnostics, _ = await self.analyse(uri)
+            if diagnostics is not None and not self.pull:
+                self.text_document_publish_diagnostics(
+                    t.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=diagnostics)
+                )
+        return None
+
+    def refresh_all(self) -> None:
+        """Settings or a pyproject changed: analyse every open document again."""
+        self.generation += 1
+        if self.pull:
+            for state in self.docs.values():
+                state.analysed_version = None
+            if _supports(self.client_capabilities, "workspace.diagnostics.refresh_support"):
+                self.workspace_diagnostic_refresh(None)
+            return
+        for uri in list(self.docs):
+            self.schedule(uri)
+
+    # ----------------------------------------------------------------- settings
+    async def fetch_configuration(self) -> None:
+        if not _supports(self.client_capabilities, "workspace.configuration"):
+            return
+        folders = list(self.workspace.folders)
+        items = [t.ConfigurationItem(section="nnlint")] + [
+            t.ConfigurationItem(section="nnlint", scope_uri=folder) for folder in folders
+        ]
+        try:
+            results = await asyncio.wait_for(
+                self.workspace_configuration_async(t.ConfigurationParams(items=items)), CONFIG_WAIT_S
+            )
+        except Exception as exc:  # noqa: BLE001 - a client that cannot answer keeps the old settings
+            log.warning("workspace/configuration failed: %s", exc)
+            return
+        results = list(results or [])
+        if results and results[0] is not None:
+            self.global_settings = self._parse(results[0], self.global_settings)
+        for folder, value in zip(folders, results[1:]):
+            self.folder_settings[folder] = self._parse(value, self.global_settings) if value is not None else self.global_settings
+
+    def _parse(self, raw: Any, fallback: ServerSettings) -> ServerSettings:
+        settings, problems = parse_settings(raw)
+        for problem in problems:
+            self.report(problem)
+        return settings
+
+    # ---------------------------------------------------------------- fix-all
+    def fix_all_edits(self, uri: str, findings: list[Finding]) -> list[t.TextEdit]:
+        doc = self.workspace.get_text_document(uri)
+        text = doc.source
+        chosen: list[Edit] = []
+        taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        for finding in sorted(findings, key=Finding.sort_key):
+            if finding.fix is None:
+                continue
+            ranges = [((e.span.line, e.span.column), (e.span.end_line, e.span.end_column)) for e in finding.fix.edits]
+            if any(_overlaps(r, other) for r in ranges for other in taken):
+                continue
+            try:
+                apply_edits(text, chosen + list(finding.fix.edits))
+            except OverlappingEdits:
+                continue
+            chosen.extend(finding.fix.edits)
+            taken.extend(ranges)
+        if not chosen or not fix_parses(text, Fix("all", tuple(chosen))):
+            return []
+        return convert.edits_to_lsp(self.codec(), convert.split_lines(text), sorted(chosen, key=lambda e: e.span))
+
+    def workspace_edit(self, uri: str, edits: list[t.TextEdit]) -> t.WorkspaceEdit:
+        version = self.workspace.get_text_document(uri).version
+        if _supports(self.client_capabilities, "workspace.workspace_edit.document_changes"):
+            return t.WorkspaceEdit(
+                document_changes=[
+                    t.TextDocumentEdit(
+                        text_document=t.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+                        edits=list(edits),
+                    )
+                ]
+            )
+        return t.WorkspaceEdit(changes={uri: list(edits)})
+
+
+def _overlaps(a: tuple[tuple[int, int], tuple[int, int]], b: tuple[tuple[int, int], tuple[int, int]]) -> bool:
+    if a[0] == a[1] or b[0] == b[1]:
+        return a[0] == b[0] or (b[0] < a[0] < b[1]) or (a[0] < b[0] < a[1])
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _supports(capabilities: Any, dotted: str) -> bool:
+    value = capabilities
+    for part in dotted.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return False
+    return bool(value) if isinstance(value, bool) else True
+
+
+def _analyse(
+    text: str, path: str, settings: Settings, codec: PositionCodec, uri: str, version: int | None, docs_base: str | None
+) -> tuple[list[Finding] | None, list[t.Diagnostic] | None, t.Diagnostic | None, float]:
+    """Runs in the analysis pool: the engine call plus the conversion to LSP."""
+    start = time.perf_counter()
+    result = check_source(text, path, settings)
+    lines = result.source.lines
+    if result.error is not None:
+        error = convert.finding_to_diagnostic(result.error, uri, codec, lines, version, docs_base)
+        return None, None, error, (time.perf_counter() - start) * 1000
+    findings = [f for f in result.findings if f.code != SYNTAX_ERROR]
+    diagnostics = [convert.finding_to_diagnostic(f, uri, codec, lines, version, docs_base) for f in findings]
+    return findings, diagnostics, None, (time.perf_counter() - start) * 1000
+
+
+def _kind_wanted(kind: str, only: Sequence[str] | None) -> bool:
+    if not only:
+        return True
+    return any(kind == o or kind.startswith(o + ".") for o in only)
+
+
+def disable_edit(codec: PositionCodec, lines: Sequence[str], line: int, code: str) -> t.TextEdit | None:
+    """Append `# nnlint: disable=CODE` to a line, or extend the comment already there."""
+    if not 0 <= line < len(lines):
+        return None
+    text = lines[line]
+    match = _DISABLE_COMMENT.search(text)
+    if match:
+        present = {c.strip().upper() for c in match.group(1).split(",")}
+        if code.upper() in present:
+            return None
+        column, new_text = match.end(1), f",{code}"
+    else:
+        if text.rstrip().endswith("\\"):
+            return None  # a comment cannot follow a line continuation
+        column, new_text = len(text), f"  # nnlint: disable={code}"
+    span = Span(line + 1, column, line + 1, column)
+    return t.TextEdit(range=convert.span_to_range(codec, lines, span), new_text=new_text)
+
+
+# ======================================================================= handlers
+def create_server() -> NnlintServer:
+    server = NnlintServer()
+
+    @server.feature(t.INITIALIZE)
+    def initialize(ls: NnlintServer, params: t.InitializeParams) -> None:
+        ls.client_locale = params.locale
+        options = params.initialization_options
+        if options is not None:
+            ls.global_settings, problems = parse_settings(options)
+            ls._init_problems = problems  # type: ignore[attr-defined]
+        if isinstance(options, dict) and isinstance(options.get("docsBaseUrl"), str):
+            ls.docs_base = options["docsBaseUrl"]
+        for folder in params.workspace_folders or []:
+            ls.folder_settings[folder.uri] = ls.global_settings
+        if not ls.folder_settings and params.root_uri:
+            ls.folder_settings[params.root_uri] = ls.global_settings
+        caps = params.capabilities
+        if caps.text_document is not None and caps.text_document.diagnostic is not None:
+            ls.pull = True
+            ls.feature(
+                t.TEXT_DOCUMENT_DIAGNOSTIC,
+                t.DiagnosticOptions(identifier="nnlint", inter_file_dependencies=False, workspace_diagnostics=False),
+            )(pull_diagnostics)
+        load_rules()
+
+    @server.feature(t.INITIALIZED)
+    async def initialized(ls: NnlintServer, params: t.InitializedParams) -> None:
+        for problem in getattr(ls, "_init_problems", []):
+            ls.report(problem)
+        try:
+            await ls.fetch_configuration()
+        finally:
+            ls.config_ready.set()
+        if _supports(ls.client_capabilities, "workspace.did_change_watched_files.dynamic_registration"):
+            try:
+                await ls.client_register_capability_async(
+                    t.RegistrationParams(
+                        registrations=[
+                            t.Registration(
+                                id="nnlint-pyproject-watcher",
+                                method=t.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                register_options=t.DidChangeWatchedFilesRegistrationOptions(
+                                    watchers=[t.FileSystemWatcher(glob_pattern="**/pyproject.toml")]
+                                ),
+                            )
+                        ]
+                    )
+                )
+            except Exception as exc:  # noqa: BLE001
+                log.warning("cannot watch pyproject.toml: %s", exc)
+        if ls.docs:
+            ls.refresh_all()
+
+    @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: NnlintServer, params: t.DidOpenTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.docs[uri] = DocState(uri, saved_version=params.text_document.version)
+        if not ls.pull:
+            ls.schedule(uri)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: NnlintServer, params: t.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.shift_for_changes(uri, params.content_changes)
+        if ls.pull or uri not in ls.docs:
+            return
+        config = ls.config_for(uri)
+        if config.editor.run == "onType":
+            ls.schedule(uri, config.editor.debounce_ms / 1000)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: NnlintServer, params: t.DidSaveTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        state = ls.docs.get(uri)
+        if state is None or not ls.is_open(uri):
+            return
+        state.saved_version = ls.workspace.get_text_document(uri).version
+        if not ls.pull:
+            ls.schedule(uri)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: NnlintServer, params: t.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        state = ls.docs.pop(uri, None)
+        if state is not None and state.task is not None:
+            state.task.cancel()
+        if not ls.pull:
+            ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    @server.feature(t.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: NnlintServer, params: t.DidChangeConfigurationParams) -> None:
+        if _supports(ls.client_capabilities, "workspace.configuration"):
+            await ls.fetch_configuration()
+        elif params.settings is not None:
+            ls.global_settings = ls._parse(params.settings, ls.global_settings)
+            for folder in ls.folder_settings:
+                ls.folder_settings[folder] = ls.global_settings
+        ls.refresh_all()
+
+    @server.feature(t.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: NnlintServer, params: t.DidChangeWatchedFilesParams) -> None:
+        ls.pyprojects.clear()
+        ls.refresh_all()
+
+    @server.feature(t.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    async def did_change_folders(ls: NnlintServer, params: t.DidChangeWorkspaceFoldersParams) -> None:
+        for removed in params.event.removed:
+            ls.folder_settings.pop(removed.uri, None)
+        for added in params.event.added:
+            ls.folder_settings[added.uri] = ls.global_settings
+        await ls.fetch_configuration()
+        ls.refresh_all()
+
+    @server.feature(t.TEXT_DOCUMENT_HOVER)
+    def hover(ls: NnlintServer, params: t.HoverParams) -> t.Hover | None:
+        uri = params.text_document.uri
+        if not ls.is_open(uri):
+            return None
+        try:
+            return _hover(ls, uri, params.position)
+        except Exception:  # noqa: BLE001
+            log.exception("hover failed")
+            return None
+
+    @server.feature(
+        t.TEXT_DOCUMENT_CODE_ACTION,
+        t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix, FIX_ALL_KIND], resolve_provider=False),
+    )
+    async def code_action(ls: NnlintServer, params: t.CodeActionParams) -> list[t.CodeAction] | None:
+        uri = params.text_document.uri
+        if not ls.is_open(uri) or uri not in ls.docs:
+            return []
+        try:
+            return await _code_actions(ls, uri, params)
+        except Exception:  # noqa: BLE001
+            log.exception("code actions failed")
+            return []
+
+    @server.command("nnlint.applyFixAll")
+    async def apply_fix_all(ls: NnlintServer, *args: Any) -> dict[str, Any]:
+        uri = _uri_argument(args)
+        if uri is None or not ls.is_open(uri):
+            return {"applied": False, "edits": 0}
+        findings = await ls.current_findings(uri)
+        edits = ls.fix_all_edits(uri, findings or [])
+        if not edits:
+            return {"applied": False, "edits": 0}
+        result = await ls.workspace_apply_edit_async(
+            t.ApplyWorkspaceEditParams(edit=ls.workspace_edit(uri, edits), label="nnlint: fix all")
+        )
+        return {"applied": bool(result and result.applied), "edits": len(edits)}
+
+    @server.command("nnlint.showRuleDocs")
+    def show_rule_docs(ls: NnlintServer, *args: Any) -> dict[str, Any] | None:
+        code = None
+        if args:
+            first = args[0]
+            code = first.get("code") if isinstance(first, dict) else first
+        rule = load_rules().get(str(code).upper()) if code else None
+        if rule is None:
+            ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Warning, message=f"nnlint: unknown rule {code!r}"))
+            return None
+        from nnlint.output import rule_url
+
+        return {
+            "code": rule.code,
+            "name": rule.name,
+            "summary": rule.summary,
+            "severity": rule.severity.value,
+            "url": rule_url(rule.code, ls.docs_base) if ls.docs_base else rule_url(rule.code),
+            "markdown": rule.documentation(),
+        }
+
+    @server.command("nnlint.debugInfo")
+    def debug_info(ls: NnlintServer, *args: Any) -> dict[str, Any]:
+        return _debug_info(ls)
+
+    @server.feature(t.SHUTDOWN)
+    def shutdown(ls: NnlintServer, *args: Any) -> None:
+        for state in ls.docs.values():
+            if state.task is not None:
+                state.task.cancel()
+        ls.analysis_pool.shutdown(wait=False, cancel_futures=True)
+
+    return server
+
+
+async def pull_diagnostics(ls: NnlintServer, params: t.DocumentDiagnosticParams) -> t.DocumentDiagnosticReport:
+    uri = params.text_document.uri
+    if not ls.is_open(uri) or uri not in ls.docs:
+        return t.RelatedFullDocumentDiagnosticReport(items=[])
+    state = ls.docs[uri]
+    try:
+        for _ in range(3):
+            version = ls.workspace.get_text_document(uri).version
+            config = ls.config_for(uri)
+            dirty = version != state.saved_version
+            if state.analysed_version == version or (
+                config.editor.run == "onSave" and dirty and state.analysed_version is not None
+            ):
+                break
+            diagnostics, _ = await ls.analyse(uri)
+            if diagnostics is not None:
+                break
+    except Exception:  # noqa: BLE001
+        log.exception("pull diagnostics failed")
+    version = ls.workspace.get_text_document(uri).version if ls.is_open(uri) else None
+    result_id = f"{ls.generation}:{state.analysed_version}:{version}"
+    if params.previous_result_id == result_id:
+        return t.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+    return t.RelatedFullDocumentDiagnosticReport(items=list(state.shown), result_id=result_id)
+
+
+def _uri_argument(args: Sequence[Any]) -> str | None:
+    if not args:
+        return None
+    first = args[0]
+    if isinstance(first, str):
+        return first
+    if isinstance(first, dict):
+        value = first.get("uri") or (first.get("textDocument") or {}).get("uri")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _markup(ls: NnlintServer, value: str) -> t.MarkupContent:
+    formats = None
+    hover_caps = getattr(getattr(ls.client_capabilities, "text_document", None), "hover", None)
+    if hover_caps is not None:
+        formats = hover_caps.content_format
+    if formats and t.MarkupKind.Markdown not in formats:
+        return t.MarkupContent(kind=t.MarkupKind.PlainText, value=value)
+    return t.MarkupContent(kind=t.MarkupKind.Markdown, value=value)
+
+
+def _hover(ls: NnlintServer, uri: str, position: t.Position) -> t.Hover | None:
+    state = ls.docs.get(uri)
+    config = ls.config_for(uri)
+    if state is not None:
+        matches = [d for d in state.shown if convert.contains(d.range, position) and d.code != SYNTAX_ERROR]
+        if matches:
+            value = convert.hover_for_diagnostics(matches, ls.docs_base, config.lang)
+            return t.Hover(contents=_markup(ls, value), range=matches[0].range)
+    # a code inside a suppression comment
+    doc = ls.workspace.get_text_document(uri)
+    lines = convert.split_lines(doc.source)
+    if not 0 <= position.line < len(lines) or "#" not in lines[position.line]:
+        return None
+    line_text = lines[position.line]
+    suppressions = parse_suppressions(SourceFile(line_text))
+    codes = set(suppressions.file_codes) | set(suppressions.lines.get(1) or ())
+    if not codes:
+        return None
+    _, column = convert.position_from_client(ls.codec(), lines, position)
+    comment_start = line_text.index("#")
+    for match in _CODE_WORD.finditer(line_text, comment_start):
+        if match.start() <= column <= match.end() and match.group().upper() in codes:
+            value = convert.hover_for_rule(match.group().upper(), ls.docs_base, config.lang)
+            if value is None:
+                return None
+            span = Span(position.line + 1, match.start(), position.line + 1, match.end())
+            return t.Hover(contents=_markup(ls, value), range=convert.span_to_range(ls.codec(), lines, span))
+    return None
+
+
+async def _code_actions(ls: NnlintServer, uri: str, params: t.CodeActionParams) -> list[t.CodeAction]:
+    doc = ls.workspace.get_text_document(uri)
+    state = ls.docs[uri]
+    config = ls.config_for(uri)
+    only = params.context.only
+    actions: list[t.CodeAction] = []
+    if _kind_wanted(t.CodeActionKind.QuickFix, only):
+        diagnostics = [d for d in params.context.diagnostics if d.source == convert.SOURCE]
+        if not diagnostics:  # a client that sends no context: use what we published there
+            diagnostics = [d for d in state.shown if convert.overlaps(d.range, params.range)]
+        lines = convert.split_lines(doc.source)
+        disabled: set[tuple[int, str]] = set()
+        for diagnostic in diagnostics:
+            code = str(diagnostic.code)
+            if code == SYNTAX_ERROR:
+                continue
+            fix = convert.fix_edits(diagnostic)
+            if fix is not None and convert.diagnostic_data(diagnostic).get("version") == doc.version:
+                title, edits = fix
+                actions.append(
+                    t.CodeAction(
+                        title=f"nnlint ({code}): {title}",
+                        kind=t.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        edit=ls.workspace_edit(uri, edits),
+                        is_preferred=True,
+                    )
+                )
+            line = diagnostic.range.start.line
+            if (line, code) in disabled:
+                continue
+            disabled.add((line, code))
+            edit = disable_edit(ls.codec(), lines, line, code)
+            if edit is not None:
+                actions.append(
+                    t.CodeAction(
+                        title=f"nnlint ({code}): {i18n.text(config.lang, 'disable_line')}",
+                        kind=t.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        edit=ls.workspace_edit(uri, [edit]),
+                    )
+                )
+    if _kind_wanted(FIX_ALL_KIND, only) and (only or any(convert.fix_edits(d) for d in state.shown)):
+        findings = await ls.current_findings(uri)
+        if findings and ls.is_open(uri):
+            edits = ls.fix_all_edits(uri, findings)
+            if edits:
+                actions.append(
+                    t.CodeAction(
+                        title=f"nnlint: {i18n.text(config.lang, 'fix_all')}",
+                        kind=FIX_ALL_KIND,
+                        edit=ls.workspace_edit(uri, edits),
+                    )
+                )
+    return actions
+
+
+def _debug_info(ls: NnlintServer) -> dict[str, Any]:
+    import lsprotocol
+    import pygls
+
+    def versions() -> dict[str, str]:
+        from importlib.metadata import PackageNotFoundError, version
+
+        out = {"nnlint": __version__}
+        for name in ("pygls", "lsprotocol"):
+            try:
+                out[name] = version(name)
+            except PackageNotFoundError:
+                out[name] = "unknown"
+        return out
+
+    timings = list(ls.timings)
+    folders = {}
+    for folder, settings in ls.folder_settings.items():
+        folders[folder] = _settings_dict(settings)
+    return {
+        "versions": versions(),
+        "python": sys.version,
+        "interpreter": sys.executable,
+        "platform": platform.platform(),
+        "pid": os.getpid(),
+        "positionEncoding": str(ls.workspace.position_encoding),
+        "diagnosticMode": "pull" if ls.pull else "push",
+        "locale": ls.client_locale,
+        "settings": {"global": _settings_dict(ls.global_settings), "folders": folders},
+        "openDocuments": sorted(ls.docs),
+        "rules": sorted(load_rules()),
+        "timings": {
+            "analyses": len(timings),
+            "lastMs": round(timings[-1], 2) if timings else None,
+            "medianMs": round(statistics.median(timings), 2) if timings else None,
+            "maxMs": round(max(timings), 2) if timings else None,
+        },
+        "modules": {"pygls": getattr(pygls, "__file__", None), "lsprotocol": getattr(lsprotocol, "__file__", None)},
+    }
+
+
+def _settings_dict(settings: ServerSettings) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(settings).items()}
