@@ -1,0 +1,127 @@
+"""NN305 model-ends-in-activation."""
+
+from conftest import codes, line_of, lint
+
+WRONG = '''
+import torch
+from torch import nn
+from torch.nn import CrossEntropyLoss
+
+model = nn.Sequential(
+    nn.Linear(11, 64),
+    nn.ReLU(),
+    nn.Linear(64, 6),
+    nn.Softmax(dim=1),
+)
+criterion = CrossEntropyLoss()
+
+def train():
+    for chunk in range(10):
+        loss = criterion(model(X[chunk]), y[chunk])  # here
+        loss.backward()
+'''
+
+
+def test_sequential_ending_in_softmax():
+    assert codes(WRONG, "NN30") == [("NN305", line_of(WRONG, "# here"))]
+
+
+def test_related_points_at_final_activation():
+    (finding,) = lint(WRONG, "NN305")
+    assert finding.related[0].span.line == line_of(WRONG, "nn.Softmax(dim=1)")
+    assert f"line {line_of(WRONG, 'nn.Softmax(dim=1)')}" in finding.message
+    assert finding.fix is None
+
+
+def test_forward_returning_sigmoid_into_bce_with_logits():
+    code = '''
+    import torch
+    import torch.nn as nn
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 1)
+        def forward(self, x):
+            return torch.sigmoid(self.fc(x))
+    net = Net()
+    loss_fn = nn.BCEWithLogitsLoss()
+    out = net(x)
+    loss = loss_fn(out, y)
+    '''
+    assert codes(code, "NN30") == [("NN305", line_of(code, "loss = loss_fn"))]
+    (finding,) = lint(code, "NN305")
+    assert finding.related[0].span.line == line_of(code, "return torch.sigmoid")
+
+
+def test_builder_function_and_inline_sequential():
+    code = '''
+    import torch.nn as nn
+    import torch.nn.functional as F
+    def build():
+        return nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=-1))
+    net = build()
+    a = F.cross_entropy(net(x), y)
+    b = F.cross_entropy(nn.Sequential(nn.Linear(4, 3), nn.Softmax(1))(x), y)
+    '''
+    assert codes(code, "NN30") == [("NN305", line_of(code, "a = F")), ("NN305", line_of(code, "b = F"))]
+
+
+def test_lightning_self_call():
+    code = '''
+    import torch.nn.functional as F
+    import pytorch_lightning as pl
+    from torch import nn
+    class Lit(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))
+        def forward(self, x):
+            return self.net(x)
+        def training_step(self, batch, idx):
+            x, y = batch
+            return F.cross_entropy(self(x), y)
+    '''
+    assert codes(code, "NN30") == [("NN305", line_of(code, "return F.cross_entropy"))]
+
+
+def test_model_ending_in_log_softmax_or_linear_is_clean():
+    code = '''
+    import torch.nn as nn
+    import torch.nn.functional as F
+    a = nn.Sequential(nn.Linear(4, 3), nn.LogSoftmax(dim=1))
+    b = nn.Sequential(nn.Linear(4, 3))
+    l1 = F.cross_entropy(a(x), y)
+    l2 = F.cross_entropy(b(x), y)
+    '''
+    assert codes(code, "NN30") == []
+
+
+def test_softmax_only_in_eval_branch_is_clean():
+    code = '''
+    import torch.nn as nn
+    import torch.nn.functional as F
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+        def forward(self, x):
+            if self.training:
+                return self.fc(x)
+            return F.softmax(self.fc(x), dim=1)
+    net = Net()
+    loss = F.cross_entropy(net(x), y)
+    '''
+    assert codes(code, "NN30") == []
+
+
+def test_sigmoid_model_with_bce_is_clean():
+    code = '''
+    from torch import nn
+    def make_detector():
+        return nn.Sequential(nn.Linear(16, 1), nn.Sigmoid())
+    detector = make_detector()
+    criterion = nn.BCELoss()
+    prob = detector(images).squeeze(1)
+    loss = criterion(prob, labels)
+    '''
+    assert codes(code, "NN30") == []

@@ -1,0 +1,123 @@
+"""NN402 requires-grad-typo."""
+
+import pytest
+from conftest import apply_fix_and_recheck, codes, line_of, lint
+
+WRONG = '''
+import torch
+import torch.nn as nn
+
+class SentimentRNN(nn.Module):
+    def __init__(self, vectors, hidden=64):
+        super().__init__()
+        self.embedding = nn.Embedding(vectors.size(0), vectors.size(1))
+        self.embedding.weight.data.copy_(vectors)
+        self.embedding.weight.require_grad = False  # here
+        self.out = nn.Linear(vectors.size(1), 1)
+'''
+
+
+def test_flags_typo():
+    assert codes(WRONG, "NN4") == [("NN402", line_of(WRONG, "# here"))]
+
+
+def test_message_and_related():
+    (finding,) = lint(WRONG, "NN402")
+    assert "`require_grad`" in finding.message and "still trained" in finding.message
+    assert finding.related[0].span.line == line_of(WRONG, "nn.Embedding(")
+
+
+def test_fix_renames():
+    fixed = apply_fix_and_recheck(WRONG, "NN402")
+    assert "self.embedding.weight.requires_grad = False  # here" in fixed
+
+
+@pytest.mark.parametrize(
+    "attr", ["requires_grads", "require_grads", "requires_gradient", "requires_grad_", "requries_grad"]
+)
+def test_other_typos_in_loops(attr):
+    code = f'''
+    def freeze(model):
+        for p in model.layers[0].parameters():
+            p.{attr} = False
+        model.layers[1].weight.{attr} = False
+    '''
+    assert codes(code, "NN402") == [("NN402", 4), ("NN402", 5)]
+
+
+def test_requires_grad_on_module():
+    code = '''
+    import torch.nn as nn
+    from torchvision import models
+    model = models.resnet18(weights="DEFAULT")
+    model.requires_grad = False
+    for layer in model.children():
+        layer.requires_grad = False
+    head = nn.Linear(3, 3)
+    head.weight.requires_grad = False
+    '''
+    assert codes(code, "NN402") == [
+        ("NN402", line_of(code, "model.requires_grad = False")),
+        ("NN402", line_of(code, "layer.requires_grad = False")),
+    ]
+    (first, _) = lint(code, "NN402")
+    assert "nn.Module" in first.message and first.related[0].span.line == line_of(code, "models.resnet18")
+    fixed = apply_fix_and_recheck(code, "NN402")
+    assert "model.requires_grad_(False)\n" in fixed
+
+
+def test_module_attribute_in_class():
+    code = '''
+    import torch.nn as nn
+    from transformers import AutoModel
+    class Clf(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained("bert-base-uncased")
+            self.encoder.requires_grad = False
+    '''
+    assert codes(code, "NN402") == [("NN402", line_of(code, "self.encoder.requires_grad"))]
+    fixed = apply_fix_and_recheck(code, "NN402")
+    assert "self.encoder.requires_grad_(False)" in fixed
+
+
+def test_typo_on_module_fix_calls_method():
+    code = '''
+    import torch.nn as nn
+    backbone = nn.Sequential(nn.Linear(3, 3))
+    backbone.require_grad = False
+    '''
+    (finding,) = lint(code, "NN402")
+    fixed = apply_fix_and_recheck(code, "NN402")
+    assert "backbone.requires_grad_(False)" in fixed
+
+
+def test_correct_code_is_clean():
+    code = '''
+    import torch.nn as nn
+    class Clf(nn.Module):
+        def __init__(self, require_grad=True):
+            super().__init__()
+            self.require_grad = require_grad
+            self.fc = nn.Linear(3, 3)
+            self.fc.weight.requires_grad = False
+            self.fc.requires_grad_(False)
+    t = torch.zeros(3)
+    t.requires_grad = True
+    for p in model.parameters():
+        p.requires_grad = False
+    '''
+    assert codes(code, "NN402") == []
+
+
+def test_own_attribute_that_is_read_is_clean():
+    code = '''
+    class Config:
+        pass
+    cfg = Config()
+    cfg.requires_grads = [True, False]
+    state.requires_gradient = False
+    if state.requires_gradient:
+        pass
+    '''
+    assert codes(code, "NN402") == []
