@@ -1,0 +1,418 @@
+"""NN204 eval-without-no-grad."""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from nnlint.context import Context
+from nnlint.findings import Edit, Finding, Fix, Severity, Span
+from nnlint.registry import Rule, register
+from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_value, dotted
+from nnlint.training import Training, training
+
+_GRAD_FUNCTIONS = frozenset(
+    {
+        "torch.autograd.grad", "torch.autograd.backward", "torch.autograd.functional.jacobian",
+        "torch.autograd.functional.hessian", "torch.autograd.functional.vjp", "torch.autograd.functional.jvp",
+        "torch.func.grad", "torch.func.vjp", "torch.func.jacrev", "torch.func.jacfwd",
+    }
+)
+_GRAD_CONTEXTS = frozenset(
+    {"torch.set_grad_enabled", "torch.enable_grad", "torch.autograd.set_grad_enabled", "torch.autograd.enable_grad",
+     "torch.autograd.grad_mode.set_grad_enabled", "torch.autograd.grad_mode.enable_grad"}
+)
+# Calls whose result carries no autograd graph.
+_NO_GRAPH_METHODS = frozenset(
+    {"item", "tolist", "numpy", "argmax", "argmin", "detach", "long", "int", "bool", "eq", "ne", "gt", "lt",
+     "ge", "le", "size", "dim", "numel", "argsort", "sign", "round"}
+)
+_NO_GRAPH_BUILTINS = frozenset({"float", "int", "bool", "len", "round", "str", "print", "repr", "format"})
+_NO_GRAPH_FUNCTIONS = frozenset({"torch.argmax", "torch.argmin", "torch.argsort", "torch.eq", "torch.sign"})
+_FRAMEWORK_PREFIXES = ("lightning", "pytorch_lightning", "transformers", "accelerate", "ignite")
+
+
+@register
+class EvalWithoutNoGrad(Rule):
+    """
+    ## What it does
+    Flags an evaluation pass (a loop over batches, or a single forward call) that
+    runs after `model.eval()` without `torch.no_grad()` or `torch.inference_mode()`
+    — no `with` block, no decorator on the function, no `torch.set_grad_enabled(False)`
+    and no caller wrapping it.
+
+    ## Why is this bad?
+    `model.eval()` only switches dropout and batch-norm to inference behaviour; it
+    does not stop autograd. Every forward pass still records the graph and keeps
+    every intermediate activation alive until the outputs are released. Evaluation
+    then needs several times the memory it should (often the cause of an
+    out-of-memory error "only during validation") and runs slower.
+
+    ## Example
+    ```python
+    def validate(model, loader):
+        model.eval()
+        correct = 0
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+        return correct
+    ```
+
+    ## Use instead
+    ```python
+    @torch.no_grad()
+    def validate(model, loader):
+        model.eval()
+        correct = 0
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+        return correct
+    ```
+    or wrap the loop in `with torch.no_grad():` (or `torch.inference_mode()`).
+
+    Not reported when the outputs are used for gradients (a backward pass,
+    `torch.autograd.grad`, adversarial examples), when `model.eval()` is used on
+    purpose during training (frozen batch-norm statistics), or when a caller in the
+    same file already disables gradients.
+
+    ## Fix
+    Decorates a pure evaluation function with `@torch.no_grad()`; otherwise wraps
+    the evaluation loop (or statement) in `with torch.no_grad():`, indenting it by
+    the file's indentation unit.
+    """
+
+    code = "NN204"
+    name = "eval-without-no-grad"
+    severity = Severity.INFORMATION
+    summary = "Evaluation after model.eval() without torch.no_grad() builds graphs nobody uses"
+    fix_title = "Disable gradients with torch.no_grad()"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        sem = ctx.semantic
+        tr = training(sem)
+        done: set[int] = set()
+        for site in sem.calls:
+            if not _is_eval_call(site):
+                continue
+            receiver = site.receiver
+            key = dotted(receiver) if receiver is not None else None
+            if key is None or key == "self":
+                continue
+            scope = site.scope
+            if not _eligible_scope(sem, scope):
+                continue
+            made = sem.constructed_class(receiver, scope, site.line)  # type: ignore[arg-type]
+            if made is not None and made in sem.classes and not sem.is_module_class(made):
+                continue
+            candidates = _candidates(sem, site, key)
+            if not candidates:
+                continue
+            grad_events = _grad_events(sem, tr, scope)
+            if not _trained_in_train_mode(sem, site, key, grad_events):
+                continue
+            targets: list[tuple[ast.stmt, CallSite]] = []
+            for candidate in candidates:
+                target, loop = _target(candidate, site)
+                if id(target) in done or any(t is target for t, _ in targets):
+                    continue
+                if loop is not None and any(event in loop.calls for event in grad_events):
+                    continue
+                targets.append((target, candidate))
+            if not targets:
+                continue
+            if scope.is_function and not _output_unused_for_grads(sem, tr, scope, key):
+                continue
+            if scope.is_function and _wrapped_by_callers(sem, scope):
+                continue
+            prefix = _no_grad_name(sem)
+            related = [ctx.related(site.node, f"`{key}` switched to eval mode here (does not disable autograd)")]
+            decorate = (
+                scope.is_function
+                and not grad_events
+                and type(scope.node) is ast.FunctionDef
+                and scope.name not in ("forward", "__call__")
+                and not _is_generator(scope.node)
+                and prefix is not None
+            )
+            if decorate:
+                target, candidate = targets[0]
+                for other, _ in targets:
+                    done.add(id(other))
+                where = _location(ctx, target)
+                what = f"the loop on line {target.lineno}" if target is not candidate.stmt else "this forward pass"
+                message = (
+                    f"`{scope.name}` runs `{key}` in eval mode without `torch.no_grad()`: {what} builds "
+                    f"autograd graphs nobody uses (memory and time wasted); decorate `{scope.name}` with "
+                    f"`@torch.no_grad()`"
+                )
+                fix = _decorator_fix(ctx, scope, prefix)  # type: ignore[arg-type]
+                yield ctx.finding(self, where, message, related, fix)
+                continue
+            for target, candidate in targets:
+                done.add(id(target))
+                is_loop = type(target) in (ast.For, ast.AsyncFor, ast.While)
+                what = f"the loop on line {target.lineno}" if is_loop else f"`{ctx.text(candidate.node)}`"
+                message = (
+                    f"{what} runs `{key}` after `{key}.eval()` without `torch.no_grad()`: autograd still "
+                    f"records every operation (memory and time wasted); wrap it in `with torch.no_grad():`"
+                )
+                fix = _wrap_fix(ctx, target, scope, prefix) if prefix is not None else None
+                yield ctx.finding(self, _location(ctx, target, candidate), message, related, fix)
+
+
+# --------------------------------------------------------------------------- detection
+def _is_eval_call(site: CallSite) -> bool:
+    if site.method == "eval":
+        return not site.node.args and not site.node.keywords
+    if site.method == "train":
+        mode = argument(site.node, 0, "mode")
+        return mode is not None and constant_value(mode) is False
+    return False
+
+
+def _eligible_scope(sem: Semantic, scope: Scope) -> bool:
+    if scope.grad_disabled:
+        return False
+    node = scope.node
+    if scope.is_function:
+        for decorator in node.decorator_list:  # type: ignore[attr-defined]
+            target = decorator.func if type(decorator) is ast.Call else decorator
+            if sem.qualname(target) in _GRAD_CONTEXTS:
+                return False
+        cls = sem.enclosing_class(scope)
+        if cls is not None and any(base.startswith(_FRAMEWORK_PREFIXES) or base.endswith(("Callback", "LightningModule"))
+                                   for base in cls.bases):
+            return False  # the framework runs these hooks under no_grad itself
+    # `torch.set_grad_enabled(False)` as a plain statement, here or at module level
+    for holder in (scope, sem.module):
+        for other in holder.calls:
+            if (
+                type(other.stmt) is ast.Expr
+                and other.stmt.value is other.node
+                and sem.call_name(other.node) in ("torch.set_grad_enabled", "torch.autograd.set_grad_enabled")
+                and other.node.args
+                and constant_value(other.node.args[0]) is False
+            ):
+                return False
+    return True
+
+
+def _candidates(sem: Semantic, eval_site: CallSite, key: str) -> list[CallSite]:
+    """Forward calls `key(...)` after the eval call, in its mode, with gradients enabled."""
+    scope = eval_site.scope
+    mode_events = [
+        s for s in scope.calls
+        if s.method in ("eval", "train") and s.receiver is not None and dotted(s.receiver) == key
+    ]
+    grad_withs = [
+        s.stmt for s in scope.calls
+        if type(s.stmt) in (ast.With, ast.AsyncWith)
+        and sem.call_name(s.node) in _GRAD_CONTEXTS
+        and any(item.context_expr is s.node for item in s.stmt.items)  # type: ignore[attr-defined]
+    ]
+    found = []
+    for site in scope.calls:
+        if site.grad_block is not None or dotted(site.node.func) != key:
+            continue
+        if site.pos <= eval_site.pos or site.exclusive_with(eval_site):
+            continue
+        before = [m for m in mode_events if m.pos < site.pos]
+        if not before or before[-1] is not eval_site:
+            continue
+        if any(w.lineno <= site.line <= (w.end_lineno or w.lineno) for w in grad_withs):
+            continue
+        found.append(site)
+    return found
+
+
+def _grad_events(sem: Semantic, tr: Training, scope: Scope) -> list[CallSite]:
+    events = []
+    for site in scope.calls:
+        if tr.is_backward(site) or site.method == "requires_grad_" or sem.call_name(site.node) in _GRAD_FUNCTIONS:
+            events.append(site)
+        elif site.method == "step" and tr.optimizer_of_step(site) is not None:
+            events.append(site)
+        elif site.method not in ("eval", "train", "zero_grad") and any(
+            kind in ("backward", "step") for kind, _, _ in sem.site_effects(site)
+        ):
+            events.append(site)
+    return events
+
+
+def _trained_in_train_mode(sem: Semantic, eval_site: CallSite, key: str, events: list[CallSite]) -> bool:
+    """False when a gradient event may run while `key` is in eval mode (eval on purpose)."""
+    scope = eval_site.scope
+    modes = [
+        s for s in scope.calls
+        if s.receiver is not None and dotted(s.receiver) == key and (s.method == "train" or _is_eval_call(s))
+    ]
+    for event in events:
+        before = [m for m in modes if m.pos < event.pos]
+        if before:
+            if _is_eval_call(before[-1]):
+                return False
+            continue
+        shared = [loop for loop in event.loops if loop in eval_site.loops]
+        if shared:
+            in_loop = [m for m in modes if shared[0] in m.loops]
+            if in_loop and _is_eval_call(in_loop[-1]):
+                return False
+    return True
+
+
+def _target(candidate: CallSite, eval_site: CallSite) -> tuple[ast.stmt, Loop | None]:
+    """The outermost loop around the forward call that does not also contain the eval call."""
+    for loop in candidate.loops:
+        if loop not in eval_site.loops:
+            return loop.node, loop
+    return candidate.stmt, None
+
+
+def _output_unused_for_grads(sem: Semantic, tr: Training, scope: Scope, key: str) -> bool:
+    """False when the function may hand a graph-carrying model output to its caller, and a
+    caller could use it for gradients (or no caller is visible)."""
+    if _is_generator(scope.node):
+        return False
+    carrying: set[str] = set()
+    for _ in range(3):
+        for name, bindings in scope.bindings.items():
+            if name in carrying:
+                continue
+            for binding in bindings:
+                value = binding.value
+                if value is None and binding.kind == "unpack" and type(binding.stmt) is ast.Assign:
+                    value = binding.stmt.value
+                if value is not None and _carries(sem, value, carrying, key):
+                    carrying.add(name)
+                    break
+        for aug in scope.augassigns:
+            if aug.target not in carrying and _carries(sem, aug.value, carrying, key):
+                carrying.add(aug.target)
+    if not any(ret.value is not None and _carries(sem, ret.value, carrying, key) for ret in scope.returns):
+        return True
+    callers = sem.callers(scope)
+    if not callers:
+        return False
+    return not any(_grad_events(sem, tr, caller.scope) for caller in callers)
+
+
+def _carries(sem: Semantic, expr: ast.expr, carrying: set[str], key: str) -> bool:
+    kind = type(expr)
+    if kind is ast.Name:
+        return expr.id in carrying  # type: ignore[attr-defined]
+    if kind is ast.Constant or kind is ast.Compare or kind is ast.Lambda:
+        return False
+    if kind is ast.Call:
+        func = expr.func  # type: ignore[attr-defined]
+        if dotted(func) == key:
+            return True
+        if type(func) is ast.Attribute and func.attr in _NO_GRAPH_METHODS:
+            return False
+        if type(func) is ast.Name and func.id in _NO_GRAPH_BUILTINS:
+            return False
+        if sem.call_name(expr) in _NO_GRAPH_FUNCTIONS:  # type: ignore[arg-type]
+            return False
+        parts = list(expr.args) + [k.value for k in expr.keywords]  # type: ignore[attr-defined]
+        if type(func) is ast.Attribute:
+            parts.append(func.value)
+        return any(_carries(sem, part, carrying, key) for part in parts)
+    if kind is ast.Attribute:
+        if expr.attr in ("shape", "dtype", "device", "ndim", "grad_fn", "requires_grad"):  # type: ignore[attr-defined]
+            return False
+        return _carries(sem, expr.value, carrying, key)  # type: ignore[attr-defined]
+    return any(_carries(sem, child, carrying, key) for child in ast.iter_child_nodes(expr) if isinstance(child, ast.expr))
+
+
+def _wrapped_by_callers(sem: Semantic, scope: Scope, depth: int = 0) -> bool:
+    for caller in sem.callers(scope):
+        if caller.grad_block is not None or caller.scope.grad_disabled:
+            return True
+        if depth < 3 and caller.scope.is_function and caller.scope is not scope and _wrapped_by_callers(
+            sem, caller.scope, depth + 1
+        ):
+            return True
+    return False
+
+
+def _is_generator(node: ast.AST) -> bool:
+    stack = list(getattr(node, "body", []))
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if kind in (ast.Yield, ast.YieldFrom):
+            return True
+        if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+    return False
+
+
+# --------------------------------------------------------------------------- fixes
+def _no_grad_name(sem: Semantic) -> str | None:
+    """How this file spells `torch.no_grad` (None when torch is bound to something else)."""
+    for local, full in sem.imports.items():
+        if full == "torch.no_grad":
+            return local
+    for local, full in sem.imports.items():
+        if full == "torch":
+            return f"{local}.no_grad"
+    if "torch" not in sem.imports and sem.qualname(ast.Name(id="torch")) == "torch":
+        return "torch.no_grad"
+    return None
+
+
+def _location(ctx: Context, target: ast.stmt, candidate: CallSite | None = None) -> Span | ast.AST:
+    if type(target) in (ast.For, ast.AsyncFor, ast.While):
+        return ctx.head_span(target)
+    return candidate.node if candidate is not None else target
+
+
+def _indent_unit(ctx: Context, stmt: ast.stmt, scope: Scope) -> str:
+    body = getattr(stmt, "body", None)
+    source = ctx.source
+    if body and body[0].lineno != stmt.lineno:
+        outer, inner = source.indent_of(stmt.lineno), source.indent_of(body[0].lineno)
+        if inner.startswith(outer) and len(inner) > len(outer):
+            return inner[len(outer):]
+    node = scope.node
+    if scope.is_function and node.body and node.body[0].lineno != node.lineno:  # type: ignore[attr-defined]
+        outer, inner = source.indent_of(node.lineno), source.indent_of(node.body[0].lineno)  # type: ignore[attr-defined]
+        if inner.startswith(outer) and len(inner) > len(outer):
+            return inner[len(outer):]
+    for line in source.lines:
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if indent and line.strip() and not line.strip().startswith("#"):
+            return indent
+    return "    "
+
+
+def _wrap_fix(ctx: Context, stmt: ast.stmt, scope: Scope, no_grad: str) -> Fix | None:
+    source = ctx.source
+    if not ctx.statement_starts_line(stmt):
+        return None
+    first, last = stmt.lineno, stmt.end_lineno or stmt.lineno
+    tail = source.line_text(last)[source.column(last, stmt.end_col_offset or 0):]
+    if tail.strip() and not tail.strip().startswith("#"):
+        return None
+    for node in ast.walk(stmt):  # a multi-line string would change if indented
+        if type(node) in (ast.Constant, ast.JoinedStr) and (node.end_lineno or node.lineno) != node.lineno:  # type: ignore[attr-defined]
+            return None
+    indent = source.indent_of(first)
+    unit = _indent_unit(ctx, stmt, scope)
+    newline = source.newline()
+    lines = [source.line_text(n) for n in range(first, last + 1)]
+    body = newline.join(unit + line if line.strip() else line for line in lines)
+    text = f"{indent}with {no_grad}():{newline}{body}"
+    return Fix(EvalWithoutNoGrad.fix_title, (Edit(Span(first, 0, last, len(lines[-1])), text),))
+
+
+def _decorator_fix(ctx: Context, scope: Scope, no_grad: str) -> Fix | None:
+    node = scope.node
+    lines = [node.lineno] + [d.lineno for d in node.decorator_list]  # type: ignore[attr-defined]
+    line = min(lines)
+    indent = ctx.source.indent_of(node.lineno)  # type: ignore[attr-defined]
+    text = ctx.source.line_text(line)
+    if not text[len(indent):].startswith(("@", "def ", "async ")):
+        return None
+    edit = Edit(Span(line, 0, line, 0), f"{indent}@{no_grad}(){ctx.source.newline()}")
+    return Fix(EvalWithoutNoGrad.fix_title, (edit,))
