@@ -7,6 +7,7 @@ in a configuration file is ever executed.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -71,30 +72,90 @@ def _best_prefix(code: str, prefixes: tuple[str, ...]) -> str | None:
     return best
 
 
+_CODE_PATTERN = re.compile(r"^(?:NN\d{0,3}|ALL)$")
+KNOWN_KEYS = frozenset(
+    {"select", "ignore", "extend-select", "extend_select", "severity", "options", "rules"}
+)
+
+
+def _check_code(code: str, key: str) -> str:
+    normalized = code.strip().upper()
+    if not _CODE_PATTERN.match(normalized):
+        raise ConfigError(
+            f"'{key}' has {code!r}, which is not a rule code or prefix (expected e.g. NN101, NN1 or ALL)"
+        )
+    return normalized
+
+
 def _codes(value: object, key: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"'{key}' must be a list of rule codes or prefixes, got {value!r}")
-    return tuple(v.strip().upper() for v in value)
+    return tuple(_check_code(v, key) for v in value)
 
 
-def settings_from_mapping(data: dict[str, object], source: str | None = None) -> Settings:
-    """Build settings from a `[tool.nnlint]` table or an editor's settings object."""
+def _severity(code: object, level: object) -> tuple[str, Severity]:
+    key = _check_code(str(code), "severity")
+    if not isinstance(level, str):
+        raise ConfigError(f"severity for {code} must be error, warning, information or hint, got {level!r}")
+    try:
+        return key, Severity.parse(level)
+    except ValueError as exc:
+        raise ConfigError(
+            f"severity for {code} must be error, warning, information or hint, got {level!r}"
+        ) from exc
+
+
+def _check_options(code: str, values: dict[str, object]) -> None:
+    """Strict mode: the rule must exist and declare each option, with a matching type."""
+    from nnlint.registry import load_rules  # the registry imports rules: only when validating
+
+    rule = load_rules().get(code)
+    if rule is None:
+        raise ConfigError(f"options for {code}: there is no rule {code} (`nnlint rule --all` lists them)")
+    for name, value in values.items():
+        if name not in rule.options:
+            known = ", ".join(sorted(rule.options)) or "none"
+            raise ConfigError(f"options for {code}: unknown option {name!r} (known options: {known})")
+        default = rule.options[name]
+        if default is None:
+            continue
+        expected = type(default)
+        ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if expected in (list, tuple) and isinstance(value, (list, tuple)):
+            ok = True
+        if not ok:
+            raise ConfigError(
+                f"options for {code}: {name!r} must be a {expected.__name__}, got {value!r}"
+            )
+
+
+def settings_from_mapping(data: dict[str, object], source: str | None = None, strict: bool = False) -> Settings:
+    """Build settings from a `[tool.nnlint]` table or an editor's settings object.
+
+    `strict` (configuration files) also rejects unknown keys, unknown rules in the
+    options and options a rule does not declare; editor settings objects carry other
+    keys of their own, so they are read leniently.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"settings must be a table, got {data!r}")
+    if strict:
+        unknown = sorted(set(data) - KNOWN_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                f"(known keys: select, ignore, extend-select, severity, options)"
+            )
     select = _codes(data.get("select", []), "select")
     ignore = _codes(data.get("ignore", []), "ignore")
     extend = _codes(data.get("extend-select", data.get("extend_select", [])), "extend-select")
     severity_table = data.get("severity", {})
     if not isinstance(severity_table, dict):
         raise ConfigError(f"'severity' must be a table of code = severity, got {severity_table!r}")
-    severities = []
-    for code, level in severity_table.items():
-        try:
-            severities.append((str(code).upper(), Severity.parse(str(level))))
-        except ValueError as exc:
-            raise ConfigError(
-                f"severity for {code} must be error, warning, information or hint, got {level!r}"
-            ) from exc
+    severities = [_severity(code, level) for code, level in severity_table.items()]
     options = []
     rule_options = data.get("options", data.get("rules", {}))
     if not isinstance(rule_options, dict):
@@ -102,11 +163,20 @@ def settings_from_mapping(data: dict[str, object], source: str | None = None) ->
     for code, values in rule_options.items():
         if not isinstance(values, dict):
             raise ConfigError(f"options for {code} must be a table")
-        options.append((str(code).upper(), tuple(sorted(values.items()))))
+        key = str(code).strip().upper()
+        if not re.match(r"^NN\d{3}$", key):
+            raise ConfigError(f"options: {code!r} is not a rule code (expected e.g. NN101)")
+        values = dict(values)
+        if "severity" in values:  # `[tool.nnlint.options.NN101] severity = "error"`
+            severities.append(_severity(key, values.pop("severity")))
+        if strict:
+            _check_options(key, values)
+        options.append((key, tuple(sorted(values.items()))))
     return Settings(select, ignore, extend, tuple(severities), tuple(options), source)
 
 
 def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above `start` (a file or a folder)."""
     start = start.resolve()
     for folder in [start, *start.parents] if start.is_dir() else [start.parent, *start.parent.parents]:
         candidate = folder / "pyproject.toml"
@@ -119,26 +189,54 @@ def load_pyproject(path: Path) -> Settings | None:
     """Settings from `[tool.nnlint]`, or None when the file has no such table."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc
-    table = data.get("tool", {}).get("nnlint")
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        return None
+    table = tool.get("nnlint")
     if table is None:
         return None
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.nnlint] must be a table")
     try:
-        return settings_from_mapping(table, str(path))
+        return settings_from_mapping(table, str(path), strict=True)
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+        raise ConfigError(f"{path}: [tool.nnlint]: {exc}") from exc
 
 
 def settings_for(path: Path, cache: dict[Path, Settings] | None = None) -> Settings:
-    pyproject = find_pyproject(path)
-    if pyproject is None:
+    """Settings for a file or folder: `[tool.nnlint]` of the nearest pyproject.toml that
+    has one (a pyproject.toml without the table is passed over, as Ruff does), else
+    the defaults. `cache` maps folders (and pyproject files) to their settings."""
+    try:
+        resolved = path.resolve()
+        folder = resolved if resolved.is_dir() else resolved.parent
+    except OSError:
         return Settings()
-    if cache is not None and pyproject in cache:
-        return cache[pyproject]
-    settings = load_pyproject(pyproject) or Settings()
+    visited: list[Path] = []
+    settings: Settings | None = None
+    for current in [folder, *folder.parents]:
+        if cache is not None and current in cache:
+            settings = cache[current]
+            break
+        visited.append(current)
+        candidate = current / "pyproject.toml"
+        if candidate.is_file():
+            if cache is not None and candidate in cache:
+                loaded: Settings | None = cache[candidate]
+            else:
+                loaded = load_pyproject(candidate)
+            if loaded is not None:
+                if cache is not None:
+                    cache[candidate] = loaded
+                settings = loaded
+                break
+    if settings is None:
+        settings = Settings()
     if cache is not None:
-        cache[pyproject] = settings
+        for current in visited:
+            cache[current] = settings
     return settings

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 from typing import Callable
 
 from nnlint import __version__
@@ -105,10 +106,30 @@ def _sarif_region(span) -> dict[str, int]:  # type: ignore[no-untyped-def]
     }
 
 
+def _sarif_uri(path: str) -> str:
+    """A relative path stays relative (GitHub resolves it against the checkout); an
+    absolute one becomes a file:// URI. Both are percent-encoded."""
+    candidate = Path(path)
+    if candidate.is_absolute():
+        return candidate.as_uri()
+    return quote(candidate.as_posix(), safe="/")
+
+
+_SYNTAX_RULE = {
+    "id": "NN000",
+    "name": "syntax-error",
+    "shortDescription": {"text": "The file cannot be parsed or read, so it was not analysed"},
+    "fullDescription": {"text": "The file cannot be parsed or read, so it was not analysed"},
+    "help": {"text": "Fix the syntax error (or the file's encoding) so nnlint can check the file."},
+    "defaultConfiguration": {"level": "error"},
+}
+
+
 def render_sarif(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
-    codes = sorted(rules)
-    index = {code: i for i, code in enumerate(codes)}
-    sarif_rules = []
+    codes = sorted(code for code in rules if code != "NN000")
+    index = {code: i + 1 for i, code in enumerate(codes)}
+    index["NN000"] = 0
+    sarif_rules: list[dict[str, object]] = [_SYNTAX_RULE]
     for code in codes:
         rule = rules[code]
         sarif_rules.append(
@@ -124,7 +145,7 @@ def render_sarif(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
         )
     results = []
     for finding in findings:
-        uri = Path(finding.path).as_posix()
+        uri = _sarif_uri(finding.path)
         result: dict[str, object] = {
             "ruleId": finding.code,
             "level": _SARIF_LEVEL[finding.severity],

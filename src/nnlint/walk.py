@@ -1,104 +1,209 @@
 """Which files a folder holds for nnlint: Python files and notebooks, minus the usual
-non-source folders and whatever the folder's .gitignore excludes."""
+non-source folders and whatever .gitignore files exclude (the folder's own, those of
+its sub-folders, and those of its parent folders up to the repository root)."""
 
 from __future__ import annotations
 
-import fnmatch
 import os
+import re
+from functools import lru_cache
 from pathlib import Path
 
 ALWAYS_SKIPPED = frozenset(
     {
         ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "node_modules", "build", "dist",
         "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
-        "site-packages", ".ipynb_checkpoints", ".eggs",
+        "site-packages", ".ipynb_checkpoints", ".eggs", ".direnv", "__pypackages__",
     }
 )
 SUFFIXES = (".py", ".pyi", ".ipynb")
+IGNORE_FILES = (".gitignore", ".nnlintignore")
+
+
+@lru_cache(maxsize=1024)
+def _glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """Translate one gitignore glob (already stripped of `!`, leading and trailing `/`)
+    to a regex over a POSIX relative path: `*` and `?` stop at `/`, `**` crosses it."""
+    out = []
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == "*":
+            if pattern.startswith("**", i):
+                at_start = i == 0 or pattern[i - 1] == "/"
+                after = pattern[i + 2 : i + 3]
+                if at_start and after == "/":  # `**/`: zero or more folders
+                    out.append("(?:.*/)?")
+                    i += 3
+                    continue
+                if at_start and after == "":  # trailing `/**`: everything inside
+                    out.append(".*")
+                    i += 2
+                    continue
+                out.append("[^/]*")
+                i += 2
+                continue
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "]") else i + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                body = pattern[i + 1 : end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        elif char == "\\" and i + 1 < n:
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
 
 
 class IgnoreRules:
-    """A small .gitignore reader: glob patterns, `dir/`, leading `/`, and `!` negation."""
+    """A .gitignore reader: globs, `**`, `dir/`, anchored patterns (a `/` at the start or
+    in the middle), `!` negation, `\\#`/`\\!` escapes and trailing-space trimming."""
 
     def __init__(self, root: Path, lines: list[str]) -> None:
         self.root = root
-        self.patterns: list[tuple[str, bool, bool, bool]] = []
+        self.patterns: list[tuple[re.Pattern[str], bool, bool, bool]] = []
         for raw in lines:
-            line = raw.strip()
-            if not line or line.startswith("#"):
+            line = raw.rstrip("\n\r")
+            if not line.strip() or line.startswith("#"):
                 continue
+            # Trailing spaces are ignored unless escaped with a backslash.
+            stripped = line.rstrip(" \t")
+            if stripped.endswith("\\") and len(stripped) < len(line):
+                stripped += " "
+            line = stripped
             negate = line.startswith("!")
-            line = line[1:] if negate else line
+            if negate:
+                line = line[1:]
             only_dirs = line.endswith("/")
             line = line.rstrip("/")
+            if not line:
+                continue
             anchored = "/" in line
-            self.patterns.append((line.lstrip("/"), negate, only_dirs, anchored))
+            line = line.lstrip("/")
+            self.patterns.append((_glob_to_regex(line), negate, only_dirs, anchored))
 
     @classmethod
     def load(cls, root: Path) -> "IgnoreRules":
-        try:
-            lines = (root / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            lines = []
+        lines: list[str] = []
+        for name in IGNORE_FILES:
+            try:
+                lines += (root / name).read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                pass
         return cls(root, lines)
 
-    def ignored(self, path: Path, is_dir: bool) -> bool:
+    def verdict(self, path: Path, is_dir: bool) -> bool | None:
+        """True (ignored), False (re-included by `!`) or None (no pattern matched)."""
         try:
             relative = path.relative_to(self.root).as_posix()
         except ValueError:
-            return False
-        verdict = False
-        for pattern, negate, only_dirs, anchored in self.patterns:
+            return None
+        result: bool | None = None
+        for regex, negate, only_dirs, anchored in self.patterns:
             if only_dirs and not is_dir:
                 continue
             target = relative if anchored else path.name
-            if fnmatch.fnmatchcase(target, pattern) or (anchored and fnmatch.fnmatchcase(relative, pattern + "/*")):
-                verdict = not negate
-        return verdict
+            if regex.match(target):
+                result = not negate
+        return result
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        return bool(self.verdict(path, is_dir))
+
+
+def _parent_rules(root: Path) -> list[IgnoreRules]:
+    """Ignore files of the folders above `root`, up to the repository root (a folder
+    with `.git`), outermost first. Without a repository, none."""
+    try:
+        resolved = root.resolve()
+    except OSError:
+        return []
+    parents = []
+    for folder in resolved.parents:
+        parents.append(folder)
+        if (folder / ".git").exists():
+            break
+    else:
+        return []
+    stack = []
+    for folder in reversed(parents):
+        if any((folder / name).is_file() for name in IGNORE_FILES):
+            stack.append(IgnoreRules.load(folder))
+    return stack
 
 
 def collect_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """Files to check, in a stable order, and the arguments that do not exist."""
+    """Files to check, in a stable order, and the arguments that do not exist.
+
+    A file named on the command line is always checked, whatever its suffix or the
+    ignore files say; folders are walked for .py, .pyi and .ipynb files."""
     files: list[Path] = []
     missing: list[str] = []
     seen: set[Path] = set()
+
+    def add(found: Path) -> None:
+        key = found.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(found)
+
     for path in paths:
         if path.is_file():
-            if path.resolve() not in seen:
-                seen.add(path.resolve())
-                files.append(path)
+            add(path)
         elif path.is_dir():
             for found in _walk(path):
-                if found.resolve() not in seen:
-                    seen.add(found.resolve())
-                    files.append(found)
+                add(found)
         else:
             missing.append(str(path))
     return files, missing
 
 
 def _walk(root: Path) -> list[Path]:
-    ignore_stack: list[IgnoreRules] = []
+    base = _parent_rules(root)
+    resolved_root = root.resolve()
+    stacks: dict[str, list[IgnoreRules]] = {}
     found: list[Path] = []
     for folder, dirnames, filenames in os.walk(root):
         here = Path(folder)
-        ignore_stack = [rules for rules in ignore_stack if here == rules.root or rules.root in here.parents]
-        if (here / ".gitignore").is_file():
-            ignore_stack.append(IgnoreRules.load(here))
+        parent_stack = stacks.get(os.path.dirname(folder), base) if folder != str(root) else base
+        stack = parent_stack
+        if any(name in filenames for name in IGNORE_FILES):
+            stack = [*parent_stack, IgnoreRules.load(here)]
+        stacks[folder] = stack
+        # Patterns of parent folders' ignore files are matched against resolved paths.
+        resolved_here = resolved_root / here.relative_to(root) if base else here
         kept = []
         for name in sorted(dirnames):
-            child = here / name
             if name in ALWAYS_SKIPPED or name.endswith(".egg-info"):
                 continue
-            if any(rules.ignored(child, True) for rules in ignore_stack):
+            if stack and _ignored_in(stack, base, here / name, resolved_here / name, True):
                 continue
             kept.append(name)
         dirnames[:] = kept
         for name in sorted(filenames):
             if not name.endswith(SUFFIXES):
                 continue
-            child = here / name
-            if any(rules.ignored(child, False) for rules in ignore_stack):
+            if stack and _ignored_in(stack, base, here / name, resolved_here / name, False):
                 continue
-            found.append(child)
+            found.append(here / name)
     return found
+
+
+def _ignored_in(stack: list[IgnoreRules], base: list[IgnoreRules], path: Path, resolved: Path, is_dir: bool) -> bool:
+    """Deeper ignore files override shallower ones, as in git."""
+    verdict = False
+    for rules in stack:
+        answer = rules.verdict(resolved if rules in base else path, is_dir)
+        if answer is not None:
+            verdict = answer
+    return verdict

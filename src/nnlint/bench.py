@@ -1,0 +1,400 @@
+"""`python -m nnlint.bench`: how fast is nnlint compared to just parsing?
+
+Prints, in one run, milliseconds per 1,000 lines for `ast.parse`, `libcst.parse_module`,
+nnlint (everything `check_source` does, all rules) and nnlint minus the parse (semantic
+index + rules), on generated realistic training scripts (~1,000 and ~5,000 lines) and on
+the bundled examples/ folder, with the ratio to `ast.parse` (target: <= 2x). Then the
+folder-scale figure: `nnlint check --format json` as a subprocess on a generated folder of
+~300 files / ~80,000 lines (target: < 2 s wall time).
+
+Every figure is the min and the median of several repetitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+HEADER = '''"""Generated benchmark training script."""
+import math
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import optim
+from torch.utils.data import DataLoader, TensorDataset
+
+'''
+
+# Varied snippets of training code; `{i}` makes each copy's names distinct.
+SNIPPETS = [
+    '''
+class ConvNet{i}(nn.Module):
+    """A small CNN."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 32, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.drop = nn.Dropout(0.25)
+        self.fc = nn.Linear(64 * 8 * 8, classes)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.bn1(self.conv1(x))))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = self.drop(torch.flatten(x, 1))
+        return self.fc(x)
+''',
+    '''
+class Mlp{i}(nn.Module):
+    def __init__(self, dim_in, hidden, dim_out, p=0.1):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(dim_in, hidden),
+            nn.GELU(),
+            nn.Dropout(p),
+            nn.Linear(hidden, dim_out),
+        )
+
+    def forward(self, x):
+        h = self.layers(x)
+        return F.dropout(h, p=0.1, training=self.training)
+''',
+    '''
+def train_epoch_{i}(model, loader, optimizer, criterion, device="cpu"):
+    model.train()
+    total, seen = 0.0, 0
+    for step, (inputs, targets) in enumerate(loader):
+        inputs, targets = inputs.to(device), targets.to(device)
+        optimizer.zero_grad()
+        logits = model(inputs)
+        loss = criterion(logits, targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        total += loss.item() * inputs.size(0)
+        seen += inputs.size(0)
+        if step % 100 == 0:
+            print(f"step {{step}}: {{total / max(seen, 1):.4f}}")
+    return total / max(seen, 1)
+''',
+    '''
+@torch.no_grad()
+def evaluate_{i}(model, loader, device="cpu"):
+    model.eval()
+    correct = 0
+    count = 0
+    for inputs, targets in loader:
+        outputs = model(inputs.to(device))
+        predictions = outputs.argmax(dim=1)
+        correct += (predictions == targets.to(device)).sum().item()
+        count += targets.numel()
+    return correct / max(count, 1)
+''',
+    '''
+def validate_{i}(model, loader, loss_fn):
+    model.eval()
+    losses = []
+    with torch.no_grad():
+        for batch in loader:
+            x, y = batch
+            pred = model(x)
+            losses.append(loss_fn(pred, y).item())
+    model.train()
+    return sum(losses) / max(len(losses), 1)
+''',
+    '''
+def make_loaders_{i}(n=1024, dim=32, classes=4, batch_size=64):
+    features = torch.randn(n, dim)
+    labels = torch.randint(0, classes, (n,))
+    dataset = TensorDataset(features, labels)
+    split = int(0.8 * n)
+    train_set = torch.utils.data.Subset(dataset, range(split))
+    val_set = torch.utils.data.Subset(dataset, range(split, n))
+    train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True)
+    val_loader = DataLoader(val_set, batch_size=batch_size)
+    return train_loader, val_loader
+''',
+    '''
+def train_amp_{i}(model, loader, epochs=2, lr=3e-4):
+    optimizer = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    scaler = torch.cuda.amp.GradScaler()
+    criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
+    for epoch in range(epochs):
+        model.train()
+        for x, y in loader:
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast("cuda", dtype=torch.float16):
+                loss = criterion(model(x), y)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        scheduler.step()
+    return model
+''',
+    '''
+class Seq2Seq{i}(nn.Module):
+    def __init__(self, vocab, emb=128, hidden=256):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, emb)
+        self.encoder = nn.LSTM(emb, hidden, batch_first=True)
+        self.decoder = nn.LSTM(emb, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, vocab)
+
+    def forward(self, src, tgt):
+        _, state = self.encoder(self.embed(src))
+        output, _ = self.decoder(self.embed(tgt), state)
+        return self.out(output)
+
+    def loss(self, src, tgt, labels):
+        logits = self.forward(src, tgt)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=0)
+''',
+    '''
+def accumulate_{i}(model, loader, optimizer, accum_steps=4):
+    model.train()
+    optimizer.zero_grad()
+    for index, (x, y) in enumerate(loader):
+        loss = F.mse_loss(model(x), y) / accum_steps
+        loss.backward()
+        if (index + 1) % accum_steps == 0:
+            optimizer.step()
+            optimizer.zero_grad()
+''',
+    '''
+def predict_{i}(model, inputs, temperature=1.0):
+    model.eval()
+    with torch.inference_mode():
+        logits = model(inputs) / temperature
+        probabilities = F.softmax(logits, dim=-1)
+        confidence, label = probabilities.max(dim=-1)
+    return label, confidence
+''',
+    '''
+def save_checkpoint_{i}(model, optimizer, epoch, path="checkpoints"):
+    os.makedirs(path, exist_ok=True)
+    state = {{
+        "epoch": epoch,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+    }}
+    torch.save(state, os.path.join(path, f"epoch_{{epoch}}.pt"))
+    return state
+''',
+    '''
+def fit_{i}(epochs=3):
+    model = Mlp{j}(32, 64, 4)
+    train_loader, val_loader = make_loaders_{j}()
+    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    criterion = nn.CrossEntropyLoss()
+    best = math.inf
+    for epoch in range(epochs):
+        train_loss = train_epoch_{j}(model, train_loader, optimizer, criterion)
+        val_loss = validate_{j}(model, val_loader, criterion)
+        if val_loss < best:
+            best = val_loss
+            save_checkpoint_{j}(model, optimizer, epoch)
+        print(epoch, train_loss, val_loss)
+    return best
+''',
+]
+
+
+def generate_script(target_lines: int, seed: int = 0) -> str:
+    """A realistic training script of about `target_lines` lines."""
+    parts = [HEADER]
+    lines = HEADER.count("\n")
+    index = 0
+    while lines < target_lines:
+        block = index // len(SNIPPETS)
+        snippet = SNIPPETS[(index + seed) % len(SNIPPETS)]
+        text = snippet.format(i=f"{seed}_{block}", j=f"{seed}_{block}")
+        parts.append(text)
+        lines += text.count("\n")
+        index += 1
+    parts.append('\n\nif __name__ == "__main__":\n    fit_{0}_0()\n'.format(seed))
+    return "".join(parts)
+
+
+def generate_folder(root: Path, files: int = 300, total_lines: int = 80_000) -> tuple[int, int]:
+    """Write `files` generated scripts (in a few sub-packages) totalling about `total_lines`."""
+    per_file = max(40, total_lines // files)
+    written = 0
+    for number in range(files):
+        package = root / f"pkg{number % 6}"
+        package.mkdir(parents=True, exist_ok=True)
+        text = generate_script(per_file, seed=number)
+        (package / f"train_{number}.py").write_text(text, encoding="utf-8")
+        written += text.count("\n")
+    return files, written
+
+
+def _timings(function: Callable[[], object], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _per_kloc(times: list[float], lines: int) -> tuple[float, float]:
+    scale = 1000.0 / max(lines, 1) * 1000.0  # seconds -> ms per 1,000 lines
+    return min(times) * scale, statistics.median(times) * scale
+
+
+def measure_texts(texts: list[str], repeat: int) -> dict[str, tuple[float, float]]:
+    """ms per 1,000 lines (min, median) of each stage over `texts` as one batch."""
+    import libcst
+
+    from nnlint.config import Settings
+    from nnlint.context import Context
+    from nnlint.engine import active_rules, check_source
+    from nnlint.semantic import Semantic
+    from nnlint.source import SourceFile
+
+    lines = sum(text.count("\n") + 1 for text in texts)
+    settings = Settings(select=("ALL",))
+    rules = active_rules(settings)
+
+    def parse_all() -> None:
+        for text in texts:
+            ast.parse(text)
+
+    def libcst_all() -> None:
+        for text in texts:
+            libcst.parse_module(text)
+
+    def nnlint_all() -> None:
+        for text in texts:
+            check_source(text, "bench.py", settings)
+
+    def analysis_only() -> None:
+        # The semantic index and every rule, on trees parsed outside the timing.
+        for source, tree in prepared:
+            semantic = Semantic.build(tree)
+            ctx = Context(source, tree, semantic, settings)
+            for rule in rules:
+                list(rule.check(ctx))
+
+    parse_all()  # warm caches and imports
+    nnlint_all()
+    results = {"ast.parse": _per_kloc(_timings(parse_all, repeat), lines)}
+    results["libcst.parse_module"] = _per_kloc(_timings(libcst_all, max(2, repeat // 2)), lines)
+    results["nnlint (all rules)"] = _per_kloc(_timings(nnlint_all, repeat), lines)
+    times = []
+    for _ in range(repeat):
+        prepared = [(SourceFile(text, "bench.py"), ast.parse(text)) for text in texts]
+        times.extend(_timings(analysis_only, 1))
+    results["nnlint minus parse"] = _per_kloc(times, lines)
+    return results
+
+
+def _print_table(title: str, lines: int, files: int, results: dict[str, tuple[float, float]]) -> None:
+    base_min, base_median = results["ast.parse"]
+    print(f"\n{title}: {lines:,} lines in {files} file{'s' if files != 1 else ''}")
+    print(f"  {'stage':<22} {'min ms/kloc':>12} {'median ms/kloc':>15} {'x ast.parse (median)':>21}")
+    for name, (low, middle) in results.items():
+        ratio = middle / base_median if base_median else float("nan")
+        print(f"  {name:<22} {low:>12.2f} {middle:>15.2f} {ratio:>20.2f}x")
+    ratio = results["nnlint (all rules)"][1] / base_median if base_median else float("nan")
+    verdict = "OK" if ratio <= 2.0 else "OVER TARGET"
+    print(f"  => nnlint / ast.parse = {ratio:.2f}x (target <= 2x): {verdict}")
+
+
+def measure_folder(root: Path, repeat: int, jobs: int | None = None) -> list[float]:
+    command = [sys.executable, "-m", "nnlint", "check", "--format", "json", "--isolated"]
+    if jobs is not None:
+        command += ["--jobs", str(jobs)]
+    command.append(str(root))
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        completed = subprocess.run(command, capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if completed.returncode not in (0, 1):
+            raise SystemExit(f"nnlint check failed ({completed.returncode}): {completed.stderr[-2000:]}")
+        json.loads(completed.stdout)
+    return times
+
+
+def find_examples() -> Path | None:
+    for candidate in (Path.cwd() / "examples", Path(__file__).resolve().parents[2] / "examples"):
+        if candidate.is_dir() and any(candidate.rglob("*.py")):
+            return candidate
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nnlint.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7, help="repetitions per figure (default 7)")
+    parser.add_argument("--folder-repeat", type=int, default=3, help="repetitions of the folder run (default 3)")
+    parser.add_argument("--files", type=int, default=300, help="files in the generated folder (default 300)")
+    parser.add_argument("--lines", type=int, default=80_000, help="lines in the generated folder (default 80000)")
+    parser.add_argument("--no-folder", action="store_true", help="skip the folder-scale run")
+    parser.add_argument("--compare-jobs", action="store_true", help="also time the folder run with --jobs 1")
+    args = parser.parse_args(argv)
+
+    from nnlint import __version__
+    from nnlint.registry import load_rules
+
+    rules = load_rules()
+    print(f"nnlint {__version__} benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+          f"{len(rules)} rules ({', '.join(rules)})")
+    print(f"figures: milliseconds per 1,000 lines, min and median of {args.repeat} runs")
+
+    for target in (1_000, 5_000):
+        text = generate_script(target)
+        lines = text.count("\n") + 1
+        _print_table(f"generated training script (~{target:,} lines)", lines, 1,
+                     measure_texts([text], args.repeat))
+
+    examples = find_examples()
+    if examples is not None:
+        texts = []
+        for path in sorted(examples.rglob("*.py")):
+            try:
+                text = path.read_text(encoding="utf-8")
+                ast.parse(text)
+            except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+                continue
+            texts.append(text)
+        if texts:
+            lines = sum(t.count("\n") + 1 for t in texts)
+            _print_table(f"examples/ ({examples})", lines, len(texts), measure_texts(texts, args.repeat))
+    else:
+        print("\nexamples/: not found (skipped)")
+
+    if not args.no_folder:
+        with tempfile.TemporaryDirectory(prefix="nnlint-bench-") as tmp:
+            files, lines = generate_folder(Path(tmp), args.files, args.lines)
+            print(f"\nfolder scale: `nnlint check --format json` (subprocess) on {files} files, {lines:,} lines")
+            measure_folder(Path(tmp), 1)  # warm the page cache and .pyc files
+            times = measure_folder(Path(tmp), args.folder_repeat)
+            low, middle = min(times), statistics.median(times)
+            verdict = "OK" if middle < 2.0 else "OVER TARGET"
+            print(f"  wall time, default jobs: min {low:.3f} s, median {middle:.3f} s "
+                  f"(target < 2 s): {verdict}")
+            if args.compare_jobs:
+                times = measure_folder(Path(tmp), args.folder_repeat, jobs=1)
+                print(f"  wall time, --jobs 1:     min {min(times):.3f} s, median {statistics.median(times):.3f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
