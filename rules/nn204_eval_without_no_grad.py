@@ -29,6 +29,7 @@ _NO_GRAPH_METHODS = frozenset(
 )
 _NO_GRAPH_BUILTINS = frozenset({"float", "int", "bool", "len", "round", "str", "print", "repr", "format"})
 _NO_GRAPH_FUNCTIONS = frozenset({"torch.argmax", "torch.argmin", "torch.argsort", "torch.eq", "torch.sign"})
+_STORING_METHODS = frozenset({"append", "extend", "insert", "add", "appendleft", "put", "push", "setdefault"})
 _FRAMEWORK_PREFIXES = ("lightning", "pytorch_lightning", "transformers", "accelerate", "ignite")
 
 
@@ -288,6 +289,18 @@ def _output_unused_for_grads(sem: Semantic, tr: Training, scope: Scope, key: str
         for aug in scope.augassigns:
             if aug.target not in carrying and _carries(sem, aug.value, carrying, key):
                 carrying.add(aug.target)
+        for site in scope.calls:
+            if site.method not in _STORING_METHODS or site.receiver is None:
+                continue
+            if not any(_carries(sem, arg, carrying, key) for arg in site.node.args):
+                continue
+            holder = site.receiver
+            if type(holder) is ast.Name and holder.id in scope.bindings and holder.id not in scope.params:
+                carrying.add(holder.id)
+            else:
+                return False  # stored in an attribute, a parameter or a global: may be backpropagated later
+    if any("." in name for name in carrying):
+        return False  # `self.saved = output`
     if not any(ret.value is not None and _carries(sem, ret.value, carrying, key) for ret in scope.returns):
         return True
     callers = sem.callers(scope)

@@ -254,3 +254,45 @@ def report(model, x):
     print(predict(model, x).argmax(1))
 """
     assert nn204(code) == [line_of(code, "# here")]
+
+
+def test_outputs_stored_for_a_later_backward_are_not_flagged() -> None:
+    code = HEADER + """
+from torch.distributions import Categorical
+
+def select_action(policy, state):
+    policy.eval()
+    m = Categorical(policy(state))
+    action = m.sample()
+    policy.saved_log_probs.append(m.log_prob(action))
+    return action.item()
+
+def collect(model, loader):
+    model.eval()
+    outs = []
+    for x in loader:
+        outs.append(model(x))
+    return torch.cat(outs)
+"""
+    assert nn204(code) == []
+
+
+def test_validation_inside_training_function_is_wrapped() -> None:
+    code = HEADER + """
+def train(model, loader, val, opt, crit):
+    for epoch in range(3):
+        model.train()
+        for x, y in loader:
+            opt.zero_grad()
+            crit(model(x), y).backward()
+            opt.step()
+        model.eval()
+        val_loss = 0
+        for x, y in val:  # here
+            val_loss += crit(model(x), y).item()
+        print(val_loss)
+"""
+    assert nn204(code) == [line_of(code, "# here")]
+    fixed = apply_fix_and_recheck(code, "NN204")
+    assert "        with torch.no_grad():\n            for x, y in val:  # here\n                val_loss +=" in fixed
+    assert "@torch.no_grad()" not in fixed
