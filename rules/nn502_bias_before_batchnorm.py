@@ -8,7 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import CallSite, Scope, Semantic, argument, constant_value, dotted
+from nnlint.semantic import CallSite, Scope, Semantic, argument, constant_value
 
 _BIASED_LAYERS = {
     # class name -> positional index of `bias`
