@@ -132,6 +132,8 @@ def _clears(train: Training, loop: Loop, optimizer: ast.expr, step: CallSite) ->
     optimizers, one never cleared); anything else counts, to stay quiet when unsure.
     """
     mine = train.identity(optimizer, step)
+    if _hands_optimizer_to_unknown_code(train, loop, optimizer, step):
+        return True
     for clear in train.clears_gradients_in(loop):
         if not isinstance(clear, CallSite) or clear.method != "zero_grad" or clear.receiver is None:
             return True
@@ -142,6 +144,24 @@ def _clears(train: Training, loop: Loop, optimizer: ast.expr, step: CallSite) ->
             return True
         other = train.identity(receiver, clear)
         if mine.made_at is None or other.made_at is None:
+            return True
+    return False
+
+
+def _hands_optimizer_to_unknown_code(train: Training, loop: Loop, optimizer: ast.expr, step: CallSite) -> bool:
+    """A call we cannot see into that receives the optimizer may well clear it."""
+    name = dotted(optimizer)
+    sem = train.sem
+    for site in loop.calls:
+        if site is step or site.scope is not step.scope:
+            continue
+        arguments = [*site.node.args, *(k.value for k in site.node.keywords)]
+        if not any(dotted(a) == name for a in arguments):
+            continue
+        qualname = sem.call_name(site.node) or ""
+        if qualname.startswith("torch.") or site.method in ("step", "backward"):
+            continue
+        if not sem.resolve_function(site.node, site.scope):
             return True
     return False
 

@@ -20,6 +20,7 @@ from collections import Counter
 from nnlint.findings import Fix
 from nnlint.fixes import OverlappingEdits, apply_edits
 from nnlint.registry import Rule, load_rules
+from nnlint.project import ProjectIndex, shared_index
 from nnlint.semantic import Semantic
 from nnlint.source import SourceDecodeError, SourceFile, decode_source
 
@@ -124,6 +125,7 @@ def check_source(
     settings: Settings | None = None,
     rules: list[Rule] | None = None,
     verify_fixes: bool = True,
+    project: "ProjectIndex | None" = None,
 ) -> CheckResult:
     """Analyse `text`. With `verify_fixes`, every fix offered has been applied and
     re-checked: it parses, removes its finding and adds none (see `verify_fix`); the
@@ -139,7 +141,8 @@ def check_source(
     if isinstance(tree, Finding):
         return CheckResult(source, [tree] if settings.is_enabled(SYNTAX_ERROR) else [], tree)
     try:
-        semantic = Semantic.build(tree)
+        file_path = Path(path) if project is not None and path and not path.startswith("<") else None
+        semantic = Semantic.build(tree, file_path, project)
     except RecursionError:
         error = _error(source, "cannot analyse: the code is nested too deeply")
         return CheckResult(source, [error], error)
@@ -160,11 +163,17 @@ def check_source(
     if verify_fixes:
         for finding in findings:
             if finding.fix is not None:
-                finding.fix = verify_fix(text, finding, findings, settings)
+                finding.fix = verify_fix(text, finding, findings, settings, project)
     return CheckResult(source, findings, None, semantic)
 
 
-def verify_fix(text: str, finding: Finding, findings: list[Finding], settings: Settings | None = None) -> Fix | None:
+def verify_fix(
+    text: str,
+    finding: Finding,
+    findings: list[Finding],
+    settings: Settings | None = None,
+    project: "ProjectIndex | None" = None,
+) -> Fix | None:
     """The finding's fix if applying it yields code that parses, no longer has this
     finding, and has exactly the other findings it had before; else None."""
     fix = finding.fix
@@ -176,7 +185,7 @@ def verify_fix(text: str, finding: Finding, findings: list[Finding], settings: S
         return None
     if fixed == text:
         return None
-    result = check_source(fixed, finding.path, settings, verify_fixes=False)
+    result = check_source(fixed, finding.path, settings, verify_fixes=False, project=project)
     if result.error is not None:
         return None
     before = Counter(f.code for f in findings if f is not finding)
@@ -212,13 +221,25 @@ def read_source(path: Path) -> tuple[str | None, str | None]:
         return None, str(exc)
 
 
-def check_path(path: Path, settings: Settings | None = None, display: str | None = None) -> CheckResult:
+def check_path(
+    path: Path, settings: Settings | None = None, display: str | None = None, cross_file: bool = True
+) -> CheckResult:
+    """Check a file on disk; imported project modules are followed (and their
+    summaries shared by every file of the same project in this process)."""
     name = display or str(path)
     text, problem = read_source(path)
     if text is None:
         source = SourceFile("", name)
         error = _error(source, f"cannot analyse: {problem}")
         return CheckResult(source, [error], error)
+    project = shared_index(path) if cross_file else None
+    if project is not None:
+        result = check_source(text, str(path), settings, project=project)
+        for finding in result.findings:
+            finding.path = name
+            if result.source is not None:
+                result.source.path = name
+        return result
     return check_source(text, name, settings)
 
 

@@ -16,7 +16,11 @@ import ast
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from nnlint.project import ProjectIndex
 
 # Conventional aliases assumed only when the file never binds the name itself
 # (fragments and notebook cells often rely on imports made elsewhere).
@@ -62,7 +66,7 @@ _MODEL_NAME = re.compile(
 _OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimizer|optimiser)s?(\d*|_[a-z0-9]+)?$", re.IGNORECASE)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Binding:
     """One assignment of a name (or a dotted attribute such as `self.criterion`)."""
 
@@ -75,7 +79,7 @@ class Binding:
     param_index: int | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Loop:
     node: ast.For | ast.AsyncFor | ast.While
     scope: "Scope"
@@ -94,7 +98,7 @@ class Loop:
         return False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class CallSite:
     node: ast.Call
     scope: "Scope"
@@ -132,7 +136,7 @@ class CallSite:
         return any(key in arms and arms[key] != arm for key, arm in other.branches)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class AugAssign:
     node: ast.AugAssign | ast.Assign
     target: str
@@ -142,7 +146,7 @@ class AugAssign:
     grad_block: ast.AST | None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Scope:
     """The module or one function: its bindings, calls and loops in source order."""
 
@@ -157,6 +161,7 @@ class Scope:
     returns: list[ast.Return] = field(default_factory=list)
     params: list[str] = field(default_factory=list)
     grad_disabled: bool = False  # decorated with no_grad / inference_mode
+    owner: "Semantic | None" = None  # the module index this scope belongs to
 
     @property
     def is_function(self) -> bool:
@@ -170,7 +175,7 @@ class Scope:
         self.bindings.setdefault(binding.name, []).append(binding)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ClassInfo:
     node: ast.ClassDef
     bases: list[str]
@@ -245,9 +250,14 @@ def looks_like_optimizer_name(name: str) -> bool:
 class Semantic:
     """The index of one module. Build with `Semantic.build(tree)`."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, path: "Path | None" = None, project: "ProjectIndex | None" = None) -> None:
         self.tree = tree
+        self.path = path
+        self.project = project
+        self.dependencies: set[Path] = set()  # other modules this analysis read
+        self._project_aliases: dict[str, str | None] = {}
         self.module = Scope(tree, "<module>", None)
+        self.module.owner = self
         self.imports: dict[str, str] = {}
         self.scopes: list[Scope] = [self.module]
         self.functions: dict[str, list[Scope]] = {}
@@ -264,8 +274,8 @@ class Semantic:
         self._call_names: dict[int, str | None] = {}
 
     @classmethod
-    def build(cls, tree: ast.Module) -> "Semantic":
-        semantic = cls(tree)
+    def build(cls, tree: ast.Module, path: "Path | None" = None, project: "ProjectIndex | None" = None) -> "Semantic":
+        semantic = cls(tree, path, project)
         _Walker(semantic).run()
         return semantic
 
@@ -286,7 +296,43 @@ class Semantic:
             resolved = CONVENTIONAL_ALIASES.get(head)
         if resolved is None:
             return name
+        if self.project is not None and not resolved.startswith("torch"):
+            resolved = self._project_alias(head, resolved)
         return f"{resolved}.{rest}" if rest else resolved
+
+    def _project_alias(self, head: str, resolved: str) -> str:
+        """An imported project name that merely re-exports a torch name resolves to it."""
+        if head not in self._project_aliases:
+            alias = self.project.torch_alias(resolved, self.path) if self.project is not None else None
+            self._project_aliases[head] = alias
+        return self._project_aliases[head] or resolved
+
+    # ----------------------------------------------------------- other modules
+    def imported_function(self, call: ast.Call) -> "Scope | None":
+        if self.project is None:
+            return None
+        name = self.qualname(call.func)
+        if name is None or name.startswith("torch") or "." not in name:
+            return None
+        function = self.project.function(name, self.path)
+        if function is not None and function.owner is not None and function.owner.path is not None:
+            self.dependencies.add(function.owner.path)
+            self.dependencies |= function.owner.dependencies
+        return function
+
+    def find_class(self, name: str | None) -> "tuple[Semantic, ClassInfo] | None":
+        """The class a (qualified) name refers to, here or in another project module."""
+        if not name:
+            return None
+        info = self.classes.get(name)
+        if info is not None:
+            return self, info
+        if self.project is None or "." not in name or name.startswith("torch"):
+            return None
+        found = self.project.class_info(name, self.path)
+        if found is not None and found[0].path is not None:
+            self.dependencies.add(found[0].path)
+        return found
 
     def call_name(self, call: ast.Call) -> str | None:
         key = id(call)
@@ -374,11 +420,12 @@ class Semantic:
             return None
         if depth < 3:
             for function in self.resolve_function(value, found.scope):
+                owner = function.owner or self
                 for ret in function.returns:
                     if ret.value is not None:
-                        inner = self.constructed_class(ret.value, function, ret.lineno, depth + 1)
+                        inner = owner.constructed_class(ret.value, function, ret.lineno, depth + 1)
                         if inner:
-                            return inner
+                            return owner._export_name(inner)
         return name
 
     # --------------------------------------------------------------- functions
@@ -387,7 +434,8 @@ class Semantic:
         func = call.func
         if type(func) is ast.Name:
             if func.id in self.imports:
-                return []
+                imported = self.imported_function(call)
+                return [imported] if imported is not None else []
             return list(self.functions.get(func.id, []))
         if type(func) is ast.Attribute and type(func.value) is ast.Name and func.value.id == "self":
             cls = scope.cls
@@ -400,11 +448,22 @@ class Semantic:
                         return [method]
                     cls = next((self.classes[b] for b in cls.bases if b in self.classes), None)
         elif type(func) is ast.Attribute:
+            head = dotted(func.value)
+            if head is not None and head.split(".")[0] in self.imports:
+                imported = self.imported_function(call)
+                return [imported] if imported is not None else []
             owner = self.constructed_class(func.value, scope, call.lineno)
-            info = self.classes.get(owner or "")
-            if info is not None and func.attr in info.methods:
-                return [info.methods[func.attr]]
+            found = self.find_class(owner)
+            if found is not None and func.attr in found[1].methods:
+                return [found[1].methods[func.attr]]
         return []
+
+    def _export_name(self, name: str) -> str:
+        """How a name made in this module is seen from others: local classes get their
+        module's qualified name so the importer can find them again."""
+        if name in self.classes and self.path is not None and self.project is not None:
+            return f"{_module_name(self.path, self.project.root)}.{name}"
+        return name
 
     def callers(self, function: Scope) -> list[CallSite]:
         return self._callers.get(id(function), [])
@@ -423,14 +482,18 @@ class Semantic:
         return table
 
     def is_module_class(self, name: str | None, _seen: frozenset[str] = frozenset()) -> bool:
-        """Whether a same-file class derives (directly or not) from an nn.Module-like base."""
-        info = self.classes.get(name or "")
-        if info is None or info.name in _seen:
+        """Whether a class (here or in another project module) derives, directly or
+        not, from an nn.Module-like base."""
+        found = self.find_class(name)
+        if found is None:
+            return False
+        owner, info = found
+        if info.name in _seen:
             return False
         for base in info.bases:
             if base.startswith("torch.nn.") or base.endswith(("Module", "LightningModule", "PreTrainedModel")):
                 return True
-            if self.is_module_class(base, _seen | {info.name}):
+            if owner.is_module_class(base, _seen | {info.name}):
                 return True
         return False
 
@@ -518,7 +581,7 @@ class Semantic:
         mapped: list[tuple[str, str, CallSite]] = []
         arg_keys = [self.param_key(a, scope) for a in call.args]
         offset = 1 if target.params[:1] == ["self"] else 0
-        for kind, key, inner in self.effects(target, _stack):
+        for kind, key, inner in (target.owner or self).effects(target, _stack):
             if key.startswith("#"):
                 index_text, _, rest = key[1:].partition(".")
                 index = int(index_text) - offset
@@ -637,7 +700,12 @@ class _Walker:
                 if alias.name == "*":
                     continue
                 local = alias.asname or alias.name
-                self.sem.imports[local] = f"{module}.{alias.name}" if module else alias.name
+                if not module:
+                    self.sem.imports[local] = alias.name
+                elif module.endswith("."):  # `from . import engine` -> ".engine"
+                    self.sem.imports[local] = f"{module}{alias.name}"
+                else:
+                    self.sem.imports[local] = f"{module}.{alias.name}"
         elif kind is ast.Delete:
             for target in stmt.targets:
                 if type(target) is ast.Attribute and target.attr == "grad":
@@ -691,7 +759,7 @@ class _Walker:
         args = stmt.args
         for default in args.defaults + [d for d in args.kw_defaults if d is not None]:
             self.visit_expr(default)
-        scope = Scope(stmt, stmt.name, self.scope, cls=self.cls)
+        scope = Scope(stmt, stmt.name, self.scope, cls=self.cls, owner=self.sem)
         self.sem.scopes.append(scope)
         self.sem.scope_of_node[id(stmt)] = scope
         if self.cls is not None:
@@ -798,6 +866,19 @@ class _Walker:
         self.sem.calls.append(site)
         for loop in self.loops:
             loop.calls.append(site)
+
+
+def _module_name(path: "Path", root: "Path") -> str:
+    try:
+        relative = path.resolve().relative_to(root)
+    except ValueError:
+        return path.stem
+    parts = list(relative.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    if parts and parts[0] == "src":
+        parts.pop(0)
+    return ".".join(parts) or path.stem
 
 
 def _completion(site: CallSite) -> tuple[int, int]:

@@ -81,7 +81,7 @@ class Training:
         if made is not None:
             if self.sem.is_module_class(made) or is_module_constructor(made):
                 return True
-            if made in self.sem.classes:
+            if self.sem.find_class(made) is not None:
                 return False
         return looks_like_model_name(name) or name in self.module_like_names
 
@@ -220,22 +220,23 @@ class Training:
             if last in ("Sequential", "ModuleList", "ModuleDict"):
                 return None  # contents decided by the caller
             return False
-        info = self.sem.classes.get(qualname)
-        if info is None or qualname in seen:
+        found = self.sem.find_class(qualname)
+        if found is None or qualname in seen:
             return None
+        owner, info = found
         seen.add(qualname)
         unknown = False
-        for site in self.sem.calls:
+        for site in owner.calls:
             if site.scope.cls is not info:
                 continue
-            inner = self.sem.call_name(site.node) or ""
+            inner = owner.call_name(site.node) or ""
             inner_last = inner.rsplit(".", 1)[-1]
             if inner.startswith("torch.nn.functional.") and "dropout" in inner_last:
                 return True
             if inner.startswith("torch.nn.") and inner_last in MODE_DEPENDENT_LAYERS:
                 return True
-            if inner in self.sem.classes and inner != qualname:
-                verdict = self._class_has_mode_layers(inner, seen)
+            if owner.find_class(inner) is not None and inner != qualname:
+                verdict = training(owner)._class_has_mode_layers(inner, seen)
                 if verdict:
                     return True
                 if verdict is None:

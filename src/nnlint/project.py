@@ -1,0 +1,311 @@
+"""Cross-file reasoning: follow imported names into the user's other modules.
+
+`ProjectIndex` finds the module an import refers to (the project's own files first,
+by the same rules Python uses; jedi, in the user's environment, for what the file
+system alone cannot place), analyses it with the same one-walk `Semantic` index, and
+caches that per module version. A helper `evaluate()` imported from `engine.py`
+then feeds the train/eval and gradient rules exactly as a helper in the same file.
+
+Nothing here imports or runs the user's code: other modules are read and parsed.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from nnlint.source import SourceDecodeError, decode_source
+
+if TYPE_CHECKING:
+    from nnlint.semantic import ClassInfo, Scope, Semantic
+
+MAX_MODULE_BYTES = 2 * 1024 * 1024
+MAX_REEXPORT_DEPTH = 4
+# Import roots that are never the user's project; jedi answers for them when asked.
+THIRD_PARTY_ROOTS = frozenset(
+    {
+        "torch", "torchvision", "torchaudio", "torchtext", "numpy", "scipy", "pandas", "sklearn",
+        "transformers", "timm", "lightning", "pytorch_lightning", "accelerate", "datasets", "tqdm",
+        "matplotlib", "os", "sys", "math", "random", "json", "typing", "dataclasses", "collections",
+        "functools", "itertools", "pathlib", "re", "time", "logging", "argparse", "copy", "abc",
+    }
+)
+
+
+_TOP_LEVEL: frozenset[str] | None = None
+
+
+def _installed_top_level_names() -> frozenset[str]:
+    """Top-level import names of installed distributions, read from their metadata
+    (nothing is imported): such modules are libraries, not the user's project."""
+    global _TOP_LEVEL
+    if _TOP_LEVEL is None:
+        try:
+            from importlib.metadata import packages_distributions
+
+            _TOP_LEVEL = frozenset(packages_distributions())
+        except Exception:  # broken metadata must not break analysis
+            _TOP_LEVEL = frozenset()
+    return _TOP_LEVEL
+
+
+def find_project_root(path: Path) -> Path:
+    """The nearest folder above `path` that looks like a project root."""
+    start = path.resolve()
+    folder = start if start.is_dir() else start.parent
+    for candidate in [folder, *folder.parents]:
+        if any((candidate / marker).exists() for marker in ("pyproject.toml", ".git", "setup.py", "setup.cfg")):
+            return candidate
+    return folder
+
+
+_SHARED: dict[Path, "ProjectIndex"] = {}
+
+
+def shared_index(path: Path) -> "ProjectIndex":
+    """One index per project root per process: the CLI's files share summaries."""
+    root = find_project_root(path)
+    index = _SHARED.get(root)
+    if index is None:
+        index = _SHARED[root] = ProjectIndex(root)
+    return index
+
+
+@dataclass
+class ModuleEntry:
+    path: Path
+    version: object  # (mtime_ns, size) on disk, or the editor's document version
+    semantic: "Semantic | None"
+
+
+class ProjectIndex:
+    """Analysed modules of one project, shared by every file checked against it."""
+
+    def __init__(self, root: Path | None = None, environment_path: str | None = None, use_jedi: bool = True) -> None:
+        self.root = (root or Path.cwd()).resolve()
+        self.environment_path = environment_path
+        self.use_jedi = use_jedi
+        self._modules: dict[Path, ModuleEntry] = {}
+        self._overlays: dict[Path, tuple[object, str]] = {}
+        self._resolved: dict[tuple[str, Path], Path | None] = {}
+        self._lock = threading.RLock()
+        self._jedi_project = None
+        self.listeners: list[Callable[[Path], None]] = []
+
+    # ----------------------------------------------------------- editor state
+    def set_overlay(self, path: Path, version: object, text: str) -> None:
+        """Use an open editor buffer instead of the file on disk for `path`."""
+        path = path.resolve()
+        with self._lock:
+            self._overlays[path] = (version, text)
+            self._modules.pop(path, None)
+
+    def drop_overlay(self, path: Path) -> None:
+        with self._lock:
+            self._overlays.pop(path.resolve(), None)
+            self._modules.pop(path.resolve(), None)
+
+    def invalidate(self, path: Path) -> None:
+        with self._lock:
+            self._modules.pop(path.resolve(), None)
+            self._resolved.clear()
+
+    def depends_on(self, semantic: "Semantic", path: Path) -> bool:
+        return path.resolve() in getattr(semantic, "dependencies", set())
+
+    # ------------------------------------------------------------- resolution
+    def module_path(self, module: str, importer: Path | None) -> Path | None:
+        """The project file that `import module` (possibly relative) names, if any."""
+        key = (module, importer.parent if importer else self.root)
+        with self._lock:
+            if key in self._resolved:
+                return self._resolved[key]
+        found = self._find_on_disk(module, importer)
+        root_name = module.split(".")[0]
+        if (
+            found is None
+            and self.use_jedi
+            and not module.startswith(".")
+            and root_name not in THIRD_PARTY_ROOTS
+            and root_name not in _installed_top_level_names()
+        ):
+            found = self._find_with_jedi(module)
+        with self._lock:
+            self._resolved[key] = found
+        return found
+
+    def _roots(self, importer: Path | None) -> list[Path]:
+        roots = []
+        if importer is not None:
+            roots.append(importer.parent)
+            package = importer.parent
+            while (package / "__init__.py").is_file() and package.parent != package:
+                package = package.parent
+                roots.append(package)
+        roots += [self.root, self.root / "src"]
+        unique: list[Path] = []
+        for root in roots:
+            if root not in unique:
+                unique.append(root)
+        return unique
+
+    def _find_on_disk(self, module: str, importer: Path | None) -> Path | None:
+        if module.startswith("."):
+            if importer is None:
+                return None
+            level = len(module) - len(module.lstrip("."))
+            base = importer.parent
+            for _ in range(level - 1):
+                base = base.parent
+            rest = module.lstrip(".")
+            candidates = [base / rest.replace(".", os.sep)] if rest else [base]
+        else:
+            if module.split(".")[0] in THIRD_PARTY_ROOTS:
+                return None
+            candidates = [root / module.replace(".", os.sep) for root in self._roots(importer)]
+        for candidate in candidates:
+            as_file = candidate.with_name(candidate.name + ".py")
+            if as_file.is_file():
+                return as_file.resolve()
+            init = candidate / "__init__.py"
+            if init.is_file():
+                return init.resolve()
+        return None
+
+    def _find_with_jedi(self, module: str) -> Path | None:
+        """Ask jedi, in the user's environment, where a module lives; keep only files
+        outside installed packages (we summarise the user's code, not libraries)."""
+        try:
+            import jedi
+        except ImportError:  # pragma: no cover - jedi is a dependency
+            return None
+        try:
+            if self._jedi_project is None:
+                self._jedi_project = jedi.Project(
+                    self.root, environment_path=self.environment_path, load_unsafe_extensions=False
+                )
+            code = f"import {module}"
+            script = jedi.Script(code, project=self._jedi_project)
+            names = script.goto(1, len(code), follow_imports=True)
+        except Exception:  # jedi raises many kinds of errors on odd environments
+            return None
+        for name in names:
+            path = name.module_path
+            if path is None:
+                continue
+            path = Path(path)
+            if "site-packages" in path.parts or "dist-packages" in path.parts:
+                return None
+            if path.suffix == ".py" and path.is_file():
+                return path.resolve()
+        return None
+
+    # --------------------------------------------------------------- analysis
+    def semantic_of(self, path: Path) -> "Semantic | None":
+        from nnlint.semantic import Semantic
+
+        path = path.resolve()
+        with self._lock:
+            overlay = self._overlays.get(path)
+            if overlay is not None:
+                version, text = overlay
+            else:
+                try:
+                    stat = path.stat()
+                except OSError:
+                    return None
+                version = (stat.st_mtime_ns, stat.st_size)
+                text = None
+            entry = self._modules.get(path)
+            if entry is not None and entry.version == version:
+                return entry.semantic
+            # Mark as in progress so import cycles end here.
+            self._modules[path] = ModuleEntry(path, version, None)
+        semantic = None
+        try:
+            if text is None:
+                if version[1] > MAX_MODULE_BYTES:  # type: ignore[index]
+                    raise SourceDecodeError("too large")
+                text = decode_source(path.read_bytes())
+            tree = ast.parse(text, filename=str(path))
+            semantic = Semantic.build(tree, path=path, project=self)
+        except (OSError, SourceDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
+            semantic = None
+        with self._lock:
+            self._modules[path] = ModuleEntry(path, version, semantic)
+        return semantic
+
+    def lookup(self, qualname: str, importer: Path | None, depth: int = 0) -> "tuple[Semantic, str] | None":
+        """Find where `qualname` ("utils.evaluate", ".models.Net") is defined in the
+        project: the defining module's index and the name inside it."""
+        if depth > MAX_REEXPORT_DEPTH:
+            return None
+        parts = qualname.split(".")
+        leading = len(qualname) - len(qualname.lstrip("."))
+        for cut in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:cut])
+            if leading and not module.strip("."):
+                module = "." * leading
+            path = self.module_path(module, importer)
+            if path is None:
+                continue
+            semantic = self.semantic_of(path)
+            if semantic is None:
+                return None
+            name = ".".join(parts[cut:])
+            head = name.split(".")[0]
+            if head in semantic.functions or head in semantic.classes or head in semantic.module.bindings:
+                return semantic, name
+            target = semantic.imports.get(head)
+            if target is not None:
+                rest = name[len(head):]
+                return self.lookup(target + rest, path, depth + 1)
+            return None
+        return None
+
+    def function(self, qualname: str, importer: Path | None) -> "Scope | None":
+        found = self.lookup(qualname, importer)
+        if found is None:
+            return None
+        semantic, name = found
+        functions = semantic.functions.get(name)
+        return functions[-1] if functions else None
+
+    def class_info(self, qualname: str, importer: Path | None) -> "tuple[Semantic, ClassInfo] | None":
+        found = self.lookup(qualname, importer)
+        if found is None:
+            return None
+        semantic, name = found
+        info = semantic.classes.get(name)
+        return (semantic, info) if info is not None else None
+
+    def torch_alias(self, qualname: str, importer: Path | None) -> str | None:
+        """A project name that is only a re-export of a torch name (`from .losses
+        import CE` where losses.py does `from torch.nn import CrossEntropyLoss as CE`)."""
+        if qualname.split(".")[0] in THIRD_PARTY_ROOTS:
+            return None
+        parts = qualname.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            path = self.module_path(".".join(parts[:cut]), importer)
+            if path is None:
+                continue
+            semantic = self.semantic_of(path)
+            if semantic is None or cut != len(parts) - 1:
+                return None
+            name = parts[-1]
+            target = semantic.imports.get(name)
+            if target is not None:
+                if target.startswith("torch."):
+                    return target
+                return self.torch_alias(target, path) if target.count(".") < 12 else None
+            bindings = semantic.module.bindings.get(name)
+            if bindings and bindings[-1].value is not None:
+                resolved = semantic.qualname(bindings[-1].value)
+                if resolved and resolved.startswith("torch."):
+                    return resolved
+            return None
+        return None
