@@ -77,6 +77,9 @@ class Binding:
     line: int
     kind: str = "assign"  # assign | param | loop | with | import | unpack
     param_index: int | None = None
+    # For `b, c, t = x.shape`: the unpacked expression and this name's position in it.
+    unpacked_from: ast.expr | None = None
+    unpack_index: int | None = None
 
 
 @dataclass(eq=False, repr=False)
@@ -829,9 +832,16 @@ class _Walker:
                 values = list(value.args)
             else:
                 values = [None] * len(elements)
-            for element, element_value in zip(elements, values):
-                if type(element) is ast.Starred:
+            for index, (element, element_value) in enumerate(zip(elements, values)):
+                starred = type(element) is ast.Starred
+                if starred:
                     element = element.value
+                if element_value is None and type(element) is ast.Name and value is not None and not starred:
+                    binding = Binding(element.id, None, stmt, self.scope, stmt.lineno, "unpack", None, value, index)
+                    self.scope.add_binding(binding)
+                    if self.scope is self.sem.module:
+                        self.sem._module_names.add(element.id)
+                    continue
                 self.bind_target(element, element_value, stmt, kind if element_value is not None else "unpack")
 
     def add_binding(self, name: str, value: ast.expr | None, stmt: ast.AST, kind: str) -> None:
