@@ -101,7 +101,7 @@ class Loop:
         return False
 
 
-@dataclass(eq=False, repr=False)
+@dataclass(eq=False, repr=False, slots=True)
 class CallSite:
     node: ast.Call
     scope: "Scope"
@@ -110,6 +110,14 @@ class CallSite:
     stmt: ast.stmt
     block: list[ast.stmt]  # the statement list that holds `stmt`
     branches: tuple[tuple[int, str], ...]  # (id of if/try node, which arm) from outer to inner
+    method: str | None = None  # `backward` for `loss.backward()`; None for plain calls
+    receiver: ast.expr | None = None  # `loss` for `loss.backward()`
+
+    def __post_init__(self) -> None:
+        func = self.node.func
+        if type(func) is ast.Attribute:
+            self.method = func.attr
+            self.receiver = func.value
 
     @property
     def line(self) -> int:
@@ -122,16 +130,6 @@ class CallSite:
     @property
     def loop(self) -> Loop | None:
         return self.loops[-1] if self.loops else None
-
-    @property
-    def method(self) -> str | None:
-        func = self.node.func
-        return func.attr if type(func) is ast.Attribute else None
-
-    @property
-    def receiver(self) -> ast.expr | None:
-        func = self.node.func
-        return func.value if type(func) is ast.Attribute else None
 
     def exclusive_with(self, other: "CallSite") -> bool:
         """True when the two calls sit in different arms of the same `if`/`try`."""
