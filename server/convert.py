@@ -70,7 +70,13 @@ def edits_to_lsp(codec: PositionCodec, lines: Sequence[str], edits: Iterable[Edi
 
 
 def finding_to_diagnostic(
-    finding: Finding, uri: str, codec: PositionCodec, lines: Sequence[str], version: int | None, docs_base: str | None
+    finding: Finding,
+    uri: str,
+    codec: PositionCodec,
+    lines: Sequence[str],
+    version: int | None,
+    docs_base: str | None,
+    index: int | None = None,
 ) -> t.Diagnostic:
     url = rule_url(finding.code, docs_base) if docs_base else rule_url(finding.code)
     fix = None
@@ -96,7 +102,7 @@ def finding_to_diagnostic(
         source=SOURCE,
         message=finding.message,
         related_information=related or None,
-        data={"version": version, "fix": fix},
+        data={"version": version, "index": index, "fix": fix},
     )
 
 

@@ -17,7 +17,9 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
+from urllib.parse import unquote
 
 from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
@@ -25,9 +27,10 @@ from pygls.workspace.position_codec import PositionCodec
 
 from nnlint import __version__
 from nnlint.config import Settings
-from nnlint.engine import SYNTAX_ERROR, check_source, parse_suppressions
+from nnlint.engine import SYNTAX_ERROR, check_source, parse_suppressions, verify_fix
 from nnlint.findings import Edit, Finding, Fix, Span
 from nnlint.fixes import OverlappingEdits, apply_edits, fix_parses
+from nnlint.project import ProjectIndex, shared_index
 from nnlint.registry import load_rules
 from nnlint.source import SourceFile
 
@@ -54,6 +57,31 @@ class DocState:
     analysed_version: int | None = None
     saved_version: int | None = None
     task: asyncio.Task | None = None
+    semantic: Any = None  # the engine's index of the last parsing version (for dependencies)
+    verified: dict[int, bool] = field(default_factory=dict)  # finding index -> fix verified
+    verified_version: int | None = None
+    text: str = ""  # the text `findings` were computed from
+
+
+class DocStates(dict):
+    """Open documents by URI; keys unquoted as pygls' workspace keys them, so that
+    `file:///a%20b.py` and `file:///a b.py` are one document. `DocState.uri` keeps the
+    client's spelling for publishing."""
+
+    def __getitem__(self, uri: str) -> DocState:
+        return super().__getitem__(unquote(uri))
+
+    def __setitem__(self, uri: str, state: DocState) -> None:
+        super().__setitem__(unquote(uri), state)
+
+    def __contains__(self, uri: object) -> bool:
+        return isinstance(uri, str) and super().__contains__(unquote(uri))
+
+    def get(self, uri: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(unquote(uri), default)
+
+    def pop(self, uri: str, *default: Any) -> Any:  # type: ignore[override]
+        return super().pop(unquote(uri), *default)
 
 
 @dataclass(frozen=True)
@@ -66,7 +94,7 @@ class DocConfig:
 class NnlintServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("nnlint", __version__, text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
-        self.docs: dict[str, DocState] = {}
+        self.docs = DocStates()
         self.global_settings = ServerSettings()
         self.folder_settings: dict[str, ServerSettings] = {}
         self.client_locale: str | None = None
@@ -92,7 +120,7 @@ class NnlintServer(LanguageServer):
             pass
 
     def is_open(self, uri: str) -> bool:
-        return uri in self.workspace.text_documents
+        return unquote(uri) in self.workspace.text_documents
 
     def folder_for(self, uri: str) -> str | None:
         best = None
@@ -164,17 +192,31 @@ class NnlintServer(LanguageServer):
             return [], version
         loop = asyncio.get_running_loop()
         codec = self.codec()
+        project = self.project_for(uri)
         result = await loop.run_in_executor(
-            self.analysis_pool, _analyse, text, doc.path or uri, config.engine, codec, uri, version, self.docs_base
+            self.analysis_pool,
+            _analyse,
+            text,
+            doc.path or uri,
+            config.engine,
+            codec,
+            uri,
+            version,
+            self.docs_base,
+            project,
         )
-        findings, diagnostics, error_diagnostic, elapsed = result
+        findings, diagnostics, error_diagnostic, elapsed, semantic = result
         if not self.is_open(uri) or uri not in self.docs:
             return None, None
         if self.workspace.get_text_document(uri).version != version or generation != self.generation:
             log.debug("dropping stale results for %s version %s", uri, version)
             return None, None
         self.timings.append(elapsed)
-        return self._store(uri, version, findings, diagnostics, error_diagnostic, config), version
+        shown = self._store(uri, version, findings, diagnostics, error_diagnostic, config)
+        if findings is not None:
+            self.docs[uri].semantic = semantic
+            self.docs[uri].text = text
+        return shown, version
 
     def _store(
         self,
@@ -191,6 +233,8 @@ class NnlintServer(LanguageServer):
             state.good = diagnostics
             state.findings = findings
             state.findings_version = version
+            state.verified = {}
+            state.verified_version = None
             state.shown = list(diagnostics)
         else:  # keep the last good results (already shifted), without their stale fixes
             state.findings = []
@@ -235,6 +279,72 @@ class NnlintServer(LanguageServer):
                 )
         return None
 
+    # ------------------------------------------------------------ cross-file
+    def project_for(self, uri: str) -> ProjectIndex | None:
+        """The engine's index of the document's project (open buffers overlaid), if it is a file."""
+        path = self.workspace.get_text_document(uri).path if self.is_open(uri) else None
+        if not path or not uri.startswith("file:"):
+            return None
+        try:
+            return shared_index(Path(path))
+        except (OSError, ValueError, RuntimeError):
+            return None
+
+    def overlay(self, uri: str, drop: bool = False) -> None:
+        """Tell the project index about an open buffer (or its closing), and re-analyse the
+        open documents that import it."""
+        project = self.project_for(uri) if not drop else self._closing_project(uri)
+        if project is None:
+            return
+        path = Path(self.workspace.get_text_document(uri).path)
+        try:
+            if drop:
+                project.drop_overlay(path)
+            else:
+                doc = self.workspace.get_text_document(uri)
+                project.set_overlay(path, doc.version, doc.source)
+        except (OSError, ValueError, RuntimeError):
+            return
+        for state in list(self.docs.values()):
+            if state.uri == uri or state.semantic is None:
+                continue
+            try:
+                dependent = project.depends_on(state.semantic, path)
+            except Exception:  # noqa: BLE001
+                dependent = False
+            if dependent and not self.pull:
+                config = self.config_for(state.uri)
+                if config.editor.run == "onType":
+                    self.schedule(state.uri, config.editor.debounce_ms / 1000)
+
+    def _closing_project(self, uri: str) -> ProjectIndex | None:
+        doc = self.workspace.get_text_document(uri)
+        if not doc.path or not uri.startswith("file:"):
+            return None
+        try:
+            return shared_index(Path(doc.path))
+        except (OSError, ValueError, RuntimeError):
+            return None
+
+    async def verified_fixes(self, uri: str) -> dict[int, bool]:
+        """Which fixes of the current findings survive the engine's apply-and-recheck.
+        Analysis skips that on the keystroke path; it runs here, once per version, when
+        code actions are asked for."""
+        state = self.docs.get(uri)
+        if state is None or state.findings_version is None:
+            return {}
+        version = state.findings_version
+        if state.verified_version == version:
+            return state.verified
+        findings, text = state.findings, state.text
+        settings = self.config_for(uri).engine
+        project = self.project_for(uri)
+        loop = asyncio.get_running_loop()
+        verified = await loop.run_in_executor(self.analysis_pool, _verify, text, findings, settings, project)
+        if state.findings_version == version:
+            state.verified, state.verified_version = verified, version
+        return verified
+
     def refresh_all(self) -> None:
         """Settings or a pyproject changed: analyse every open document again."""
         self.generation += 1
@@ -244,14 +354,14 @@ class NnlintServer(LanguageServer):
             if _supports(self.client_capabilities, "workspace.diagnostics.refresh_support"):
                 self.workspace_diagnostic_refresh(None)
             return
-        for uri in list(self.docs):
-            self.schedule(uri)
+        for state in list(self.docs.values()):
+            self.schedule(state.uri)
 
     # ----------------------------------------------------------------- settings
     async def fetch_configuration(self) -> None:
         if not _supports(self.client_capabilities, "workspace.configuration"):
             return
-        folders = list(self.workspace.folders)
+        folders = list(dict.fromkeys([*self.folder_settings, *self.workspace.folders]))
         items = [t.ConfigurationItem(section="nnlint")] + [
             t.ConfigurationItem(section="nnlint", scope_uri=folder) for folder in folders
         ]
@@ -326,18 +436,43 @@ def _supports(capabilities: Any, dotted: str) -> bool:
 
 
 def _analyse(
-    text: str, path: str, settings: Settings, codec: PositionCodec, uri: str, version: int | None, docs_base: str | None
-) -> tuple[list[Finding] | None, list[t.Diagnostic] | None, t.Diagnostic | None, float]:
-    """Runs in the analysis pool: the engine call plus the conversion to LSP."""
+    text: str,
+    path: str,
+    settings: Settings,
+    codec: PositionCodec,
+    uri: str,
+    version: int | None,
+    docs_base: str | None,
+    project: ProjectIndex | None,
+) -> tuple[list[Finding] | None, list[t.Diagnostic] | None, t.Diagnostic | None, float, Any]:
+    """Runs in the analysis pool: the engine call plus the conversion to LSP. Fixes are
+    verified on demand (`_verify`), not on every keystroke."""
     start = time.perf_counter()
-    result = check_source(text, path, settings)
+    result = check_source(text, path, settings, verify_fixes=False, project=project)
     lines = result.source.lines
     if result.error is not None:
         error = convert.finding_to_diagnostic(result.error, uri, codec, lines, version, docs_base)
-        return None, None, error, (time.perf_counter() - start) * 1000
+        return None, None, error, (time.perf_counter() - start) * 1000, None
     findings = [f for f in result.findings if f.code != SYNTAX_ERROR]
-    diagnostics = [convert.finding_to_diagnostic(f, uri, codec, lines, version, docs_base) for f in findings]
-    return findings, diagnostics, None, (time.perf_counter() - start) * 1000
+    diagnostics = [
+        convert.finding_to_diagnostic(f, uri, codec, lines, version, docs_base, index)
+        for index, f in enumerate(findings)
+    ]
+    return findings, diagnostics, None, (time.perf_counter() - start) * 1000, result.semantic
+
+
+def _verify(
+    text: str, findings: list[Finding], settings: Settings, project: ProjectIndex | None
+) -> dict[int, bool]:
+    verified = {}
+    for index, finding in enumerate(findings):
+        if finding.fix is not None:
+            try:
+                verified[index] = verify_fix(text, finding, findings, settings, project) is not None
+            except Exception:  # noqa: BLE001 - an unverifiable fix is simply not offered
+                log.exception("verifying the fix of %s failed", finding.code)
+                verified[index] = False
+    return verified
 
 
 def _kind_wanted(kind: str, only: Sequence[str] | None) -> bool:
@@ -423,6 +558,7 @@ def create_server() -> NnlintServer:
     def did_open(ls: NnlintServer, params: t.DidOpenTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.docs[uri] = DocState(uri, saved_version=params.text_document.version)
+        ls.overlay(uri)
         if not ls.pull:
             ls.schedule(uri)
 
@@ -430,7 +566,10 @@ def create_server() -> NnlintServer:
     def did_change(ls: NnlintServer, params: t.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.shift_for_changes(uri, params.content_changes)
-        if ls.pull or uri not in ls.docs:
+        if uri not in ls.docs:
+            return
+        ls.overlay(uri)
+        if ls.pull:
             return
         config = ls.config_for(uri)
         if config.editor.run == "onType":
@@ -449,6 +588,7 @@ def create_server() -> NnlintServer:
     @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: NnlintServer, params: t.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
+        ls.overlay(uri, drop=True)
         state = ls.docs.pop(uri, None)
         if state is not None and state.task is not None:
             state.task.cancel()
@@ -509,8 +649,9 @@ def create_server() -> NnlintServer:
         uri = _uri_argument(args)
         if uri is None or not ls.is_open(uri):
             return {"applied": False, "edits": 0}
-        findings = await ls.current_findings(uri)
-        edits = ls.fix_all_edits(uri, findings or [])
+        findings = await ls.current_findings(uri) or []
+        verified = await ls.verified_fixes(uri)
+        edits = ls.fix_all_edits(uri, [f for i, f in enumerate(findings) if verified.get(i)])
         if not edits:
             return {"applied": False, "edits": 0}
         result = await ls.workspace_apply_edit_async(
@@ -642,13 +783,16 @@ async def _code_actions(ls: NnlintServer, uri: str, params: t.CodeActionParams) 
         if not diagnostics:  # a client that sends no context: use what we published there
             diagnostics = [d for d in state.shown if convert.overlaps(d.range, params.range)]
         lines = convert.split_lines(doc.source)
+        verified = await ls.verified_fixes(uri) if any(convert.fix_edits(d) for d in diagnostics) else {}
+        doc = ls.workspace.get_text_document(uri)
         disabled: set[tuple[int, str]] = set()
         for diagnostic in diagnostics:
             code = str(diagnostic.code)
             if code == SYNTAX_ERROR:
                 continue
             fix = convert.fix_edits(diagnostic)
-            if fix is not None and convert.diagnostic_data(diagnostic).get("version") == doc.version:
+            data = convert.diagnostic_data(diagnostic)
+            if fix is not None and data.get("version") == doc.version and verified.get(data.get("index")):
                 title, edits = fix
                 actions.append(
                     t.CodeAction(
@@ -676,6 +820,8 @@ async def _code_actions(ls: NnlintServer, uri: str, params: t.CodeActionParams) 
     if _kind_wanted(FIX_ALL_KIND, only) and (only or any(convert.fix_edits(d) for d in state.shown)):
         findings = await ls.current_findings(uri)
         if findings and ls.is_open(uri):
+            verified = await ls.verified_fixes(uri)
+            findings = [f for i, f in enumerate(findings) if verified.get(i)]
             edits = ls.fix_all_edits(uri, findings)
             if edits:
                 actions.append(
@@ -713,11 +859,11 @@ def _debug_info(ls: NnlintServer) -> dict[str, Any]:
         "interpreter": sys.executable,
         "platform": platform.platform(),
         "pid": os.getpid(),
-        "positionEncoding": str(ls.workspace.position_encoding),
+        "positionEncoding": getattr(ls.workspace.position_encoding, "value", ls.workspace.position_encoding),
         "diagnosticMode": "pull" if ls.pull else "push",
         "locale": ls.client_locale,
         "settings": {"global": _settings_dict(ls.global_settings), "folders": folders},
-        "openDocuments": sorted(ls.docs),
+        "openDocuments": sorted(state.uri for state in ls.docs.values()),
         "rules": sorted(load_rules()),
         "timings": {
             "analyses": len(timings),

@@ -136,9 +136,10 @@ def parse_settings(raw: Any) -> tuple[ServerSettings, list[str]]:
 
 @dataclass
 class PyprojectCache:
-    """`[tool.nnlint]` tables by pyproject path; cleared when a watched file changes."""
+    """`[tool.nnlint]` tables by pyproject path and modification time (so an edit is seen
+    even by clients that cannot watch files); cleared when a watched file changes."""
 
-    entries: dict[Path, tuple[dict[str, object] | None, str | None]] = field(default_factory=dict)
+    entries: dict[Path, tuple[float, dict[str, object] | None, str | None]] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.entries.clear()
@@ -149,14 +150,16 @@ class PyprojectCache:
             return None, None, None
         try:
             pyproject = find_pyproject(Path(document_path))
-        except OSError:
+            mtime = pyproject.stat().st_mtime if pyproject is not None else 0.0
+        except (OSError, ValueError):
             return None, None, None
         if pyproject is None:
             return None, None, None
-        if pyproject not in self.entries:
-            self.entries[pyproject] = _read_table(pyproject)
-        table, error = self.entries[pyproject]
-        return pyproject, table, error
+        cached = self.entries.get(pyproject)
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, *_read_table(pyproject))
+            self.entries[pyproject] = cached
+        return pyproject, cached[1], cached[2]
 
 
 def _read_table(path: Path) -> tuple[dict[str, object] | None, str | None]:

@@ -47,6 +47,7 @@ async def test_open_publishes_exact_diagnostics(client: LanguageClient) -> None:
     end = col + len(CALL) - 1  # just before the closing parenthesis
     assert d.data == {
         "version": 1,
+        "index": 0,
         "fix": {
             "title": "Add training=self.training",
             "edits": [
