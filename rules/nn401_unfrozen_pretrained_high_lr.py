@@ -20,6 +20,7 @@ _FREEZE = re.compile(
     r"requires_grad\s*=\s*(?!True\b)[^=\s]"
     r"|requires_grad_\(\s*(?!True\b|\))"
     r"|\bfreeze\w*\s*\("
+    r"|get_peft_model|prepare_model_for_kbit_training|LoraConfig"  # adapters freeze the base model
 )
 _ADAPTIVE = re.compile(r"^(Paged|Fused)?(Adam|AdamW|RMSprop|Adagrad|Adamax|NAdam|RAdam|SparseAdam)(8bit|32bit)?$")
 _DEFAULT_LR = {
@@ -50,8 +51,8 @@ class UnfrozenPretrainedHighLr(Rule):
     backbones) or to SGD above 0.01. The rate may come from a literal, a variable, a
     module constant, a config dict entry (`cfg["lr"]`) or a helper's parameter
     default. Nothing is reported when the file freezes parameters
-    (`requires_grad_(False)`, `p.requires_grad = False`, `freeze...(...)`) or uses
-    parameter groups.
+    (`requires_grad_(False)`, `p.requires_grad = False`, `freeze...(...)`, a PEFT/LoRA
+    adapter) or uses parameter groups.
 
     ## Why is this bad?
     Large updates destroy the pretrained features in the first few hundred steps
@@ -263,7 +264,7 @@ class UnfrozenPretrainedHighLr(Rule):
             limit = float(ctx.option(self, "transformer_adaptive_lr_above"))  # type: ignore[arg-type]
             return f"above the fine-tuning range for transformer checkpoints (<= {_format_lr(limit)})"
         limit = float(ctx.option(self, "vision_adaptive_lr_at_least"))  # type: ignore[arg-type]
-        return f"not below {_format_lr(limit)}, the top of the fine-tuning range for pretrained vision backbones"
+        return f"at or above {_format_lr(limit)}, beyond the fine-tuning range for pretrained vision backbones"
 
     def _fix(self, ctx: Context, call: ast.Call, lr: ast.expr | None, family: str, category: str) -> Fix | None:
         key = "sgd_fix_lr" if family == "sgd" else "transformer_fix_lr" if category == TRANSFORMER else "vision_fix_lr"

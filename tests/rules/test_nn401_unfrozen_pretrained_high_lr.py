@@ -179,3 +179,15 @@ def test_thresholds_are_options():
     assert check_source(code, "t.py", Settings(select=("NN401",))).findings == []
     settings = Settings(select=("NN401",), options=(("NN401", (("transformer_adaptive_lr_above", 3e-5),)),))
     assert [f.code for f in check_source(code, "t.py", settings).findings] == ["NN401"]
+
+
+def test_lora_adapter_is_clean():
+    code = '''
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+    base = AutoModelForCausalLM.from_pretrained("gpt2")
+    model = get_peft_model(base, LoraConfig(r=8))
+    optimizer = torch.optim.AdamW(base.parameters(), lr=3e-4)
+    '''
+    assert codes(code, "NN4") == []
