@@ -101,36 +101,30 @@ class RequiresGradTypo(Rule):
         if not typos:
             return
         sem = ctx.semantic
-        for node in ast.walk(ctx.tree):  # only files that contain such an assignment get here
-            if type(node) is not ast.Assign and type(node) is not ast.AnnAssign:
+        for target, value, node, scope in sem.attribute_assignments:
+            if target.attr not in typos or value is None or type(value) not in _ALLOWED_VALUES:
                 continue
-            targets = node.targets if type(node) is ast.Assign else [node.target]
-            value = node.value
-            if value is None or type(value) not in _ALLOWED_VALUES:
+            if type(node) not in (ast.Assign, ast.AnnAssign):
                 continue
-            for target in targets:
-                if type(target) is not ast.Attribute or target.attr not in typos:
-                    continue
-                if type(target.value) is ast.Name and target.value.id == "self":
-                    continue  # the class's own attribute
-                owner = target.value
-                scope = sem.scope_of(_enclosing_function(sem, node)) or sem.module
-                module = self._is_module(ctx, owner, scope, node.lineno)
-                owner_text = ctx.text(owner)
-                message = (
-                    f"`{owner_text}.{target.attr} = {ctx.text(value)}` creates a new attribute named "
-                    f"`{target.attr}`; PyTorch only reads `requires_grad`, so `{owner_text}` is still trained"
-                )
-                related = []
-                if module is not None:
-                    message += " (and it is an nn.Module: use `requires_grad_(...)`)"
-                    related.append(ctx.related(module, "the module is created here"))
-                else:
-                    made = _root_construction(sem, owner, scope, node.lineno)
-                    if made is not None:
-                        related.append(ctx.related(made, f"`{ctx.text(owner)}` belongs to the object made here"))
-                fix = self._fix(ctx, node, target, owner, value, module is not None)
-                yield ctx.finding(self, target, message, related, fix)
+            if type(target.value) is ast.Name and target.value.id == "self":
+                continue  # the class's own attribute
+            owner = target.value
+            module = self._is_module(ctx, owner, scope, node.lineno)
+            owner_text = ctx.text(owner)
+            message = (
+                f"`{owner_text}.{target.attr} = {ctx.text(value)}` creates a new attribute named "
+                f"`{target.attr}`; PyTorch only reads `requires_grad`, so `{owner_text}` is still trained"
+            )
+            related = []
+            if module is not None:
+                message += " (and it is an nn.Module: use `requires_grad_(...)`)"
+                related.append(ctx.related(module, "the module is created here"))
+            else:
+                made = _root_construction(sem, owner, scope, node.lineno)
+                if made is not None:
+                    related.append(ctx.related(made, f"`{ctx.text(owner)}` belongs to the object made here"))
+            fix = self._fix(ctx, node, target, owner, value, module is not None)
+            yield ctx.finding(self, target, message, related, fix)
 
     # ------------------------------------------------------ module.requires_grad
     def _module_flags(self, ctx: Context) -> Iterator[Finding]:
@@ -196,15 +190,6 @@ def _module_loop(sem, binding: Binding) -> ast.AST | None:  # noqa: ANN001
     if type(iterator) is ast.Call and type(iterator.func) is ast.Attribute and iterator.func.attr in ("children", "modules"):
         return iterator
     return None
-
-
-def _enclosing_function(sem, node: ast.AST) -> ast.AST:  # noqa: ANN001
-    """The innermost function around `node` (scopes are listed outer before inner)."""
-    best = sem.module.node
-    for scope in sem.scopes:
-        if scope.is_function and scope.node.lineno <= node.lineno <= (scope.node.end_lineno or 0):  # type: ignore[attr-defined]
-            best = scope.node
-    return best
 
 
 def _root_construction(sem, owner: ast.expr, scope: Scope, line: int) -> ast.AST | None:  # noqa: ANN001

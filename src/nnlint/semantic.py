@@ -268,6 +268,8 @@ class Semantic:
         self.augassigns: list[AugAssign] = []
         # `p.grad = None` and friends, with the loops around them
         self.grad_assignments: list[tuple[ast.AST, tuple[Loop, ...], Scope]] = []
+        # every `<expr>.attr = value` (also `model.layers[0].attr = ...`), in source order
+        self.attribute_assignments: list[tuple[ast.Attribute, ast.expr | None, ast.AST, Scope]] = []
         self.scope_of_node: dict[int, Scope] = {}
         self._module_names: set[str] = set()
         self._effects_cache: dict[int, list[tuple[str, str, CallSite]]] = {}
@@ -804,6 +806,7 @@ class _Walker:
         if target_kind is ast.Name:
             self.add_binding(target.id, value, stmt, kind)
         elif target_kind is ast.Attribute:
+            self.sem.attribute_assignments.append((target, value, stmt, self.scope))
             if target.attr == "grad":
                 self.sem.grad_assignments.append((stmt, self.loops, self.scope))
             name = dotted(target)
