@@ -121,13 +121,18 @@ class Training:
         return "scaler" in name
 
     def is_backward(self, site: CallSite) -> bool:
-        if site.method == "backward":
-            return True
-        return self.sem.call_name(site.node) == "torch.autograd.backward"
+        return id(site) in self._backward_ids
 
     @cached_property
     def backward_sites(self) -> list[CallSite]:
-        return [s for s in self.sem.calls if self.is_backward(s)]
+        return [
+            s for s in self.sem.calls
+            if s.method == "backward" or (s.method is None and self.sem.call_name(s.node) == "torch.autograd.backward")
+        ]
+
+    @cached_property
+    def _backward_ids(self) -> frozenset[int]:
+        return frozenset(id(s) for s in self.backward_sites)
 
     @cached_property
     def step_sites(self) -> list[tuple[CallSite, ast.expr]]:
