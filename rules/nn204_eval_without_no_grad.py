@@ -132,7 +132,7 @@ class EvalWithoutNoGrad(Rule):
                 and not grad_events
                 and type(scope.node) is ast.FunctionDef
                 and scope.name not in ("forward", "__call__")
-                and not _is_generator(scope.node)
+                and not _is_generator(scope.node, sem)
                 and prefix is not None
             )
             if decorate:
@@ -227,6 +227,13 @@ def _candidates(sem: Semantic, eval_site: CallSite, key: str) -> list[CallSite]:
 
 
 def _grad_events(sem: Semantic, tr: Training, scope: Scope) -> list[CallSite]:
+    cache = sem.__dict__.setdefault("_nn204_grad_events", {})
+    if id(scope) not in cache:
+        cache[id(scope)] = _compute_grad_events(sem, tr, scope)
+    return cache[id(scope)]
+
+
+def _compute_grad_events(sem: Semantic, tr: Training, scope: Scope) -> list[CallSite]:
     events = []
     for site in scope.calls:
         if tr.is_backward(site) or site.method == "requires_grad_" or sem.call_name(site.node) in _GRAD_FUNCTIONS:
@@ -272,7 +279,7 @@ def _target(candidate: CallSite, eval_site: CallSite) -> tuple[ast.stmt, Loop | 
 def _output_unused_for_grads(sem: Semantic, tr: Training, scope: Scope, key: str) -> bool:
     """False when the function may hand a graph-carrying model output to its caller, and a
     caller could use it for gradients (or no caller is visible)."""
-    if _is_generator(scope.node):
+    if _is_generator(scope.node, sem):
         return False
     carrying: set[str] = set()
     for _ in range(3):
@@ -347,7 +354,12 @@ def _wrapped_by_callers(sem: Semantic, scope: Scope, depth: int = 0) -> bool:
     return False
 
 
-def _is_generator(node: ast.AST) -> bool:
+def _is_generator(node: ast.AST, sem: Semantic | None = None) -> bool:
+    if type(node) is ast.Module:
+        return False
+    scope = sem.scope_of(node) if sem is not None else None
+    if scope is not None:
+        return scope.is_generator
     stack = list(getattr(node, "body", []))
     while stack:
         current = stack.pop()

@@ -163,6 +163,7 @@ class Scope:
     params: list[str] = field(default_factory=list)
     grad_disabled: bool = False  # decorated with no_grad / inference_mode
     owner: "Semantic | None" = None  # the module index this scope belongs to
+    is_generator: bool = False  # contains `yield` / `yield from`
 
     @property
     def is_function(self) -> bool:
@@ -867,6 +868,8 @@ class _Walker:
                 self.add_call(current)
             elif kind is ast.Lambda or kind is ast.Constant or kind is ast.Name:
                 continue
+            elif kind is ast.Yield or kind is ast.YieldFrom:
+                self.scope.is_generator = True
             elif kind is ast.NamedExpr:
                 self.add_binding(current.target.id, current.value, self.stmt or current, "assign")
             push(ast.iter_child_nodes(current))
