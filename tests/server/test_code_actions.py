@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types as t
-from lsp_helpers import BUGGY, CALL, CONFIG, ClientDoc, initialize, published, wait_diagnostics
+from lsp_helpers import BUGGY, CALL, CONFIG, ClientDoc, initialize, wait_diagnostics
 from pytest_lsp import LanguageClient
 
 from nnlint.config import Settings
