@@ -17,3 +17,9 @@ def test_examples_report_exactly_their_expectations() -> None:
         expected = {(line, code) for line, code in expectations(path) if code in implemented}
         reported = {(f.span.line, f.code) for f in check_path(path, Settings()).findings}
         assert reported == expected, path.name
+def test_examples_cover_every_rule_that_is_on_by_default() -> None:
+    shown = set()
+    for path in EXAMPLES.glob("*.py"):
+        shown |= {code for _, code in expectations(path)}
+    missing = {code for code, rule in load_rules().items() if rule.enabled_by_default} - shown
+    assert not missing, f"no example shows {sorted(missing)}"

@@ -196,7 +196,10 @@ class Values:
         result: Value | None = None
         if depth <= _MAX_DEPTH:
             for value, value_scope, hops in self.resolve(expr, scope, line):
-                one = self._kind_of_made(value, value_scope, depth)
+                if hops and hops[-1].kind == "unpack" and hops[-1].unpacked_from is not None:
+                    one = self._unpacked_kind(hops[-1], depth)
+                else:
+                    one = self._kind_of_made(value, value_scope, depth)
                 if one is None or (result is not None and one.kind != result.kind):
                     result = None
                     break
@@ -260,6 +263,38 @@ class Values:
             return None
         kind, activation = verdict
         return Value(kind, value, scope, via_model=kind != LOGITS, activation=activation, model_def=ctor)
+
+    def _unpacked_kind(self, binding: Binding, depth: int) -> Value | None:
+        """`tags, kind = model(x)`: the kind of one element of a tuple a model's
+        forward (or a same-file helper) returns."""
+        source, index = binding.unpacked_from, binding.unpack_index
+        if type(source) is not ast.Call or index is None or depth > _MAX_DEPTH:
+            return None
+        scope = binding.scope
+        functions = [f for f in self.sem.resolve_function(source, scope) if f.cls is None]
+        if not functions:
+            made = self.construction(source.func, scope, source.lineno)
+            if made is None:
+                return None
+            name = self.sem.call_name(made[0]) or ""
+            forward = self._method(name, "forward") if self.sem.is_module_class(name) else None
+            if forward is None:
+                return None
+            functions = [forward]
+        result: Value | None = None
+        for function in functions:
+            for ret in function.returns:
+                if type(ret.value) is not ast.Tuple or index >= len(ret.value.elts):
+                    return None
+                one = self.kind(ret.value.elts[index], function, ret.lineno, depth + 1)
+                if one is None or (result is not None and one.kind != result.kind):
+                    return None
+                result = result or one
+        if result is None:
+            return None
+        if result.kind == LOGITS:
+            return Value(LOGITS, source, scope)
+        return Value(result.kind, source, scope, via_model=True, activation=result.made_at, model_def=None)
 
     def _returns_kind(self, functions: list[Scope], depth: int) -> Value | None:
         result: Value | None = None

@@ -119,3 +119,24 @@ def test_log_softmax_into_nll_is_clean():
     loss3 = F.nll_loss(F.log_softmax(nn.Linear(3, 3)(names), 1), langs)
     '''
     assert codes(code, "NN30") == []
+
+
+def test_flags_raw_element_of_a_tuple_returning_model() -> None:
+    code = """\
+    import torch.nn as nn
+    import torch.nn.functional as F
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(8, 3)
+            self.b = nn.Linear(8, 4)
+        def forward(self, x):
+            return self.a(x), F.log_softmax(self.b(x), dim=1)
+    model = TwoHeads()
+    first, second = model(x)
+    loss = F.nll_loss(first, y) + F.nll_loss(second, z)
+    """
+    from conftest import codes
+    assert codes(code, "NN304") == [("NN304", 12)]
+    findings = __import__("conftest").lint(code, "NN304")
+    assert "`first`" in findings[0].message

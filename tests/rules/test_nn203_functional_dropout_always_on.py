@@ -1,0 +1,100 @@
+from conftest import apply_fix_and_recheck, codes, lint
+
+WRONG = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.fc1 = nn.Linear(10, 20)
+        self.fc2 = nn.Linear(20, 2)
+        self.p = p
+
+    def forward(self, x):
+        x = F.dropout(F.relu(self.fc1(x)), p=self.p)  # keeps dropping
+        return self.fc2(x)
+"""
+
+
+def test_flags_functional_dropout_without_training_flag() -> None:
+    findings = lint(WRONG, "NN203")
+    assert [(f.code, f.span.line) for f in findings] == [("NN203", 12)]
+    assert "Net.forward" in findings[0].message
+    assert findings[0].related[0].span.line == 4
+
+
+def test_fix_adds_training_flag_and_keeps_comment() -> None:
+    fixed = apply_fix_and_recheck(WRONG, "NN203")
+    assert "x = F.dropout(F.relu(self.fc1(x)), p=self.p, training=self.training)  # keeps dropping" in fixed
+
+
+def test_fix_on_multiline_call_with_trailing_comma() -> None:
+    code = """\
+    from torch import nn
+    from torch.nn import functional as Fn
+    class Block(nn.Module):
+        def forward(self, x):
+            return Fn.dropout2d(
+                x,
+                0.1,
+            )
+    """
+    assert codes(code, "NN203") == [("NN203", 5)]
+    fixed = apply_fix_and_recheck(code, "NN203")
+    assert "            0.1, training=self.training,\n" in fixed
+
+
+def test_flags_subclass_of_a_local_module_and_torch_alias() -> None:
+    code = """\
+    import torch as T
+    class Base(T.nn.Module):
+        pass
+    class Head(Base):
+        def forward(self, x):
+            return T.nn.functional.alpha_dropout(x, 0.2)
+    """
+    assert codes(code, "NN203") == [("NN203", 6)]
+
+
+def test_quiet_with_training_flag_keyword_or_positional() -> None:
+    code = """\
+    import torch.nn as nn
+    import torch.nn.functional as F
+    class Net(nn.Module):
+        def forward(self, x):
+            x = F.dropout(x, 0.2, self.training)
+            x = F.dropout(x, p=0.2, training=self.training)
+            return F.dropout(x, 0.5, training=True)  # Monte-Carlo dropout, on purpose
+    """
+    assert lint(code, "NN203") == []
+
+
+def test_quiet_outside_modules_and_for_nn_dropout_layers() -> None:
+    code = """\
+    import torch.nn as nn
+    import torch.nn.functional as F
+    def augment(x):
+        return F.dropout(x, 0.1)
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(0.5)
+        def forward(self, x):
+            return self.drop(x)
+    class NotAModule:
+        def forward(self, x):
+            return F.dropout(x, 0.1)
+    """
+    assert lint(code, "NN203") == []
+
+
+def test_quiet_when_arguments_are_unpacked() -> None:
+    code = """\
+    import torch.nn as nn
+    import torch.nn.functional as F
+    class Net(nn.Module):
+        def forward(self, x, **kw):
+            return F.dropout(x, **kw)
+    """
+    assert lint(code, "NN203") == []
