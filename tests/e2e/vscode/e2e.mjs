@@ -1,0 +1,427 @@
+// End-to-end test of the nnlint VS Code extension in a real VS Code: code-server (VS Code in a
+// browser) driven through Debian's chromium by playwright-core. Run by tests/test_vscode_client.py.
+//
+// Environment:
+//   CODE_SERVER   the code-server executable (Node 24 must be first on PATH)
+//   VSIX          the packaged extension
+//   NNLINT_PYTHON a Python with nnlint installed (written to nnlint.interpreter)
+//   OUT_DIR       where screenshots and logs go (created)
+//   CHROMIUM      default /usr/bin/chromium
+//   E2E_TIMEOUT_S default 150
+//
+// Steps: install the .vsix into a fresh extensions dir, start code-server in its own process
+// group on a free loopback port, open a copy of ./workspace, open train.py and check: squiggle,
+// Problems panel, hover, Ctrl+. quick fix, buffer after the fix, squiggle gone. Prints one line
+// `E2E-RESULT {json}` with what it saw; exit code 0 only if every check passed.
+
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const env = process.env;
+const CODE_SERVER = must("CODE_SERVER");
+const VSIX = must("VSIX");
+const PYTHON = must("NNLINT_PYTHON");
+const OUT_DIR = path.resolve(env.OUT_DIR || path.join(os.tmpdir(), "nnlint-e2e-out"));
+const CHROMIUM = env.CHROMIUM || "/usr/bin/chromium";
+const DEADLINE = Date.now() + Number(env.E2E_TIMEOUT_S || 150) * 1000;
+
+function must(name) {
+  if (!env[name]) {
+    console.error(`e2e: set ${name}`);
+    process.exit(2);
+  }
+  return env[name];
+}
+
+const seen = { steps: [] };
+function step(name, detail) {
+  const line = detail === undefined ? name : `${name}: ${typeof detail === "string" ? detail : JSON.stringify(detail)}`;
+  seen.steps.push(line);
+  console.log(`e2e: ${line}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what, fn, timeoutMs = 30000, everyMs = 250) {
+  const end = Math.min(Date.now() + timeoutMs, DEADLINE);
+  let last;
+  while (Date.now() < end) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last.message})` : ""}`);
+}
+
+function writeJson(file, data) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(data, null, 2));
+}
+
+function findFiles(dir, test, out = []) {
+  if (!fs.existsSync(dir)) return out;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) findFiles(full, test, out);
+    else if (test(full)) out.push(full);
+  }
+  return out;
+}
+
+// ----------------------------------------------------------------------------- set up
+fs.mkdirSync(OUT_DIR, { recursive: true });
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "nnlint-e2e-"));
+const userData = path.join(root, "user-data");
+const extensions = path.join(root, "extensions");
+const workspace = path.join(root, "workspace");
+fs.cpSync(path.join(here, "workspace"), workspace, { recursive: true });
+function writeWorkspaceSettings(extra) {
+  writeJson(path.join(workspace, ".vscode", "settings.json"), {
+    "nnlint.interpreter": [PYTHON],
+    "nnlint.debounceMs": 100,
+    "nnlint.trace.server": "messages",
+    ...extra,
+  });
+}
+writeWorkspaceSettings({});
+writeJson(path.join(userData, "User", "settings.json"), {
+  "workbench.startupEditor": "none",
+  "security.workspace.trust.enabled": false,
+  "telemetry.telemetryLevel": "off",
+  "extensions.autoUpdate": false,
+  "extensions.autoCheckUpdates": false,
+  "editor.hover.delay": 100,
+  "workbench.tips.enabled": false,
+  "workbench.enableExperiments": false,
+  "update.mode": "none",
+  "window.zoomLevel": 0,
+  "editor.minimap.enabled": false,
+  "chat.disableAIFeatures": true,
+  "workbench.colorTheme": "Default Dark Modern",
+  "workbench.secondarySideBar.defaultVisibility": "hidden",
+  "editor.occurrencesHighlight": "off",
+});
+const configFile = path.join(root, "config.yaml");
+fs.writeFileSync(configFile, "auth: none\ncert: false\n");
+
+const install = spawnSync(
+  CODE_SERVER,
+  ["--user-data-dir", userData, "--extensions-dir", extensions, "--install-extension", VSIX],
+  { encoding: "utf8", timeout: 120000 },
+);
+step("install-extension", (install.stdout + install.stderr).trim().split("\n").pop());
+if (install.status !== 0) {
+  console.error(install.stdout, install.stderr);
+  await finish(false, new Error(`--install-extension exited ${install.status}`));
+}
+
+const port = await freePort();
+const serverLog = path.join(OUT_DIR, "code-server.log");
+const logFd = fs.openSync(serverLog, "w");
+// detached: the child calls setsid(), so it leads its own process group; we stop the whole group.
+const codeServer = spawn(
+  CODE_SERVER,
+  [
+    "--config", configFile,
+    "--user-data-dir", userData,
+    "--extensions-dir", extensions,
+    "--bind-addr", `127.0.0.1:${port}`,
+    "--auth", "none",
+    "--disable-telemetry",
+    "--disable-update-check",
+    "--disable-workspace-trust",
+    "--disable-getting-started-override",
+    workspace,
+  ],
+  { detached: true, stdio: ["ignore", logFd, logFd], env: { ...env, NNLINT_E2E: "1" } },
+);
+let stopped = false;
+function stopCodeServer() {
+  if (stopped) return;
+  stopped = true;
+  try {
+    process.kill(-codeServer.pid, "SIGTERM");
+  } catch {
+    /* already gone */
+  }
+  // make sure nothing keeps the port: SIGKILL the group shortly after
+  spawnSync("sleep", ["1"]);
+  try {
+    process.kill(-codeServer.pid, "SIGKILL");
+  } catch {
+    /* already gone */
+  }
+}
+process.on("exit", stopCodeServer);
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    stopCodeServer();
+    process.exit(130);
+  });
+}
+
+let browser;
+let page;
+
+function extensionLog() {
+  const files = findFiles(path.join(userData, "logs"), (f) => /output_logging_/.test(f) && /nnlint/i.test(path.basename(f)));
+  const more = findFiles(path.join(userData, "logs"), (f) => /exthost\.log$/.test(f));
+  return [...files, ...more]
+    .map((f) => `----- ${path.relative(userData, f)}\n${fs.readFileSync(f, "utf8")}`)
+    .join("\n");
+}
+
+async function finish(ok, error) {
+  if (page) {
+    try {
+      await page.screenshot({ path: path.join(OUT_DIR, ok ? "success.png" : "failure.png") });
+    } catch (err) {
+      console.error(`e2e: screenshot failed: ${err.message}`);
+    }
+  }
+  const log = extensionLog();
+  fs.writeFileSync(path.join(OUT_DIR, "extension-output.log"), log);
+  if (!ok) {
+    console.error(`e2e: FAILED: ${error && (error.stack || error.message)}`);
+    console.error("e2e: ===== the extension's output log =====");
+    console.error(log || "(no nnlint output log found)");
+    console.error("e2e: ===== code-server log (tail) =====");
+    try {
+      console.error(fs.readFileSync(serverLog, "utf8").split("\n").slice(-40).join("\n"));
+    } catch {
+      /* no log */
+    }
+  }
+  console.log(`E2E-RESULT ${JSON.stringify({ ok, error: error ? String(error.message || error) : null, ...seen })}`);
+  try {
+    if (browser) await browser.close();
+  } catch {
+    /* closing */
+  }
+  stopCodeServer();
+  if (ok) fs.rmSync(root, { recursive: true, force: true });
+  process.exit(ok ? 0 : 1);
+}
+
+// ----------------------------------------------------------------------------- the test
+async function run() {
+  await until(
+    "code-server to listen",
+    async () => {
+      const text = fs.readFileSync(serverLog, "utf8");
+      if (codeServer.exitCode !== null) throw new Error(`code-server exited ${codeServer.exitCode}: ${text}`);
+      if (!text.includes(`127.0.0.1:${port}`)) return false;
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      return res.ok;
+    },
+    60000,
+  );
+  step("code-server", `listening on 127.0.0.1:${port}`);
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+  await page.waitForSelector(".monaco-workbench", { timeout: 60000 });
+  step("workbench", "loaded");
+
+  // Open train.py from the explorer.
+  const row = page.locator(".explorer-folders-view .monaco-list-row", { hasText: "train.py" });
+  await row.first().waitFor({ timeout: 30000 });
+  await row.first().click();
+  const editor = page.locator(".editor-instance .monaco-editor").first();
+  await editor.waitFor({ timeout: 30000 });
+  await until("train.py in the editor", async () => (await viewLines()).some((l) => l.includes("F.dropout")), 30000);
+  step("opened", "train.py");
+
+  // 1. The squiggle.
+  const squiggle = page.locator(".monaco-editor .squiggly-warning, .monaco-editor .squiggly-error");
+  await until("the nnlint squiggle", async () => (await squiggle.count()) > 0, 60000);
+  step("squiggle", `${await squiggle.count()} squiggle(s)`);
+
+  // 2. The Problems panel.
+  await page.keyboard.press("Control+Shift+M");
+  const problemRows = page.locator(".markers-panel .monaco-list-row");
+  const problems = await until(
+    "NN203 in the Problems panel",
+    async () => {
+      const texts = await problemRows.allInnerTexts();
+      return texts.some((t) => t.includes("NN203")) ? texts : false;
+    },
+    30000,
+  );
+  seen.problems = problems.map((t) => t.replace(/\s+/g, " ").trim());
+  step("problems", seen.problems);
+  await page.screenshot({ path: path.join(OUT_DIR, "walkthrough-problems.png") });
+
+  // 3. The hover.
+  const box = await squiggle.first().boundingBox();
+  if (!box) throw new Error("the squiggle has no bounding box");
+  const hover = page.locator(".monaco-editor .monaco-hover:not(.hidden)");
+  let tries = 0;
+  const hoverText = await until(
+    "the hover",
+    async () => {
+      const visible = (await hover.count()) > 0 && (await hover.first().isVisible());
+      if (!visible || tries % 10 === 9) {
+        await page.mouse.move(box.x + 10, box.y + box.height / 2 - 6);
+        await sleep(150);
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2 - 4);
+        await sleep(600);
+      }
+      tries += 1;
+      if ((await hover.count()) === 0) return false;
+      const text = (await hover.first().innerText()).trim();
+      // the diagnostic's message and the server's hover (the rule's explanation), fully loaded
+      const done = /NN203/.test(text) && /functional-dropout-always-on/.test(text) && /What it does/.test(text);
+      return done && !/Loading\.\.\./.test(text) ? text : false;
+    },
+    30000,
+    300,
+  );
+  seen.hover = hoverText.replace(/\s+/g, " ").trim().slice(0, 2000);
+  step("hover", seen.hover);
+  await page.screenshot({ path: path.join(OUT_DIR, "walkthrough-hover.png") });
+
+  // 4. Ctrl+. offers the fix.
+  await page.mouse.move(10, 700);
+  await page.keyboard.press("Escape");
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2 - 4); // caret inside the call
+  await sleep(300);
+  const widget = page.locator(".action-widget");
+  const actions = await until(
+    "the quick fix list",
+    async () => {
+      await page.keyboard.press("Control+.");
+      await widget.first().waitFor({ state: "visible", timeout: 3000 });
+      const texts = (await widget.locator(".monaco-list-row").allInnerTexts()).map((t) => t.trim());
+      if (texts.some((t) => t.includes("nnlint (NN203)"))) return texts;
+      await page.keyboard.press("Escape");
+      return false;
+    },
+    30000,
+    500,
+  );
+  seen.quickFixes = actions;
+  step("quick fixes", actions);
+  await page.screenshot({ path: path.join(OUT_DIR, "walkthrough-quickfix.png") });
+
+  // 5. Apply it: focus the fix (not "Disable for this line") and press Enter.
+  const fixRow = widget.locator(".monaco-list-row", { hasText: "training=self.training" }).first();
+  await fixRow.hover();
+  await sleep(200);
+  await page.keyboard.press("Enter");
+  const fixedLine = await until(
+    "the fixed line",
+    async () => (await viewLines()).find((l) => l.includes("F.dropout(x, 0.5, training=self.training)")),
+    20000,
+  );
+  seen.fixedLine = fixedLine.trim();
+  step("buffer", seen.fixedLine);
+  const lines = await viewLines();
+  if (lines.some((l) => /#\s*nnlint:\s*disable/.test(l))) throw new Error("a disable comment was inserted instead of the fix");
+
+  // 6. The diagnostic disappears (editor and Problems panel).
+  await until("the squiggle to go away", async () => (await squiggle.count()) === 0, 30000);
+  await until(
+    "NN203 to leave the Problems panel",
+    async () => !(await problemRows.allInnerTexts()).some((t) => t.includes("NN203")),
+    30000,
+  );
+  step("after fix", "no squiggle, no NN203 in Problems");
+  await page.mouse.move(10, 700);
+  await sleep(300);
+  await page.screenshot({ path: path.join(OUT_DIR, "walkthrough-fixed.png") });
+
+  // The status bar item says the server is ready (a check mark).
+  const item = page.locator(".statusbar-item", { hasText: "nnlint" }).first();
+  const ready = (await item.locator(".codicon-check").count()) > 0;
+  seen.statusBar = `${(await item.innerText()).trim()}${ready ? " (ready: check mark)" : ""}`;
+  step("status bar", seen.statusBar);
+
+  // 7. Settings apply without a reload: undo the fix (the squiggle comes back as you type), then
+  //    ignore NN203 in the workspace settings (didChangeConfiguration) and it goes away.
+  await editor.click({ position: { x: 300, y: 40 } });
+  await page.keyboard.press("Control+Z");
+  await until("the squiggle after undo", async () => (await squiggle.count()) > 0, 30000);
+  step("undo", "squiggle is back");
+  writeWorkspaceSettings({ "nnlint.ignore": ["NN203"] });
+  await until("nnlint.ignore to hide NN203", async () => (await squiggle.count()) === 0, 30000);
+  seen.settingsChange = "nnlint.ignore=[NN203] removed the squiggle without a reload";
+  step("settings", seen.settingsChange);
+
+  // 8. An interpreter without nnlint (`python -S` cannot see site-packages): the client restarts,
+  //    shows ONE notification with the pip command and an "Open settings" button, status error.
+  writeWorkspaceSettings({ "nnlint.interpreter": [PYTHON, "-S"] });
+  const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "pip install nnlint" });
+  const toastText = await until(
+    "the missing-nnlint notification",
+    async () => ((await toast.count()) > 0 ? (await toast.first().innerText()).replace(/\s+/g, " ").trim() : false),
+    60000,
+  );
+  seen.notification = toastText;
+  step("notification", toastText);
+  seen.notificationButtons = (await toast.first().locator(".monaco-button").allInnerTexts()).map((t) => t.trim());
+  step("notification buttons", seen.notificationButtons);
+  await until("the error status", async () => (await item.locator(".codicon-error").count()) > 0, 10000);
+  await page.screenshot({ path: path.join(OUT_DIR, "missing-nnlint.png") });
+  await sleep(3000); // no restart loop: still one notification
+  seen.notificationCount = await toast.count();
+  step("notifications after 3 s", seen.notificationCount);
+
+  // 9. Back to the right interpreter: the server restarts and the squiggle returns.
+  writeWorkspaceSettings({});
+  await until("the squiggle after the restart", async () => (await squiggle.count()) > 0, 60000);
+  await until("the ready status", async () => (await item.locator(".codicon-check").count()) > 0, 10000);
+  seen.restart = "interpreter restored: server restarted, squiggle back";
+  step("restart", seen.restart);
+}
+
+async function viewLines() {
+  return page.locator(".editor-instance .monaco-editor .view-lines .view-line").allInnerTexts().then((ls) =>
+    ls.map((l) => l.replace(/\u00a0/g, " ")),
+  );
+}
+
+const overall = setTimeout(() => finish(false, new Error("overall e2e deadline passed")), Math.max(DEADLINE - Date.now(), 1000) + 15000);
+try {
+  await run();
+  clearTimeout(overall);
+  await finish(true);
+} catch (err) {
+  clearTimeout(overall);
+  await finish(false, err);
+}
