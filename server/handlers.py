@@ -30,7 +30,7 @@ from nnlint.config import Settings
 from nnlint.engine import SYNTAX_ERROR, check_source, parse_suppressions, verify_fix
 from nnlint.findings import Edit, Finding, Fix, Span
 from nnlint.fixes import OverlappingEdits, apply_edits, fix_parses
-from nnlint.project import ProjectIndex, shared_index
+from nnlint.project import ProjectIndex, configure_shared_indexes, shared_index
 from nnlint.registry import load_rules
 from nnlint.source import SourceFile
 
@@ -317,6 +317,36 @@ class NnlintServer(LanguageServer):
                 if config.editor.run == "onType":
                     self.schedule(state.uri, config.editor.debounce_ms / 1000)
 
+    def start_cross_file(self) -> None:
+        """Jedi answers in the background, never in front of a publish: every project
+        index warms it up at once and re-analyses open documents when a lookup lands
+        (the second publish for the same version)."""
+        loop = asyncio.get_running_loop()
+        interpreter = self.global_settings.interpreter
+
+        def on_create(index: ProjectIndex) -> None:
+            index.listeners.append(lambda _path: loop.call_soon_threadsafe(self.refresh_all))
+            index.warm_up()
+
+        configure_shared_indexes(background=True, environment_path=interpreter, on_create=on_create)
+        for folder in self.workspace.folders.values():
+            path = _uri_path(folder.uri)
+            if path is not None:
+                shared_index(path)
+
+    def module_changed_on_disk(self, uri: str) -> None:
+        """A project module changed outside the editor: drop its summary and re-analyse
+        the open documents that read it."""
+        path = _uri_path(uri)
+        if path is None or self.is_open(uri):
+            return
+        project = shared_index(path)
+        project.invalidate(path)
+        if any(
+            state.semantic is not None and project.depends_on(state.semantic, path) for state in self.docs.values()
+        ):
+            self.refresh_all()
+
     def _closing_project(self, uri: str) -> ProjectIndex | None:
         doc = self.workspace.get_text_document(uri)
         if not doc.path or not uri.startswith("file:"):
@@ -534,6 +564,7 @@ def create_server() -> NnlintServer:
             await ls.fetch_configuration()
         finally:
             ls.config_ready.set()
+        ls.start_cross_file()
         if _supports(ls.client_capabilities, "workspace.did_change_watched_files.dynamic_registration"):
             try:
                 await ls.client_register_capability_async(
@@ -543,7 +574,10 @@ def create_server() -> NnlintServer:
                                 id="nnlint-pyproject-watcher",
                                 method=t.WORKSPACE_DID_CHANGE_WATCHED_FILES,
                                 register_options=t.DidChangeWatchedFilesRegistrationOptions(
-                                    watchers=[t.FileSystemWatcher(glob_pattern="**/pyproject.toml")]
+                                    watchers=[
+                                        t.FileSystemWatcher(glob_pattern="**/pyproject.toml"),
+                                        t.FileSystemWatcher(glob_pattern="**/*.py"),
+                                    ]
                                 ),
                             )
                         ]
@@ -607,8 +641,13 @@ def create_server() -> NnlintServer:
 
     @server.feature(t.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(ls: NnlintServer, params: t.DidChangeWatchedFilesParams) -> None:
-        ls.pyprojects.clear()
-        ls.refresh_all()
+        python_changes = [c.uri for c in params.changes if c.uri.endswith(".py")]
+        if any(not c.uri.endswith(".py") for c in params.changes):
+            ls.pyprojects.clear()
+            ls.refresh_all()
+            return
+        for uri in python_changes:
+            ls.module_changed_on_disk(uri)
 
     @server.feature(t.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     async def did_change_folders(ls: NnlintServer, params: t.DidChangeWorkspaceFoldersParams) -> None:
@@ -879,3 +918,11 @@ def _settings_dict(settings: ServerSettings) -> dict[str, Any]:
     from dataclasses import asdict
 
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(settings).items()}
+
+
+def _uri_path(uri: str) -> Path | None:
+    if not uri.startswith("file:"):
+        return None
+    from urllib.parse import unquote, urlparse
+
+    return Path(unquote(urlparse(uri).path))

@@ -33,6 +33,9 @@ class ServerSettings:
     show_syntax_errors: bool = False
     configuration_preference: str = "editorFirst"
     locale: str | None = None
+    # The Python environment jedi follows imports in (a python executable or a venv);
+    # None: the server's own.
+    interpreter: str | None = None
 
     def editor_mapping(self) -> dict[str, object]:
         """The keys set in the editor, in `[tool.nnlint]` form."""
@@ -131,6 +134,14 @@ def parse_settings(raw: Any) -> tuple[ServerSettings, list[str]]:
             values["locale"] = raw["locale"]
         else:
             bad("locale", "a string such as 'en' or 'ko'")
+    interpreter = raw.get("interpreter", raw.get("environmentPath"))
+    if isinstance(interpreter, list):  # the VS Code Python tools' shape: ["/path/python"]
+        interpreter = interpreter[0] if interpreter else None
+    if interpreter is not None:
+        if isinstance(interpreter, str):
+            values["interpreter"] = interpreter or None
+        else:
+            bad("interpreter", "the path of a Python executable or environment")
     return ServerSettings(**values), problems
 
 

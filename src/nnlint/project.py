@@ -64,6 +64,15 @@ def find_project_root(path: Path) -> Path:
 
 
 _SHARED: dict[Path, "ProjectIndex"] = {}
+_SHARED_OPTIONS: dict[str, object] = {"background": False, "environment_path": None, "on_create": None}
+
+
+def configure_shared_indexes(
+    background: bool, environment_path: str | None = None, on_create: "Callable[[ProjectIndex], None] | None" = None
+) -> None:
+    """How indexes made by `shared_index` behave in this process (the server calls this)."""
+    _SHARED_OPTIONS.update(background=background, environment_path=environment_path, on_create=on_create)
+    _SHARED.clear()
 
 
 def shared_index(path: Path) -> "ProjectIndex":
@@ -71,7 +80,14 @@ def shared_index(path: Path) -> "ProjectIndex":
     root = find_project_root(path)
     index = _SHARED.get(root)
     if index is None:
-        index = _SHARED[root] = ProjectIndex(root)
+        index = _SHARED[root] = ProjectIndex(
+            root,
+            environment_path=_SHARED_OPTIONS["environment_path"],  # type: ignore[arg-type]
+            background=bool(_SHARED_OPTIONS["background"]),
+        )
+        on_create = _SHARED_OPTIONS["on_create"]
+        if callable(on_create):
+            on_create(index)
     return index
 
 
@@ -85,10 +101,21 @@ class ModuleEntry:
 class ProjectIndex:
     """Analysed modules of one project, shared by every file checked against it."""
 
-    def __init__(self, root: Path | None = None, environment_path: str | None = None, use_jedi: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        environment_path: str | None = None,
+        use_jedi: bool = True,
+        background: bool = False,
+    ) -> None:
         self.root = (root or Path.cwd()).resolve()
         self.environment_path = environment_path
         self.use_jedi = use_jedi
+        # In the language server jedi must never block an analysis: lookups it has to
+        # answer run on a worker thread, and `listeners` hear when one has landed.
+        self.background = background
+        self._pending: set[str] = set()
+        self._executor = None
         self._modules: dict[Path, ModuleEntry] = {}
         self._overlays: dict[Path, tuple[object, str]] = {}
         self._resolved: dict[tuple[str, Path], Path | None] = {}
@@ -133,10 +160,51 @@ class ProjectIndex:
             and root_name not in THIRD_PARTY_ROOTS
             and root_name not in _installed_top_level_names()
         ):
+            if self.background:
+                self._resolve_later(module, key)
+                return None
             found = self._find_with_jedi(module)
         with self._lock:
             self._resolved[key] = found
         return found
+
+    def _resolve_later(self, module: str, key: tuple[str, Path]) -> None:
+        with self._lock:
+            if module in self._pending:
+                return
+            self._pending.add(module)
+            if self._executor is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnlint-jedi")
+        self._executor.submit(self._resolve_in_background, module, key)
+
+    def _resolve_in_background(self, module: str, key: tuple[str, Path]) -> None:
+        found = self._find_with_jedi(module)
+        with self._lock:
+            self._resolved[key] = found
+            self._pending.discard(module)
+        if found is not None:
+            for listener in list(self.listeners):
+                try:
+                    listener(found)
+                except Exception:  # a listener's failure is its own business
+                    pass
+
+    def warm_up(self) -> None:
+        """Load jedi and its view of the environment before anyone waits for it."""
+        if not self.use_jedi:
+            return
+        with self._lock:
+            if self._executor is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnlint-jedi")
+        self._executor.submit(self._find_with_jedi, "torch.nn")
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _roots(self, importer: Path | None) -> list[Path]:
         roots = []
