@@ -199,15 +199,26 @@ class Origin:
 
 
 def dotted(node: ast.AST) -> str | None:
-    """`self.model.fc` -> "self.model.fc"; None for anything but names and attributes."""
-    parts: list[str] = []
-    while type(node) is ast.Attribute:
-        parts.append(node.attr)  # type: ignore[attr-defined]
-        node = node.value  # type: ignore[attr-defined]
-    if type(node) is not ast.Name:
-        return None
-    parts.append(node.id)  # type: ignore[attr-defined]
-    return ".".join(reversed(parts))
+    """`self.model.fc` -> "self.model.fc"; None for anything but names and attributes.
+
+    Rules ask this of the same nodes many times, so the answer is kept on the node.
+    """
+    cached = node.__dict__.get("_nnlint_dotted", _MISSING)
+    if cached is not _MISSING:
+        return cached  # type: ignore[return-value]
+    kind = type(node)
+    if kind is ast.Name:
+        result: str | None = node.id  # type: ignore[attr-defined]
+    elif kind is ast.Attribute:
+        base = dotted(node.value)  # type: ignore[attr-defined]
+        result = None if base is None else f"{base}.{node.attr}"  # type: ignore[attr-defined]
+    else:
+        result = None
+    node.__dict__["_nnlint_dotted"] = result
+    return result
+
+
+_MISSING = object()
 
 
 def keyword(call: ast.Call, name: str) -> ast.expr | None:
@@ -476,10 +487,12 @@ class Semantic:
     def _callers(self) -> dict[int, list[CallSite]]:
         table: dict[int, list[CallSite]] = {}
         names = set(self.functions)
+        for info in self.classes.values():
+            names.update(info.methods)
         for site in self.calls:
             func = site.node.func
             attr = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else None
-            if attr is None or (attr not in names and not any(attr in c.methods for c in self.classes.values())):
+            if attr is None or attr not in names:
                 continue
             for target in self.resolve_function(site.node, site.scope):
                 table.setdefault(id(target), []).append(site)
