@@ -873,7 +873,8 @@ class _Walker:
     def visit_expr(self, node: ast.AST) -> None:
         stack = [node]
         pop = stack.pop
-        push = stack.extend
+        append = stack.append
+        fields_of = _CHILD_FIELDS
         while stack:
             current = pop()
             kind = type(current)
@@ -885,7 +886,19 @@ class _Walker:
                 self.scope.is_generator = True
             elif kind is ast.NamedExpr:
                 self.add_binding(current.target.id, current.value, self.stmt or current, "assign")
-            push(ast.iter_child_nodes(current))
+            fields = fields_of.get(kind)
+            if fields is None:
+                fields = fields_of[kind] = _child_fields(kind)
+            for name in fields:
+                value = getattr(current, name, None)
+                if value is None:
+                    continue
+                if type(value) is list:
+                    for item in value:
+                        if isinstance(item, ast.AST):
+                            append(item)
+                elif isinstance(value, ast.AST):
+                    append(value)
 
     def add_call(self, node: ast.Call) -> None:
         site = CallSite(node, self.scope, self.loops, self.grad_block, self.stmt, self.block, self.branches)  # type: ignore[arg-type]
@@ -893,6 +906,15 @@ class _Walker:
         self.sem.calls.append(site)
         for loop in self.loops:
             loop.calls.append(site)
+
+
+# Fields that never hold sub-expressions worth visiting (expression contexts, operators).
+_NON_CHILD_FIELDS = frozenset({"ctx", "op", "ops"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    return tuple(name for name in kind._fields if name not in _NON_CHILD_FIELDS)  # type: ignore[attr-defined]
 
 
 def _module_name(path: "Path", root: "Path") -> str:
