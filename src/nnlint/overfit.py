@@ -483,5 +483,5 @@ def _quiet_duplicates(text: str, path: str, line: int, snippet: str, settings: "
         return snippet
     newline = SourceFile(snippet).newline()
     for index, found in codes_by_line.items():
-        lines[index] = f"{lines[index]}  # noqa: {', '.join(sorted(found))}"
+        lines[index] = f"{lines[index]}  # noqa: {', '.join(sorted(found))} (as in the loop below: fix both)"
     return newline.join(lines)

@@ -269,7 +269,7 @@ def test_copied_buggy_line_does_not_duplicate_its_finding() -> None:
             optimizer.step()
         """)
     new = insert(code, 5)
-    assert "loss = F.cross_entropy(probs, y)  # noqa: NN301" in new
+    assert "loss = F.cross_entropy(probs, y)  # noqa: NN301 (as in the loop below: fix both)" in new
     assert_check_is_clean(code, new)
 
 
