@@ -81,8 +81,9 @@ class OverfitOneBatch(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         for plan in open_plans(ctx.source, ctx.semantic):
             model = f"`{plan.model}`" if plan.model else "the model"
+            over = f" over `{plan.loader_name}`" if plan.loader_name else ""
             message = (
-                f"training loop over `{plan.loader_name}` ({model}, optimizer `{plan.optimizer}`, loss `{plan.loss}`) "
+                f"training loop{over} ({model}, optimizer `{plan.optimizer}`, loss `{plan.loss}`) "
                 f"has no overfit-one-batch check: first make sure the loss on one fixed batch goes towards zero "
                 f"(editor action \"Overfit one batch first\"; the check is skipped with {ENV_SWITCH}=0)"
             )

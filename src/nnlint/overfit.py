@@ -51,15 +51,16 @@ class OverfitPlan:
     """What the snippet needs, as found in one training loop."""
 
     anchor: ast.stmt  # the outermost training loop: the snippet goes right above it
-    loop: ast.For  # the loop over the data
+    loop: ast.For | ast.While  # the loop over the data (or over steps)
     model: str | None  # e.g. "model", "self.net" (None: only the optimizer's params are restored)
     optimizer: str
     loss: str  # the expression backward() is called on
-    loader: str  # the loop's iterable as written
-    target: str  # the loop's target as written, e.g. "i, (x, y)"
+    loader: str | None  # the loop's iterable as written (None: a `range`/`while` loop)
+    target: str | None  # the loop's target as written, e.g. "i, (x, y)" (None likewise)
     statements: list[ast.stmt]  # the user's statements that compute the loss and call backward
     steps: list[ast.stmt] | None  # the user's step statements, or None: write `opt.step()`
     step_text: list[str]  # synthesized step lines when `steps` is None
+    hoisted: list[ast.stmt]  # for range/while loops: the statements that draw the batch, run once
 
     @property
     def line(self) -> int:
@@ -68,6 +69,8 @@ class OverfitPlan:
     @property
     def loader_name(self) -> str:
         """The loader without `enumerate(...)`/`tqdm(...)` around it, for messages."""
+        if self.loader is None or type(self.loop) is not ast.For:
+            return ""
         expr = self.loop.iter
         while type(expr) is ast.Call and expr.args and (dotted(expr.func) or "").rsplit(".", 1)[-1] in _WRAPPERS:
             expr = expr.args[0]
@@ -136,6 +139,8 @@ def _top_statement(body: list[ast.stmt], node: ast.AST) -> ast.stmt | None:
 def _loss_expr(sem: Semantic, site: CallSite) -> ast.expr | None:
     call = site.node
     if site.method == "backward":
+        if call.args:  # accelerator.backward(loss), fabric.backward(loss)
+            return call.args[0]
         expr = site.receiver
         if type(expr) is ast.Call and type(expr.func) is ast.Attribute and expr.func.attr == "scale" and expr.args:
             expr = expr.args[0]  # scaler.scale(loss).backward()
@@ -178,8 +183,9 @@ def _plan(source: SourceFile, sem: Semantic, site: CallSite) -> OverfitPlan | No
     train = training(sem)
     loop_info = site.loops[-1]
     node = loop_info.node
-    if type(node) is not ast.For or _is_range_like(sem, node.iter):
+    if type(node) not in (ast.For, ast.While):
         return None
+    range_like = type(node) is ast.While or _is_range_like(sem, node.iter)  # type: ignore[union-attr]
     outer = [lp for lp in site.loops if lp.scope is loop_info.scope]
     anchor = outer[0].node
     if not _starts_line(source, anchor):
@@ -222,7 +228,7 @@ def _plan(source: SourceFile, sem: Semantic, site: CallSite) -> OverfitPlan | No
     if step_top is step_site.stmt and type(step_top) is ast.Expr and body.index(step_top) > index:
         steps = [
             stmt for stmt in body[index + 1: body.index(step_top)]
-            if type(stmt) is ast.Expr and type(stmt.value) is ast.Call and "clip_grad" in (dotted(stmt.value.func) or "")
+            if type(stmt) is ast.Expr and type(stmt.value) is ast.Call and _is_step_helper(dotted(stmt.value.func) or "")
         ]
         steps.append(step_top)
         if scaler:
@@ -244,24 +250,42 @@ def _plan(source: SourceFile, sem: Semantic, site: CallSite) -> OverfitPlan | No
             return None
         if _is_zero_grad(stmt):
             return None
-    # names the copied code reads must exist before the outermost loop
-    reads = set().union(*(_names(s, ast.Load) for s in copied))
-    if _bound_between(anchor, node) & (reads - _names(node.target, ast.Store) - set().union(*(_bound(s) for s in copied))):
-        return None
-    model_site = train.first_model_call([s for s in loop_info.calls if any(s.stmt is c or _inside(s.node, c) for c in chosen)])
+    model_site = train.first_model_call([s for s in loop_info.calls if any(_inside(s.node, c) for c in chosen)])
     model = dotted(model_site.node.func) if model_site is not None else None
+    hoisted: list[ast.stmt] = []
+    if range_like:
+        # no loader to take a batch from: what comes before the forward pass draws
+        # (or just names) the batch; run it once, outside the check's loop
+        if model_site is None:
+            return None
+        forward = next(c for c in chosen if _inside(model_site.node, c))
+        hoisted = chosen[: chosen.index(forward)]
+        chosen = chosen[chosen.index(forward):]
+    # names the copied code reads must exist before the outermost loop
+    targets = _names(node.target, ast.Store) if type(node) is ast.For else set()
+    forbidden = _bound_between(anchor, node) | (targets if range_like else set())
+    reads = set().union(*(_names(s, ast.Load) for s in copied))
+    if forbidden & (reads - (set() if range_like else targets) - set().union(*(_bound(s) for s in copied))):
+        return None
     return OverfitPlan(
         anchor=anchor,
         loop=node,
         model=model,
         optimizer=optimizer_text,
         loss=_text(source, loss),
-        loader=_text(source, node.iter),
-        target=_text(source, node.target),
+        loader=None if range_like else _text(source, node.iter),  # type: ignore[union-attr]
+        target=None if range_like else _text(source, node.target),  # type: ignore[union-attr]
         statements=chosen,
         steps=steps,
         step_text=step_text,
+        hoisted=hoisted,
     )
+
+
+def _is_step_helper(name: str) -> bool:
+    """Calls between backward() and step() that belong to the step: clipping, unscaling."""
+    last = name.rsplit(".", 1)[-1]
+    return "clip_grad" in last or last == "unscale_"
 
 
 def _is_zero_grad(stmt: ast.stmt) -> bool:
@@ -324,7 +348,16 @@ def overfit_snippet(source: SourceFile, plan: OverfitPlan) -> str | None:
     unit = _indent_unit(source, plan)
     q = _quote(source)
     body_indent = source.indent_of(plan.loop.body[0].lineno)
+    i1, i2, i3 = base + unit, base + unit * 2, base + unit * 3
     user_lines: list[str] = []
+    batch_lines: list[str] = []
+    for stmt in plan.hoisted:
+        lines = _statement_lines(source, stmt, body_indent)
+        if lines is None:
+            return None
+        batch_lines.extend((i1 + line) if line else "" for line in lines)
+    if plan.loader is not None:
+        batch_lines.append(f"{i1}_nnlint_batch = next(iter({plan.loader}))")
     for stmt in plan.statements:
         lines = _statement_lines(source, stmt, body_indent)
         if lines is None:
@@ -340,7 +373,6 @@ def overfit_snippet(source: SourceFile, plan: OverfitPlan) -> str | None:
         user_lines.extend(plan.step_text)
     loss = plan.loss if type(_parse_expr(plan.loss)) in (ast.Name, ast.Attribute) else f"({plan.loss})"
     model, optimizer = plan.model, plan.optimizer
-    i1, i2, i3 = base + unit, base + unit * 2, base + unit * 3
     if model is not None:
         save = [f"{i1}_nnlint_saved = copy.deepcopy(({model}.state_dict(), {optimizer}.state_dict()))"]
         restore = [f"{i1}{model}.load_state_dict(_nnlint_saved[0])", f"{i1}{optimizer}.load_state_dict(_nnlint_saved[1])"]
@@ -364,10 +396,10 @@ def overfit_snippet(source: SourceFile, plan: OverfitPlan) -> str | None:
         f"{base}if os.environ.get({q}{ENV_SWITCH}{q}, {q}1{q}) != {q}0{q}:",
         f"{i1}# Train on one fixed batch: a correct setup drives the loss towards zero.",
         *save,
-        f"{i1}_nnlint_batch = next(iter({plan.loader}))",
+        *batch_lines,
         f"{i1}_nnlint_losses = []",
         f"{i1}for _nnlint_step in range(int(os.environ.get({q}NNLINT_OVERFIT_STEPS{q}, {q}{DEFAULT_STEPS}{q}))):",
-        f"{i2}{plan.target} = _nnlint_batch",
+        *([f"{i2}{plan.target} = _nnlint_batch"] if plan.target is not None else []),
         f"{i2}{optimizer}.zero_grad()",
         *[(i2 + line) if line else "" for line in user_lines],
         f"{i2}_nnlint_losses.append({loss}.item())",

@@ -122,23 +122,17 @@ def test_loops_in_functions_and_methods() -> None:
 
 
 def test_hard_negatives() -> None:
-    # batches drawn inside a range loop: no fixed batch to take from a loader
+    # the batch depends on the step number: no fixed batch can be taken out of the loop
     assert nn501("""\
         for step in range(1000):
-            x, y = get_batch("train")
-            loss = model(x, y)
+            x, y = data[step]
+            loss = criterion(model(x), y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
         """) == []
+    # an evaluation loop without backward, a step hidden in a helper
     # a while loop, an evaluation loop without backward, a step hidden in a helper
-    assert nn501("""\
-        while True:
-            x, y = next(it)
-            loss = criterion(model(x), y)
-            loss.backward()
-            optimizer.step()
-        """) == []
     assert nn501("""\
         with torch.no_grad():
             for x, y in val_loader:
@@ -283,3 +277,47 @@ def test_crlf_files_stay_crlf() -> None:
     code = SCRIPT.replace("\n", "\r\n")
     new = insert(code, line_of(SCRIPT, "for epoch"))
     assert "\n" not in new.replace("\r\n", "")
+
+
+def test_range_and_while_loops_draw_the_batch_once() -> None:
+    code = textwrap.dedent("""\
+        import torch
+        model = GPT(config)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+        for step in range(1000):
+            xb, yb = get_batch("train")
+            logits, loss = model(xb, yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        """)
+    (finding,) = nn501(code)
+    assert finding.span.line == 4 and "training loop (`model`" in finding.message
+    new = insert(code, 4)
+    check = new[new.index(MARKER_START):new.index(MARKER_END)]
+    assert "    xb, yb = get_batch(\"train\")\n    _nnlint_losses = []\n" in check  # drawn once
+    assert "        logits, loss = model(xb, yb)\n        loss.backward()\n" in check
+    assert "_nnlint_batch" not in check
+    assert_check_is_clean(code, new)
+    full_batch = "while epoch < 100:\n    optimizer.zero_grad()\n    loss = criterion(model(X), Y)\n    loss.backward()\n    optimizer.step()\n    epoch += 1\n"
+    new = insert(full_batch, 1)
+    assert "        loss = criterion(model(X), Y)\n" in new and "epoch += 1\n" not in new[: new.index(MARKER_END)]
+
+
+def test_amp_unscale_and_clipping_stay_between_backward_and_step() -> None:
+    code = textwrap.dedent("""\
+        for x, y in loader:
+            optimizer.zero_grad()
+            with torch.autocast("cuda"):
+                loss = criterion(model(x), y)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            scaler.step(optimizer)
+            scaler.update()
+        """)
+    new = insert(code, 1)
+    assert (
+        "scaler.scale(loss).backward()\n        scaler.unscale_(optimizer)\n"
+        "        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n        scaler.step(optimizer)\n"
+    ) in new
