@@ -242,3 +242,21 @@ def test_non_python_kernel_is_skipped() -> None:
     nb["metadata"] = {"kernelspec": {"language": "R", "name": "ir"}}
     findings, _, _ = check_notebook_text(json.dumps(nb), "r.ipynb", Settings())
     assert findings == []
+
+
+def test_overfit_lens_and_edit_land_in_the_loop_cell() -> None:
+    from nnlint.fixes import apply_edits
+    from nnlint.overfit import MARKER_START
+
+    cells = [("setup", "code", "".join(SETUP)), ("md", "markdown", "text"), ("loop", "code", "".join(LOOP))]
+    program = NotebookProgram.from_cells(cells)
+    ((cell_id, line, title, args),) = program.overfit_lenses()
+    assert (cell_id, line, title) == ("loop", 1, "Overfit one batch first")
+    assert args["optimizer"] == "optimizer" and args["loader"] == "loader"
+    where, edit = program.overfit_edit(args["line"])  # type: ignore[misc, arg-type]
+    assert where == "loop" and edit.span.line == 1
+    new_cell = apply_edits("".join(LOOP), [edit])
+    assert new_cell.startswith(MARKER_START) and new_cell.endswith("".join(LOOP))
+    again = NotebookProgram.from_cells([cells[0], cells[1], ("loop", "code", new_cell)])
+    assert again.overfit_lenses() == []
+    assert not [f for f in again.check(Settings(select=("NN501",)))]

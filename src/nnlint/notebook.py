@@ -11,8 +11,9 @@ Front ends:
 - the CLI calls `check_notebook_path(path, settings, fix=..., diff=...)`;
 - the language server can build `NotebookProgram.from_cells([(cell_id, kind, text), ...])`,
   run `program.check(settings)` (findings already cell-relative, `finding.cell_id` set)
-  or map its own results with `to_cell`, `from_cell`, `map_finding` and
-  `findings_by_cell`.
+  or map its own results with `to_cell`, `from_cell`, `map_finding`, `map_edit` and
+  `findings_by_cell`; `overfit_lenses()` / `overfit_edit(line)` give NN501's code
+  lens and action per cell.
 """
 
 from __future__ import annotations
@@ -318,6 +319,35 @@ class NotebookProgram:
         object.__setattr__(mapped, "cell", target.position)
         object.__setattr__(mapped, "cell_id", target.id)
         return target, mapped
+
+    def map_edit(self, edit: Edit) -> tuple[Hashable, Edit] | None:
+        """One combined-coordinate edit -> (cell_id, cell-relative edit)."""
+        mapped = self.map_fix(Fix("", (edit,)))
+        if mapped is None:
+            return None
+        return mapped[0].id, mapped[1].edits[0]
+
+    # ---------------------------------------------------- overfit one batch
+    def overfit_lenses(self) -> list[tuple[Hashable, int, str, dict[str, object]]]:
+        """Code lenses for NN501 across cells: (cell_id, cell line, title, args);
+        pass `args["line"]` (a program line) back to `overfit_edit`."""
+        from nnlint.overfit import training_loops_for_lens
+
+        lenses = []
+        for line, title, args in training_loops_for_lens(self.text):
+            where = self.to_cell(line, 0)
+            if where is not None:
+                lenses.append((where[0], where[1], title, args))
+        return lenses
+
+    def overfit_edit(self, line: int, settings: Settings | None = None) -> tuple[Hashable, Edit] | None:
+        """The overfit check for the loop on program line `line`, as a cell edit. The
+        check goes into the loop's own cell, right above the loop, and may use what
+        earlier cells defined (model, optimizer, loader)."""
+        from nnlint.overfit import overfit_check_edit
+
+        edit = overfit_check_edit(self.text, "<notebook>", line, settings)
+        return self.map_edit(edit) if edit is not None else None
 
     def _message(self, text: str, home: Cell) -> str:
         """Rewrite "line N" (combined numbering) in a message to the cell's numbering."""

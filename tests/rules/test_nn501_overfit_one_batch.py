@@ -321,3 +321,17 @@ def test_amp_unscale_and_clipping_stay_between_backward_and_step() -> None:
         "scaler.scale(loss).backward()\n        scaler.unscale_(optimizer)\n"
         "        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n        scaler.step(optimizer)\n"
     ) in new
+
+
+def test_cli_fix_never_inserts_the_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    path = tmp_path / "train.py"
+    path.write_text(SCRIPT, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "nnlint", "check", "--select", "NN501", "--fix", str(path)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert "NN501" in result.stdout and result.returncode == 1
+    assert path.read_text(encoding="utf-8") == SCRIPT
