@@ -260,3 +260,13 @@ def test_overfit_lens_and_edit_land_in_the_loop_cell() -> None:
     again = NotebookProgram.from_cells([cells[0], cells[1], ("loop", "code", new_cell)])
     assert again.overfit_lenses() == []
     assert not [f for f in again.check(Settings(select=("NN501",)))]
+
+
+def test_fix_keeps_crlf_notebook_json(tmp_path: Path) -> None:
+    path, before = standard(tmp_path)
+    path.write_bytes(before.replace("\n", "\r\n").encode("utf-8"))
+    assert run_cli("--fix", str(path)).returncode == 0
+    after = path.read_bytes().decode("utf-8")
+    assert "\n" not in after.replace("\r\n", "")
+    assert "optimizer.zero_grad()" in after
+    assert json.loads(after)["cells"][1] == json.loads(before)["cells"][1]

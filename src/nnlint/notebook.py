@@ -534,9 +534,11 @@ class NotebookFile:
             start, end = spans[position]
             old_value = json.loads(self.raw[start:end])
             line_start = self.raw.rfind("\n", 0, start) + 1
-            key_indent = self.raw[line_start:start]
+            key_indent = self.raw[line_start:start].lstrip("\r")
             key_indent = key_indent[: len(key_indent) - len(key_indent.lstrip(" \t"))]
             new_value = _format_source(sources[position], old_value, self.raw[start:end], key_indent, unit, ascii_only)
+            if "\r\n" in self.raw:
+                new_value = new_value.replace("\n", "\r\n")
             out = out[:start] + new_value + out[end:]
         return out
 
