@@ -7,8 +7,10 @@ on bad input (a file that cannot be analysed yields a single NN000 finding).
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,12 @@ from nnlint.source import SourceDecodeError, SourceFile, decode_source
 
 SYNTAX_ERROR = "NN000"
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# Verifying a fix re-checks the whole file, so verifying every fix of a large file with
+# many findings is quadratic. The re-checked text is capped (linear in the file's size);
+# fixes past the budget are not offered (never unverified): `--fix` picks them up in a
+# later round.
+VERIFY_MIN_CHARS = 1_000_000
+VERIFY_SIZE_FACTOR = 2
 
 _SUPPRESSION = re.compile(
     r"#\s*(?:nnlint\s*:\s*(?P<kind>disable-file|disable)\s*=\s*(?P<codes>[A-Za-z0-9_, ]+)"
@@ -101,20 +109,34 @@ def _error(source: SourceFile, message: str, line: int = 1, column: int = 0) -> 
     return Finding(SYNTAX_ERROR, message, Severity.ERROR, Span(line, column, line, end_column), path=source.path)
 
 
+def _nul_position(source: SourceFile) -> tuple[int, int]:
+    """(line, column) of the first NUL character, lines split as the tokenizer does."""
+    offset = source.text.find("\0")
+    offsets = source.line_offsets()
+    line = max(1, bisect.bisect_right(offsets, offset))
+    return line, offset - offsets[line - 1]
+
+
 def parse(source: SourceFile) -> ast.Module | Finding:
     """Parse with the stdlib; any failure becomes an NN000 finding at the right place."""
     try:
-        return ast.parse(source.text, filename=source.path)
+        # SyntaxWarnings (`1if x else 2`, "\\d") are not ours to print, and under
+        # `-W error` / PYTHONWARNINGS=error they would turn valid code into an NN000.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(source.text, filename=source.path)
     except SyntaxError as exc:
         line = exc.lineno or 1
         column = 0
         if exc.offset:
             # SyntaxError.offset counts code points from 1 (bytes on some older versions).
             column = max(0, exc.offset - 1)
+        if exc.lineno is None and "\0" in source.text:  # 3.11+: NUL bytes, no position
+            line, column = _nul_position(source)
         return _error(source, f"syntax error: {exc.msg}", line, column)
     except ValueError as exc:  # e.g. NUL bytes
-        line = source.text[: source.text.find("\0")].count("\n") + 1 if "\0" in source.text else 1
-        return _error(source, f"cannot parse: {exc}", line)
+        line, column = _nul_position(source) if "\0" in source.text else (1, 0)
+        return _error(source, f"cannot parse: {exc}", line, column)
     except (RecursionError, MemoryError):
         return _error(source, "cannot parse: the code is nested too deeply for Python's parser")
 
@@ -161,9 +183,11 @@ def check_source(
     findings.sort(key=Finding.sort_key)
     findings = _dedupe(findings)
     if verify_fixes:
+        budget = max(VERIFY_MIN_CHARS, VERIFY_SIZE_FACTOR * len(text))
         for finding in findings:
             if finding.fix is not None:
-                finding.fix = verify_fix(text, finding, findings, settings, project)
+                budget -= len(text)
+                finding.fix = verify_fix(text, finding, findings, settings, project) if budget >= 0 else None
     return CheckResult(source, findings, None, semantic)
 
 
