@@ -268,9 +268,14 @@ def measure_texts(texts: list[str], repeat: int) -> dict[str, tuple[float, float
     from nnlint.semantic import Semantic
     from nnlint.source import SourceFile
 
+
     lines = sum(text.count("\n") + 1 for text in texts)
     settings = Settings(select=("ALL",))
     rules = active_rules(settings)
+
+    findings = [f for text in texts for f in check_source(text, "bench.py", settings).findings]
+    print(f"  ({len(findings)} findings, {sum(1 for f in findings if f.fix)} with a fix: the engine "
+          "re-parses the file to verify each fix)")
 
     def parse_all() -> None:
         for text in texts:
@@ -284,6 +289,10 @@ def measure_texts(texts: list[str], repeat: int) -> dict[str, tuple[float, float
         for text in texts:
             check_source(text, "bench.py", settings)
 
+    def nnlint_unverified() -> None:
+        for text in texts:
+            check_source(text, "bench.py", settings, verify_fixes=False)
+
     def analysis_only() -> None:
         # The semantic index and every rule, on trees parsed outside the timing.
         for source, tree in prepared:
@@ -293,10 +302,10 @@ def measure_texts(texts: list[str], repeat: int) -> dict[str, tuple[float, float
                 list(rule.check(ctx))
 
     parse_all()  # warm caches and imports
-    nnlint_all()
     results = {"ast.parse": _per_kloc(_timings(parse_all, repeat), lines)}
     results["libcst.parse_module"] = _per_kloc(_timings(libcst_all, max(2, repeat // 2)), lines)
     results["nnlint (all rules)"] = _per_kloc(_timings(nnlint_all, repeat), lines)
+    results["  without fix checks"] = _per_kloc(_timings(nnlint_unverified, repeat), lines)
     times = []
     for _ in range(repeat):
         prepared = [(SourceFile(text, "bench.py"), ast.parse(text)) for text in texts]
@@ -305,9 +314,12 @@ def measure_texts(texts: list[str], repeat: int) -> dict[str, tuple[float, float
     return results
 
 
-def _print_table(title: str, lines: int, files: int, results: dict[str, tuple[float, float]]) -> None:
-    base_min, base_median = results["ast.parse"]
+def _print_title(title: str, lines: int, files: int) -> None:
     print(f"\n{title}: {lines:,} lines in {files} file{'s' if files != 1 else ''}")
+
+
+def _print_table(results: dict[str, tuple[float, float]]) -> None:
+    base_min, base_median = results["ast.parse"]
     print(f"  {'stage':<22} {'min ms/kloc':>12} {'median ms/kloc':>15} {'x ast.parse (median)':>21}")
     for name, (low, middle) in results.items():
         ratio = middle / base_median if base_median else float("nan")
@@ -353,16 +365,20 @@ def main(argv: list[str] | None = None) -> int:
     from nnlint import __version__
     from nnlint.registry import load_rules
 
+    from nnlint.cli import tune_gc
+
+    tune_gc()  # the collector settings `nnlint check` runs with
     rules = load_rules()
     print(f"nnlint {__version__} benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
           f"{len(rules)} rules ({', '.join(rules)})")
-    print(f"figures: milliseconds per 1,000 lines, min and median of {args.repeat} runs")
+    print(f"figures: milliseconds per 1,000 lines, min and median of {args.repeat} runs "
+          "(garbage collector tuned as in `nnlint check`)")
 
     for target in (1_000, 5_000):
         text = generate_script(target)
         lines = text.count("\n") + 1
-        _print_table(f"generated training script (~{target:,} lines)", lines, 1,
-                     measure_texts([text], args.repeat))
+        _print_title(f"generated training script (~{target:,} lines)", lines, 1)
+        _print_table(measure_texts([text], args.repeat))
 
     examples = find_examples()
     if examples is not None:
@@ -376,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
             texts.append(text)
         if texts:
             lines = sum(t.count("\n") + 1 for t in texts)
-            _print_table(f"examples/ ({examples})", lines, len(texts), measure_texts(texts, args.repeat))
+            _print_title(f"examples/ ({examples})", lines, len(texts))
+            _print_table(measure_texts(texts, args.repeat))
     else:
         print("\nexamples/: not found (skipped)")
 

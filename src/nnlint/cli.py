@@ -150,12 +150,15 @@ def _settings(args: argparse.Namespace, path: Path, cache: dict[Path, Settings])
     base = Settings() if args.isolated else settings_for(path, cache)
     overrides = {}
     if args.select is not None:
+        # As in Ruff, a command-line --select replaces the configured selection and
+        # its ignores: the rules named on the command line are the rules that run.
         overrides["select"] = args.select
         overrides["extend_select"] = ()
+        overrides["ignore"] = ()
     if args.extend_select is not None:
         overrides["extend_select"] = base.extend_select + args.extend_select
     if args.ignore is not None:
-        overrides["ignore"] = base.ignore + args.ignore
+        overrides["ignore"] = tuple(overrides.get("ignore", base.ignore)) + args.ignore
     return base.merged(**overrides)
 
 
