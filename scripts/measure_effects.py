@@ -1,0 +1,399 @@
+"""Measure what each silent mistake nnlint catches does to a real (small) training run.
+
+    pip install torch            # a CPU build is enough
+    python scripts/measure_effects.py
+
+Prints a Markdown table (docs/why.md carries it verbatim; tests/test_docs.py checks
+that). Seeded and deterministic: every experiment starts from `torch.manual_seed(0)`,
+uses one thread and only CPU, and rounds what it prints. Runs in a few seconds.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_num_threads(1)
+torch.use_deterministic_algorithms(True)
+
+CLASSES, FEATURES = 4, 20
+
+
+def data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A noisy linear 4-class problem: the same teacher for every seed."""
+    teacher = torch.Generator().manual_seed(1234)
+    w = torch.randn(FEATURES, CLASSES, generator=teacher)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, FEATURES, generator=g)
+    y = (x @ w + 0.5 * torch.randn(n, CLASSES, generator=g)).argmax(1)
+    return x, y
+
+
+X, Y = data(1024, 1)
+XT, YT = data(1024, 2)
+
+
+def mlp(dropout: float = 0.0) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(FEATURES, 64), nn.ReLU(), nn.Dropout(dropout), nn.Linear(64, CLASSES))
+
+
+def accuracy(model: nn.Module, x: torch.Tensor = XT, y: torch.Tensor = YT) -> float:
+    with torch.no_grad():
+        return (model(x).argmax(1) == y).float().mean().item()
+
+
+def batches(steps: int, size: int = 64):
+    for i in range(steps):
+        start = (i * size) % len(X)
+        yield X[start : start + size], Y[start : start + size]
+
+
+def train(model: nn.Module, loss_of, steps: int = 300, lr: float = 0.1, zero_grad: str = "before") -> float:
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    loss = torch.tensor(0.0)
+    for x, y in batches(steps):
+        if zero_grad == "before":
+            opt.zero_grad()
+        loss = loss_of(model(x), y)
+        loss.backward()
+        if zero_grad == "between":
+            opt.zero_grad()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        return loss_of(model(X), Y).item()
+
+
+def tiny(value: float) -> str:
+    """Rounding noise is printed as a bound, so the table is the same on every CPU."""
+    return "< 1e-4 (rounding noise)" if abs(value) < 1e-4 else f"{value:.4f}"
+
+
+def pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+# ------------------------------------------------------------------ experiments
+def nn101():
+    model = mlp()
+    x, y = X[:64], Y[:64]
+    F.cross_entropy(model(x), y).backward()
+    first = model[0].weight.grad.norm().item()
+    F.cross_entropy(model(x), y).backward()  # no zero_grad in between
+    second = model[0].weight.grad.norm().item()
+    ok = mlp()
+    train(ok, F.cross_entropy, lr=0.1)
+    bad = mlp()
+    train(bad, F.cross_entropy, lr=0.1, zero_grad="never")
+    return (
+        "NN101",
+        "no `zero_grad()` in the loop",
+        f"gradient after 2 backward passes = {second / first:.2f}x the true one; test accuracy {pct(accuracy(bad))}",
+        f"1.00x; test accuracy {pct(accuracy(ok))}",
+        "MLP, SGD lr 0.1, 300 steps",
+    )
+
+
+def nn102():
+    ok = mlp()
+    train(ok, F.cross_entropy)
+    bad = mlp()
+    before = accuracy(bad)
+    train(bad, F.cross_entropy, zero_grad="between")
+    return (
+        "NN102",
+        "`zero_grad()` between `backward()` and `step()`",
+        f"weights never change: test accuracy {pct(accuracy(bad))} (untrained: {pct(before)})",
+        f"test accuracy {pct(accuracy(ok))}",
+        "MLP, SGD lr 0.1, 300 steps",
+    )
+
+
+def _graph_nodes(tensor: torch.Tensor) -> int:
+    seen, todo = set(), [tensor.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        todo.extend(fn for fn, _ in node.next_functions)
+    return len(seen)
+
+
+def nn103():
+    model = mlp()
+    total = 0.0
+    for x, y in batches(100):
+        loss = F.cross_entropy(model(x), y)
+        total += loss  # keeps every iteration's graph
+    kept = _graph_nodes(total)
+    return (
+        "NN103",
+        "`total += loss` instead of `loss.item()`",
+        f"{kept} autograd nodes kept alive after 100 iterations (grows every step)",
+        "0 (a float)",
+        "MLP, 100 iterations",
+    )
+
+
+def nn201():
+    model = mlp(dropout=0.5)
+    train(model, F.cross_entropy, steps=600)
+    model.train()  # the mistake: evaluating without model.eval()
+    torch.manual_seed(1)
+    with torch.no_grad():
+        a, b = model(XT), model(XT)
+    changed = (a.argmax(1) != b.argmax(1)).float().mean().item()
+    wrong = accuracy(model)
+    model.eval()
+    return (
+        "NN201",
+        "evaluation without `model.eval()` (dropout 0.5)",
+        f"test accuracy {pct(wrong)}; {pct(changed)} of predictions change between two identical passes",
+        f"test accuracy {pct(accuracy(model))}; 0.0% change",
+        "MLP with dropout, 600 steps",
+    )
+
+
+def nn202():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(FEATURES, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, CLASSES))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    steps_in_eval, total = 0, 0
+    for epoch in range(5):
+        for x, y in batches(20):
+            steps_in_eval += not model.training
+            total += 1
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        if epoch == 0:
+            model.eval()
+            accuracy(model)  # validation, and no model.train() afterwards
+            frozen = model[1].running_mean.clone()
+    unchanged = torch.equal(frozen, model[1].running_mean)
+    return (
+        "NN202",
+        "`model.train()` not restored after validation",
+        f"{steps_in_eval} of {total} steps trained without dropout; BatchNorm statistics "
+        f"{'frozen' if unchanged else 'updated'} after epoch 1",
+        f"0 of {total}; statistics updated every step",
+        "MLP + BatchNorm + dropout, 5 epochs, validation after epoch 1",
+    )
+
+
+class FunctionalDropoutNet(nn.Module):
+    def __init__(self, training_flag: bool):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc1, self.fc2 = nn.Linear(FEATURES, 64), nn.Linear(64, CLASSES)
+        self.flag = training_flag
+
+    def forward(self, x):
+        h = F.relu(self.fc1(x))
+        if self.flag:
+            h = F.dropout(h, p=0.5, training=self.training)
+        else:
+            h = F.dropout(h, p=0.5)  # the mistake: always on
+        return self.fc2(h)
+
+
+def nn203():
+    bad, ok = FunctionalDropoutNet(False), FunctionalDropoutNet(True)
+    train(bad, F.cross_entropy, steps=600)
+    train(ok, F.cross_entropy, steps=600)
+    bad.eval()
+    torch.manual_seed(1)
+    with torch.no_grad():
+        a, b = bad(XT), bad(XT)
+    changed = (a.argmax(1) != b.argmax(1)).float().mean().item()
+    torch.manual_seed(1)
+    return (
+        "NN203",
+        "`F.dropout(x, 0.5)` without `training=self.training`",
+        f"after `eval()`: test accuracy {pct(accuracy(bad))}; {pct(changed)} of predictions change between two passes",
+        f"test accuracy {pct(accuracy(ok))}; 0.0% change",
+        "MLP, 600 steps",
+    )
+
+
+def nn204():
+    model = mlp()
+    model.eval()
+    saved = []
+
+    def pack(t):
+        saved.append(t.numel() * t.element_size())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(XT)
+    kept = sum(saved)
+    saved.clear()
+    with torch.no_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(XT)
+    return (
+        "NN204",
+        "evaluation without `torch.no_grad()`",
+        f"{kept / 1024:.0f} KiB of activations saved for a backward that never comes (per batch of 1024)",
+        f"{sum(saved)} bytes",
+        "MLP, one evaluation batch",
+    )
+
+
+def nn301():
+    ok, bad = mlp(), mlp()
+    ok_loss = train(ok, F.cross_entropy, steps=300)
+    bad_loss = train(bad, lambda out, y: F.cross_entropy(F.softmax(out, 1), y), steps=300)
+    start = mlp()
+    with torch.no_grad():
+        init_ok = F.cross_entropy(start(X), Y).item()
+        init_bad = F.cross_entropy(F.softmax(start(X), 1), Y).item()
+    return (
+        "NN301",
+        "softmax before `cross_entropy` (double softmax)",
+        f"loss {init_bad:.3f} -> {bad_loss:.3f} (floor 0.744); test accuracy {pct(accuracy(bad))}",
+        f"loss {init_ok:.3f} -> {ok_loss:.3f}; test accuracy {pct(accuracy(ok))}",
+        "MLP, SGD lr 0.1, 300 steps",
+    )
+
+
+def _binary():
+    y = (Y < 2).float()
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(FEATURES, 64), nn.ReLU(), nn.Linear(64, 1)), y, (YT < 2).float()
+
+
+def nn302():
+    results = {}
+    for name, loss_of in (
+        ("ok", lambda out, y: F.binary_cross_entropy_with_logits(out.squeeze(1), y)),
+        ("bad", lambda out, y: F.binary_cross_entropy_with_logits(torch.sigmoid(out).squeeze(1), y)),
+    ):
+        model, y, yt = _binary()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for i in range(300):
+            s = (i * 64) % len(X)
+            opt.zero_grad()
+            loss = loss_of(model(X[s : s + 64]), y[s : s + 64])
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            final = loss_of(model(X), y).item()
+            acc = ((model(XT).squeeze(1) > 0).float() == yt).float().mean().item()
+        results[name] = (final, acc)
+    return (
+        "NN302",
+        "sigmoid before `BCEWithLogitsLoss`",
+        f"loss {results['bad'][0]:.3f} (cannot go below 0.313); test accuracy {pct(results['bad'][1])}",
+        f"loss {results['ok'][0]:.3f}; test accuracy {pct(results['ok'][1])}",
+        "binary MLP, SGD lr 0.1, 300 steps",
+    )
+
+
+def nn304():
+    ok, bad = mlp(), mlp()
+    train(ok, lambda out, y: F.nll_loss(F.log_softmax(out, 1), y))
+    train(bad, lambda out, y: F.nll_loss(F.softmax(out, 1), y))
+    return (
+        "NN304",
+        "`nll_loss` on probabilities (no `log_softmax`)",
+        f"test accuracy {pct(accuracy(bad))}",
+        f"test accuracy {pct(accuracy(ok))}",
+        "MLP, SGD lr 0.1, 300 steps",
+    )
+
+
+def nn402():
+    model = mlp()
+    model.requires_grad = False  # the mistake: a plain attribute on the module
+    for p in model.parameters():
+        p.requires_grad_ = False  # the mistake: shadows the method, freezes nothing
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return (
+        "NN402",
+        "`model.requires_grad = False` / `p.requires_grad_ = False`",
+        f"{trainable} of {total} parameters still trainable",
+        f"0 of {total} (`model.requires_grad_(False)`)",
+        "MLP",
+    )
+
+
+def nn502():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(FEATURES, 64), nn.BatchNorm1d(64))
+    before = model(X[:64])
+    with torch.no_grad():
+        model[0].bias.add_(5.0)
+    after = model(X[:64])
+    after.sum().backward()
+    return (
+        "NN502",
+        "bias in a Linear/Conv right before BatchNorm",
+        f"adding 5.0 to the bias changes the output by {tiny((after - before).abs().max().item())}; "
+        f"bias gradient norm {tiny(model[0].bias.grad.norm().item())}",
+        "`bias=False`: 64 fewer parameters, same function",
+        "Linear(20, 64) + BatchNorm1d",
+    )
+
+
+def nn503():
+    torch.manual_seed(0)
+    images = torch.randn(8, 3, 32, 32)  # N, C, H, W
+    wrong = images.view(8, 32, 32, 3)
+    right = images.permute(0, 2, 3, 1)
+    moved = (wrong != right).float().mean().item()
+    return (
+        "NN503",
+        "`x.view(N, H, W, C)` to reorder NCHW to NHWC",
+        f"{pct(moved)} of the values land in the wrong place",
+        "0.0% (`x.permute(0, 2, 3, 1)`)",
+        "8x3x32x32 batch",
+    )
+
+
+def nn601():
+    model = mlp()
+    calls = []
+    model.register_forward_hook(lambda *args: calls.append(1))
+    model.forward(X[:1])
+    direct = len(calls)
+    model(X[:1])
+    return (
+        "NN601",
+        "`model.forward(x)` instead of `model(x)`",
+        f"forward hooks run {direct} time(s)",
+        f"{len(calls) - direct} time(s)",
+        "MLP with one forward hook",
+    )
+
+
+EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
+
+
+def table() -> str:
+    lines = [
+        "| Rule | Mistake | Measured with the mistake | Measured without it | Setup |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for experiment in EXPERIMENTS:
+        code, mistake, wrong, right, setup = experiment()
+        lines.append(f"| [{code}](rules/{code}.md) | {mistake} | {wrong} | {right} | {setup} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    start = time.perf_counter()
+    print(table())
+    print(f"measured in {time.perf_counter() - start:.1f} s with torch {torch.__version__}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
