@@ -175,5 +175,7 @@ def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
     assert f"{sys.executable} -S -m pip install nnlint" in seen["notification"], seen["notification"]
     assert "Open settings" in seen["notificationButtons"], seen["notificationButtons"]
     assert seen["notificationCount"] == 1
-    for name in ("walkthrough-problems.png", "walkthrough-hover.png", "walkthrough-quickfix.png", "success.png"):
+    assert seen["fixAllCommand"] and seen["fixOnSave"]
+    assert "NN203" in seen["notebook"] and "Head.forward" in seen["notebook"]  # a Jupyter notebook cell
+    for name in ("walkthrough-problems.png", "walkthrough-hover.png", "walkthrough-quickfix.png", "notebook.png", "success.png"):
         assert (out / name).stat().st_size > 10_000, name

@@ -408,6 +408,60 @@ async function run() {
   await until("the ready status", async () => (await item.locator(".codicon-check").count()) > 0, 10000);
   seen.restart = "interpreter restored: server restarted, squiggle back";
   step("restart", seen.restart);
+  await runCommand("Notifications: Clear All Notifications").catch(() => page.keyboard.press("Escape"));
+
+  // 10. "nnlint: Fix All" from the Command Palette.
+  await editor.click({ position: { x: 300, y: 40 } });
+  await runCommand("nnlint: Fix All");
+  await until("Fix All to fix the line", async () => (await viewLines()).some((l) => l.includes(FIXED)), 20000);
+  await until("the squiggle to go away after Fix All", async () => (await squiggle.count()) === 0, 30000);
+  seen.fixAllCommand = "nnlint: Fix All fixed the buffer";
+  step("fix all", seen.fixAllCommand);
+
+  // 11. editor.codeActionsOnSave with source.fixAll.nnlint: undo, save, fixed on save.
+  await editor.click({ position: { x: 300, y: 40 } });
+  await page.keyboard.press("Control+Z");
+  await until("the squiggle after undo", async () => (await squiggle.count()) > 0, 30000);
+  writeWorkspaceSettings({ "editor.codeActionsOnSave": { "source.fixAll.nnlint": "explicit" } });
+  await sleep(1000);
+  await editor.click({ position: { x: 300, y: 40 } });
+  await page.keyboard.press("Control+S");
+  await until(
+    "the file saved with the fix",
+    async () => fs.readFileSync(path.join(workspace, "train.py"), "utf8").includes(FIXED),
+    20000,
+  );
+  seen.fixOnSave = "source.fixAll.nnlint on save wrote the fix to disk";
+  step("on save", seen.fixOnSave);
+
+  // 12. A Jupyter notebook: the cell with the bug gets its squiggle and an NN203 problem.
+  const nbRow = page.locator(".explorer-folders-view .monaco-list-row", { hasText: "notebook.ipynb" }).first();
+  await nbRow.click();
+  const cellSquiggle = page.locator(".notebook-editor .monaco-editor .squiggly-warning");
+  await until("the squiggle in the notebook cell", async () => (await cellSquiggle.count()) > 0, 60000);
+  const nbProblems = await until(
+    "the notebook's NN203 in Problems",
+    async () => {
+      const texts = await problemRows.allInnerTexts();
+      return texts.some((t) => t.includes("NN203") && t.includes("Head.forward")) ? texts : false;
+    },
+    30000,
+  );
+  seen.notebook = nbProblems.map((t) => t.replace(/\s+/g, " ").trim()).find((t) => t.includes("Head.forward"));
+  step("notebook", seen.notebook);
+  await page.screenshot({ path: path.join(OUT_DIR, "notebook.png") });
+}
+
+const FIXED = "F.dropout(x, 0.5, training=self.training)";
+
+async function runCommand(title) {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible", timeout: 10000 });
+  await input.fill(`>${title}`);
+  const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first();
+  await row.waitFor({ state: "visible", timeout: 10000 });
+  await page.keyboard.press("Enter");
 }
 
 async function viewLines() {
