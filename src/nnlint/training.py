@@ -322,7 +322,8 @@ def mode_events(sem: Semantic, sites: list[CallSite], key: str, scope: Scope) ->
         if site.scope is not scope:
             continue
         for kind, event_key, _ in sem.site_effects(site):
-            if kind in MODE_KINDS and event_key == key:
+            # `model.eval()` also switches `model.encoder`: modes apply to sub-modules.
+            if kind in MODE_KINDS and (event_key == key or key.startswith(event_key + ".")):
                 events.append((kind, site, site))
     return events
 

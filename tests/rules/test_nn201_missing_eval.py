@@ -178,3 +178,35 @@ def test_quiet_on_non_model_calls_under_no_grad() -> None:
         total = torch.cat(outputs).mean()
     """
     assert lint(code, "NN201") == []
+
+
+def test_eval_on_the_parent_covers_a_submodule_call() -> None:
+    code = """\
+    import torch
+    from torch import nn
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1))
+        def forward(self, x):
+            return self.encoder(x)
+    model = Net()
+    model.eval()
+    with torch.no_grad():
+        z = model.encoder(x)
+    """
+    assert lint(code, "NN201") == []
+
+
+def test_train_on_the_parent_leaves_a_submodule_in_training_mode() -> None:
+    code = """\
+    import torch
+    model.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    with torch.no_grad():
+        z = model.encoder(x)
+    """
+    assert codes(code, "NN201") == [("NN201", 8)]
