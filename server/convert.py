@@ -77,7 +77,10 @@ def finding_to_diagnostic(
     version: int | None,
     docs_base: str | None,
     index: int | None = None,
+    related_in: Sequence[tuple[str, Sequence[str]]] | None = None,
 ) -> t.Diagnostic:
+    """`related_in`: for each related location, the (uri, lines) it is relative to (a
+    notebook finding may point into other cells); default: this document."""
     url = rule_url(finding.code, docs_base) if docs_base else rule_url(finding.code)
     fix = None
     if finding.fix is not None:
@@ -88,11 +91,13 @@ def finding_to_diagnostic(
                 for e in edits_to_lsp(codec, lines, finding.fix.edits)
             ],
         }
+    targets = list(related_in) if related_in is not None else [(uri, lines)] * len(finding.related)
     related = [
         t.DiagnosticRelatedInformation(
-            location=t.Location(uri=uri, range=span_to_range(codec, lines, rel.span)), message=rel.message
+            location=t.Location(uri=target_uri, range=span_to_range(codec, target_lines, rel.span)),
+            message=rel.message,
         )
-        for rel in finding.related
+        for rel, (target_uri, target_lines) in zip(finding.related, targets)
     ]
     return t.Diagnostic(
         range=span_to_range(codec, lines, finding.span),

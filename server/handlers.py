@@ -30,17 +30,21 @@ from nnlint.config import Settings
 from nnlint.engine import SYNTAX_ERROR, check_source, parse_suppressions, verify_fix
 from nnlint.findings import Edit, Finding, Fix, Span
 from nnlint.fixes import OverlappingEdits, apply_edits, fix_parses
+from nnlint.overfit import overfit_check_edit, training_loops_for_lens
 from nnlint.project import ProjectIndex, configure_shared_indexes, shared_index
 from nnlint.registry import load_rules
 from nnlint.source import SourceFile
 
-from . import convert, i18n
+from . import convert, i18n, notebooks
 from .settings import PyprojectCache, ServerSettings, effective_settings, parse_settings
 
 log = logging.getLogger("nnlint.server")
 
 FIX_ALL_KIND = "source.fixAll.nnlint"
-COMMANDS = ("nnlint.applyFixAll", "nnlint.showRuleDocs", "nnlint.debugInfo")
+NOTEBOOK_FIX_ALL_KIND = "notebook.source.fixAll.nnlint"
+OVERFIT_KIND = "refactor.insert"
+OVERFIT_COMMAND = "nnlint.insertOverfitCheck"
+COMMANDS = ("nnlint.applyFixAll", "nnlint.showRuleDocs", "nnlint.debugInfo", OVERFIT_COMMAND)
 _DISABLE_COMMENT = re.compile(r"#\s*nnlint\s*:\s*disable\s*=\s*([A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)", re.I)
 _CODE_WORD = re.compile(r"[A-Za-z]+[0-9]*")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
@@ -61,6 +65,7 @@ class DocState:
     verified: dict[int, bool] = field(default_factory=dict)  # finding index -> fix verified
     verified_version: int | None = None
     text: str = ""  # the text `findings` were computed from
+    notebook: str | None = None  # for a notebook cell: the notebook's URI (analysed there)
 
 
 class DocStates(dict):
@@ -84,6 +89,18 @@ class DocStates(dict):
         return super().pop(unquote(uri), *default)
 
 
+@dataclass
+class NotebookState:
+    uri: str
+    task: asyncio.Task | None = None
+    result: notebooks.NotebookResult | None = None  # the last stored (fresh when stored) analysis
+    serial: int = 0  # increases with every stored result; carried in the cells' diagnostics
+    generation: int = -1
+    published: dict[str, str] = field(default_factory=dict)  # unquoted cell URI -> client spelling
+    verified: dict[int, bool] = field(default_factory=dict)  # program finding index -> fix verified
+    verified_serial: int | None = None
+
+
 @dataclass(frozen=True)
 class DocConfig:
     editor: ServerSettings
@@ -93,8 +110,15 @@ class DocConfig:
 
 class NnlintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("nnlint", __version__, text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "nnlint",
+            __version__,
+            text_document_sync_kind=t.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=notebooks.SYNC_OPTIONS,
+        )
         self.docs = DocStates()
+        self.notebooks = DocStates()  # NotebookState by notebook URI
+        self.lens_cache: dict[str, tuple[Any, Any]] = {}
         self.global_settings = ServerSettings()
         self.folder_settings: dict[str, ServerSettings] = {}
         self.client_locale: str | None = None
@@ -130,11 +154,26 @@ class NnlintServer(LanguageServer):
                 best = folder
         return best
 
+    def notebook_of(self, uri: str) -> str | None:
+        """The URI of the notebook a cell belongs to (None for other documents)."""
+        state = self.docs.get(uri)
+        if state is not None and state.notebook is not None:
+            return state.notebook
+        notebook = self.workspace.get_notebook_document(cell_uri=uri)
+        if notebook is None:
+            return None
+        state = self.notebooks.get(notebook.uri)
+        return state.uri if state is not None else notebook.uri
+
     def config_for(self, uri: str) -> DocConfig:
-        folder = self.folder_for(uri)
+        home = self.notebook_of(uri) or uri  # a cell is configured as its notebook
+        folder = self.folder_for(home)
         editor = self.folder_settings[folder] if folder else self.global_settings
         path = None
-        if self.is_open(uri):
+        if home in self.notebooks:
+            notebook_path = _uri_path(home)
+            path = str(notebook_path) if notebook_path is not None else None
+        elif self.is_open(uri):
             path = self.workspace.get_text_document(uri).path
         engine = Settings()
         if editor.configuration_preference != "editorOnly":
@@ -156,6 +195,9 @@ class NnlintServer(LanguageServer):
         state = self.docs.get(uri)
         if state is None:
             return
+        if state.notebook is not None:
+            self.schedule_notebook(state.notebook, delay_s)
+            return
         if state.task is not None and not state.task.done():
             state.task.cancel()
         state.task = asyncio.ensure_future(self._analyse_later(uri, delay_s))
@@ -174,15 +216,18 @@ class NnlintServer(LanguageServer):
         except Exception:  # noqa: BLE001 - never take the server down
             log.exception("analysis of %s failed", uri)
 
-    async def analyse(self, uri: str) -> tuple[list[t.Diagnostic] | None, int | None]:
-        """Analyse the current version off the loop. Returns (None, None) when the result is
-        stale (the document changed, closed, or the settings changed meanwhile)."""
+    async def wait_config(self) -> None:
         if not self.config_ready.is_set():
             try:
                 await asyncio.wait_for(self.config_ready.wait(), CONFIG_WAIT_S)
             except asyncio.TimeoutError:
                 self.config_ready.set()
-        if not self.is_open(uri) or uri not in self.docs:
+
+    async def analyse(self, uri: str) -> tuple[list[t.Diagnostic] | None, int | None]:
+        """Analyse the current version off the loop. Returns (None, None) when the result is
+        stale (the document changed, closed, or the settings changed meanwhile)."""
+        await self.wait_config()
+        if not self.is_open(uri) or uri not in self.docs or self.docs[uri].notebook is not None:
             return None, None
         doc = self.workspace.get_text_document(uri)
         version, text, generation = doc.version, doc.source, self.generation
@@ -363,6 +408,8 @@ class NnlintServer(LanguageServer):
         state = self.docs.get(uri)
         if state is None or state.findings_version is None:
             return {}
+        if state.notebook is not None:
+            return await self.cell_verified_fixes(uri, state)
         version = state.findings_version
         if state.verified_version == version:
             return state.verified
@@ -378,6 +425,8 @@ class NnlintServer(LanguageServer):
     def refresh_all(self) -> None:
         """Settings or a pyproject changed: analyse every open document again."""
         self.generation += 1
+        for notebook in list(self.notebooks.values()):  # always pushed
+            self.schedule_notebook(notebook.uri)
         if self.pull:
             for state in self.docs.values():
                 state.analysed_version = None
@@ -385,7 +434,8 @@ class NnlintServer(LanguageServer):
                 self.workspace_diagnostic_refresh(None)
             return
         for state in list(self.docs.values()):
-            self.schedule(state.uri)
+            if state.notebook is None:
+                self.schedule(state.uri)
 
     # ----------------------------------------------------------------- settings
     async def fetch_configuration(self) -> None:
@@ -437,17 +487,282 @@ class NnlintServer(LanguageServer):
         return convert.edits_to_lsp(self.codec(), convert.split_lines(text), sorted(chosen, key=lambda e: e.span))
 
     def workspace_edit(self, uri: str, edits: list[t.TextEdit]) -> t.WorkspaceEdit:
-        version = self.workspace.get_text_document(uri).version
+        return self.workspace_edits({uri: edits})
+
+    def workspace_edits(self, edits_by_uri: dict[str, list[t.TextEdit]]) -> t.WorkspaceEdit:
+        """One WorkspaceEdit over several documents (the cells of a notebook), versioned
+        when the client supports documentChanges."""
         if _supports(self.client_capabilities, "workspace.workspace_edit.document_changes"):
             return t.WorkspaceEdit(
                 document_changes=[
                     t.TextDocumentEdit(
-                        text_document=t.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+                        text_document=t.OptionalVersionedTextDocumentIdentifier(
+                            uri=uri, version=self.workspace.get_text_document(uri).version
+                        ),
                         edits=list(edits),
                     )
+                    for uri, edits in edits_by_uri.items()
                 ]
             )
-        return t.WorkspaceEdit(changes={uri: list(edits)})
+        return t.WorkspaceEdit(changes={uri: list(edits) for uri, edits in edits_by_uri.items()})
+
+    # ---------------------------------------------------------------- notebooks
+    def schedule_notebook(self, uri: str, delay_s: float = 0.0) -> None:
+        state = self.notebooks.get(uri)
+        if state is None:
+            return
+        if state.task is not None and not state.task.done():
+            state.task.cancel()
+        state.task = asyncio.ensure_future(self._analyse_notebook_later(uri, delay_s))
+
+    async def _analyse_notebook_later(self, uri: str, delay_s: float) -> None:
+        try:
+            if delay_s > 0:
+                await asyncio.sleep(delay_s)
+            await self.analyse_notebook(uri)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - never take the server down
+            log.exception("analysis of notebook %s failed", uri)
+
+    async def analyse_notebook(self, uri: str) -> notebooks.NotebookResult | None:
+        """Analyse the notebook's code cells as one program off the loop, then store and
+        push one publishDiagnostics per cell. None when the result is stale (a cell, the
+        cell list or the settings changed meanwhile) or the notebook is closed."""
+        await self.wait_config()
+        state = self.notebooks.get(uri)
+        snap = notebooks.snapshot(self.workspace, uri)
+        if state is None or snap is None:
+            return None
+        generation = self.generation
+        config = self.config_for(uri)
+        if not config.editor.enable:
+            self._clear_notebook(state)
+            return None
+        path = _uri_path(uri)
+        project = self._project_at(path) if path is not None else None
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(
+            self.analysis_pool,
+            notebooks.analyse,
+            snap,
+            str(path) if path is not None else uri,
+            config.engine,
+            self.codec(),
+            self.docs_base,
+            project,
+        )
+        current = notebooks.snapshot(self.workspace, uri)
+        if self.notebooks.get(uri) is not state or generation != self.generation:
+            return None
+        if current is None or current.key != snap.key:
+            log.debug("dropping stale results for notebook %s version %s", uri, snap.version)
+            return None
+        self.timings.append(result.elapsed_ms)
+        self._store_notebook(state, result, config)
+        return result
+
+    def _store_notebook(self, state: NotebookState, result: notebooks.NotebookResult, config: DocConfig) -> None:
+        state.result = result
+        state.serial += 1
+        state.generation = self.generation
+        state.verified, state.verified_serial = {}, None
+        current: dict[str, str] = {}
+        for key, cell in result.cells.items():
+            shown = list(cell.diagnostics)
+            if cell.error is not None and config.editor.show_syntax_errors:
+                shown.append(cell.error)
+            for diagnostic in shown:
+                data = convert.diagnostic_data(diagnostic)
+                data["notebookResult"] = state.serial
+                diagnostic.data = data
+            doc = self.docs.get(cell.uri)
+            if doc is None or doc.notebook != state.uri:
+                doc = self.docs[cell.uri] = DocState(cell.uri, notebook=state.uri)
+            doc.analysed_version = doc.findings_version = cell.version
+            doc.findings = cell.findings
+            doc.text = cell.text
+            doc.shown = doc.good = shown
+            doc.verified, doc.verified_version = {}, None
+            current[key] = cell.uri
+            self.text_document_publish_diagnostics(
+                t.PublishDiagnosticsParams(uri=cell.uri, version=cell.version, diagnostics=shown)
+            )
+        for key, cell_uri in list(state.published.items()):
+            if key not in current:  # removed from the notebook, or no longer a Python cell
+                self.drop_cell(state, cell_uri)
+        state.published = current
+
+    def drop_cell(self, state: NotebookState, cell_uri: str) -> None:
+        """Forget a cell and clear what the client shows for it."""
+        doc = self.docs.get(cell_uri)
+        if doc is not None and doc.notebook == state.uri:
+            self.docs.pop(cell_uri)
+        if state.published.pop(unquote(cell_uri), None) is not None or doc is not None:
+            self.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=cell_uri, diagnostics=[]))
+
+    def _clear_notebook(self, state: NotebookState) -> None:
+        state.result = None
+        for cell_uri in list(state.published.values()):
+            self.drop_cell(state, cell_uri)
+        state.published = {}
+
+    def _project_at(self, path: Path) -> ProjectIndex | None:
+        try:
+            return shared_index(path)
+        except (OSError, ValueError, RuntimeError):
+            return None
+
+    async def current_notebook(self, uri: str) -> notebooks.NotebookResult | None:
+        """The analysis of the notebook as it is now (analysing if needed)."""
+        state = self.notebooks.get(uri)
+        for _ in range(3):
+            if state is None:
+                return None
+            snap = notebooks.snapshot(self.workspace, uri)
+            if snap is None:
+                return None
+            if state.result is not None and state.result.snapshot.key == snap.key and state.generation == self.generation:
+                return state.result
+            await self.analyse_notebook(uri)
+        return None
+
+    async def notebook_verified(self, state: NotebookState) -> dict[int, bool]:
+        """Which fixes of the notebook's program findings survive apply-and-recheck (once
+        per stored result, on demand)."""
+        result, serial = state.result, state.serial
+        if result is None:
+            return {}
+        if state.verified_serial == serial:
+            return state.verified
+        settings = self.config_for(state.uri).engine
+        path = _uri_path(state.uri)
+        project = self._project_at(path) if path is not None else None
+        loop = asyncio.get_running_loop()
+        verified = await loop.run_in_executor(
+            self.analysis_pool, _verify, result.program.text, result.findings, settings, project
+        )
+        if state.serial == serial:
+            state.verified, state.verified_serial = verified, serial
+        return verified
+
+    def notebook_is_fresh(self, state: NotebookState) -> bool:
+        snap = notebooks.snapshot(self.workspace, state.uri)
+        return (
+            state.result is not None
+            and snap is not None
+            and state.result.snapshot.key == snap.key
+            and state.generation == self.generation
+        )
+
+    async def cell_verified_fixes(self, uri: str, doc: DocState) -> dict[int, bool]:
+        """A cell's verified fixes (by its diagnostics' index); only for a fresh result."""
+        state = self.notebooks.get(doc.notebook or "")
+        if state is None or not self.notebook_is_fresh(state):
+            return {}
+        result = state.result
+        cell = result.cells.get(unquote(uri)) if result is not None else None
+        if cell is None or cell.version != doc.findings_version:
+            return {}
+        verified = await self.notebook_verified(state)
+        return {
+            index: bool(verified.get(program_index)) and finding.fix is not None
+            for index, (program_index, finding) in enumerate(zip(cell.program_index, cell.findings))
+        }
+
+    async def notebook_fix_all(self, uri: str, only_cell: str | None = None) -> dict[str, list[t.TextEdit]]:
+        """Verified, non-conflicting fixes of the whole notebook (or of one cell) as edits
+        per cell document. Fixes that span cells or touch IPython lines are never offered."""
+        result = await self.current_notebook(uri)
+        state = self.notebooks.get(uri)
+        if result is None or state is None:
+            return {}
+        verified = await self.notebook_verified(state)
+        if state.result is not result:
+            return {}
+        program = result.program
+        wanted = unquote(only_cell) if only_cell else None
+
+        def accept(index: int, finding: Finding) -> bool:
+            if not verified.get(index) or finding.fix is None:
+                return False
+            mapped = program.map_fix(finding.fix)
+            return mapped is not None and (wanted is None or unquote(str(mapped[0].id)) == wanted)
+
+        chosen = notebooks.choose_fixes(program.text, result.findings, accept, _overlaps)
+        return notebooks.cell_edits(program, result.snapshot, self.codec(), chosen)
+
+    # --------------------------------------------------------- overfit lens
+    async def overfit_lenses(self, uri: str) -> list[tuple[int, dict[str, object]]]:
+        """[(0-based line, engine args)] of the training loops in a Python file or cell,
+        cached per version (cells: per notebook snapshot)."""
+        notebook = self.notebook_of(uri)
+        loop = asyncio.get_running_loop()
+        if notebook is not None:
+            snap = notebooks.snapshot(self.workspace, notebook)
+            if snap is None:
+                return []
+            key, cache_key = ("notebook", snap.key), unquote(notebook)
+            cached = self.lens_cache.get(cache_key)
+            if cached is None or cached[0] != key:
+                by_cell = await loop.run_in_executor(self.analysis_pool, notebooks.lenses, snap)
+                cached = self.lens_cache[cache_key] = (key, by_cell)
+            return list(cached[1].get(unquote(uri), []))
+        doc = self.workspace.get_text_document(uri)
+        key, cache_key = ("text", doc.version), unquote(uri)
+        cached = self.lens_cache.get(cache_key)
+        if cached is None or cached[0] != key:
+            found = await loop.run_in_executor(self.analysis_pool, training_loops_for_lens, doc.source)
+            cached = self.lens_cache[cache_key] = (key, [(line - 1, args) for line, _title, args in found])
+        return list(cached[1])
+
+    def overfit_command(self, uri: str, line: int, lang: str) -> t.Command:
+        version = self.workspace.get_text_document(uri).version
+        return t.Command(
+            title=i18n.text(lang, "overfit_lens"),
+            command=OVERFIT_COMMAND,
+            arguments=[{"uri": uri, "version": version, "line": line}],
+        )
+
+    async def insert_overfit_check(self, uri: str, version: int | None, line: int) -> dict[str, Any]:
+        """Build the check for the loop on 0-based `line` and apply it through the client."""
+        if not self.is_open(uri):
+            return {"applied": False, "reason": "not open"}
+        doc = self.workspace.get_text_document(uri)
+        if version is not None and doc.version != version:
+            return {"applied": False, "reason": "the document changed"}
+        config = self.config_for(uri)
+        notebook = self.notebook_of(uri)
+        loop = asyncio.get_running_loop()
+        if notebook is not None:
+            snap = notebooks.snapshot(self.workspace, notebook)
+            if snap is None:
+                return {"applied": False, "reason": "not open"}
+            found = await loop.run_in_executor(
+                self.analysis_pool, notebooks.overfit_edit, snap, uri, line, config.engine
+            )
+            target, edit = found if found is not None else (uri, None)
+            cell = snap.cell(target)
+            text, target_version = (cell.text, cell.version) if cell is not None else ("", None)
+        else:
+            text, target, target_version = doc.source, uri, doc.version
+            edit = await loop.run_in_executor(
+                self.analysis_pool, overfit_check_edit, text, doc.path or uri, line + 1, config.engine
+            )
+        if edit is None:
+            self.window_show_message(
+                t.ShowMessageParams(type=t.MessageType.Info, message=f"nnlint: {i18n.text(config.lang, 'overfit_none')}")
+            )
+            return {"applied": False, "reason": "no training loop to check there"}
+        if not self.is_open(target) or self.workspace.get_text_document(target).version != target_version:
+            return {"applied": False, "reason": "the document changed"}
+        edits = convert.edits_to_lsp(self.codec(), convert.split_lines(text), [edit])
+        result = await self.workspace_apply_edit_async(
+            t.ApplyWorkspaceEditParams(
+                edit=self.workspace_edit(target, edits), label=f"nnlint: {i18n.text(config.lang, 'overfit_lens')}"
+            )
+        )
+        return {"applied": bool(result and result.applied), "uri": target}
 
 
 def _overlaps(a: tuple[tuple[int, int], tuple[int, int]], b: tuple[tuple[int, int], tuple[int, int]]) -> bool:
@@ -629,6 +944,81 @@ def create_server() -> NnlintServer:
         if not ls.pull:
             ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
+    @server.feature(t.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def notebook_did_open(ls: NnlintServer, params: t.DidOpenNotebookDocumentParams) -> None:
+        uri = params.notebook_document.uri
+        old = ls.notebooks.get(uri)
+        if old is not None and old.task is not None:
+            old.task.cancel()
+        ls.notebooks[uri] = NotebookState(uri)
+        ls.schedule_notebook(uri)
+
+    @server.feature(t.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def notebook_did_change(ls: NnlintServer, params: t.DidChangeNotebookDocumentParams) -> None:
+        uri = params.notebook_document.uri
+        state = ls.notebooks.get(uri)
+        if state is None:
+            return
+        cells = params.change.cells
+        if cells is not None and cells.structure is not None:
+            for removed in cells.structure.did_close or []:
+                ls.drop_cell(state, removed.uri)
+        config = ls.config_for(uri)
+        if config.editor.run == "onType":
+            ls.schedule_notebook(uri, config.editor.debounce_ms / 1000)
+
+    @server.feature(t.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def notebook_did_save(ls: NnlintServer, params: t.DidSaveNotebookDocumentParams) -> None:
+        if params.notebook_document.uri in ls.notebooks:
+            ls.schedule_notebook(params.notebook_document.uri)
+
+    @server.feature(t.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def notebook_did_close(ls: NnlintServer, params: t.DidCloseNotebookDocumentParams) -> None:
+        uri = params.notebook_document.uri
+        state = ls.notebooks.pop(uri, None)
+        ls.lens_cache.pop(unquote(uri), None)
+        if state is None:
+            return
+        if state.task is not None:
+            state.task.cancel()
+        for cell in params.cell_text_documents:
+            ls.drop_cell(state, cell.uri)
+        ls._clear_notebook(state)
+
+    @server.feature(t.TEXT_DOCUMENT_CODE_LENS, t.CodeLensOptions(resolve_provider=False))
+    async def code_lens(ls: NnlintServer, params: t.CodeLensParams) -> list[t.CodeLens]:
+        uri = params.text_document.uri
+        if not ls.is_open(uri):
+            return []
+        try:
+            config = ls.config_for(uri)
+            if not config.editor.enable:
+                return []
+            lenses = []
+            for line, _args in await ls.overfit_lenses(uri):
+                if not ls.is_open(uri):
+                    return []
+                position = t.Position(line=line, character=0)
+                lenses.append(
+                    t.CodeLens(
+                        range=t.Range(start=position, end=position), command=ls.overfit_command(uri, line, config.lang)
+                    )
+                )
+            return lenses
+        except Exception:  # noqa: BLE001
+            log.exception("code lenses failed")
+            return []
+
+    @server.command(OVERFIT_COMMAND)
+    async def insert_overfit_check(ls: NnlintServer, *args: Any) -> dict[str, Any]:
+        first = args[0] if args else None
+        if not isinstance(first, dict) or not isinstance(first.get("uri"), str):
+            return {"applied": False, "reason": "expected {uri, version, line}"}
+        line, version = first.get("line"), first.get("version")
+        if not isinstance(line, int) or isinstance(line, bool):
+            return {"applied": False, "reason": "expected {uri, version, line}"}
+        return await ls.insert_overfit_check(first["uri"], version if isinstance(version, int) else None, line)
+
     @server.feature(t.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: NnlintServer, params: t.DidChangeConfigurationParams) -> None:
         if _supports(ls.client_capabilities, "workspace.configuration"):
@@ -671,7 +1061,10 @@ def create_server() -> NnlintServer:
 
     @server.feature(
         t.TEXT_DOCUMENT_CODE_ACTION,
-        t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix, FIX_ALL_KIND], resolve_provider=False),
+        t.CodeActionOptions(
+            code_action_kinds=[t.CodeActionKind.QuickFix, FIX_ALL_KIND, NOTEBOOK_FIX_ALL_KIND, OVERFIT_KIND],
+            resolve_provider=False,
+        ),
     )
     async def code_action(ls: NnlintServer, params: t.CodeActionParams) -> list[t.CodeAction] | None:
         uri = params.text_document.uri
@@ -686,6 +1079,15 @@ def create_server() -> NnlintServer:
     @server.command("nnlint.applyFixAll")
     async def apply_fix_all(ls: NnlintServer, *args: Any) -> dict[str, Any]:
         uri = _uri_argument(args)
+        notebook = (uri if uri in ls.notebooks else ls.notebook_of(uri)) if uri is not None else None
+        if notebook is not None:  # a notebook, or one of its cells: fix the whole notebook
+            by_cell = await ls.notebook_fix_all(notebook)
+            if not by_cell:
+                return {"applied": False, "edits": 0}
+            result = await ls.workspace_apply_edit_async(
+                t.ApplyWorkspaceEditParams(edit=ls.workspace_edits(by_cell), label="nnlint: fix all")
+            )
+            return {"applied": bool(result and result.applied), "edits": sum(len(e) for e in by_cell.values())}
         if uri is None or not ls.is_open(uri):
             return {"applied": False, "edits": 0}
         findings = await ls.current_findings(uri) or []
@@ -725,7 +1127,7 @@ def create_server() -> NnlintServer:
 
     @server.feature(t.SHUTDOWN)
     def shutdown(ls: NnlintServer, *args: Any) -> None:
-        for state in ls.docs.values():
+        for state in [*ls.docs.values(), *ls.notebooks.values()]:
             if state.task is not None:
                 state.task.cancel()
         ls.analysis_pool.shutdown(wait=False, cancel_futures=True)
@@ -735,8 +1137,8 @@ def create_server() -> NnlintServer:
 
 async def pull_diagnostics(ls: NnlintServer, params: t.DocumentDiagnosticParams) -> t.DocumentDiagnosticReport:
     uri = params.text_document.uri
-    if not ls.is_open(uri) or uri not in ls.docs:
-        return t.RelatedFullDocumentDiagnosticReport(items=[])
+    if not ls.is_open(uri) or uri not in ls.docs or ls.docs[uri].notebook is not None:
+        return t.RelatedFullDocumentDiagnosticReport(items=[])  # notebook cells are always pushed
     state = ls.docs[uri]
     try:
         for _ in range(3):
@@ -817,6 +1219,7 @@ async def _code_actions(ls: NnlintServer, uri: str, params: t.CodeActionParams) 
     config = ls.config_for(uri)
     only = params.context.only
     actions: list[t.CodeAction] = []
+    notebook = ls.notebooks.get(state.notebook) if state.notebook is not None else None
     if _kind_wanted(t.CodeActionKind.QuickFix, only):
         diagnostics = [d for d in params.context.diagnostics if d.source == convert.SOURCE]
         if not diagnostics:  # a client that sends no context: use what we published there
@@ -831,7 +1234,12 @@ async def _code_actions(ls: NnlintServer, uri: str, params: t.CodeActionParams) 
                 continue
             fix = convert.fix_edits(diagnostic)
             data = convert.diagnostic_data(diagnostic)
-            if fix is not None and data.get("version") == doc.version and verified.get(data.get("index")):
+            if (
+                fix is not None
+                and data.get("version") == doc.version
+                and verified.get(data.get("index"))
+                and (notebook is None or data.get("notebookResult") == notebook.serial)
+            ):
                 title, edits = fix
                 actions.append(
                     t.CodeAction(
@@ -856,7 +1264,29 @@ async def _code_actions(ls: NnlintServer, uri: str, params: t.CodeActionParams) 
                         edit=ls.workspace_edit(uri, [edit]),
                     )
                 )
-    if _kind_wanted(FIX_ALL_KIND, only) and (only or any(convert.fix_edits(d) for d in state.shown)):
+    fixable = any(convert.fix_edits(d) for d in state.shown)
+    if notebook is not None:
+        if _kind_wanted(FIX_ALL_KIND, only) and (only or fixable):
+            by_cell = await ls.notebook_fix_all(notebook.uri, only_cell=uri)
+            if by_cell:
+                actions.append(
+                    t.CodeAction(
+                        title=f"nnlint: {i18n.text(config.lang, 'fix_all')}",
+                        kind=FIX_ALL_KIND,
+                        edit=ls.workspace_edits(by_cell),
+                    )
+                )
+        if only and _kind_wanted(NOTEBOOK_FIX_ALL_KIND, only):  # asked for once per notebook
+            by_cell = await ls.notebook_fix_all(notebook.uri)
+            if by_cell:
+                actions.append(
+                    t.CodeAction(
+                        title=f"nnlint: {i18n.text(config.lang, 'fix_all_notebook')}",
+                        kind=NOTEBOOK_FIX_ALL_KIND,
+                        edit=ls.workspace_edits(by_cell),
+                    )
+                )
+    elif _kind_wanted(FIX_ALL_KIND, only) and (only or fixable):
         findings = await ls.current_findings(uri)
         if findings and ls.is_open(uri):
             verified = await ls.verified_fixes(uri)
@@ -870,6 +1300,12 @@ async def _code_actions(ls: NnlintServer, uri: str, params: t.CodeActionParams) 
                         edit=ls.workspace_edit(uri, edits),
                     )
                 )
+    if _kind_wanted(OVERFIT_KIND, only) and config.editor.enable and ls.is_open(uri):
+        first, last = params.range.start.line, params.range.end.line
+        for line, _args in await ls.overfit_lenses(uri):
+            if first <= line <= last and ls.is_open(uri):
+                command = ls.overfit_command(uri, line, config.lang)
+                actions.append(t.CodeAction(title=f"nnlint: {command.title}", kind=OVERFIT_KIND, command=command))
     return actions
 
 

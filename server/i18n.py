@@ -12,6 +12,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "fix_all": "Fix all auto-fixable problems",
         "default_severity": "default severity",
         "syntax_error": "nnlint cannot analyse this file until it parses",
+        "fix_all_notebook": "Fix all auto-fixable problems in the notebook",
+        "overfit_lens": "Overfit one batch first",
+        "overfit_none": "no training loop to check on that line any more",
     },
     "ko": {
         "instance": "이 진단",
@@ -22,6 +25,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "fix_all": "자동으로 고칠 수 있는 문제 모두 고치기",
         "default_severity": "기본 심각도",
         "syntax_error": "이 파일은 구문 분석이 가능해질 때까지 nnlint로 분석할 수 없습니다",
+        "fix_all_notebook": "노트북에서 자동으로 고칠 수 있는 문제 모두 고치기",
+        "overfit_lens": "먼저 배치 하나로 과적합 확인하기",
+        "overfit_none": "이 줄에는 더 이상 확인할 학습 루프가 없습니다",
     },
 }
 
