@@ -7,6 +7,7 @@ on bad input (a file that cannot be analysed yields a single NN000 finding).
 from __future__ import annotations
 
 import ast
+import logging
 import bisect
 import re
 import sys
@@ -27,6 +28,7 @@ from nnlint.semantic import Semantic
 from nnlint.source import SourceDecodeError, SourceFile, decode_source
 
 SYNTAX_ERROR = "NN000"
+_log = logging.getLogger("nnlint")
 MAX_FILE_BYTES = 10 * 1024 * 1024
 # Verifying a fix re-checks the whole file, so verifying every fix of a large file with
 # many findings is quadratic. The re-checked text is capped (linear in the file's size);
@@ -175,6 +177,10 @@ def check_source(
             produced = list(rule.check(ctx))
         except RecursionError:
             continue
+        except Exception as exc:  # a rule's bug must not take down the file, the run or the server
+            _log.error("nnlint: internal error in rule %s on %s (%r); its findings are skipped", rule.code, path, exc)
+            _log.debug("traceback of the failing rule", exc_info=True)
+            continue
         for finding in produced:
             finding.severity = settings.severity_for(finding.code, finding.severity)
             findings.append(finding)
@@ -183,12 +189,39 @@ def check_source(
     findings.sort(key=Finding.sort_key)
     findings = _dedupe(findings)
     if verify_fixes:
-        budget = max(VERIFY_MIN_CHARS, VERIFY_SIZE_FACTOR * len(text))
-        for finding in findings:
-            if finding.fix is not None:
-                budget -= len(text)
-                finding.fix = verify_fix(text, finding, findings, settings, project) if budget >= 0 else None
+        _verify_fixes(text, findings, settings, project)
     return CheckResult(source, findings, None, semantic)
+
+
+BATCH_VERIFY_FROM = 4
+
+
+def _verify_fixes(text: str, findings: list[Finding], settings: Settings, project: "ProjectIndex | None") -> None:
+    """Keep only fixes that are safe (see `verify_fix`). A few are checked one by one;
+    many are first applied together and checked once, which is one re-analysis instead
+    of one per fix, falling back to one by one if the batch does not check out."""
+    fixable = [f for f in findings if f.fix is not None]
+    if len(fixable) >= BATCH_VERIFY_FROM and _batch_is_safe(text, fixable, findings, settings, project):
+        return
+    budget = max(VERIFY_MIN_CHARS, VERIFY_SIZE_FACTOR * len(text))
+    for finding in fixable:
+        budget -= len(text)
+        finding.fix = verify_fix(text, finding, findings, settings, project) if budget >= 0 else None
+
+
+def _batch_is_safe(
+    text: str, fixable: list[Finding], findings: list[Finding], settings: Settings, project: "ProjectIndex | None"
+) -> bool:
+    edits = [edit for finding in fixable for edit in finding.fix.edits]  # type: ignore[union-attr]
+    try:
+        fixed = apply_edits(text, edits)
+    except OverlappingEdits:
+        return False
+    result = check_source(fixed, fixable[0].path, settings, verify_fixes=False, project=project)
+    if result.error is not None:
+        return False
+    remaining = Counter(f.code for f in findings if f.fix is None)
+    return Counter(f.code for f in result.findings) == remaining
 
 
 def verify_fix(
