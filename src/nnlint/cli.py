@@ -20,6 +20,7 @@ from typing import Sequence
 from nnlint import __version__
 from nnlint.config import ConfigError, Settings, settings_for, settings_from_mapping
 from nnlint.engine import SYNTAX_ERROR, active_rules, check_source, read_source
+from nnlint.project import ProjectIndex, shared_index
 from nnlint.findings import Finding, Severity, Span
 from nnlint.fixes import apply_fixes
 from nnlint.output import FORMATS, render
@@ -332,7 +333,8 @@ def _check_job(job: tuple[Path, Settings, bool, bool]) -> FileReport:
         if problem and problem.startswith("cannot read file"):
             return FileReport(display, [], error=problem)
         return FileReport(display, _unreadable(display, problem or "unreadable", settings))
-    report = _guarded(lambda: _check_text(text, display, settings, fix or diff), display, text, settings)
+    project = shared_index(path)  # imported project modules are followed (issue 5)
+    report = _guarded(lambda: _check_text(text, display, settings, fix or diff, project), display, text, settings)
     if fix and not diff and report.fixed and report.new_text is not None and not report.error:
         report.error = _write_atomically(path, text, report.new_text)
     return report
@@ -356,8 +358,13 @@ def _guarded(run, display: str, text: str, settings: Settings) -> FileReport:  #
         return FileReport(display, findings, error=f"internal error in {culprit}; please report it")
 
 
-def _check_text(text: str, display: str, settings: Settings, fixing: bool) -> FileReport:
-    result = check_source(text, display, settings)
+def _check_text(
+    text: str, display: str, settings: Settings, fixing: bool, project: ProjectIndex | None = None
+) -> FileReport:
+    result = check_source(text, display, settings, project=project)
+    if result.internal_errors:
+        error = f"internal error in {', '.join(result.internal_errors)}; please report it"
+        return FileReport(display, result.findings, error=error)
     if not fixing:
         return FileReport(display, result.findings)
     new_text, total = text, 0
@@ -367,7 +374,7 @@ def _check_text(text: str, display: str, settings: Settings, fixing: bool) -> Fi
         if not applied:
             break
         total += applied
-        findings = check_source(new_text, display, settings).findings
+        findings = check_source(new_text, display, settings, project=project).findings
     diff = ""
     if new_text != text:
         diff = "".join(

@@ -51,6 +51,7 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     error: Finding | None = None  # the NN000 that stopped analysis, if any
     semantic: Semantic | None = None
+    internal_errors: list[str] = field(default_factory=list)  # rules that crashed (a bug in nnlint)
 
 
 @dataclass
@@ -172,6 +173,7 @@ def check_source(
         return CheckResult(source, [error], error)
     ctx = Context(source, tree, semantic, settings)
     findings: list[Finding] = []
+    internal_errors: list[str] = []
     for rule in rules if rules is not None else active_rules(settings):
         try:
             produced = list(rule.check(ctx))
@@ -180,6 +182,7 @@ def check_source(
         except Exception as exc:  # a rule's bug must not take down the file, the run or the server
             _log.error("nnlint: internal error in rule %s on %s (%r); its findings are skipped", rule.code, path, exc)
             _log.debug("traceback of the failing rule", exc_info=True)
+            internal_errors.append(f"{rule.code} ({type(exc).__name__}: {exc})")
             continue
         for finding in produced:
             finding.severity = settings.severity_for(finding.code, finding.severity)
@@ -190,7 +193,7 @@ def check_source(
     findings = _dedupe(findings)
     if verify_fixes:
         _verify_fixes(text, findings, settings, project)
-    return CheckResult(source, findings, None, semantic)
+    return CheckResult(source, findings, None, semantic, internal_errors)
 
 
 BATCH_VERIFY_FROM = 4
