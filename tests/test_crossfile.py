@@ -171,3 +171,46 @@ def test_import_cycles_terminate(project: Path) -> None:
     write(project, {"a.py": "from b import g\ndef f(m):\n    g(m)\n", "b.py": "from a import f\ndef g(m):\n    f(m)\n",
                     "c.py": "from a import f\nimport torch\nfor x in d:\n    f(model)\n    loss.backward()\n"})
     assert isinstance(found(project, "c.py"), list)
+
+
+def test_loss_factory_and_reexported_loss_in_other_modules(project: Path) -> None:
+    write(project, {
+        "pkg/losses.py": """\
+        import torch
+        from torch.nn import CrossEntropyLoss as CE
+
+        def build_loss(cfg):
+            return torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+        """,
+        "fit.py": """\
+        import torch.nn.functional as F
+        from pkg.losses import build_loss, CE
+        criterion = build_loss(None)
+        plain = CE()
+        for x, y in loader:
+            logits = net(x)
+            loss = criterion(F.softmax(logits, dim=1), y)
+            other = plain(logits.softmax(-1), y)
+        """,
+    })
+    assert found(project, "fit.py", select="NN301") == [("NN301", 7), ("NN301", 8)]
+
+
+def test_model_defined_in_another_module_ending_in_softmax(project: Path) -> None:
+    write(project, {
+        "pkg/heads.py": """\
+        from torch import nn
+
+        def make_classifier():
+            return nn.Sequential(nn.Linear(8, 3), nn.Softmax(dim=1))
+        """,
+        "fit.py": """\
+        from torch import nn
+        from pkg.heads import make_classifier
+        model = make_classifier()
+        criterion = nn.CrossEntropyLoss()
+        for x, y in loader:
+            loss = criterion(model(x), y)
+        """,
+    })
+    assert found(project, "fit.py", select="NN305") == [("NN305", 6)]

@@ -102,6 +102,12 @@ class Values:
         self.sem = sem
         self._kind_cache: dict[tuple[int, int], Value | None] = {}
         self._model_cache: dict[int, tuple[str, ast.AST | None] | None] = {}
+        # constructor calls found in other project modules, with the index that names them
+        self._foreign: dict[int, Semantic] = {}
+
+    def name_of(self, call: ast.Call) -> str | None:
+        """The qualified name of a call, resolved in the module the call is written in."""
+        return self._foreign.get(id(call), self.sem).call_name(call)
 
     # ------------------------------------------------------------ resolution
     def resolve(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0,
@@ -181,11 +187,13 @@ class Values:
             if result is None or (found is not None and found[0] is not result[0]):
                 return None
             found = result
+        if found is not None and found[1].owner is not None and found[1].owner is not self.sem:
+            self._foreign[id(found[0])] = found[1].owner
         return found
 
     def class_of(self, expr: ast.expr, scope: Scope, line: int) -> str | None:
         made = self.construction(expr, scope, line)
-        return self.sem.call_name(made[0]) if made else None
+        return self.name_of(made[0]) if made else None
 
     # ---------------------------------------------------------------- kinds
     def kind(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> Value | None:
@@ -250,7 +258,7 @@ class Values:
         if made is None:
             return None
         ctor, _ctor_scope = made
-        ctor_name = sem.call_name(ctor) or ""
+        ctor_name = self.name_of(ctor) or ""
         if ctor_name in SOFTMAX_MODULES:
             return Value(SOFTMAX, value, scope, inner=value.args[0] if value.args else None,
                          dim=argument(ctor, 0, "dim"), form="module")
@@ -402,7 +410,7 @@ class Values:
         made = self.construction(func, site.scope, site.line)
         if made is None:
             return None
-        ctor_name = self.sem.call_name(made[0]) or ""
+        ctor_name = self.name_of(made[0]) or ""
         last = ctor_name.rsplit(".", 1)[-1]
         if last in LOSS_CLASSES and ctor_name.startswith("torch.nn."):
             return (LOSS_CLASSES[last], False, made[0], made[1])
@@ -464,7 +472,7 @@ def values(sem: Semantic, source_text: str | None = None) -> Values:
     cached = getattr(sem, "_nnlint_values", None)
     if cached is None:
         cached = Values(sem)
-        if source_text is not None:
+        if source_text is not None and sem.project is None:  # imports may bring losses in
             sem._loss_text_hint = bool(_LOSS_HINT.search(source_text))  # type: ignore[attr-defined]
         sem._nnlint_values = cached  # type: ignore[attr-defined]
     return cached
