@@ -224,7 +224,7 @@ def _batch_is_safe(
     if result.error is not None:
         return False
     remaining = Counter(f.code for f in findings if f.fix is None)
-    return Counter(f.code for f in result.findings) == remaining
+    return not (Counter(f.code for f in result.findings) - remaining)
 
 
 def verify_fix(
@@ -235,7 +235,7 @@ def verify_fix(
     project: "ProjectIndex | None" = None,
 ) -> Fix | None:
     """The finding's fix if applying it yields code that parses, no longer has this
-    finding, and has exactly the other findings it had before; else None."""
+    finding, and has no finding the original did not have; else None."""
     fix = finding.fix
     if fix is None:
         return None
@@ -250,7 +250,9 @@ def verify_fix(
         return None
     before = Counter(f.code for f in findings if f is not finding)
     after = Counter(f.code for f in result.findings)
-    return fix if after == before else None
+    # Fixing one mistake may also cure another (a frozen backbone is no longer trained
+    # too fast); it must never add one.
+    return fix if not (after - before) else None
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
