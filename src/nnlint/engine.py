@@ -34,7 +34,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 # many findings is quadratic. The re-checked text is capped (linear in the file's size);
 # fixes past the budget are not offered (never unverified): `--fix` picks them up in a
 # later round.
-VERIFY_MIN_CHARS = 1_000_000
+VERIFY_MIN_CHARS = 500_000
 VERIFY_SIZE_FACTOR = 2
 
 _SUPPRESSION = re.compile(

@@ -11,7 +11,8 @@ Properties checked:
   decode path, and stress inputs (deep nesting, long lines, 50,000-line files, NUL
   bytes, lone surrogates, mixed tabs/spaces, CRLF and CR line ends);
 - every fix, applied alone, gives code that parses, keeps every line outside its edits
-  byte-identical, removes its finding without adding one, and does not offer itself again.
+  byte-identical, removes its finding without adding one (it may cure another), and does
+  not offer itself again.
 """
 
 from __future__ import annotations
@@ -275,11 +276,8 @@ def fix_problems(text: str, finding: Finding, findings: list[Finding], settings:
         problems.append("the finding is still reported after the fix")
     added = after - before
     added.pop(finding.code, None)
-    removed = before - after
-    if added:
+    if added:  # curing another finding too is fine (a frozen backbone is no longer trained too fast)
         problems.append(f"the fix adds {dict(added)}")
-    if removed:
-        problems.append(f"the fix also removes {dict(removed)}")
     for again in outcome.findings:
         if again.fix is not None and again.code == finding.code and _same_edits(again.fix.edits, fix.edits):
             problems.append("not idempotent: the fixed code offers the same edit again")
@@ -376,8 +374,10 @@ class Report:
     stress_inputs: int = 0
     crashes: list[str] = field(default_factory=list)
     fixes: FixStats = field(default_factory=FixStats)
-    worst_ms_per_kline: float = 0.0
+    worst_ms_per_kline: float = 0.0  # analysis only (the language server's keystroke path)
     worst_input: str = ""
+    worst_verified_ms_per_kline: float = 0.0  # analysis + fix verification (the CLI's path)
+    worst_verified_input: str = ""
     slowest_ms: float = 0.0
     slowest_input: str = ""
     rss_before_kib: int = 0
@@ -385,7 +385,7 @@ class Report:
     peak_rss_kib: int = 0
     seconds: float = 0.0
 
-    def observe(self, name: str, outcome: Outcome) -> None:
+    def observe(self, name: str, outcome: Outcome, verified: bool = False) -> None:
         if outcome.crash:
             self.crashes.append(f"{name}: {outcome.crash}")
         ms = outcome.seconds * 1000
@@ -393,7 +393,9 @@ class Report:
             self.slowest_ms, self.slowest_input = ms, name
         if outcome.lines >= 1000:  # per-line cost is meaningless on tiny inputs
             per_kline = ms * 1000 / outcome.lines
-            if per_kline > self.worst_ms_per_kline:
+            if verified and per_kline > self.worst_verified_ms_per_kline:
+                self.worst_verified_ms_per_kline, self.worst_verified_input = per_kline, name
+            elif not verified and per_kline > self.worst_ms_per_kline:
                 self.worst_ms_per_kline, self.worst_input = per_kline, name
 
 
@@ -428,7 +430,7 @@ def build_report(
     # The full engine call (fixes verified) on the large files: the CLI's path.
     for name, text in stress_inputs(big_lines).items():
         if name.startswith(str(big_lines)):
-            report.observe(f"{name} (fixes verified)", run_engine(text, name, verify_fixes=True))
+            report.observe(f"{name} (fixes verified)", run_engine(text, name, verify_fixes=True), verified=True)
     report.rss_after_kib, report.peak_rss_kib = rss_kib()
     report.seconds = time.perf_counter() - started
     return report
@@ -447,7 +449,9 @@ def render(report: Report) -> str:
         f"    dropped by verification       {fixes.would_be_dropped} (rule bugs)",
         f"  fixes offered (verified)        {fixes.offered_verified}",
         f"    applied, contract broken      {fixes.unsafe_verified}",
-        f"  worst latency                   {report.worst_ms_per_kline:.0f} ms per 1,000 lines ({report.worst_input})",
+        f"  worst latency, analysis         {report.worst_ms_per_kline:.0f} ms per 1,000 lines ({report.worst_input})",
+        f"  worst latency, fixes verified   {report.worst_verified_ms_per_kline:.0f} ms per 1,000 lines "
+        f"({report.worst_verified_input})",
         f"  slowest single input            {report.slowest_ms:.0f} ms ({report.slowest_input})",
         f"  RSS before / after / peak       {report.rss_before_kib // 1024} / {report.rss_after_kib // 1024} / "
         f"{report.peak_rss_kib // 1024} MiB",
