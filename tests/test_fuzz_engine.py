@@ -210,3 +210,41 @@ def test_report_runs_and_finds_no_crash() -> None:
     text = render(report)
     for label in ("crashes", "worst latency, analysis", "fixes verified", "RSS before / after", "fixes offered (verified)", "edits applied"):
         assert label in text
+
+
+# ------------------------------------------------------------ a crashing rule is contained
+def test_a_crashing_rule_is_contained_by_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nnlint.engine import active_rules
+    from nnlint.config import Settings
+
+    rules = active_rules(Settings())
+    victim = type(rules[0])
+    text = (EXAMPLES / "train_classifier.py").read_text(encoding="utf-8")
+    expected_others = [f.code for f in check_source(text, "t.py", verify_fixes=False).findings if f.code != victim.code]
+
+    def boom(self, ctx):  # type: ignore[no-untyped-def]
+        raise KeyError("simulated rule bug")
+
+    monkeypatch.setattr(victim, "check", boom)
+    result = check_source(text, "t.py")
+    assert result.internal_errors and victim.code in result.internal_errors[0]
+    assert [f.code for f in result.findings] == expected_others
+
+
+def test_a_crashing_rule_is_reported_by_the_cli_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import nnlint.cli as cli
+    from nnlint.engine import active_rules
+    from nnlint.config import Settings
+
+    victim = type(active_rules(Settings())[0])
+
+    def boom(self, ctx):  # type: ignore[no-untyped-def]
+        raise KeyError("simulated rule bug")
+
+    monkeypatch.setattr(victim, "check", boom)
+    code = cli.main(["check", "--isolated", "--jobs", "1", str(EXAMPLES / "train_classifier.py")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert victim.code in captured.err and "Traceback" not in captured.err + captured.out
