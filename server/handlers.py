@@ -119,6 +119,7 @@ class NnlintServer(LanguageServer):
         self.docs = DocStates()
         self.notebooks = DocStates()  # NotebookState by notebook URI
         self.lens_cache: dict[str, tuple[Any, Any]] = {}
+        self.overfit_cache: dict[str, tuple[Any, Any]] = {}
         self.global_settings = ServerSettings()
         self.folder_settings: dict[str, ServerSettings] = {}
         self.client_locale: str | None = None
@@ -563,6 +564,14 @@ class NnlintServer(LanguageServer):
         return result
 
     def _store_notebook(self, state: NotebookState, result: notebooks.NotebookResult, config: DocConfig) -> None:
+        def places(lenses: dict[str, list[tuple[int, Any]]]) -> dict[str, list[int]]:
+            return {cell: [line for line, _ in found] for cell, found in lenses.items()}
+
+        previous_lenses = places(state.result.lenses) if state.result is not None else None
+        self.lens_cache[unquote(state.uri)] = (("notebook", result.snapshot.key), result.lenses)
+        if previous_lenses is not None and previous_lenses != places(result.lenses):
+            # a lens in one cell can depend on another cell (the optimizer it names)
+            self.refresh_code_lenses()
         state.result = result
         state.serial += 1
         state.generation = self.generation
@@ -593,8 +602,19 @@ class NnlintServer(LanguageServer):
                 self.drop_cell(state, cell_uri)
         state.published = current
 
+    def refresh_code_lenses(self) -> None:
+        if not _supports(self.client_capabilities, "workspace.code_lens.refresh_support"):
+            return
+        try:
+            future = self.workspace_code_lens_refresh(None)
+        except Exception:  # noqa: BLE001
+            return
+        if hasattr(future, "add_done_callback"):
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())  # a client error is fine
+
     def drop_cell(self, state: NotebookState, cell_uri: str) -> None:
         """Forget a cell and clear what the client shows for it."""
+        self.overfit_cache.pop(unquote(cell_uri), None)
         doc = self.docs.get(cell_uri)
         if doc is not None and doc.notebook == state.uri:
             self.docs.pop(cell_uri)
@@ -724,20 +744,27 @@ class NnlintServer(LanguageServer):
             arguments=[{"uri": uri, "version": version, "line": line}],
         )
 
-    async def insert_overfit_check(self, uri: str, version: int | None, line: int) -> dict[str, Any]:
-        """Build the check for the loop on 0-based `line` and apply it through the client."""
+    async def overfit_edit(self, uri: str, line: int) -> tuple[str, list[t.TextEdit]] | None:
+        """The edit inserting the check above the loop on 0-based `line` of a file or cell,
+        as (document URI, LSP edits) for the current version; None if there is no such loop
+        (or the document changed meanwhile). Cached per version."""
         if not self.is_open(uri):
-            return {"applied": False, "reason": "not open"}
+            return None
         doc = self.workspace.get_text_document(uri)
-        if version is not None and doc.version != version:
-            return {"applied": False, "reason": "the document changed"}
         config = self.config_for(uri)
         notebook = self.notebook_of(uri)
         loop = asyncio.get_running_loop()
         if notebook is not None:
             snap = notebooks.snapshot(self.workspace, notebook)
             if snap is None:
-                return {"applied": False, "reason": "not open"}
+                return None
+            key: Any = ("notebook", snap.key, unquote(uri), line, self.generation)
+        else:
+            key = ("text", unquote(uri), doc.version, line, self.generation)
+        cached = self.overfit_cache.get(unquote(uri))
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if notebook is not None:
             found = await loop.run_in_executor(
                 self.analysis_pool, notebooks.overfit_edit, snap, uri, line, config.engine
             )
@@ -749,17 +776,31 @@ class NnlintServer(LanguageServer):
             edit = await loop.run_in_executor(
                 self.analysis_pool, overfit_check_edit, text, doc.path or uri, line + 1, config.engine
             )
-        if edit is None:
+        if not self.is_open(target) or self.workspace.get_text_document(target).version != target_version:
+            return None
+        value = None
+        if edit is not None:
+            value = target, convert.edits_to_lsp(self.codec(), convert.split_lines(text), [edit])
+        self.overfit_cache[unquote(uri)] = (key, value)
+        return value
+
+    async def insert_overfit_check(self, uri: str, version: int | None, line: int) -> dict[str, Any]:
+        """The lens' command: build the check and apply it through workspace/applyEdit."""
+        if not self.is_open(uri):
+            return {"applied": False, "reason": "not open"}
+        if version is not None and self.workspace.get_text_document(uri).version != version:
+            return {"applied": False, "reason": "the document changed"}
+        lang = self.config_for(uri).lang
+        found = await self.overfit_edit(uri, line)
+        if found is None:
             self.window_show_message(
-                t.ShowMessageParams(type=t.MessageType.Info, message=f"nnlint: {i18n.text(config.lang, 'overfit_none')}")
+                t.ShowMessageParams(type=t.MessageType.Info, message=f"nnlint: {i18n.text(lang, 'overfit_none')}")
             )
             return {"applied": False, "reason": "no training loop to check there"}
-        if not self.is_open(target) or self.workspace.get_text_document(target).version != target_version:
-            return {"applied": False, "reason": "the document changed"}
-        edits = convert.edits_to_lsp(self.codec(), convert.split_lines(text), [edit])
+        target, edits = found
         result = await self.workspace_apply_edit_async(
             t.ApplyWorkspaceEditParams(
-                edit=self.workspace_edit(target, edits), label=f"nnlint: {i18n.text(config.lang, 'overfit_lens')}"
+                edit=self.workspace_edit(target, edits), label=f"nnlint: {i18n.text(lang, 'overfit_lens')}"
             )
         )
         return {"applied": bool(result and result.applied), "uri": target}
@@ -938,6 +979,8 @@ def create_server() -> NnlintServer:
     def did_close(ls: NnlintServer, params: t.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.overlay(uri, drop=True)
+        ls.lens_cache.pop(unquote(uri), None)
+        ls.overfit_cache.pop(unquote(uri), None)
         state = ls.docs.pop(uri, None)
         if state is not None and state.task is not None:
             state.task.cancel()
@@ -1303,9 +1346,14 @@ async def _code_actions(ls: NnlintServer, uri: str, params: t.CodeActionParams) 
     if _kind_wanted(OVERFIT_KIND, only) and config.editor.enable and ls.is_open(uri):
         first, last = params.range.start.line, params.range.end.line
         for line, _args in await ls.overfit_lenses(uri):
-            if first <= line <= last and ls.is_open(uri):
-                command = ls.overfit_command(uri, line, config.lang)
-                actions.append(t.CodeAction(title=f"nnlint: {command.title}", kind=OVERFIT_KIND, command=command))
+            if first <= line <= last:
+                # an edit, not a command: clients parse a code action carrying a command
+                # as a bare Command (lsprotocol does), and it works without executeCommand
+                found = await ls.overfit_edit(uri, line)
+                if found is not None:
+                    title = f"nnlint: {i18n.text(config.lang, 'overfit_lens')}"
+                    edit = ls.workspace_edit(*found)
+                    actions.append(t.CodeAction(title=title, kind=OVERFIT_KIND, edit=edit))
     return actions
 
 

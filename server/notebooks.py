@@ -105,6 +105,7 @@ class NotebookResult:
     cells: dict[str, CellResult]  # code cells by unquoted URI
     elapsed_ms: float
     semantic: Any = None
+    lenses: dict[str, list[tuple[int, dict[str, object]]]] = field(default_factory=dict)  # see `lenses`
 
 
 def analyse(
@@ -156,8 +157,9 @@ def analyse(
                 cells[key].error = convert.finding_to_diagnostic(
                     cell_info.error, cells[key].uri, codec, lines_of[key], cells[key].version, docs_base
                 )
+    by_cell = _lenses(program)
     elapsed = (time.perf_counter() - start) * 1000
-    return NotebookResult(snap, program, findings, cells, elapsed, result.semantic)
+    return NotebookResult(snap, program, findings, cells, elapsed, result.semantic, by_cell)
 
 
 def choose_fixes(
@@ -213,7 +215,10 @@ def cell_edits(
 
 def lenses(snap: NotebookSnapshot) -> dict[str, list[tuple[int, dict[str, object]]]]:
     """Overfit-one-batch lenses per cell URI (unquoted): [(0-based cell line, engine args)]."""
-    program = snap.program()
+    return _lenses(snap.program())
+
+
+def _lenses(program: NotebookProgram) -> dict[str, list[tuple[int, dict[str, object]]]]:
     out: dict[str, list[tuple[int, dict[str, object]]]] = {}
     for cell_id, line, _title, args in program.overfit_lenses():
         out.setdefault(unquote(str(cell_id)), []).append((line - 1, args))

@@ -43,10 +43,19 @@ def notebook_capabilities() -> t.ClientCapabilities:
     return caps
 
 
+def answer_lens_refresh(client: LanguageClient) -> None:
+    """VS Code's capabilities claim codeLens refresh support; answer like it does."""
+
+    @client.feature(t.WORKSPACE_CODE_LENS_REFRESH)
+    def refresh(params: None) -> None:
+        client.lens_refreshes = getattr(client, "lens_refreshes", 0) + 1  # type: ignore[attr-defined]
+
+
 @pytest_lsp.fixture(config=CONFIG, scope="module")
 async def client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("ws")
     lsp_client.root = root  # type: ignore[attr-defined]
+    answer_lens_refresh(lsp_client)
     result = await initialize(lsp_client, root, caps=notebook_capabilities(), options={"debounceMs": 30})
     lsp_client.init_result = result  # type: ignore[attr-defined]
     yield
@@ -426,6 +435,7 @@ async def test_save_and_close(client: LanguageClient) -> None:
 async def on_save_client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("ws-onsave")
     lsp_client.root = root  # type: ignore[attr-defined]
+    answer_lens_refresh(lsp_client)
     await initialize(lsp_client, root, caps=notebook_capabilities(), options={"run": "onSave", "debounceMs": 0})
     yield
     await lsp_client.shutdown_session()
