@@ -157,12 +157,6 @@ def test_cli_stdin_never_runs_the_code(tmp_path: Path) -> None:
 SHADOWS = ["difflib", "tomllib", "pygls", "lsprotocol", "jedi", "concurrent", "tempfile"]
 
 
-@pytest.mark.xfail(
-    reason="`python -m` puts the working directory first on sys.path, so a project file named like a "
-    "module nnlint imports lazily (difflib.py, tomllib.py, pygls.py...) is executed; needs "
-    "nnlint/__main__.py to drop sys.path[0] before importing nnlint.cli (or clients to pass -P)",
-    strict=False,
-)
 def test_python_dash_m_nnlint_does_not_import_project_files_shadowing_modules(tmp_path: Path) -> None:
     project, marker = hostile_project(tmp_path)
     for name in SHADOWS:
