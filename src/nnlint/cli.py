@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP address instead of stdio")
     server.add_argument("--log-file", help="write the server log to this file")
     server.add_argument("-v", "--verbose", action="count", default=0, help="log more (repeat for debug)")
+
+    completion = commands.add_parser(
+        "completion", help="print a shell completion script", description="Print a completion script for a shell."
+    )
+    completion.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell to complete in")
     return parser
 
 
@@ -115,6 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_check(args)
         if args.command == "rule":
             return run_rule(args)
+        if args.command == "completion":
+            from nnlint.completion import script
+
+            sys.stdout.write(script(args.shell, parser))
+            return EXIT_CLEAN
         if args.command == "server":
             from nnlint.server.main import start  # the server's deps load only when needed
 
