@@ -2,7 +2,8 @@
 
 Modules:
 - `main`: `start(args)`, called by `nnlint server`.
-- `handlers`: the LSP handlers (documents, diagnostics, hover, code actions, commands).
+- `handlers`: the LSP handlers (documents, notebooks, diagnostics, hover, code actions, code lenses, commands).
+- `notebooks`: notebook documents (cells -> one program -> results per cell; lenses).
 - `convert`: engine findings <-> LSP types (positions through pygls' codec).
 - `settings`: editor settings parsed into typed dataclasses, merged with [tool.nnlint].
 - `i18n`: the server's own UI strings (English, Korean).
