@@ -177,5 +177,9 @@ def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
     assert seen["notificationCount"] == 1
     assert seen["fixAllCommand"] and seen["fixOnSave"]
     assert "NN203" in seen["notebook"] and "Head.forward" in seen["notebook"]  # a Jupyter notebook cell
+    assert seen["debugInfo"].startswith("JSON with"), seen["debugInfo"]
+    assert "NN203" in seen["ruleDocs"]
+    assert seen["showLogs"] == "Output panel shows the nnlint log", seen["showLogs"]
+    assert seen["restartCommand"] == "restarted, ready again", seen["restartCommand"]
     for name in ("walkthrough-problems.png", "walkthrough-hover.png", "walkthrough-quickfix.png", "notebook.png", "success.png"):
         assert (out / name).stat().st_size > 10_000, name

@@ -149,6 +149,7 @@ async function startClient(reason: string): Promise<void> {
     fail(resolution.message, true, resolution.installCommand);
     return;
   }
+  shownErrors.clear(); // a working program again: a later failure deserves a new notification
 
   const server: ServerCommand = resolution.server;
   log.info(`server command: ${[server.command, ...server.args].join(" ")}`);
@@ -164,7 +165,7 @@ async function startClient(reason: string): Promise<void> {
     traceOutputChannel: log,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
     initializationOptions: serverSettingsFor(folder?.uri),
-    diagnosticCollectionName: "nnlint",
+    diagnosticCollectionName: "nnlint.push", // the pull collection is named "nnlint" (the server's identifier)
     middleware: {
       workspace: {
         // Answer the server's workspace/configuration requests for "nnlint" with the mapped,

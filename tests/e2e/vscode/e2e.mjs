@@ -185,8 +185,15 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 let browser;
 let page;
 
+// The nnlint LogOutputChannel: exthost1/nnlint.nnlint/nnlint.log (older: output_logging_*/N-nnlint.log).
+const isNnlintLog = (f) => /nnlint\.nnlint[\\/].*\.log$/.test(f) || (/output_logging_/.test(f) && /nnlint/i.test(path.basename(f)));
+
+function extensionLogFile() {
+  return findFiles(path.join(userData, "logs"), isNnlintLog)[0];
+}
+
 function extensionLog() {
-  const files = findFiles(path.join(userData, "logs"), (f) => /output_logging_/.test(f) && /nnlint/i.test(path.basename(f)));
+  const files = findFiles(path.join(userData, "logs"), isNnlintLog);
   const more = findFiles(path.join(userData, "logs"), (f) => /exthost\.log$/.test(f));
   return [...files, ...more]
     .map((f) => `----- ${path.relative(userData, f)}\n${fs.readFileSync(f, "utf8")}`)
@@ -450,18 +457,103 @@ async function run() {
   seen.notebook = nbProblems.map((t) => t.replace(/\s+/g, " ").trim()).find((t) => t.includes("Head.forward"));
   step("notebook", seen.notebook);
   await page.screenshot({ path: path.join(OUT_DIR, "notebook.png") });
+
+  // 13. The other commands: Debug Information, Show Rule Documentation, Show Logs, Restart Server.
+  await runCommand("nnlint: Debug Information");
+  const debugText = await until(
+    "the debug information document",
+    async () => {
+      const text = (await viewLines()).join("\n");
+      return text.includes('"serverCommand"') && text.includes('"state": "Running"') ? text : false;
+    },
+    20000,
+  );
+  // The whole JSON also goes to the log: check the server's own part (its diagnostic mode, rules).
+  const serverPart = await until(
+    "the server's debug info in the log",
+    async () => {
+      const file = extensionLogFile();
+      const text = file ? fs.readFileSync(file, "utf8") : "";
+      return text.includes('"diagnosticMode"') && text.includes('"NN203"') ? true : false;
+    },
+    10000,
+  ).catch(() => false);
+  seen.debugInfo =
+    debugText.includes(PYTHON) && serverPart
+      ? "JSON with the server command and the server's own info"
+      : `incomplete: ${debugText.slice(0, 300)}`;
+  step("debug information", seen.debugInfo);
+
+  await runCommand("nnlint: Show Rule Documentation");
+  const pick = page.locator(".quick-input-widget .monaco-list-row", { hasText: "NN203" }).first();
+  await pick.waitFor({ state: "visible", timeout: 15000 });
+  await page.locator(".quick-input-widget input").fill("NN203");
+  await page.keyboard.press("Enter");
+  const docTab = page.locator(".tabs-container .tab", { hasText: "NN203" }).first();
+  await docTab.waitFor({ state: "visible", timeout: 20000 });
+  seen.ruleDocs = `opened tab "${(await docTab.innerText()).trim()}"`;
+  step("rule documentation", seen.ruleDocs);
+
+  await runCommand("nnlint: Show Logs");
+  const channel = await until(
+    "the nnlint channel in the Output panel",
+    async () => {
+      const selects = page.locator(".part.panel select.monaco-select-box");
+      for (let i = 0; i < (await selects.count()); i++) {
+        const chosen = await selects.nth(i).evaluate((el) => (el.selectedIndex >= 0 ? el.options[el.selectedIndex].text : ""));
+        if (chosen.trim() === "nnlint") return chosen.trim();
+      }
+      return false;
+    },
+    15000,
+  );
+  const shownLog = await page.locator(".part.panel .monaco-editor .view-lines").first().innerText().catch(() => "");
+  seen.showLogs = channel === "nnlint" && shownLog.trim() ? "Output panel shows the nnlint log" : `channel ${channel}`;
+  step("show logs", seen.showLogs);
+
+  await runCommand("nnlint: Restart Server");
+  const readLog = () => {
+    const file = extensionLogFile();
+    return file ? fs.readFileSync(file, "utf8") : "";
+  };
+  const marker = "starting the nnlint server (nnlint: Restart Server)";
+  await until(
+    "the restarted server to run",
+    async () => {
+      const text = readLog();
+      const at = text.indexOf(marker);
+      return at >= 0 && text.indexOf("the nnlint server is running", at) > at;
+    },
+    30000,
+  );
+  await until("the status to go back to ready", async () => (await item.locator(".codicon-check").count()) > 0, 10000);
+  const restarts = readLog().split(marker).length - 1;
+  seen.restartCommand = restarts === 1 ? "restarted, ready again" : `log shows ${restarts} restarts`;
+  step("restart command", seen.restartCommand);
 }
 
 const FIXED = "F.dropout(x, 0.5, training=self.training)";
 
 async function runCommand(title) {
-  await page.keyboard.press("F1");
-  const input = page.locator(".quick-input-widget input");
-  await input.waitFor({ state: "visible", timeout: 10000 });
-  await input.fill(`>${title}`);
-  const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first();
-  await row.waitFor({ state: "visible", timeout: 10000 });
-  await page.keyboard.press("Enter");
+  // F1 opens the Command Palette; retried because a focused webview (e.g. a Markdown preview)
+  // can swallow the first key press.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press("F1");
+    const input = page.locator(".quick-input-widget input");
+    try {
+      await input.waitFor({ state: "visible", timeout: 5000 });
+      await input.fill(`>${title}`);
+      const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first();
+      await row.waitFor({ state: "visible", timeout: 5000 });
+      await page.keyboard.press("Enter");
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await page.keyboard.press("Escape");
+      await page.locator(".part.statusbar").click({ position: { x: 600, y: 5 } }).catch(() => {});
+      await sleep(500);
+    }
+  }
 }
 
 async function viewLines() {
