@@ -345,6 +345,75 @@ def measure_folder(root: Path, repeat: int, jobs: int | None = None) -> list[flo
     return times
 
 
+CROSS_FILE_MODULES = {
+    "pkg/__init__.py": "",
+    "pkg/engine.py": "import torch\n\n\ndef validate(model, loader):\n    model.eval()\n"
+                     "    with torch.no_grad():\n        return [model(x) for x, _ in loader]\n",
+    "pkg/losses.py": "import torch\n\n\ndef build_loss(cfg):\n    return torch.nn.CrossEntropyLoss()\n",
+    "pkg/models.py": "from torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                     "        super().__init__()\n        self.body = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.1))\n\n"
+                     "    def forward(self, x):\n        return self.body(x)\n",
+}
+CROSS_FILE_MAIN = """\
+import torch
+import wandb_like_helpers
+from pkg.engine import validate
+from pkg.losses import build_loss
+from pkg.models import Net
+
+model = Net()
+opt = torch.optim.Adam(model.parameters())
+criterion = build_loss(None)
+for epoch in range(3):
+    for x, y in loader:
+        opt.zero_grad()
+        loss = criterion(torch.softmax(model(x), 1), y)
+        loss.backward()
+        opt.step()
+    validate(model, val_loader)
+"""
+
+
+def measure_cross_file(repeat: int) -> None:
+    """Issue 5's figures: in-file analysis alone, cross-file with the project index cold
+    (other modules parsed on first use) and warm (summaries cached per module version),
+    and jedi's cold and warm lookup, which the server only ever does in the background."""
+    from nnlint.engine import check_source
+    from nnlint.project import ProjectIndex
+
+    with tempfile.TemporaryDirectory(prefix="nnlint-xfile-") as tmp:
+        root = Path(tmp)
+        (root / "pyproject.toml").write_text("[project]\nname = 'bench'\n")
+        for name, text in CROSS_FILE_MODULES.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        main_path = root / "train.py"
+        main_path.write_text(CROSS_FILE_MAIN)
+        in_file = _timings(lambda: check_source(CROSS_FILE_MAIN, str(main_path), verify_fixes=False), repeat)
+        cold = []
+        for _ in range(repeat):
+            index = ProjectIndex(root, use_jedi=False)
+            started = time.perf_counter()
+            found = check_source(CROSS_FILE_MAIN, str(main_path), verify_fixes=False, project=index)
+            cold.append(time.perf_counter() - started)
+        warm = _timings(lambda: check_source(CROSS_FILE_MAIN, str(main_path), verify_fixes=False, project=index),
+                        repeat)
+        codes = sorted(f.code for f in found.findings)
+        print(f"\ncross-file (issue 5): a script importing 3 project modules; findings {codes}")
+        print(f"  in-file only:                median {statistics.median(in_file) * 1000:.2f} ms")
+        print(f"  cross-file, index cold:      median {statistics.median(cold) * 1000:.2f} ms")
+        print(f"  cross-file, index warm:      median {statistics.median(warm) * 1000:.2f} ms")
+        index = ProjectIndex(root, use_jedi=True)
+        started = time.perf_counter()
+        index._find_with_jedi("torch.nn")
+        jedi_cold = time.perf_counter() - started
+        started = time.perf_counter()
+        index._find_with_jedi("torch.nn")
+        jedi_warm = time.perf_counter() - started
+        print(f"  jedi lookup, cold: {jedi_cold * 1000:.0f} ms; warm: {jedi_warm * 1000:.1f} ms "
+              "(the server runs these on a background thread after `initialized`; diagnostics never wait)")
+
+
 def find_examples() -> Path | None:
     for candidate in (Path.cwd() / "examples", Path(__file__).resolve().parents[2] / "examples"):
         if candidate.is_dir() and any(candidate.rglob("*.py")):
@@ -396,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
             _print_table(measure_texts(texts, args.repeat))
     else:
         print("\nexamples/: not found (skipped)")
+
+    measure_cross_file(args.repeat)
 
     if not args.no_folder:
         with tempfile.TemporaryDirectory(prefix="nnlint-bench-") as tmp:
