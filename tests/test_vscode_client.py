@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import zipfile
@@ -130,6 +131,17 @@ def test_package_contents_and_manifest(vsix: Path) -> None:
     assert "vscode-notebook-cell" in bundle  # notebook cells are in the document selector
 
 
+def _kill_code_server(pgid_file: Path) -> None:
+    """Stop code-server's process group (it runs in its own session) if it is still there."""
+    try:
+        pgid = int(pgid_file.read_text())
+        # only that group, and only while its leader is still the code-server we started
+        if "code-server" in Path(f"/proc/{pgid}/cmdline").read_bytes().decode(errors="replace"):
+            os.killpg(pgid, signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
 def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
     chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if chromium is None:
@@ -150,12 +162,22 @@ def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
         CHROMIUM=chromium,
         E2E_TIMEOUT_S="180",
     )
+    process = subprocess.Popen(
+        ["node", "e2e.mjs"], cwd=E2E, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
-        result = subprocess.run(
-            ["node", "e2e.mjs"], cwd=E2E, env=env, text=True, capture_output=True, timeout=360, check=False
-        )
-    except subprocess.TimeoutExpired as exc:  # the script stops code-server's process group itself
-        pytest.fail(f"the e2e script did not finish in time:\n{exc.stdout}\n{exc.stderr}")
+        stdout, stderr = process.communicate(timeout=360)
+    except subprocess.TimeoutExpired:
+        process.terminate()  # the script's SIGTERM handler stops code-server's process group
+        try:
+            stdout, stderr = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+        _kill_code_server(out / "code-server.pgid")
+        pytest.fail(f"the e2e script did not finish in time:\n{stdout[-5000:]}\n{stderr[-5000:]}")
+    _kill_code_server(out / "code-server.pgid")  # normally already stopped by the script
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     print(result.stdout)
     lines = [line for line in result.stdout.splitlines() if line.startswith("E2E-RESULT ")]
     assert lines, f"no result line; exit {result.returncode}\n{result.stdout[-5000:]}\n{result.stderr[-15000:]}"

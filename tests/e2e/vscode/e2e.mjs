@@ -157,6 +157,8 @@ const codeServer = spawn(
   ],
   { detached: true, stdio: ["ignore", logFd, logFd], env: { ...env, NNLINT_E2E: "1" } },
 );
+// For the pytest wrapper: the process group to kill if this script itself gets killed.
+fs.writeFileSync(path.join(OUT_DIR, "code-server.pgid"), String(codeServer.pid));
 let stopped = false;
 function stopCodeServer() {
   if (stopped) return;
