@@ -9,7 +9,6 @@ import gc
 import os
 import re
 import sys
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Sequence
 from nnlint import __version__
 from nnlint.config import ConfigError, Settings, settings_for, settings_from_mapping
 from nnlint.engine import SYNTAX_ERROR, active_rules, check_source, read_source
+from nnlint.fsutil import CHANGED, replace_file
 from nnlint.project import ProjectIndex, shared_index
 from nnlint.findings import Finding, Severity, Span
 from nnlint.fixes import apply_fixes
@@ -401,7 +401,7 @@ def _write_atomically(path: Path, original: str, new_text: str) -> str | None:
     """Write via a temporary file and rename; refuse if the file changed since it was read."""
     current, _ = read_source(path)
     if current != original:
-        return "file changed while it was being checked; fixes not written"
+        return CHANGED
     encoding = _declared_encoding(path)
     try:
         data = new_text.encode(encoding)
@@ -409,27 +409,7 @@ def _write_atomically(path: Path, original: str, new_text: str) -> str | None:
         data = new_text.encode("utf-8")
     if _has_bom(path):
         data = codecs.BOM_UTF8 + data
-    try:
-        mode = path.stat().st_mode
-        target = path.resolve()  # keep a symlink a symlink: replace what it points to
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".nnlint", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, mode & 0o7777)
-            if read_source(path)[0] != original:  # last look, just before the rename
-                os.unlink(tmp)
-                return "file changed while it was being checked; fixes not written"
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
-        return f"cannot write fixes: {exc.strerror or exc}"
-    return None
+    return replace_file(path, data, lambda: read_source(path)[0] == original)
 
 
 def _has_bom(path: Path) -> bool:

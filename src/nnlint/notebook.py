@@ -22,14 +22,13 @@ import ast
 import codecs
 import difflib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Hashable, Iterable, Sequence
 
 from nnlint.config import Settings
+from nnlint.fsutil import CHANGED, replace_file
 from nnlint.findings import Edit, Finding, Fix, Related, Severity, Span
 from nnlint.fixes import OverlappingEdits, apply_edits
 
@@ -712,26 +711,13 @@ def write_atomically(path: Path, original: bytes, new_raw: str) -> str | None:
     data = new_raw.encode("utf-8")
     if original.startswith(codecs.BOM_UTF8):
         data = codecs.BOM_UTF8 + data
-    try:
-        if path.read_bytes() != original:
-            return "file changed while it was being checked; fixes not written"
-        mode = path.stat().st_mode
-        target = path.resolve()
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".nnlint", dir=target.parent)
+
+    def unchanged() -> bool:
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, mode & 0o7777)
-            if path.read_bytes() != original:
-                os.unlink(tmp)
-                return "file changed while it was being checked; fixes not written"
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
-        return f"cannot write fixes: {exc.strerror or exc}"
-    return None
+            return path.read_bytes() == original
+        except OSError:
+            return False
+
+    if not unchanged():
+        return CHANGED
+    return replace_file(path, data, unchanged)
