@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Iterator
 
 from nnlint.context import Context
-from nnlint.findings import Finding, Fix, Severity
+from nnlint.findings import Finding, Severity
 from nnlint.registry import Rule, register
-from nnlint.values import SOFTMAX, drop_activation_edits, short, values
+from nnlint.values import SOFTMAX, activation_into_loss
 
 
 @register
@@ -58,23 +58,6 @@ class SoftmaxIntoCrossEntropy(Rule):
     fix_title = "Pass the logits to the loss"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        vals = values(ctx.semantic, ctx.source.text)
-        for use in vals.loss_uses:
-            value = use.value
-            if use.kind != "ce" or value is None or value.kind != SOFTMAX or value.via_model:
-                continue
-            site = use.site
-            loss_text = short(ctx.text(site.node.func))
-            what = short(ctx.text(use.input))
-            message = (
-                f"`{what}` holds softmax probabilities (made on line {value.line}) and is the input of "
-                f"`{loss_text}` on line {site.line}, which applies log_softmax itself: pass the raw logits"
-            )
-            related = [ctx.related(value.made_at, f"softmax applied here (line {value.line})")]
-            for hop in value.hops[:-1] if len(value.hops) > 1 else []:
-                related.append(ctx.related(hop.stmt, f"`{hop.name}` carries the probabilities (line {hop.line})"))
-            if use.construction is not None:
-                related.append(ctx.related(use.construction, "the cross-entropy loss is created here"))
-            edits = drop_activation_edits(ctx, vals, use)
-            fix = Fix(self.fix_title, tuple(edits)) if edits else None
-            yield ctx.finding(self, site.node, message, related, fix)
+        yield from activation_into_loss(
+            ctx, self, "ce", SOFTMAX, applies="log_softmax", created="the cross-entropy loss is created here", advice="pass the raw logits"
+        )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Iterator
 
 from nnlint.context import Context
-from nnlint.findings import Finding, Fix, Severity
+from nnlint.findings import Finding, Severity
 from nnlint.registry import Rule, register
-from nnlint.values import SIGMOID, drop_activation_edits, short, values
+from nnlint.values import SIGMOID, activation_into_loss
 
 
 @register
@@ -53,21 +53,6 @@ class SigmoidIntoBceWithLogits(Rule):
     fix_title = "Pass the logits to the loss"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        vals = values(ctx.semantic, ctx.source.text)
-        for use in vals.loss_uses:
-            value = use.value
-            if use.kind != "bce_logits" or value is None or value.kind != SIGMOID or value.via_model:
-                continue
-            site = use.site
-            loss_text = short(ctx.text(site.node.func))
-            what = short(ctx.text(use.input))
-            message = (
-                f"`{what}` holds sigmoid probabilities (made on line {value.line}) and is the input of "
-                f"`{loss_text}` on line {site.line}, which applies the sigmoid itself: pass the logits"
-            )
-            related = [ctx.related(value.made_at, f"sigmoid applied here (line {value.line})")]
-            if use.construction is not None:
-                related.append(ctx.related(use.construction, "the with-logits loss is created here"))
-            edits = drop_activation_edits(ctx, vals, use)
-            fix = Fix(self.fix_title, tuple(edits)) if edits else None
-            yield ctx.finding(self, site.node, message, related, fix)
+        yield from activation_into_loss(
+            ctx, self, "bce_logits", SIGMOID, applies="the sigmoid", created="the with-logits loss is created here", advice="pass the logits"
+        )

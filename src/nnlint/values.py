@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from nnlint.findings import Fix
 from nnlint.semantic import Binding, CallSite, Scope, Semantic, argument, dotted, keyword
 from nnlint.torchnames import (
     LOG_SOFTMAX_FUNCTIONS,
@@ -599,3 +600,29 @@ def model_label(ctx, value: Value) -> str:  # noqa: ANN001
     if type(made) is ast.Call:
         return short(ctx.text(made.func))
     return short(ctx.text(made))
+
+
+def activation_into_loss(ctx, rule, loss_kind: str, activation: str, applies: str, created: str, advice: str):  # noqa: ANN001, ANN201
+    """Findings for an activation applied twice: `activation` output (made by a call in
+    this program, not by the model's own last layer) reaching a loss of `loss_kind` that
+    `applies` the same squashing itself. Shared by NN301 and NN302."""
+    vals = values(ctx.semantic, ctx.source.text)
+    name = {SOFTMAX: "softmax", SIGMOID: "sigmoid"}[activation]
+    for use in vals.loss_uses:
+        value = use.value
+        if use.kind != loss_kind or value is None or value.kind != activation or value.via_model:
+            continue
+        site = use.site
+        message = (
+            f"`{short(ctx.text(use.input))}` holds {name} probabilities (made on line {value.line}) and is the "
+            f"input of `{short(ctx.text(site.node.func))}` on line {site.line}, which applies {applies} itself: "
+            f"{advice}"
+        )
+        related = [ctx.related(value.made_at, f"{name} applied here (line {value.line})")]
+        for hop in value.hops[:-1] if len(value.hops) > 1 else []:
+            related.append(ctx.related(hop.stmt, f"`{hop.name}` carries the probabilities (line {hop.line})"))
+        if use.construction is not None:
+            related.append(ctx.related(use.construction, created))
+        edits = drop_activation_edits(ctx, vals, use)
+        fix = Fix(rule.fix_title, tuple(edits)) if edits else None
+        yield ctx.finding(rule, site.node, message, related, fix)
