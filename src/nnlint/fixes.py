@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from typing import Callable
 
 from nnlint.findings import Edit, Finding, Fix
 from nnlint.source import SourceFile
@@ -38,25 +39,36 @@ def fix_parses(text: str, fix: Fix) -> bool:
     return True
 
 
-def apply_fixes(text: str, findings: list[Finding]) -> tuple[str, int]:
-    """Apply every non-conflicting fix once. Returns the new text and how many applied."""
+def compatible_edits(
+    text: str, findings: list[Finding], accept: "Callable[[Finding], bool] | None" = None
+) -> tuple[list[Edit], int]:
+    """The edits of every fix that can be applied together (in source order, skipping a
+    fix that overlaps one already taken), and how many fixes they come from. The
+    combination is checked to parse; if it does not, nothing is returned."""
     chosen: list[Edit] = []
     taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
-    applied = 0
+    count = 0
     for finding in sorted(findings, key=Finding.sort_key):
-        if finding.fix is None:
+        if finding.fix is None or (accept is not None and not accept(finding)):
             continue
         ranges = [((e.span.line, e.span.column), (e.span.end_line, e.span.end_column)) for e in finding.fix.edits]
         if any(_overlaps(r, t) for r in ranges for t in taken):
             continue
-        candidate = chosen + list(finding.fix.edits)
         try:
-            apply_edits(text, candidate)
+            apply_edits(text, chosen + list(finding.fix.edits))
         except OverlappingEdits:
             continue
-        chosen = candidate
+        chosen.extend(finding.fix.edits)
         taken.extend(ranges)
-        applied += 1
+        count += 1
+    if chosen and not fix_parses(text, Fix("all", tuple(chosen))):
+        return [], 0
+    return chosen, count
+
+
+def apply_fixes(text: str, findings: list[Finding]) -> tuple[str, int]:
+    """Apply every non-conflicting fix once. Returns the new text and how many applied."""
+    chosen, applied = compatible_edits(text, findings)
     if not chosen:
         return text, 0
     return apply_edits(text, chosen), applied
