@@ -35,7 +35,7 @@ from nnlint.project import ProjectIndex, configure_shared_indexes, shared_index
 from nnlint.registry import load_rules
 from nnlint.source import SourceFile
 
-from . import convert, i18n, notebooks
+from . import convert, i18n, notebooks, transport
 from .settings import PyprojectCache, ServerSettings, effective_settings, parse_settings
 
 log = logging.getLogger("nnlint.server")
@@ -115,6 +115,7 @@ class NnlintServer(LanguageServer):
             __version__,
             text_document_sync_kind=t.TextDocumentSyncKind.Incremental,
             notebook_document_sync=notebooks.SYNC_OPTIONS,
+            protocol_cls=transport.Protocol,
         )
         self.docs = DocStates()
         self.notebooks = DocStates()  # NotebookState by notebook URI
@@ -133,6 +134,18 @@ class NnlintServer(LanguageServer):
         self.docs_base: str | None = None
 
     # ------------------------------------------------------------------ helpers
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls pops up "Error in server" for every failed notification; log it instead
+        (requests already carry their error in the response)."""
+        log.warning("%s: %s", getattr(source, "__name__", source), error)
+
+    def stop_serving(self, code: int | None = None) -> None:
+        """Replaced by the transport once serving; ends the process's main loop."""
+
+    def on_stop(self) -> None:
+        """The transport stopped (exit, end of input, dead client): drop queued analyses."""
+        self.analysis_pool.shutdown(wait=False, cancel_futures=True)
+
     def report(self, message: str, kind: t.MessageType = t.MessageType.Warning) -> None:
         """Log a problem once (bad settings, unreadable pyproject) to the client and the log."""
         log.warning(message)
@@ -892,6 +905,7 @@ def create_server() -> NnlintServer:
 
     @server.feature(t.INITIALIZE)
     def initialize(ls: NnlintServer, params: t.InitializeParams) -> None:
+        transport.watch_parent(params.process_id, lambda: ls.stop_serving(1))
         ls.client_locale = params.locale
         options = params.initialization_options
         if options is not None:

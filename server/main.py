@@ -36,6 +36,7 @@ def start(args: argparse.Namespace) -> int:
             print(f"nnlint server: --tcp expects HOST:PORT, got {tcp!r}", file=sys.stderr)
             return 2
         server.start_tcp(host or "127.0.0.1", port_number)
-    else:
-        server.start_io()
-    return 0
+        return 0
+    from .transport import serve_stdio
+
+    return serve_stdio(server)

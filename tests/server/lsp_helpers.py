@@ -206,3 +206,138 @@ def line_range(text: str, needle: str) -> tuple[int, int]:
     before = text[:index]
     line = before.count("\n")
     return line, index - (before.rfind("\n") + 1)
+
+
+class RawServer:
+    """The server over stdio with hand-made framing, for what a well-behaved client cannot
+    send (bad headers, truncated frames, invalid JSON). Server requests (configuration,
+    registrations) are answered with null results."""
+
+    def __init__(self, env: dict[str, str] | None = None, **popen: Any) -> None:
+        import os
+        import subprocess
+
+        self.process = subprocess.Popen(
+            SERVER,
+            stdin=popen.pop("stdin", subprocess.PIPE),
+            stdout=popen.pop("stdout", subprocess.PIPE),
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            **popen,
+        )
+        self.buffer = b""
+        self.next_id = 1
+        self.received: list[dict[str, Any]] = []
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def write(self, data: bytes) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
+
+    @staticmethod
+    def frame(message: Any) -> bytes:
+        import json
+
+        body = json.dumps(message).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    def send(self, message: Any) -> None:
+        self.write(self.frame(message))
+
+    def notify(self, method: str, params: Any = None) -> None:
+        self.send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def request(self, method: str, params: Any = None) -> int:
+        msg_id = self.next_id
+        self.next_id += 1
+        self.send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+        return msg_id
+
+    def read(self, timeout: float) -> dict[str, Any] | None:
+        """The next message from the server, or None on timeout / end of output."""
+        import json
+        import os
+        import select
+
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        while True:
+            if b"\r\n\r\n" in self.buffer:
+                head, rest = self.buffer.split(b"\r\n\r\n", 1)
+                length = next(
+                    int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+                )
+                if len(rest) >= length:
+                    self.buffer = rest[length:]
+                    message = json.loads(rest[:length])
+                    self.received.append(message)
+                    return message
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self.process.stdout], [], [], left)
+            if ready:
+                chunk = os.read(self.process.stdout.fileno(), 65536)
+                if not chunk:
+                    return None
+                self.buffer += chunk
+
+    def wait(self, predicate: Any, timeout: float = 10.0) -> dict[str, Any] | None:
+        """The first message matching `predicate`, answering server requests meanwhile."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = self.read(deadline - time.monotonic())
+            if message is None:
+                return None
+            if "method" in message and "id" in message:  # a server request
+                items = (message.get("params") or {}).get("items")
+                result = [None] * len(items) if message["method"] == t.WORKSPACE_CONFIGURATION and items else None
+                self.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
+            if predicate(message):
+                return message
+        return None
+
+    def response(self, msg_id: Any, timeout: float = 10.0) -> dict[str, Any] | None:
+        return self.wait(lambda m: m.get("id") == msg_id and "method" not in m, timeout)
+
+    def call(self, method: str, params: Any = None, timeout: float = 10.0) -> dict[str, Any] | None:
+        return self.response(self.request(method, params), timeout)
+
+    def initialize(self, process_id: int | None = None, root: Path | None = None, options: Any = None) -> dict[str, Any]:
+        reply = self.call(
+            t.INITIALIZE,
+            {
+                "processId": process_id,
+                "rootUri": root.as_uri() if root else None,
+                "capabilities": {"workspace": {"configuration": True}},
+                "initializationOptions": options,
+            },
+        )
+        assert reply is not None and "result" in reply, reply
+        self.notify(t.INITIALIZED, {})
+        return reply
+
+    def hover(self, uri: str = "file:///never/opened.py", line: int = 0, character: int = 0) -> dict[str, Any] | None:
+        return self.call(
+            t.TEXT_DOCUMENT_HOVER, {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
+        )
+
+    def serving(self) -> bool:
+        """The server answers a normal request."""
+        reply = self.hover()
+        return reply is not None and "result" in reply
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
