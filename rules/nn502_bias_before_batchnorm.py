@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from typing import Iterator
 
 from nnlint.context import Context
@@ -316,15 +317,16 @@ def _name_uses(scope: Scope, name: str) -> int:
 
 
 def _attribute_mentions(sem: Semantic, cls, attr: str) -> int:  # type: ignore[no-untyped-def]
-    """How many times `self.<attr>` is read anywhere in the class."""
-    count = 0
-    for node in ast.walk(cls.node):
-        if (
-            type(node) is ast.Attribute
-            and node.attr == attr
+    """How many times `self.<attr>` is read anywhere in the class (one walk per class)."""
+    cache: dict[int, Counter[str]] = sem.__dict__.setdefault("_nn502_self_reads", {})
+    reads = cache.get(id(cls.node))
+    if reads is None:
+        reads = cache[id(cls.node)] = Counter(
+            node.attr
+            for node in ast.walk(cls.node)
+            if type(node) is ast.Attribute
             and type(node.ctx) is ast.Load
             and type(node.value) is ast.Name
             and node.value.id == "self"
-        ):
-            count += 1
-    return count
+        )
+    return reads[attr]

@@ -371,7 +371,9 @@ def _guarded(run, display: str, text: str, settings: Settings) -> FileReport:  #
 def _check_text(
     text: str, display: str, settings: Settings, fixing: bool, project: ProjectIndex | None = None
 ) -> FileReport:
-    result = check_source(text, display, settings, project=project)
+    # Fixes are applied and re-checked only when they will be used (--fix, --diff); a
+    # plain report shows each rule's fix as built.
+    result = check_source(text, display, settings, verify_fixes=fixing, project=project)
     if result.internal_errors:
         error = f"internal error in {', '.join(result.internal_errors)}; please report it"
         return FileReport(display, result.findings, error=error)

@@ -162,15 +162,21 @@ def check_source(
     except UnicodeEncodeError:
         error = _error(source, "cannot parse: the text contains lone surrogate characters")
         return CheckResult(source, [error] if settings.is_enabled(SYNTAX_ERROR) else [], error)
-    tree = parse(source)
-    if isinstance(tree, Finding):
-        return CheckResult(source, [tree] if settings.is_enabled(SYNTAX_ERROR) else [], tree)
-    try:
-        file_path = Path(path) if project is not None and path and not path.startswith("<") else None
-        semantic = Semantic.build(tree, file_path, project)
-    except RecursionError:
-        error = _error(source, "cannot analyse: the code is nested too deeply")
-        return CheckResult(source, [error], error)
+    file_path = Path(path) if project is not None and path and not path.startswith("<") else None
+    semantic = project.analysis_for(file_path, text) if project is not None and file_path is not None else None
+    if semantic is not None:
+        tree = semantic.tree
+    else:
+        tree = parse(source)
+        if isinstance(tree, Finding):
+            return CheckResult(source, [tree] if settings.is_enabled(SYNTAX_ERROR) else [], tree)
+        try:
+            semantic = Semantic.build(tree, file_path, project)
+        except RecursionError:
+            error = _error(source, "cannot analyse: the code is nested too deeply")
+            return CheckResult(source, [error], error)
+        if project is not None and file_path is not None:
+            project.remember(file_path, text, semantic)
     ctx = Context(source, tree, semantic, settings)
     findings: list[Finding] = []
     internal_errors: list[str] = []

@@ -40,27 +40,51 @@ _TOP_LEVEL: frozenset[str] | None = None
 
 
 def _installed_top_level_names() -> frozenset[str]:
-    """Top-level import names of installed distributions, read from their metadata
-    (nothing is imported): such modules are libraries, not the user's project."""
+    """Top-level names importable from installed packages (site-packages and the like),
+    read from the folders' listings: nothing is imported, and no metadata is parsed.
+    Such modules are libraries, not the user's project."""
     global _TOP_LEVEL
     if _TOP_LEVEL is None:
-        try:
-            from importlib.metadata import packages_distributions
+        import site
+        import sys
 
-            _TOP_LEVEL = frozenset(packages_distributions())
-        except Exception:  # broken metadata must not break analysis
-            _TOP_LEVEL = frozenset()
+        folders = {p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p)}
+        try:
+            folders.update(site.getsitepackages())
+            folders.add(site.getusersitepackages())
+        except (AttributeError, OSError):
+            pass
+        names: set[str] = set(sys.builtin_module_names) | set(getattr(sys, "stdlib_module_names", ()))
+        for folder in folders:
+            try:
+                entries = os.listdir(folder)
+            except OSError:
+                continue
+            for entry in entries:
+                stem = entry.split(".", 1)[0].split("-", 1)[0]
+                if stem and not entry.endswith((".dist-info", ".egg-info", ".pth")):
+                    names.add(stem)
+        _TOP_LEVEL = frozenset(names)
     return _TOP_LEVEL
 
 
+_ROOTS: dict[Path, Path] = {}
+
+
 def find_project_root(path: Path) -> Path:
-    """The nearest folder above `path` that looks like a project root."""
+    """The nearest folder above `path` that looks like a project root (cached per folder)."""
     start = path.resolve()
     folder = start if start.is_dir() else start.parent
+    cached = _ROOTS.get(folder)
+    if cached is not None:
+        return cached
+    root = folder
     for candidate in [folder, *folder.parents]:
         if any((candidate / marker).exists() for marker in ("pyproject.toml", ".git", "setup.py", "setup.cfg")):
-            return candidate
-    return folder
+            root = candidate
+            break
+    _ROOTS[folder] = root
+    return root
 
 
 _SHARED: dict[Path, "ProjectIndex"] = {}
@@ -96,6 +120,7 @@ class ModuleEntry:
     path: Path
     version: object  # (mtime_ns, size) on disk, or the editor's document version
     semantic: "Semantic | None"
+    text: str | None = None  # what was analysed, so a check of the same text can reuse it
 
 
 class ProjectIndex:
@@ -289,7 +314,7 @@ class ProjectIndex:
                 version = (stat.st_mtime_ns, stat.st_size)
                 text = None
             entry = self._modules.get(path)
-            if entry is not None and entry.version == version:
+            if entry is not None and entry.version == version and self._fresh(entry.semantic):
                 return entry.semantic
             # Mark as in progress so import cycles end here.
             self._modules[path] = ModuleEntry(path, version, None)
@@ -301,11 +326,62 @@ class ProjectIndex:
                 text = decode_source(path.read_bytes())
             tree = ast.parse(text, filename=str(path))
             semantic = Semantic.build(tree, path=path, project=self)
+            semantic.version = version
         except (OSError, SourceDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
             semantic = None
         with self._lock:
-            self._modules[path] = ModuleEntry(path, version, semantic)
+            self._modules[path] = ModuleEntry(path, version, semantic, text)
         return semantic
+
+    # ------------------------------------------------ sharing with the checker
+    def analysis_for(self, path: Path, text: str) -> "Semantic | None":
+        """The index's analysis of `path` if it was made from exactly `text` (a file
+        imported by one checked earlier is then not parsed a second time)."""
+        with self._lock:
+            entry = self._modules.get(path.resolve())
+        if entry is not None and entry.semantic is not None and entry.text == text and self._fresh(entry.semantic):
+            return entry.semantic
+        return None
+
+    def _current_version(self, path: Path) -> object:
+        overlay = self._overlays.get(path)
+        if overlay is not None:
+            return overlay[0]
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
+    def _fresh(self, semantic: "Semantic | None") -> bool:
+        """Whether every module `semantic` read is still at the version it saw."""
+        if semantic is None:
+            return True
+        return all(self._current_version(path) == seen for path, seen in semantic.dependencies.items())
+
+    def remember(self, path: Path, text: str, semantic: "Semantic") -> None:
+        """Keep the checker's analysis of `path` for the modules that import it, when
+        `text` is what the index itself would read for that path now."""
+        path = path.resolve()
+        with self._lock:
+            overlay = self._overlays.get(path)
+            if overlay is not None:
+                if overlay[1] != text:
+                    return
+                version = overlay[0]
+            else:
+                try:
+                    stat = path.stat()
+                except OSError:
+                    return
+                version = (stat.st_mtime_ns, stat.st_size)
+                if stat.st_size > MAX_MODULE_BYTES:
+                    return
+            current = self._modules.get(path)
+            if current is not None and current.version == version and current.semantic is not None:
+                return
+            semantic.version = version
+            self._modules[path] = ModuleEntry(path, version, semantic, text)
 
     def lookup(self, qualname: str, importer: Path | None, depth: int = 0) -> "tuple[Semantic, str] | None":
         """Find where `qualname` ("utils.evaluate", ".models.Net") is defined in the

@@ -267,7 +267,9 @@ class Semantic:
         self.tree = tree
         self.path = path
         self.project = project
-        self.dependencies: set[Path] = set()  # other modules this analysis read
+        # other modules this analysis read, with the version of each it saw
+        self.dependencies: dict[Path, object] = {}
+        self.version: object = None  # set by the project index for the modules it holds
         self._project_aliases: dict[str, str | None] = {}
         self.module = Scope(tree, "<module>", None)
         self.module.owner = self
@@ -327,13 +329,26 @@ class Semantic:
         if self.project is None:
             return None
         name = self.qualname(call.func)
-        if name is None or name.startswith("torch") or "." not in name:
+        if name is None or name.startswith("torch") or "." not in name or not self._is_imported(name):
             return None
         function = self.project.function(name, self.path)
         if function is not None and function.owner is not None and function.owner.path is not None:
-            self.dependencies.add(function.owner.path)
-            self.dependencies |= function.owner.dependencies
+            self._depend_on(function.owner)
         return function
+
+    def _is_imported(self, qualname: str) -> bool:
+        """Whether a resolved name comes from an import (not a local `inputs.to`)."""
+        roots = self.__dict__.get("_imported_roots")
+        if roots is None:
+            roots = self.__dict__["_imported_roots"] = {
+                target.split(".")[0] if not target.startswith(".") else "." for target in self.imports.values()
+            }
+        return ("." if qualname.startswith(".") else qualname.split(".")[0]) in roots
+
+    def _depend_on(self, other: "Semantic") -> None:
+        if other.path is not None and other is not self:
+            self.dependencies[other.path] = other.version
+            self.dependencies.update(other.dependencies)
 
     def find_class(self, name: str | None) -> "tuple[Semantic, ClassInfo] | None":
         """The class a (qualified) name refers to, here or in another project module."""
@@ -342,11 +357,11 @@ class Semantic:
         info = self.classes.get(name)
         if info is not None:
             return self, info
-        if self.project is None or "." not in name or name.startswith("torch"):
+        if self.project is None or "." not in name or name.startswith("torch") or not self._is_imported(name):
             return None
         found = self.project.class_info(name, self.path)
         if found is not None and found[0].path is not None:
-            self.dependencies.add(found[0].path)
+            self._depend_on(found[0])
         return found
 
     def call_name(self, call: ast.Call) -> str | None:
