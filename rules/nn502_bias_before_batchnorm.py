@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-from collections import Counter
 from typing import Iterator
 
 from nnlint.context import Context
@@ -317,16 +316,5 @@ def _name_uses(scope: Scope, name: str) -> int:
 
 
 def _attribute_mentions(sem: Semantic, cls, attr: str) -> int:  # type: ignore[no-untyped-def]
-    """How many times `self.<attr>` is read anywhere in the class (one walk per class)."""
-    cache: dict[int, Counter[str]] = sem.__dict__.setdefault("_nn502_self_reads", {})
-    reads = cache.get(id(cls.node))
-    if reads is None:
-        reads = cache[id(cls.node)] = Counter(
-            node.attr
-            for node in ast.walk(cls.node)
-            if type(node) is ast.Attribute
-            and type(node.ctx) is ast.Load
-            and type(node.value) is ast.Name
-            and node.value.id == "self"
-        )
-    return reads[attr]
+    """How many times `self.<attr>` is read in the class's methods."""
+    return cls.self_reads.get(attr, 0)

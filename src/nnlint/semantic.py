@@ -183,6 +183,7 @@ class ClassInfo:
     bases: list[str]
     methods: dict[str, Scope] = field(default_factory=dict)
     attrs: dict[str, list[Binding]] = field(default_factory=dict)
+    self_reads: dict[str, int] = field(default_factory=dict)  # how often methods read `self.<attr>`
 
     @property
     def name(self) -> str:
@@ -897,6 +898,12 @@ class _Walker:
                 self.add_call(current)
             elif kind is ast.Lambda or kind is ast.Constant or kind is ast.Name:
                 continue
+            elif kind is ast.Attribute:
+                owner = current.value
+                if type(owner) is ast.Name and owner.id == "self" and type(current.ctx) is ast.Load:
+                    cls = self.scope.cls or self.sem.enclosing_class(self.scope)
+                    if cls is not None:
+                        cls.self_reads[current.attr] = cls.self_reads.get(current.attr, 0) + 1
             elif kind is ast.Yield or kind is ast.YieldFrom:
                 self.scope.is_generator = True
             elif kind is ast.NamedExpr:
