@@ -139,6 +139,9 @@ class ProjectIndex:
         # In the language server jedi must never block an analysis: lookups it has to
         # answer run on a worker thread, and `listeners` hear when one has landed.
         self.background = background
+        # The CLI keeps each checked file's analysis for the files that import it (each
+        # file parsed once per run); an editor session would keep every buffer's tree.
+        self.keep_checked = not background
         self._pending: set[str] = set()
         self._executor = None
         self._modules: dict[Path, ModuleEntry] = {}
@@ -362,6 +365,8 @@ class ProjectIndex:
     def remember(self, path: Path, text: str, semantic: "Semantic") -> None:
         """Keep the checker's analysis of `path` for the modules that import it, when
         `text` is what the index itself would read for that path now."""
+        if not self.keep_checked:
+            return
         path = path.resolve()
         with self._lock:
             overlay = self._overlays.get(path)
