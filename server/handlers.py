@@ -66,6 +66,12 @@ class DocState:
     verified_version: int | None = None
     text: str = ""  # the text `findings` were computed from
     notebook: str | None = None  # for a notebook cell: the notebook's URI (analysed there)
+    # Every didChange counts here: a client may repeat or lower a version number, and a
+    # result is only current when both the version and the revision match.
+    revision: int = 0
+    analysed_revision: int = -1
+    findings_revision: int = -1
+    running: Any = None  # the analysis of this document in the pool (one at a time)
 
 
 class DocStates(dict):
@@ -132,6 +138,7 @@ class NnlintServer(LanguageServer):
         self.timings: deque[float] = deque(maxlen=500)
         self.reported: set[str] = set()
         self.docs_base: str | None = None
+        self.projects: dict[str, ProjectIndex | None] = {}  # unquoted URI -> its project index
 
     # ------------------------------------------------------------------ helpers
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -243,17 +250,23 @@ class NnlintServer(LanguageServer):
         await self.wait_config()
         if not self.is_open(uri) or uri not in self.docs or self.docs[uri].notebook is not None:
             return None, None
+        state = self.docs[uri]
+        while state.running is not None and not state.running.done():
+            # One analysis per document at a time: an older version still running in the
+            # pool finishes (its result is dropped) before the newest starts, so a burst of
+            # edits never fills both workers with stale versions of one document.
+            await asyncio.wait([asyncio.wrap_future(state.running)])
+            if not self.is_open(uri) or self.docs.get(uri) is not state:
+                return None, None
         doc = self.workspace.get_text_document(uri)
-        version, text, generation = doc.version, doc.source, self.generation
+        version, text, generation, revision = doc.version, doc.source, self.generation, state.revision
         config = self.config_for(uri)
         if not config.editor.enable:
             self._store(uri, version, [], [], None, config)
             return [], version
-        loop = asyncio.get_running_loop()
         codec = self.codec()
         project = self.project_for(uri)
-        result = await loop.run_in_executor(
-            self.analysis_pool,
+        state.running = self.analysis_pool.submit(
             _analyse,
             text,
             doc.path or uri,
@@ -264,10 +277,15 @@ class NnlintServer(LanguageServer):
             self.docs_base,
             project,
         )
+        result = await asyncio.wrap_future(state.running)
         findings, diagnostics, error_diagnostic, elapsed, semantic = result
-        if not self.is_open(uri) or uri not in self.docs:
+        if not self.is_open(uri) or self.docs.get(uri) is not state:
             return None, None
-        if self.workspace.get_text_document(uri).version != version or generation != self.generation:
+        if (
+            self.workspace.get_text_document(uri).version != version
+            or state.revision != revision
+            or generation != self.generation
+        ):
             log.debug("dropping stale results for %s version %s", uri, version)
             return None, None
         self.timings.append(elapsed)
@@ -288,10 +306,12 @@ class NnlintServer(LanguageServer):
     ) -> list[t.Diagnostic]:
         state = self.docs[uri]
         state.analysed_version = version
+        state.analysed_revision = state.revision
         if diagnostics is not None and findings is not None:  # it parsed
             state.good = diagnostics
             state.findings = findings
             state.findings_version = version
+            state.findings_revision = state.revision
             state.verified = {}
             state.verified_version = None
             state.shown = list(diagnostics)
@@ -327,10 +347,10 @@ class NnlintServer(LanguageServer):
             return None
         for _ in range(3):
             version = self.workspace.get_text_document(uri).version
-            if state.findings_version == version:
+            if state.findings_version == version and state.findings_revision == state.revision:
                 return state.findings
-            if state.analysed_version == version:  # analysed but did not parse
-                return None
+            if state.analysed_version == version and state.analysed_revision == state.revision:
+                return None  # analysed but did not parse
             diagnostics, _ = await self.analyse(uri)
             if diagnostics is not None and not self.pull:
                 self.text_document_publish_diagnostics(
@@ -340,14 +360,28 @@ class NnlintServer(LanguageServer):
 
     # ------------------------------------------------------------ cross-file
     def project_for(self, uri: str) -> ProjectIndex | None:
-        """The engine's index of the document's project (open buffers overlaid), if it is a file."""
+        """The engine's index of the document's project (open buffers overlaid), if it is a
+        file. Remembered per open document (finding the root costs a walk up the folders,
+        on every keystroke otherwise); forgotten on close and when project files change."""
+        key = unquote(uri)
+        if key in self.projects:
+            return self.projects[key]
         path = self.workspace.get_text_document(uri).path if self.is_open(uri) else None
         if not path or not uri.startswith("file:"):
             return None
         try:
-            return shared_index(Path(path))
+            project = shared_index(Path(path))
         except (OSError, ValueError, RuntimeError):
             return None
+        if key in self.docs:
+            self.projects[key] = project
+        return project
+
+    def editor_settings(self, uri: str) -> ServerSettings:
+        """The editor settings of a document's folder (no pyproject lookup: `run` and
+        `debounceMs` are editor-only, and didChange must stay cheap)."""
+        folder = self.folder_for(self.notebook_of(uri) or uri)
+        return self.folder_settings[folder] if folder else self.global_settings
 
     def overlay(self, uri: str, drop: bool = False) -> None:
         """Tell the project index about an open buffer (or its closing), and re-analyse the
@@ -388,6 +422,7 @@ class NnlintServer(LanguageServer):
             index.warm_up()
 
         configure_shared_indexes(background=True, environment_path=interpreter, on_create=on_create)
+        self.projects.clear()
         for folder in self.workspace.folders.values():
             path = _uri_path(folder.uri)
             if path is not None:
@@ -432,13 +467,14 @@ class NnlintServer(LanguageServer):
         project = self.project_for(uri)
         loop = asyncio.get_running_loop()
         verified = await loop.run_in_executor(self.analysis_pool, _verify, text, findings, settings, project)
-        if state.findings_version == version:
+        if state.findings_version == version and state.findings is findings:
             state.verified, state.verified_version = verified, version
         return verified
 
     def refresh_all(self) -> None:
         """Settings or a pyproject changed: analyse every open document again."""
         self.generation += 1
+        self.projects.clear()  # a new pyproject.toml can move a project's root
         for notebook in list(self.notebooks.values()):  # always pushed
             self.schedule_notebook(notebook.uri)
         if self.pull:
@@ -906,6 +942,8 @@ def create_server() -> NnlintServer:
     @server.feature(t.INITIALIZE)
     def initialize(ls: NnlintServer, params: t.InitializeParams) -> None:
         transport.watch_parent(params.process_id, lambda: ls.stop_serving(1))
+        workspace = ls.workspace
+        workspace._position_codec = convert.FastPositionCodec(workspace.position_encoding)  # type: ignore[attr-defined]
         ls.client_locale = params.locale
         options = params.initialization_options
         if options is not None:
@@ -972,12 +1010,13 @@ def create_server() -> NnlintServer:
         ls.shift_for_changes(uri, params.content_changes)
         if uri not in ls.docs:
             return
+        ls.docs[uri].revision += 1
         ls.overlay(uri)
         if ls.pull:
             return
-        config = ls.config_for(uri)
-        if config.editor.run == "onType":
-            ls.schedule(uri, config.editor.debounce_ms / 1000)
+        editor = ls.editor_settings(uri)
+        if editor.run == "onType":
+            ls.schedule(uri, editor.debounce_ms / 1000)
 
     @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: NnlintServer, params: t.DidSaveTextDocumentParams) -> None:
@@ -993,6 +1032,7 @@ def create_server() -> NnlintServer:
     def did_close(ls: NnlintServer, params: t.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.overlay(uri, drop=True)
+        ls.projects.pop(unquote(uri), None)
         ls.lens_cache.pop(unquote(uri), None)
         ls.overfit_cache.pop(unquote(uri), None)
         state = ls.docs.pop(uri, None)
@@ -1202,7 +1242,7 @@ async def pull_diagnostics(ls: NnlintServer, params: t.DocumentDiagnosticParams)
             version = ls.workspace.get_text_document(uri).version
             config = ls.config_for(uri)
             dirty = version != state.saved_version
-            if state.analysed_version == version or (
+            if (state.analysed_version == version and state.analysed_revision == state.revision) or (
                 config.editor.run == "onSave" and dirty and state.analysed_version is not None
             ):
                 break
@@ -1212,7 +1252,7 @@ async def pull_diagnostics(ls: NnlintServer, params: t.DocumentDiagnosticParams)
     except Exception:  # noqa: BLE001
         log.exception("pull diagnostics failed")
     version = ls.workspace.get_text_document(uri).version if ls.is_open(uri) else None
-    result_id = f"{ls.generation}:{state.analysed_version}:{version}"
+    result_id = f"{ls.generation}:{state.analysed_version}:{version}:{state.analysed_revision}"
     if params.previous_result_id == result_id:
         return t.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
     return t.RelatedFullDocumentDiagnosticReport(items=list(state.shown), result_id=result_id)
@@ -1295,6 +1335,9 @@ async def _code_actions(ls: NnlintServer, uri: str, params: t.CodeActionParams) 
                 fix is not None
                 and data.get("version") == doc.version
                 and verified.get(data.get("index"))
+                # the very diagnostic we publish now (a repeated version number could
+                # otherwise pass off an older text's fix)
+                and any(convert.diagnostic_data(shown) == data for shown in state.shown)
                 and (notebook is None or data.get("notebookResult") == notebook.serial)
             ):
                 title, edits = fix
@@ -1409,6 +1452,28 @@ def _debug_info(ls: NnlintServer) -> dict[str, Any]:
             "maxMs": round(max(timings), 2) if timings else None,
         },
         "modules": {"pygls": getattr(pygls, "__file__", None), "lsprotocol": getattr(lsprotocol, "__file__", None)},
+        "state": _state_sizes(ls),
+    }
+
+
+def _state_sizes(ls: NnlintServer) -> dict[str, int]:
+    """How much per-document state the server holds (all 0 once every document is closed,
+    but for the project indexes' modules read from disk)."""
+    from nnlint import project as project_module
+
+    indexes = list(getattr(project_module, "_SHARED", {}).values())
+    tasks = [s.task for s in [*ls.docs.values(), *ls.notebooks.values()] if s.task is not None and not s.task.done()]
+    return {
+        "documents": len(ls.workspace.text_documents),
+        "notebooks": len(ls.workspace.notebook_documents),
+        "docStates": len(ls.docs),
+        "notebookStates": len(ls.notebooks),
+        "lensCache": len(ls.lens_cache),
+        "overfitCache": len(ls.overfit_cache),
+        "pendingAnalyses": len(tasks),
+        "projectsRemembered": len(ls.projects),
+        "projectIndexes": len(indexes),
+        "projectOverlays": sum(len(getattr(i, "_overlays", {})) for i in indexes),
     }
 
 

@@ -235,6 +235,9 @@ def serve_stdio(server: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | N
                     stop()
                     return
                 frames.feed(data)
+                # Every message already received is handled before the loop runs anything
+                # else: a burst of edits then cancels its own analyses before they start,
+                # and only the last one is analysed.
                 for body in frames.frames():
                     try:
                         protocol.handle_body(body)
@@ -243,9 +246,9 @@ def serve_stdio(server: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | N
                         return
                     except Exception:  # noqa: BLE001 - one bad message never ends the server
                         log.exception("unable to handle a message")
-                    await asyncio.sleep(0)  # let the loop breathe between messages of a chunk
                     if done.done():
                         return
+                await asyncio.sleep(0)  # then let the loop breathe (queue.get does not yield)
 
         pumping = asyncio.ensure_future(pump())
         await done
