@@ -87,7 +87,7 @@ class RequiresGradTypo(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         text = ctx.source.text
-        if "grad" not in text:
+        if "grad" not in text and "Grad" not in text and "GRAD" not in text:
             return
         yield from self._typos(ctx, text)
         yield from self._module_flags(ctx)

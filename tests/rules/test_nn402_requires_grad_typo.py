@@ -121,3 +121,13 @@ def test_own_attribute_that_is_read_is_clean():
         pass
     '''
     assert codes(code, "NN402") == []
+
+
+def test_flags_camel_case_typo_in_a_file_without_lowercase_grad() -> None:
+    from conftest import codes
+    code = """\
+    from torchvision import models
+    model = models.resnet18(weights="DEFAULT")
+    model.layer1.requiresGrad = False
+    """
+    assert codes(code, "NN402") == [("NN402", 3)]
