@@ -13,6 +13,7 @@ import platform
 import re
 import statistics
 import sys
+import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -139,6 +140,7 @@ class NnlintServer(LanguageServer):
         self.reported: set[str] = set()
         self.docs_base: str | None = None
         self.projects: dict[str, ProjectIndex | None] = {}  # unquoted URI -> its project index
+        self.trim_task: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ helpers
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -152,6 +154,21 @@ class NnlintServer(LanguageServer):
     def on_stop(self) -> None:
         """The transport stopped (exit, end of input, dead client): drop queued analyses."""
         self.analysis_pool.shutdown(wait=False, cancel_futures=True)
+
+    def release_memory_later(self, delay_s: float = 1.0) -> None:
+        """After documents close: collect the analyses' reference cycles and hand freed heap
+        pages back to the OS (glibc), once the closing has settled."""
+        if self.trim_task is not None and not self.trim_task.done():
+            self.trim_task.cancel()
+
+        async def later() -> None:
+            await asyncio.sleep(delay_s)
+            await asyncio.get_running_loop().run_in_executor(self.analysis_pool, _release_memory)
+
+        try:
+            self.trim_task = asyncio.ensure_future(later())
+        except RuntimeError:  # no running loop (tests driving handlers directly)
+            self.trim_task = None
 
     def report(self, message: str, kind: t.MessageType = t.MessageType.Warning) -> None:
         """Log a problem once (bad settings, unreadable pyproject) to the client and the log."""
@@ -896,6 +913,19 @@ def _analyse(
     return findings, diagnostics, None, (time.perf_counter() - start) * 1000, result.semantic
 
 
+def _release_memory() -> None:
+    import gc
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
+
+
 def _verify(
     text: str, findings: list[Finding], settings: Settings, project: ProjectIndex | None
 ) -> dict[int, bool]:
@@ -935,8 +965,33 @@ def disable_edit(codec: PositionCodec, lines: Sequence[str], line: int, code: st
     return t.TextEdit(range=convert.span_to_range(codec, lines, span), new_text=new_text)
 
 
+_AST_LOCK = threading.Lock()
+
+
+def serialize_ast_parse() -> None:
+    """Parse on one thread at a time in this process. CPython before 3.12.4/3.11.9 keeps the
+    AST converter's recursion depth in shared state, so two `ast.parse` calls on different
+    threads (the two analysis workers) fail now and then with "SystemError: AST constructor
+    recursion depth mismatch" (python/cpython#106905): a document then never gets its
+    diagnostics. Parsing is a small part of an analysis; the rest still runs in parallel."""
+    import ast
+
+    if getattr(ast.parse, "_nnlint_serialized", False):
+        return
+    original = ast.parse
+
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        with _AST_LOCK:
+            return original(*args, **kwargs)
+
+    parse._nnlint_serialized = True  # type: ignore[attr-defined]
+    parse.__doc__ = original.__doc__
+    ast.parse = parse  # type: ignore[assignment]
+
+
 # ======================================================================= handlers
 def create_server() -> NnlintServer:
+    serialize_ast_parse()
     server = NnlintServer()
 
     @server.feature(t.INITIALIZE)
@@ -1040,6 +1095,7 @@ def create_server() -> NnlintServer:
             state.task.cancel()
         if not ls.pull:
             ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        ls.release_memory_later()
 
     @server.feature(t.NOTEBOOK_DOCUMENT_DID_OPEN)
     def notebook_did_open(ls: NnlintServer, params: t.DidOpenNotebookDocumentParams) -> None:
@@ -1081,6 +1137,7 @@ def create_server() -> NnlintServer:
         for cell in params.cell_text_documents:
             ls.drop_cell(state, cell.uri)
         ls._clear_notebook(state)
+        ls.release_memory_later()
 
     @server.feature(t.TEXT_DOCUMENT_CODE_LENS, t.CodeLensOptions(resolve_provider=False))
     async def code_lens(ls: NnlintServer, params: t.CodeLensParams) -> list[t.CodeLens]:

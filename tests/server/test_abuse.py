@@ -289,3 +289,97 @@ async def test_settings_of_the_wrong_types_are_logged_and_defaults_used(client: 
 
 def _all(client: LanguageClient) -> list[str]:
     return [m.message for m in client.log_messages]
+
+
+# ------------------------------------------------------------ memory
+def rss_mb(client: LanguageClient) -> float:
+    status = open(f"/proc/{client._server.pid}/status").read()  # type: ignore[union-attr]
+    return int(next(l for l in status.splitlines() if l.startswith("VmRSS:")).split()[1]) / 1024
+
+
+async def state_sizes(client: LanguageClient) -> dict[str, int]:
+    info = await client.workspace_execute_command_async(t.ExecuteCommandParams(command="nnlint.debugInfo"))
+    return info["state"]
+
+
+async def drained(client: LanguageClient, timeout: float = 10.0) -> dict[str, int]:
+    """The server's per-document state once every document is closed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sizes = await state_sizes(client)
+        kept = {k: v for k, v in sizes.items() if v and k != "projectIndexes"}
+        if not kept or time.monotonic() > deadline:
+            return kept
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="reads /proc")
+async def test_memory_returns_after_closing_every_document(client: LanguageClient) -> None:
+    """Open 20 files of 1,000 lines (diagnostics, lenses, verified fixes), close them all:
+    the per-document state is gone and RSS returns to within 20% of where it was after the
+    same workload's first round (the warm-up: jedi, rule tables, caches that are per
+    process, not per document)."""
+    from nnlint.server.bench import training_script
+
+    text = training_script(1000)
+    folder = client.root / "memory"  # type: ignore[attr-defined]
+    figures = []
+
+    async def round_(name: str) -> None:
+        before = rss_mb(client)
+        docs = [
+            ClientDoc(client, (folder / f"{name}{i:02}.py").as_uri(), text.replace("Block0", f"Block0{name}{i}")).open()
+            for i in range(20)
+        ]
+        for doc in docs:
+            await wait_diagnostics(client, doc.uri, version=1, timeout=60)
+        for doc in docs:  # lenses fill the lens cache
+            await client.text_document_code_lens_async(t.CodeLensParams(text_document=doc.ident))
+        for doc in docs[:2]:  # code actions over a whole file fill the verified-fix cache (a few s each)
+            await client.text_document_code_action_async(
+                t.CodeActionParams(
+                    text_document=doc.ident,
+                    range=t.Range(start=t.Position(0, 0), end=t.Position(2000, 0)),
+                    context=t.CodeActionContext(diagnostics=[]),
+                )
+            )
+        peak = rss_mb(client)
+        for doc in docs:
+            doc.close()
+        assert await drained(client) == {}
+        await asyncio.sleep(1.5)  # the server releases memory a second after the last close
+        figures.append((before, peak, rss_mb(client)))
+
+    await round_("warm")
+    await round_("again")
+    (cold, warm_peak, start), (_, peak, after) = figures
+    print(
+        f"\nRSS: {cold:.1f} MB before, {warm_peak:.1f} MB with 20 x 1,000-line files open, {start:.1f} MB after the "
+        f"warm-up round; second round {peak:.1f} MB open, {after:.1f} MB after closing them ({(after / start - 1) * 100:+.0f}%)"
+    )
+    assert after <= start * 1.2, figures
+    await still_serving(client)
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="reads /proc")
+async def test_no_leak_over_a_thousand_open_close_cycles(client: LanguageClient) -> None:
+    folder = client.root / "cycles"  # type: ignore[attr-defined]
+    samples = []
+    started = time.monotonic()
+    for i in range(1000):
+        doc = ClientDoc(client, (folder / f"c{i}.py").as_uri(), BUGGY + f"\nVALUE_{i} = {i}\n").open()
+        if i % 3 == 0:
+            doc.replace("p=0.5)", FIXED)
+        await wait_diagnostics(client, doc.uri, version=doc.version, timeout=20)
+        doc.close()
+        if i in (99, 999):
+            await drained(client)
+            samples.append(rss_mb(client))
+    growth = samples[1] - samples[0]
+    print(
+        f"\nRSS over 1,000 open/change/close cycles ({time.monotonic() - started:.1f} s): {samples[0]:.1f} MB after 100, "
+        f"{samples[1]:.1f} MB after 1,000 ({growth:+.1f} MB, {growth * 1024 / 900:.1f} KB a cycle)"
+    )
+    assert await drained(client) == {}
+    assert growth < 8, "the server keeps something of every closed document"
+    await still_serving(client)
