@@ -28,7 +28,7 @@ from pygls.workspace.position_codec import PositionCodec
 
 from nnlint import __version__
 from nnlint.config import Settings
-from nnlint.engine import SYNTAX_ERROR, check_source, parse_suppressions, verify_fix
+from nnlint.engine import SYNTAX_ERROR, check_source, parse_suppressions, safe_fixes
 from nnlint.findings import Edit, Finding, Fix, Span
 from nnlint.fixes import OverlappingEdits, apply_edits, fix_parses
 from nnlint.overfit import overfit_check_edit, training_loops_for_lens
@@ -929,15 +929,11 @@ def _release_memory() -> None:
 def _verify(
     text: str, findings: list[Finding], settings: Settings, project: ProjectIndex | None
 ) -> dict[int, bool]:
-    verified = {}
-    for index, finding in enumerate(findings):
-        if finding.fix is not None:
-            try:
-                verified[index] = verify_fix(text, finding, findings, settings, project) is not None
-            except Exception:  # noqa: BLE001 - an unverifiable fix is simply not offered
-                log.exception("verifying the fix of %s failed", finding.code)
-                verified[index] = False
-    return verified
+    try:
+        return safe_fixes(text, findings, settings, project)
+    except Exception:  # noqa: BLE001 - an unverifiable fix is simply not offered
+        log.exception("verifying fixes failed")
+        return {index: False for index, finding in enumerate(findings) if finding.fix is not None}
 
 
 def _kind_wanted(kind: str, only: Sequence[str] | None) -> bool:

@@ -206,16 +206,30 @@ BATCH_VERIFY_FROM = 4
 
 
 def _verify_fixes(text: str, findings: list[Finding], settings: Settings, project: "ProjectIndex | None") -> None:
-    """Keep only fixes that are safe (see `verify_fix`). A few are checked one by one;
-    many are first applied together and checked once, which is one re-analysis instead
-    of one per fix, falling back to one by one if the batch does not check out."""
-    fixable = [f for f in findings if f.fix is not None]
-    if len(fixable) >= BATCH_VERIFY_FROM and _batch_is_safe(text, fixable, findings, settings, project):
-        return
+    """Keep only fixes that are safe (see `verify_fix`)."""
+    safe = safe_fixes(text, findings, settings, project)
+    for index, finding in enumerate(findings):
+        if finding.fix is not None and not safe.get(index, False):
+            finding.fix = None
+
+
+def safe_fixes(
+    text: str, findings: list[Finding], settings: Settings | None = None, project: "ProjectIndex | None" = None
+) -> dict[int, bool]:
+    """For each finding (by index) that has a fix: whether the fix is safe (see
+    `verify_fix`). A few are checked one by one; many are first applied together and
+    checked once, one re-analysis instead of one per fix, falling back to one by one
+    (within a budget proportional to the file) if the batch does not check out."""
+    settings = settings or Settings()
+    fixable = [(i, f) for i, f in enumerate(findings) if f.fix is not None]
+    if len(fixable) >= BATCH_VERIFY_FROM and _batch_is_safe(text, [f for _, f in fixable], findings, settings, project):
+        return {i: True for i, _ in fixable}
+    verdicts: dict[int, bool] = {}
     budget = max(VERIFY_MIN_CHARS, VERIFY_SIZE_FACTOR * len(text))
-    for finding in fixable:
+    for index, finding in fixable:
         budget -= len(text)
-        finding.fix = verify_fix(text, finding, findings, settings, project) if budget >= 0 else None
+        verdicts[index] = budget >= 0 and verify_fix(text, finding, findings, settings, project) is not None
+    return verdicts
 
 
 def _batch_is_safe(
