@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections import deque
+from types import SimpleNamespace
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -910,7 +911,18 @@ def _analyse(
         convert.finding_to_diagnostic(f, uri, codec, lines, version, docs_base, index)
         for index, f in enumerate(findings)
     ]
-    return findings, diagnostics, None, (time.perf_counter() - start) * 1000, result.semantic
+    return findings, diagnostics, None, (time.perf_counter() - start) * 1000, dependencies_only(result.semantic)
+
+
+def dependencies_only(semantic: Any) -> Any:
+    """What the server keeps of an analysis: the modules it read (to re-analyse when one
+    changes). The index itself is released at once, so an editing session does not pile
+    up one semantic index per keystroke for the cyclic collector."""
+    if semantic is None:
+        return None
+    kept = SimpleNamespace(dependencies=dict(semantic.dependencies))
+    semantic.release()
+    return kept
 
 
 def _release_memory() -> None:

@@ -27,6 +27,11 @@ def start(args: argparse.Namespace) -> int:
     from .handlers import create_server
 
     server = create_server()
+    from nnlint.cli import tune_gc
+
+    # Every analysis allocates a whole AST; with the default collector thresholds the
+    # long-lived objects are rescanned over and over (about a third of an analysis).
+    tune_gc()
     tcp = getattr(args, "tcp", None)
     if tcp:
         host, _, port = tcp.rpartition(":")

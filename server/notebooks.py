@@ -159,7 +159,9 @@ def analyse(
                 )
     by_cell = _lenses(program)
     elapsed = (time.perf_counter() - start) * 1000
-    return NotebookResult(snap, program, findings, cells, elapsed, result.semantic, by_cell)
+    from .handlers import dependencies_only
+
+    return NotebookResult(snap, program, findings, cells, elapsed, dependencies_only(result.semantic), by_cell)
 
 
 def choose_fixes(

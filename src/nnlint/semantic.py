@@ -297,6 +297,43 @@ class Semantic:
         _Walker(semantic).run()
         return semantic
 
+    def release(self) -> None:
+        """Break the index's reference cycles (scopes <-> calls <-> loops) so that its
+        memory returns as soon as the last reference goes, without waiting for the cyclic
+        collector: a language server analyses on every keystroke."""
+        for scope in self.scopes:
+            scope.calls.clear()
+            scope.loops.clear()
+            scope.bindings.clear()
+            scope.augassigns.clear()
+            scope.returns.clear()
+            scope.owner = None
+            scope.parent = None
+            scope.cls = None
+        for loop in self.loops:
+            loop.calls.clear()
+            loop.parent = None
+        for info in self.classes.values():
+            info.methods.clear()
+            info.attrs.clear()
+        self.calls.clear()
+        self.loops.clear()
+        self.scopes.clear()
+        self.augassigns.clear()
+        self.grad_assignments.clear()
+        self.attribute_assignments.clear()
+        self.classes.clear()
+        self.functions.clear()
+        self.scope_of_node.clear()
+        for name in [n for n in self.__dict__ if n.startswith("_") and n not in ("_call_names",)]:
+            value = self.__dict__[name]
+            if isinstance(value, (dict, list, set)):
+                value.clear()
+            else:
+                self.__dict__[name] = None
+        self.__dict__.pop("_training", None)
+        self.__dict__.pop("_nnlint_values", None)
+
     # ------------------------------------------------------------------ names
     def qualname(self, node: ast.AST | None) -> str | None:
         """Resolve a name or attribute chain through the file's imports.
