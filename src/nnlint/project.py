@@ -339,7 +339,10 @@ class ProjectIndex:
     # ------------------------------------------------ sharing with the checker
     def analysis_for(self, path: Path, text: str) -> "Semantic | None":
         """The index's analysis of `path` if it was made from exactly `text` (a file
-        imported by one checked earlier is then not parsed a second time)."""
+        imported by one checked earlier is then not parsed a second time). Only where
+        checked analyses are shared (the CLI): an editor releases each analysis it makes."""
+        if not self.keep_checked:
+            return None
         with self._lock:
             entry = self._modules.get(path.resolve())
         if entry is not None and entry.semantic is not None and entry.text == text and self._fresh(entry.semantic):

@@ -62,9 +62,28 @@ async def test_imported_helper_feeds_the_callers_diagnostics(client: LanguageCli
     assert "validate()" in diagnostics[0].message
 
     engine = ClientDoc(client, (root / "pkg" / "engine.py").as_uri(), ENGINE).open()
+    client.engine_doc = engine  # type: ignore[attr-defined]
     await wait_diagnostics(client, engine.uri, version=1)
     before = len(published(client, train.uri))
     engine.replace("        return [model(x) for x, _ in loader]",
                    "        out = [model(x) for x, _ in loader]\n    model.train()\n    return out")
     cleared = await wait_diagnostics(client, train.uri, after=before, timeout=15)
     assert cleared == []
+
+
+async def test_analysing_an_imported_module_keeps_the_importers_view_intact(client: LanguageClient) -> None:
+    """engine.py is open (analysed on its own) and read by train.py through the project
+    index: the server releases the analyses it makes for a buffer, and must never release
+    the one the index shares with the modules that import it."""
+    root = client.root  # type: ignore[attr-defined]
+    engine: ClientDoc = client.engine_doc  # type: ignore[attr-defined]
+    engine_before = len(published(client, engine.uri))
+    engine.replace("        out = [model(x) for x, _ in loader]\n    model.train()\n    return out",
+                   "        return [model(x) for x, _ in loader]")
+    await wait_diagnostics(client, engine.uri, after=engine_before, timeout=15)
+    train = ClientDoc(client, (root / "train.py").as_uri(), TRAIN)
+    train.version = max(p.version or 0 for p in published(client, train.uri))
+    train_before = len(published(client, train.uri))
+    train.replace("model = Net()", "model = Net()  # edited")
+    diagnostics = await wait_diagnostics(client, train.uri, after=train_before, timeout=15)
+    assert [d.code for d in diagnostics] == ["NN202"]
