@@ -147,13 +147,18 @@ def _evaluation_contexts(sem: Semantic, train: Training) -> Iterator[tuple[ast.A
 
 
 def _inside_training_loop(train: Training, scope: Scope, block: ast.AST) -> bool:
+    """Whether a no_grad block is part of a training step: the innermost loop around it
+    runs a backward pass itself (a target network, an EMA update, logging samples), as
+    opposed to a validation pass placed after the batch loop inside the epoch loop."""
+    innermost = None
     for loop in scope.loops:
         end = loop.node.end_lineno or loop.node.lineno
-        if loop.node.lineno <= block.lineno <= end and any(  # type: ignore[attr-defined]
-            train.is_backward(s) and s.scope is scope for s in loop.calls
-        ):
-            return True
-    return False
+        if loop.node.lineno <= block.lineno <= end:  # type: ignore[attr-defined]
+            if innermost is None or loop.node.lineno >= innermost.node.lineno:
+                innermost = loop
+    if innermost is None:
+        return False
+    return any(site.scope is scope and site.loop is innermost for site in train.backward_sites)
 
 
 def _training_mode_at(

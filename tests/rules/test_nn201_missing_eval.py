@@ -210,3 +210,38 @@ def test_train_on_the_parent_leaves_a_submodule_in_training_mode() -> None:
         z = model.encoder(x)
     """
     assert codes(code, "NN201") == [("NN201", 8)]
+
+
+def test_flags_validation_inside_the_epoch_loop_after_the_batch_loop() -> None:
+    code = """\
+    import torch
+    for epoch in range(10):
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            criterion(model(x), y).backward()
+            optimizer.step()
+        with torch.no_grad():
+            val_loss = sum(criterion(model(xv), yv).item() for xv, yv in val_loader)
+    """
+    findings = lint(code, "NN201")
+    assert [(f.code, f.span.line) for f in findings] == [("NN201", 9)]
+    assert "line 3" in findings[0].message
+    fixed = apply_fix_and_recheck(code, "NN201")
+    assert "    model.eval()\n    with torch.no_grad():" in fixed
+
+
+def test_quiet_on_validation_in_the_epoch_loop_after_eval() -> None:
+    code = """\
+    import torch
+    for epoch in range(10):
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            criterion(model(x), y).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            val_loss = sum(criterion(model(xv), yv).item() for xv, yv in val_loader)
+    """
+    assert lint(code, "NN201") == []
