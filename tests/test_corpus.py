@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 
 from nnlint.config import Settings
 from nnlint.engine import check_path

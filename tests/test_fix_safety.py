@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import nnlint.cli as cli
 from nnlint.engine import check_source
 from nnlint.fixes import apply_edits, apply_fixes
-from nnlint.reliability import EXAMPLES, fix_safety, mutate, seed_files, split_lines_keepends, with_line_ends
+from nnlint.reliability import fix_safety, mutate, seed_files, split_lines_keepends, with_line_ends
 
 LONG = int(os.environ.get("NNLINT_FUZZ_EXAMPLES", "0"))
 SEEDS = seed_files()

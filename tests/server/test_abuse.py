@@ -11,7 +11,7 @@ import time
 import pytest
 import pytest_lsp
 from lsprotocol import types as t
-from lsp_helpers import BUGGY, CALL, CONFIG, ClientDoc, capabilities, initialize, published, wait_diagnostics
+from lsp_helpers import BUGGY, CALL, CONFIG, ClientDoc, initialize, published, wait_diagnostics
 from pytest_lsp import LanguageClient
 from test_notebooks import CELLS, ClientNotebook, answer_lens_refresh, notebook_capabilities
 
