@@ -169,6 +169,10 @@ def _training_mode_at(
         kind, switch = state
         if kind == "eval":
             return None
+        if switch.pos < site.pos and not _trains_between(sem, train, scope, switch, site):
+            # `model.train()` right before a no-grad forward, with no training in between,
+            # is on purpose (re-estimating batch-norm statistics, Monte-Carlo dropout).
+            return None
         return Verdict(f"`{ctx.text(switch.node.func)}()` at line {switch.line} left it in training mode", switch.node)
     if scope.is_function:
         callers = sem.callers(scope)
@@ -199,6 +203,18 @@ def _training_mode_at(
         return None
     return Verdict(f"a new model is in training mode and nothing switched it (created at line {origin.hops[-1].line})",
                    origin.hops[-1].stmt)
+
+
+def _trains_between(sem: Semantic, train: Training, scope: Scope, first: CallSite, last: CallSite) -> bool:
+    """Whether a backward pass or an optimizer step runs between two calls of `scope`."""
+    for site in scope.calls:
+        if not first.pos < site.pos < last.pos:
+            continue
+        if train.is_backward(site) or train.optimizer_of_step(site) is not None:
+            return True
+        if site.method is None and any(kind in ("backward", "step") for kind, _, _ in sem.site_effects(site)):
+            return True
+    return False
 
 
 def _map_key(sem: Semantic, callee: Scope, key: str, caller: CallSite) -> str | None:

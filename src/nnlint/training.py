@@ -256,10 +256,14 @@ _MODULE_ONLY_METHODS = frozenset(
      "requires_grad_", "named_children", "register_forward_hook"}
 )
 
+# nn.Module methods that are not a forward pass (a call of `model.<one of these>(...)`).
 _NOT_FORWARD = frozenset(
     {"eval", "train", "parameters", "named_parameters", "state_dict", "load_state_dict", "to", "cuda", "cpu",
-     "zero_grad", "apply", "modules", "children", "requires_grad_", "half", "float", "register_forward_hook",
-     "generate"}
+     "zero_grad", "apply", "modules", "children", "requires_grad_", "half", "float", "double", "bfloat16",
+     "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook", "register_buffer",
+     "register_parameter", "register_module", "add_module", "get_submodule", "get_parameter", "get_buffer",
+     "named_modules", "named_children", "buffers", "named_buffers", "type", "share_memory", "extra_repr",
+     "generate", "save_pretrained", "resize_token_embeddings", "get_input_embeddings", "tie_weights"}
 )
 
 

@@ -245,3 +245,27 @@ def test_quiet_on_validation_in_the_epoch_loop_after_eval() -> None:
             val_loss = sum(criterion(model(xv), yv).item() for xv, yv in val_loader)
     """
     assert lint(code, "NN201") == []
+
+
+def test_quiet_on_deliberate_train_mode_without_gradients() -> None:
+    code = """\
+    import torch
+    @torch.no_grad()
+    def update_bn(loader, model):
+        model.train()
+        for x in loader:
+            model(x)
+    """
+    assert lint(code, "NN201") == []
+
+
+def test_module_api_methods_are_not_forward_passes() -> None:
+    code = """\
+    import torch
+    def optimize_for_inference(model):
+        with torch.no_grad():
+            names = [n for n, _ in model.named_modules()]
+            count = sum(1 for _ in model.buffers())
+        return names, count
+    """
+    assert lint(code, "NN201") == []
