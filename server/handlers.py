@@ -30,8 +30,8 @@ from pygls.workspace.position_codec import PositionCodec
 from nnlint import __version__
 from nnlint.config import Settings
 from nnlint.engine import SYNTAX_ERROR, check_source, parse_suppressions, safe_fixes
-from nnlint.findings import Edit, Finding, Fix, Span
-from nnlint.fixes import OverlappingEdits, apply_edits, fix_parses
+from nnlint.findings import Finding, Span
+from nnlint.fixes import compatible_edits
 from nnlint.overfit import overfit_check_edit, training_loops_for_lens
 from nnlint.project import ProjectIndex, configure_shared_indexes, shared_index
 from nnlint.registry import load_rules
@@ -536,21 +536,8 @@ class NnlintServer(LanguageServer):
     def fix_all_edits(self, uri: str, findings: list[Finding]) -> list[t.TextEdit]:
         doc = self.workspace.get_text_document(uri)
         text = doc.source
-        chosen: list[Edit] = []
-        taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
-        for finding in sorted(findings, key=Finding.sort_key):
-            if finding.fix is None:
-                continue
-            ranges = [((e.span.line, e.span.column), (e.span.end_line, e.span.end_column)) for e in finding.fix.edits]
-            if any(_overlaps(r, other) for r in ranges for other in taken):
-                continue
-            try:
-                apply_edits(text, chosen + list(finding.fix.edits))
-            except OverlappingEdits:
-                continue
-            chosen.extend(finding.fix.edits)
-            taken.extend(ranges)
-        if not chosen or not fix_parses(text, Fix("all", tuple(chosen))):
+        chosen, _ = compatible_edits(text, findings)
+        if not chosen:
             return []
         return convert.edits_to_lsp(self.codec(), convert.split_lines(text), sorted(chosen, key=lambda e: e.span))
 
@@ -776,7 +763,7 @@ class NnlintServer(LanguageServer):
             mapped = program.map_fix(finding.fix)
             return mapped is not None and (wanted is None or unquote(str(mapped[0].id)) == wanted)
 
-        chosen = notebooks.choose_fixes(program.text, result.findings, accept, _overlaps)
+        chosen, _ = compatible_edits(program.text, result.findings, accept)
         return notebooks.cell_edits(program, result.snapshot, self.codec(), chosen)
 
     # --------------------------------------------------------- overfit lens
@@ -871,12 +858,6 @@ class NnlintServer(LanguageServer):
             )
         )
         return {"applied": bool(result and result.applied), "uri": target}
-
-
-def _overlaps(a: tuple[tuple[int, int], tuple[int, int]], b: tuple[tuple[int, int], tuple[int, int]]) -> bool:
-    if a[0] == a[1] or b[0] == b[1]:
-        return a[0] == b[0] or (b[0] < a[0] < b[1]) or (a[0] < b[0] < a[1])
-    return a[0] < b[1] and b[0] < a[1]
 
 
 def _supports(capabilities: Any, dotted: str) -> bool:

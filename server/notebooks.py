@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 from urllib.parse import unquote
 
 from lsprotocol import types as t
@@ -18,8 +18,7 @@ from pygls.workspace.position_codec import PositionCodec
 
 from nnlint.config import Settings
 from nnlint.engine import SYNTAX_ERROR, check_source
-from nnlint.findings import Edit, Finding, Fix
-from nnlint.fixes import fix_parses
+from nnlint.findings import Edit, Finding
 from nnlint.notebook import NotebookProgram
 from nnlint.project import ProjectIndex
 
@@ -162,37 +161,6 @@ def analyse(
     from .handlers import dependencies_only
 
     return NotebookResult(snap, program, findings, cells, elapsed, dependencies_only(result.semantic), by_cell)
-
-
-def choose_fixes(
-    text: str,
-    findings: Sequence[Finding],
-    accept: Callable[[int, Finding], bool],
-    overlaps: Callable[[Any, Any], bool],
-) -> list[Edit]:
-    """Non-conflicting fixes of `findings` (program coordinates) that `accept` lets through,
-    applied together still parsing; [] when they do not."""
-    from nnlint.fixes import OverlappingEdits, apply_edits
-
-    chosen: list[Edit] = []
-    taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
-    order = sorted(range(len(findings)), key=lambda i: Finding.sort_key(findings[i]))
-    for index in order:
-        finding = findings[index]
-        if finding.fix is None or not accept(index, finding):
-            continue
-        ranges = [((e.span.line, e.span.column), (e.span.end_line, e.span.end_column)) for e in finding.fix.edits]
-        if any(overlaps(r, other) for r in ranges for other in taken):
-            continue
-        try:
-            apply_edits(text, chosen + list(finding.fix.edits))
-        except OverlappingEdits:
-            continue
-        chosen.extend(finding.fix.edits)
-        taken.extend(ranges)
-    if not chosen or not fix_parses(text, Fix("all", tuple(chosen))):
-        return []
-    return chosen
 
 
 def cell_edits(

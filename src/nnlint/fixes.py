@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from typing import Callable
+from typing import Callable, Sequence
 
 from nnlint.findings import Edit, Finding, Fix
 from nnlint.source import SourceFile
@@ -40,16 +40,18 @@ def fix_parses(text: str, fix: Fix) -> bool:
 
 
 def compatible_edits(
-    text: str, findings: list[Finding], accept: "Callable[[Finding], bool] | None" = None
+    text: str, findings: Sequence[Finding], accept: "Callable[[int, Finding], bool] | None" = None
 ) -> tuple[list[Edit], int]:
     """The edits of every fix that can be applied together (in source order, skipping a
-    fix that overlaps one already taken), and how many fixes they come from. The
-    combination is checked to parse; if it does not, nothing is returned."""
+    fix that overlaps one already taken, and those `accept(index, finding)` refuses), and
+    how many fixes they come from. The combination is checked to parse; if it does not,
+    nothing is returned. Shared by `--fix`, the server's fix-all and notebooks."""
     chosen: list[Edit] = []
     taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
     count = 0
-    for finding in sorted(findings, key=Finding.sort_key):
-        if finding.fix is None or (accept is not None and not accept(finding)):
+    for index in sorted(range(len(findings)), key=lambda i: Finding.sort_key(findings[i])):
+        finding = findings[index]
+        if finding.fix is None or (accept is not None and not accept(index, finding)):
             continue
         ranges = [((e.span.line, e.span.column), (e.span.end_line, e.span.end_column)) for e in finding.fix.edits]
         if any(_overlaps(r, t) for r in ranges for t in taken):
