@@ -124,50 +124,40 @@ class Bench:
 
     async def edits(self, uri: str, text: str, count: int) -> list[float]:
         """Edit a line in the middle of the file `count` times; each latency minus debounce."""
-        lines = text.splitlines()
-        target = next(n for n in range(len(lines) // 2, len(lines)) if "epochs=1" in lines[n])
-        column = lines[target].index("epochs=1") + len("epochs=")
+        target, column = _edit_point(text)
         latencies = []
         for version in range(2, count + 2):
             waiter = self.expect(uri, version)
             sent = time.perf_counter()
-            self.client.text_document_did_change(
-                t.DidChangeTextDocumentParams(
-                    text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                    content_changes=[
-                        t.TextDocumentContentChangePartial(
-                            range=t.Range(t.Position(target, column), t.Position(target, column + 1)),
-                            text=str(version % 10),
-                        )
-                    ],
-                )
-            )
+            self.send_digit_edit(uri, version, target, column)
             await asyncio.wait_for(waiter, 30)
             latencies.append((self.arrivals[(uri, version)] - sent) * 1000 - self.debounce_ms)
         return latencies
 
+    def send_digit_edit(self, uri: str, version: int, line: int, column: int) -> None:
+        """One keystroke: replace the digit at (line, column) with version % 10."""
+        self.client.text_document_did_change(
+            t.DidChangeTextDocumentParams(
+                text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[
+                    t.TextDocumentContentChangePartial(
+                        range=t.Range(t.Position(line, column), t.Position(line, column + 1)),
+                        text=str(version % 10),
+                    )
+                ],
+            )
+        )
+
     async def queued(self, uri: str, text: str, queued: int, first_version: int) -> float:
         """Send `queued` edits back to back; the latency (minus debounce) from the last one
         sent to its publish. Returns (latency ms)."""
-        lines = text.splitlines()
-        target = next(n for n in range(len(lines) // 2, len(lines)) if "epochs=1" in lines[n])
-        column = lines[target].index("epochs=1") + len("epochs=")
+        target, column = _edit_point(text)
         last = first_version + queued - 1
         waiter = self.expect(uri, last)
         sent = 0.0
         for version in range(first_version, last + 1):
             sent = time.perf_counter()
-            self.client.text_document_did_change(
-                t.DidChangeTextDocumentParams(
-                    text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                    content_changes=[
-                        t.TextDocumentContentChangePartial(
-                            range=t.Range(t.Position(target, column), t.Position(target, column + 1)),
-                            text=str(version % 10),
-                        )
-                    ],
-                )
-            )
+            self.send_digit_edit(uri, version, target, column)
         await asyncio.wait_for(waiter, 60)
         return (self.arrivals[(uri, last)] - sent) * 1000 - self.debounce_ms
 
@@ -254,6 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debounce-ms", type=int, default=250)
     args = parser.parse_args(argv)
     return asyncio.run(run(args.edits, args.files, args.debounce_ms))
+
+
+def _edit_point(text: str) -> tuple[int, int]:
+    """Where the benchmark types: the digit of an `epochs=1` in the second half of the script."""
+    lines = text.splitlines()
+    target = next(n for n in range(len(lines) // 2, len(lines)) if "epochs=1" in lines[n])
+    return target, lines[target].index("epochs=1") + len("epochs=")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import difflib
 import gc
 import os
 import re
@@ -22,7 +21,7 @@ from nnlint.engine import SYNTAX_ERROR, active_rules, check_source, read_source
 from nnlint.fsutil import CHANGED, replace_file
 from nnlint.project import ProjectIndex, shared_index
 from nnlint.findings import Finding, Severity, Span
-from nnlint.fixes import apply_fixes
+from nnlint.fixes import apply_fixes, unified_diff
 from nnlint.output import FORMATS, render
 from nnlint.registry import load_rules
 from nnlint.source import SourceDecodeError, decode_source
@@ -387,16 +386,7 @@ def _check_text(
             break
         total += applied
         findings = check_source(new_text, display, settings, project=project).findings
-    diff = ""
-    if new_text != text:
-        diff = "".join(
-            difflib.unified_diff(
-                text.splitlines(keepends=True), new_text.splitlines(keepends=True), f"a/{display}", f"b/{display}"
-            )
-        )
-        if diff and not diff.endswith("\n"):
-            diff += "\n\\ No newline at end of file\n"
-    return FileReport(display, findings, diff, total, new_text=new_text)
+    return FileReport(display, findings, unified_diff(text, new_text, display), total, new_text=new_text)
 
 
 def _write_atomically(path: Path, original: str, new_text: str) -> str | None:

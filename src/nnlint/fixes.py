@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import difflib
 from typing import Callable, Sequence
 
 from nnlint.findings import Edit, Finding, Fix
@@ -82,3 +83,15 @@ def _overlaps(a: tuple[tuple[int, int], tuple[int, int]], b: tuple[tuple[int, in
         # replaced range is a conflict.
         return a[0] == b[0] or (b[0] < a[0] < b[1]) or (a[0] < b[0] < a[1])
     return a[0] < b[1] and b[0] < a[1]
+
+
+def unified_diff(old: str, new: str, name: str) -> str:
+    """`--diff` output for one file (empty when nothing changed)."""
+    if old == new:
+        return ""
+    text = "".join(
+        difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{name}", f"b/{name}")
+    )
+    if text and not text.endswith("\n"):
+        text += "\n\\ No newline at end of file\n"
+    return text

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 import codecs
-import difflib
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Hashable, Iterable, Sequence
 from nnlint.config import Settings
 from nnlint.fsutil import CHANGED, replace_file
 from nnlint.findings import Edit, Finding, Fix, Related, Severity, Span
-from nnlint.fixes import OverlappingEdits, apply_edits
+from nnlint.fixes import OverlappingEdits, apply_edits, unified_diff
 
 if TYPE_CHECKING:
     from nnlint.cli import FileReport
@@ -687,14 +686,7 @@ def check_notebook_path(path: Path, settings: Settings, fix: bool = False, diff:
         return FileReport(display, _whole_file_error(display, str(exc), settings))
     report = FileReport(display, findings, fixed=fixed, new_text=new_raw if new_raw != raw else None)
     if new_raw != raw:
-        text = "".join(
-            difflib.unified_diff(
-                raw.splitlines(keepends=True), new_raw.splitlines(keepends=True), f"a/{display}", f"b/{display}"
-            )
-        )
-        if text and not text.endswith("\n"):
-            text += "\n\\ No newline at end of file\n"
-        report.diff = text
+        report.diff = unified_diff(raw, new_raw, display)
         if fix and not diff:
             report.error = write_atomically(Path(path), original_bytes, new_raw)
     return report
