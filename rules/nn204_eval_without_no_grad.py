@@ -132,7 +132,7 @@ class EvalWithoutNoGrad(Rule):
                 and not grad_events
                 and type(scope.node) is ast.FunctionDef
                 and scope.name not in ("forward", "__call__")
-                and not _is_generator(scope.node, sem)
+                and not scope.is_generator
                 and prefix is not None
             )
             if decorate:
@@ -279,7 +279,7 @@ def _target(candidate: CallSite, eval_site: CallSite) -> tuple[ast.stmt, Loop | 
 def _output_unused_for_grads(sem: Semantic, tr: Training, scope: Scope, key: str) -> bool:
     """False when the function may hand a graph-carrying model output to its caller, and a
     caller could use it for gradients (or no caller is visible)."""
-    if _is_generator(scope.node, sem):
+    if scope.is_generator:
         return False
     carrying: set[str] = set()
     for _ in range(3):
@@ -351,24 +351,6 @@ def _wrapped_by_callers(sem: Semantic, scope: Scope, depth: int = 0) -> bool:
             sem, caller.scope, depth + 1
         ):
             return True
-    return False
-
-
-def _is_generator(node: ast.AST, sem: Semantic | None = None) -> bool:
-    if type(node) is ast.Module:
-        return False
-    scope = sem.scope_of(node) if sem is not None else None
-    if scope is not None:
-        return scope.is_generator
-    stack = list(getattr(node, "body", []))
-    while stack:
-        current = stack.pop()
-        kind = type(current)
-        if kind in (ast.Yield, ast.YieldFrom):
-            return True
-        if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda):
-            continue
-        stack.extend(ast.iter_child_nodes(current))
     return False
 
 
