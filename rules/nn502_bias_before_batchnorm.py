@@ -188,7 +188,7 @@ class BiasBeforeBatchNorm(Rule):
                 continue
             if _torch_nn_class(sem, norm) not in _BATCHNORMS or _torch_nn_class(sem, layer) not in _BIASED_LAYERS:
                 continue
-            if layer_name is not None and (layer_name in exclude or _name_uses(scope, layer_name) != 1):
+            if layer_name is not None and (layer_name in exclude or sem.name_reads(scope).get(layer_name, 0) != 1):
                 continue  # the same layer object is used elsewhere too
             yield layer, norm, "in nn.Sequential"
 
@@ -294,7 +294,7 @@ def _previous_assignment(site: CallSite, name: str) -> ast.expr | None:
         return None
     stmt = site.stmt
     rebinds = type(stmt) is ast.Assign and any(type(t) is ast.Name and t.id == name for t in stmt.targets)
-    if not rebinds and _name_uses(site.scope, name) != 1:
+    if not rebinds and site.scope.owner.name_reads(site.scope).get(name, 0) != 1:
         return None  # the layer's output is also used somewhere else
     return previous.value
 
@@ -304,15 +304,6 @@ def _index(block: list[ast.stmt], stmt: ast.stmt) -> int | None:
         if candidate is stmt:
             return index
     return None
-
-
-def _name_uses(scope: Scope, name: str) -> int:
-    """How many times `name` is read in the scope (a small walk of one function)."""
-    count = 0
-    for node in ast.walk(scope.node):
-        if type(node) is ast.Name and node.id == name and type(node.ctx) is ast.Load:
-            count += 1
-    return count
 
 
 def _attribute_mentions(sem: Semantic, cls, attr: str) -> int:  # type: ignore[no-untyped-def]

@@ -374,6 +374,19 @@ class Semantic:
             self._depend_on(function.owner)
         return function
 
+    def name_reads(self, scope: Scope) -> dict[str, int]:
+        """How often each name is read in `scope` (nested functions included). A walk of
+        that one function, made on demand (only fixes and rare checks ask) and kept."""
+        cache: dict[int, dict[str, int]] = self.__dict__.setdefault("_name_reads", {})
+        found = cache.get(id(scope))
+        if found is None:
+            found = {}
+            for node in ast.walk(scope.node):
+                if type(node) is ast.Name and type(node.ctx) is ast.Load:
+                    found[node.id] = found.get(node.id, 0) + 1
+            cache[id(scope)] = found
+        return found
+
     def _is_imported(self, qualname: str) -> bool:
         """Whether a resolved name comes from an import (not a local `inputs.to`)."""
         roots = self.__dict__.get("_imported_roots")

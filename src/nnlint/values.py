@@ -442,16 +442,8 @@ class Values:
 
     # ---------------------------------------------------------------- usage
     def loads(self, scope: Scope) -> dict[str, int]:
-        """How often each name is read in `scope` (a local walk, done only for fixes)."""
-        cache: dict[int, dict[str, int]] = self.__dict__.setdefault("_loads", {})
-        found = cache.get(id(scope))
-        if found is None:
-            found = {}
-            for node in ast.walk(scope.node):
-                if type(node) is ast.Name and type(node.ctx) is ast.Load:
-                    found[node.id] = found.get(node.id, 0) + 1
-            cache[id(scope)] = found
-        return found
+        """How often each name is read in `scope`."""
+        return self.sem.name_reads(scope)
 
     def functional_alias(self) -> str | None:
         """How this file spells torch.nn.functional (`F`, `nn.functional`, `torch.nn.functional`)."""
