@@ -9,7 +9,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import CallSite, Scope, Semantic, argument
+from nnlint.semantic import CallSite, Scope, Semantic
 from nnlint.torchnames import is_module_constructor
 from nnlint.training import Training, is_eval_role_name, mode_before, training
 
@@ -178,7 +178,7 @@ def _training_mode_at(
         callers = sem.callers(scope)
         if callers and depth < MAX_CALLER_DEPTH:
             for caller in callers:
-                mapped = _map_key(sem, scope, key, caller)
+                mapped = sem.caller_key(scope, key, caller)
                 if mapped is None:
                     continue
                 verdict = _training_mode_at(ctx, sem, train, caller.scope, mapped, caller, context, depth + 1)
@@ -215,17 +215,3 @@ def _trains_between(sem: Semantic, train: Training, scope: Scope, first: CallSit
         if site.method is None and any(kind in ("backward", "step") for kind, _, _ in sem.site_effects(site)):
             return True
     return False
-
-
-def _map_key(sem: Semantic, callee: Scope, key: str, caller: CallSite) -> str | None:
-    if not key.startswith("#"):
-        return key
-    index_text, _, rest = key[1:].partition(".")
-    index = int(index_text)
-    name = callee.params[index] if index < len(callee.params) else None
-    offset = 1 if callee.params[:1] == ["self"] else 0
-    arg = argument(caller.node, index - offset, name or "")
-    mapped = sem.param_key(arg, caller.scope) if arg is not None else None
-    if mapped is None:
-        return None
-    return mapped + (f".{rest}" if rest else "")

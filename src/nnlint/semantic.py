@@ -662,24 +662,26 @@ class Semantic:
             return []
         target = targets[0]
         mapped: list[tuple[str, str, CallSite]] = []
-        arg_keys = [self.param_key(a, scope) for a in call.args]
-        offset = 1 if target.params[:1] == ["self"] else 0
-        for kind, key, inner in (target.owner or self).effects(target, _stack):
-            if key.startswith("#"):
-                index_text, _, rest = key[1:].partition(".")
-                index = int(index_text) - offset
-                new_key = None
-                if 0 <= index < len(arg_keys) and arg_keys[index]:
-                    new_key = arg_keys[index]
-                else:
-                    param_name = target.params[int(index_text)]
-                    kw = keyword(call, param_name)
-                    new_key = self.param_key(kw, scope) if kw is not None else None
-                if new_key is None:
-                    continue
-                key = new_key + (f".{rest}" if rest else "")
-            mapped.append((kind, key, site))
+        for kind, key, _inner in (target.owner or self).effects(target, _stack):
+            caller_key = self.caller_key(target, key, site)
+            if caller_key is not None:
+                mapped.append((kind, caller_key, site))
         return mapped
+
+    def caller_key(self, callee: Scope, key: str, site: CallSite) -> str | None:
+        """A key seen inside `callee` ("#0.fc": its first parameter's `fc`) as the caller
+        at `site` names it ("net.fc"); keys of globals and `self.x` stay as they are."""
+        if not key.startswith("#"):
+            return key
+        index_text, _, rest = key[1:].partition(".")
+        index = int(index_text)
+        name = callee.params[index] if index < len(callee.params) else ""
+        offset = 1 if callee.params[:1] == ["self"] else 0
+        arg = argument(site.node, index - offset, name) if index - offset >= 0 else keyword(site.node, name)
+        mapped = self.param_key(arg, site.scope) if arg is not None else None
+        if mapped is None:
+            return None
+        return mapped + (f".{rest}" if rest else "")
 
 
 class _Walker:
