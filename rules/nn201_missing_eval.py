@@ -206,9 +206,10 @@ def _training_mode_at(
 
 
 def _trains_between(sem: Semantic, train: Training, scope: Scope, first: CallSite, last: CallSite) -> bool:
-    """Whether a backward pass or an optimizer step runs between two calls of `scope`."""
+    """Whether a backward pass or an optimizer step runs between two calls of `scope`
+    (including inside `first` itself when it is a helper, like `train_one_epoch(model)`)."""
     for site in scope.calls:
-        if not first.pos < site.pos < last.pos:
+        if not (first.pos < site.pos < last.pos or (site is first and first.method is None)):
             continue
         if train.is_backward(site) or train.optimizer_of_step(site) is not None:
             return True

@@ -269,3 +269,24 @@ def test_module_api_methods_are_not_forward_passes() -> None:
         return names, count
     """
     assert lint(code, "NN201") == []
+
+
+def test_flags_eval_helper_after_a_training_helper_that_sets_train() -> None:
+    code = """\
+    import torch
+    import torch.nn.functional as F
+    def train(model, loader, optimizer):
+        model.train()
+        for x, y in loader:
+            optimizer.zero_grad()
+            F.nll_loss(model(x), y).backward()
+            optimizer.step()
+    def test(model, loader):
+        with torch.no_grad():
+            return sum(model(x).argmax(1).eq(y).sum().item() for x, y in loader)
+    def main(model, train_loader, test_loader, optimizer):
+        for epoch in range(3):
+            train(model, train_loader, optimizer)
+            test(model, test_loader)
+    """
+    assert codes(code, "NN201") == [("NN201", 11)]
