@@ -379,6 +379,9 @@ def run_nnlint(command: Sequence[str], root: Path, paths: Sequence[str], prefix:
         lines = sources[rel]
         line = int(item["line"])
         text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        if item["code"] == "NN000":  # a file nnlint could not analyse (syntax error...)
+            problems.append(f"{prefix}/{rel}:{line}: {item.get('message', '')}")
+            continue
         related = tuple(int(r["line"]) for r in item.get("related", ()) if "line" in r)
         findings.append(Finding(f"{prefix}/{rel}", line, item["code"], item.get("severity", ""),
                                 item.get("message", ""), text, related))
