@@ -468,7 +468,8 @@ def baseline_command(spec: str, work: Path) -> tuple[list[str], dict[str, str] |
             if target.exists():
                 _remove_tree(target)
             subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                            "--no-build-isolation", "--target", str(target), scratch], check=True)
+                            "--no-build-isolation", "--target", str(target), scratch], check=True,
+                           env=dict(os.environ, PIP_ROOT_USER_ACTION="ignore"))
         (target / ".ecosystem-build").write_text(sha)
     env = dict(os.environ, PYTHONPATH=str(target))
     return [sys.executable, "-m", "nnlint"], env
@@ -861,7 +862,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 old_command, env = baseline_command(args.baseline, args.work)
                 git_dirs = check_snapshots(_need_snapshots(args), ((r.name, r.commit) for r in repos))
                 old = run_manifest(repos, git_dirs, args.work, old_command, env, jobs=args.jobs)
-            print(f"baseline {old.version}: {len(old.findings)} findings\n")
+            print(f"baseline {args.baseline} ({old.version}): {len(old.findings)} findings\n")
             print(format_diff(diff_runs(old.findings, run.findings), verdicts), end="")
             return 0
         result = review(run.findings, verdicts)

@@ -259,3 +259,14 @@ def test_accuracy_page_gives_precision_recall_date_and_version() -> None:
     assert "| NN101 | missing-zero-grad | 1 | 1 | 0 | 0 | 0 | 1.00 | 1.00 | 1 | 0 | 0.00 |" in page
     assert "| NN503 | view-as-permute | 2 | 0 | 1 | 1 | 1 | 0.50 | 0.00 | 0 | 0 | - |" in page
     assert "- helper-function: 1" in page
+
+
+def test_baseline_of_a_git_ref_builds_that_commit_and_runs_both(world, capsys) -> None:
+    """`--baseline HEAD` installs this repository's HEAD into the work folder and compares."""
+    code, out, _ = run_main(world, "--baseline", "HEAD", capsys=capsys)
+    assert code == 0, out
+    builds = list((world["tmp"] / "out" / "builds").iterdir())
+    assert len(builds) == 1 and (builds[0] / "nnlint" / "cli.py").is_file()
+    assert "baseline HEAD (nnlint " in out
+    # the committed build and the working tree agree on this toy repository
+    assert "No changes in findings." in out
