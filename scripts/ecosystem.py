@@ -608,12 +608,12 @@ def _ratio(value: float | None) -> str:
 def format_review(result: Review, show_context: bool = False, trees: Path | None = None) -> str:
     out = io.StringIO()
     out.write(f"{'code':7} {'found':>5} {'TP':>4} {'FP':>4} {'deb':>4} {'unrev':>5} "
-              f"{'FP>=warn':>8} {'precision':>9} {'strict':>6}\n")
+              f"{'FP>=warn':>8} {'deb>=warn':>9} {'precision':>9} {'strict':>6}\n")
     rows = list(result.scores.items()) + [("total", result.total)]
     for code, score in rows:
         out.write(f"{code:7} {score.findings:5} {score.tp:4} {score.fp:4} {score.debatable:4} "
-                  f"{score.unreviewed:5} {score.loud_fp:8} {_ratio(score.precision):>9} "
-                  f"{_ratio(score.strict_precision):>6}\n")
+                  f"{score.unreviewed:5} {score.loud_fp:8} {score.loud_debatable:9} "
+                  f"{_ratio(score.precision):>9} {_ratio(score.strict_precision):>6}\n")
     loud = [(f, v) for f, v in result.judged if v.verdict == "FP" and f.severity in LOUD]
     if loud:
         out.write(f"\nFalse positives at warning or error severity ({len(loud)}):\n")
@@ -753,22 +753,23 @@ def accuracy_page(run: Run, result: Review, bugs: Sequence[BugResult], manifest:
         f"**Recall** comes from {bug_total} mistakes that public projects shipped and later fixed "
         "(`ecosystem/bugs.tsv`), each pinned at the parent commit of its fix; a bug counts as "
         "found when nnlint reports its rule at its line.\n\n")
-    out.write("| code | name | findings | TP | debatable | FP | FP at warning+ | precision | strict "
-              "| real bugs | found | recall |\n")
-    out.write("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+    out.write("| code | name | findings | TP | debatable | FP | FP at warning+ | debatable at warning+ "
+              "| precision | strict | real bugs | found | recall |\n")
+    out.write("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
     for code in codes:
         score = result.scores.get(code, RuleScore())
         recall = recalls.get(code, Recall())
         name = rules[code].name if code in rules else ""
         out.write(f"| {code} | {name} | {score.findings} | {score.tp} | {score.debatable} | "
-                  f"{score.fp} | {score.loud_fp} | {_ratio(score.precision)} | "
+                  f"{score.fp} | {score.loud_fp} | {score.loud_debatable} | {_ratio(score.precision)} | "
                   f"{_ratio(score.strict_precision)} | {recall.total} | {recall.found} | "
                   f"{_ratio(recall.rate)} |\n")
     total = result.total
     found = sum(r.found for r in recalls.values())
     rate = found / bug_total if bug_total else None
     out.write(f"| **all** | | {total.findings} | {total.tp} | {total.debatable} | {total.fp} | "
-              f"{total.loud_fp} | {_ratio(total.precision)} | {_ratio(total.strict_precision)} | "
+              f"{total.loud_fp} | {total.loud_debatable} | {_ratio(total.precision)} | "
+              f"{_ratio(total.strict_precision)} | "
               f"{bug_total} | {found} | {_ratio(rate)} |\n\n")
     if total.unreviewed:
         out.write(f"{total.unreviewed} finding(s) had no verdict yet and are not in the precision "

@@ -137,7 +137,7 @@ def test_verdicts_score_each_rule_and_follow_a_moved_line(world, capsys) -> None
     code, out, _ = run_main(world, capsys=capsys)
     assert code == 0
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("NN")}
-    # code found TP FP deb unrev FP>=warn precision strict
+    # code found TP FP deb unrev FP>=warn deb>=warn precision strict
     assert rows["NN101"][1:6] == ["1", "1", "0", "0", "0"]
     assert rows["NN203"][1:7] == ["1", "0", "1", "0", "0", "1"]
     assert "False positives at warning or error severity (1)" in out
@@ -256,8 +256,8 @@ def test_accuracy_page_gives_precision_recall_date_and_version() -> None:
                              [eco.Repo("a/b", "0" * 40, (".",))], "2026-11-30")
     assert "Measured on 2026-11-30 with nnlint 9.9." in page
     assert "1,234 lines" in page
-    assert "| NN101 | missing-zero-grad | 1 | 1 | 0 | 0 | 0 | 1.00 | 1.00 | 1 | 0 | 0.00 |" in page
-    assert "| NN503 | view-as-permute | 2 | 0 | 1 | 1 | 1 | 0.50 | 0.00 | 0 | 0 | - |" in page
+    assert "| NN101 | missing-zero-grad | 1 | 1 | 0 | 0 | 0 | 0 | 1.00 | 1.00 | 1 | 0 | 0.00 |" in page
+    assert "| NN503 | view-as-permute | 2 | 0 | 1 | 1 | 1 | 0 | 0.50 | 0.00 | 0 | 0 | - |" in page
     assert "- helper-function: 1" in page
 
 
