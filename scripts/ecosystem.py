@@ -270,7 +270,8 @@ CODE_SUFFIXES = (".py", ".ipynb")
 MAX_FILE_BYTES = 1_000_000
 
 
-def code_files(git_dir: Path, commit: str, paths: Sequence[str]) -> list[str]:
+def code_files(git_dir: Path, commit: str, paths: Sequence[str],
+               max_bytes: int = MAX_FILE_BYTES) -> list[str]:
     """The Python files and notebooks under `paths` at `commit` whose content the snapshot has."""
     spec = [] if tuple(paths) == (".",) else ["--", *paths]
     listed = _git(git_dir, "ls-tree", "-r", "-l", "-z", commit, *spec)
@@ -283,7 +284,7 @@ def code_files(git_dir: Path, commit: str, paths: Sequence[str]) -> list[str]:
         meta, _, path = entry.partition("\t")
         _mode, kind, sha, size = meta.split()
         # a blob the snapshot lacks is listed with no size (`-`, or `BAD` in some git versions)
-        if kind == "blob" and path.endswith(CODE_SUFFIXES) and size.isdigit() and int(size) <= MAX_FILE_BYTES:
+        if kind == "blob" and path.endswith(CODE_SUFFIXES) and size.isdigit() and int(size) <= max_bytes:
             candidates.append((sha, path))
     present = subprocess.run(["git", f"--git-dir={git_dir}", "cat-file", "--batch-check"],
                              input="".join(f"{sha}\n" for sha, _ in candidates),
@@ -291,7 +292,8 @@ def code_files(git_dir: Path, commit: str, paths: Sequence[str]) -> list[str]:
     return [path for (_, path), status in zip(candidates, present) if not status.endswith(" missing")]
 
 
-def export(git_dir: Path, commit: str, paths: Sequence[str], into: Path) -> Path:
+def export(git_dir: Path, commit: str, paths: Sequence[str], into: Path,
+           max_bytes: int = MAX_FILE_BYTES) -> Path:
     """Export the code files under `paths` of `commit` with `git archive` into `into`
     (reused when the same commit and paths are already there)."""
     stamp = into / ".ecosystem-export"
@@ -301,7 +303,7 @@ def export(git_dir: Path, commit: str, paths: Sequence[str], into: Path) -> Path
     if into.exists():
         _remove_tree(into)
     into.mkdir(parents=True)
-    files = code_files(git_dir, commit, paths)
+    files = code_files(git_dir, commit, paths, max_bytes)
     if not files:
         raise InputError(f"{git_dir}: no Python files or notebooks under {', '.join(paths)} at {commit}")
     for start in range(0, len(files), 500):  # bounded command lines
@@ -663,9 +665,10 @@ def run_bugs(bugs: Sequence[Bug], git_dirs: dict[str, Path], work: Path, command
     line among the finding's related lines (the finding explains the bug there)."""
 
     def one(bug: Bug) -> BugResult:
-        paths = tuple(sorted(set(bug.check) | {bug.path}))
-        # one folder per bug: bugs of one commit may check different paths, in parallel
-        tree = export(git_dirs[bug.repo], bug.commit, paths, work / "bugs" / bug.id)
+        paths = tuple(sorted({p.split("#")[0] for p in (*bug.check, bug.path)}))
+        # one folder per bug: bugs of one commit may check different paths, in parallel; a
+        # bug's own file is checked whatever its size (notebooks with images are large)
+        tree = export(git_dirs[bug.repo], bug.commit, paths, work / "bugs" / bug.id, max_bytes=1 << 30)
         findings, problems = run_nnlint(command, tree, paths, bug.repo, env)
         return match_bug(bug, findings, problems)
 

@@ -270,3 +270,17 @@ def test_baseline_of_a_git_ref_builds_that_commit_and_runs_both(world, capsys) -
     assert "baseline HEAD (nnlint " in out
     # the committed build and the working tree agree on this toy repository
     assert "No changes in findings." in out
+
+
+def test_committed_inputs_parse_and_meet_the_issue_floor() -> None:
+    """The committed manifest, verdicts and bug set are well-formed and large enough."""
+    repos = eco.load_manifest(ROOT / "ecosystem" / "manifest.tsv")
+    bugs = eco.load_bugs(ROOT / "ecosystem" / "bugs.tsv")
+    verdicts = eco.load_verdicts(ROOT / "ecosystem" / "verdicts.tsv")
+    assert len(repos) >= 30
+    assert len(bugs) >= 40
+    assert {b.code for b in bugs} <= set(__import__("nnlint.registry").registry.load_rules())
+    keys = [(v.path, v.line, v.code) for v in verdicts]
+    assert len(keys) == len(set(keys)), "a finding has two verdicts"
+    for verdict in verdicts:
+        assert verdict.path.split("/", 2)[0] + "/" + verdict.path.split("/", 2)[1] in {r.name for r in repos}
