@@ -387,7 +387,10 @@ def run_nnlint(command: Sequence[str], root: Path, paths: Sequence[str], prefix:
         related = tuple(int(r["line"]) for r in item.get("related", ()) if "line" in r)
         findings.append(Finding(f"{prefix}/{rel}", line, item["code"], item.get("severity", ""),
                                 item.get("message", ""), text, related))
-    return findings, problems
+    # one finding per (path, line, code): a rule that reports one line twice (two messages
+    # for one mistake) is one thing for a reviewer to judge
+    unique = {f.key: f for f in reversed(findings)}
+    return [f for f in findings if unique[f.key] is f], problems
 
 
 def _source_lines(path: Path) -> list[str]:
@@ -774,6 +777,13 @@ def accuracy_page(run: Run, result: Review, bugs: Sequence[BugResult], manifest:
               f"{total.loud_fp} | {total.loud_debatable} | {_ratio(total.precision)} | "
               f"{_ratio(total.strict_precision)} | "
               f"{bug_total} | {found} | {_ratio(rate)} |\n\n")
+    loud = [(f, v) for f, v in result.judged if f.severity in LOUD]
+    if loud:
+        false = sum(v.verdict == "FP" for _, v in loud)
+        harmless = sum(v.verdict == "debatable" for _, v in loud)
+        out.write(f"Of the {len(loud)} reviewed findings shown at warning or error severity, "
+                  f"{false} ({false / len(loud):.0%}) were false and {harmless} "
+                  f"({harmless / len(loud):.0%}) true but harmless.\n\n")
     if total.unreviewed:
         out.write(f"{total.unreviewed} finding(s) had no verdict yet and are not in the precision "
                   "figures.\n\n")

@@ -148,6 +148,9 @@ COVERED_ELSEWHERE = {
     "the plain command rewrites docs/rules/)",
     "python scripts/measure_effects.py": "test_why_page_carries_the_measured_table",
     "pre-commit": "tests/test_precommit.py (pre-commit try-repo runs both hooks)",
+    "python scripts/ecosystem.py": "tests/test_ecosystem.py (runs its main() on snapshots the test "
+    "makes; the run over real snapshots is a developer command, and "
+    "test_accuracy_page_agrees_with_the_committed_verdicts_and_bugs checks its page)",
     "pip install": "not run: installs from the network; .ci/run installs the package the same way",
 }
 

@@ -284,3 +284,26 @@ def test_committed_inputs_parse_and_meet_the_issue_floor() -> None:
     assert len(keys) == len(set(keys)), "a finding has two verdicts"
     for verdict in verdicts:
         assert verdict.path.split("/", 2)[0] + "/" + verdict.path.split("/", 2)[1] in {r.name for r in repos}
+
+
+def test_accuracy_page_agrees_with_the_committed_verdicts_and_bugs() -> None:
+    """docs/accuracy.md is regenerated whenever verdicts.tsv or bugs.tsv change: its per-rule
+    TP / debatable / FP and real-bug counts are the committed files' counts."""
+    from collections import Counter
+
+    verdicts = eco.load_verdicts(ROOT / "ecosystem" / "verdicts.tsv")
+    bugs = eco.load_bugs(ROOT / "ecosystem" / "bugs.tsv")
+    page = (ROOT / "docs" / "accuracy.md").read_text(encoding="utf-8")
+    table = {}
+    for line in page.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0].startswith("NN"):
+            table[cells[0]] = cells
+    assert table, "docs/accuracy.md has no per-rule table"
+    counts = Counter((v.code, v.verdict) for v in verdicts)
+    per_code = Counter(b.code for b in bugs)
+    for code, cells in table.items():
+        tp, debatable, fp, real_bugs = int(cells[3]), int(cells[4]), int(cells[5]), int(cells[10])
+        assert (tp, debatable, fp) == (counts[code, "TP"], counts[code, "debatable"], counts[code, "FP"]), code
+        assert real_bugs == per_code[code], code
+    assert f"from {len(bugs)} mistakes" in page
