@@ -108,12 +108,16 @@ class MissingZeroGrad(Rule):
         return ctx.finding(self, backward.node, message, related, fix)
 
 
+def _accumulates(train: Training, site: CallSite) -> bool:
+    return train.is_backward(site) and train.writes_grad(site)
+
+
 def _has_backward(train: Training, loop: Loop, step: CallSite) -> bool:
-    return any(s.scope is step.scope and train.is_backward(s) for s in loop.calls)
+    return any(s.scope is step.scope and _accumulates(train, s) for s in loop.calls)
 
 
 def _first_backward(train: Training, loop: Loop, step: CallSite) -> CallSite | None:
-    candidates = [s for s in loop.calls if train.is_backward(s) and s.scope is step.scope]
+    candidates = [s for s in loop.calls if _accumulates(train, s) and s.scope is step.scope]
     before_step = [s for s in candidates if s.pos <= step.pos]
     return (before_step or candidates or [None])[0]
 

@@ -123,6 +123,12 @@ class Training:
     def is_backward(self, site: CallSite) -> bool:
         return id(site) in self._backward_ids
 
+    def writes_grad(self, site: CallSite) -> bool:
+        """Whether a backward call accumulates into `param.grad`. Distributed autograd's
+        `dist_autograd.backward(context_id, ...)` writes into its per-iteration context
+        instead, which `DistributedOptimizer.step(context_id)` reads; nothing to clear."""
+        return self.sem.call_name(site.node) != "torch.distributed.autograd.backward"
+
     @cached_property
     def backward_sites(self) -> list[CallSite]:
         return [

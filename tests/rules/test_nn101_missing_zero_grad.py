@@ -282,3 +282,28 @@ def test_quiet_without_loop() -> None:
         optimizer.step()
     """
     assert lint(code, "NN101") == []
+
+
+def test_silent_on_distributed_autograd_contexts() -> None:
+    """`dist_autograd.backward(ctx, ...)` writes into the per-iteration context, which
+    `DistributedOptimizer.step(ctx)` reads: `.grad` never accumulates (pytorch/examples rpc)."""
+    code = """\
+    import torch
+    import torch.distributed.autograd as dist_autograd
+    import torch.optim as optim
+    from torch.distributed.optim import DistributedOptimizer
+
+    def train(model, batches, param_rrefs):
+        opt = DistributedOptimizer(optim.SGD, param_rrefs, lr=0.05)
+        for x, y in batches:
+            with dist_autograd.context() as ctx:
+                loss = torch.nn.functional.mse_loss(model(x), y)
+                dist_autograd.backward(ctx, [loss])
+                opt.step(ctx)
+    """
+    assert codes(code, "NN101") == []
+    # the same loop with a local autograd backward still accumulates into .grad
+    local = code.replace("dist_autograd.backward(ctx, [loss])", "loss.backward()")
+    local = local.replace("opt = DistributedOptimizer(optim.SGD, param_rrefs, lr=0.05)",
+                          "opt = optim.SGD(model.parameters(), lr=0.05)").replace("opt.step(ctx)", "opt.step()")
+    assert codes(local, "NN101") == [("NN101", 11)]
