@@ -66,6 +66,8 @@ class LossAccumulatedWithGraph(Rule):
             loop = aug.loops[-1]
             if not _trains(train, loop, aug):
                 continue
+            if _rebound_earlier_in_iteration(loop.node, aug):
+                continue  # `loss = a; loss += b`: two terms of one step, not a running total
             carriers = [name for name in _names(aug.value) if _carries_graph(sem, train, loop, aug, name)]
             if not carriers:
                 continue
@@ -85,6 +87,62 @@ class LossAccumulatedWithGraph(Rule):
             related.insert(0, ctx.related(origin.hops[0].stmt, f"`{name}` is computed here, with a graph"))
         edits = tuple(ctx.replace(node, f"{node.id}.{method}()") for node in carriers)
         return ctx.finding(self, aug.node, message, related, Fix(self.fix_title.format(replacement=replacement), edits))
+
+
+def _rebound_earlier_in_iteration(loop: ast.AST, aug: AugAssign) -> bool:
+    """Whether every iteration binds the accumulator afresh before `aug` runs: a plain
+    assignment to it earlier in the same block as `aug`, or in an enclosing block inside
+    the loop. Then the sum combines terms of one iteration (a main and an auxiliary loss),
+    and no graph outlives the iteration."""
+    path = _block_path(loop, aug.node)
+    if path is None:
+        return False
+    for block, index in path:
+        for stmt in block[:index]:
+            if _binds(stmt, aug.target):
+                return True
+    return False
+
+
+def _block_path(root: ast.AST, target: ast.stmt) -> list[tuple[list[ast.stmt], int]] | None:
+    """The (statement list, index) pairs from `root`'s body down to `target`."""
+    for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        block = getattr(root, field, None)
+        if not isinstance(block, list):
+            continue
+        for index, stmt in enumerate(block):
+            if stmt is target:
+                return [(block, index)]
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if stmt.lineno <= target.lineno <= (stmt.end_lineno or stmt.lineno):
+                inner = _block_path(stmt, target)
+                if inner is not None:
+                    return [(block, index), *inner]
+    return None
+
+
+def _binds(stmt: ast.stmt, name: str) -> bool:
+    if type(stmt) is ast.Assign:
+        return any(_spelled(t) == name for t in stmt.targets) and name not in _read_names(stmt.value)
+    if type(stmt) is ast.AnnAssign and stmt.value is not None:
+        return _spelled(stmt.target) == name and name not in _read_names(stmt.value)
+    return False
+
+
+def _spelled(target: ast.expr) -> str | None:
+    if type(target) is ast.Name:
+        return target.id
+    if type(target) is ast.Attribute:
+        base = _spelled(target.value)
+        return f"{base}.{target.attr}" if base is not None else None
+    return None
+
+
+def _read_names(value: ast.expr) -> set[str]:
+    """Dotted names read by `value` (`loss = loss * 0.5` does not start afresh)."""
+    return {n for n in (_spelled(node) for node in ast.walk(value) if type(node) in (ast.Name, ast.Attribute))
+            if n is not None}
 
 
 def _names(value: ast.expr) -> list[ast.Name]:

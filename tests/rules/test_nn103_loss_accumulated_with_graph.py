@@ -95,3 +95,45 @@ def test_quiet_on_loss_composition_inside_one_step() -> None:
         optimizer.step()
     """
     assert lint(code, "NN103") == []
+
+
+def test_silent_on_two_losses_of_one_step() -> None:
+    """`loss = main; loss += aux` (or `loss = loss + w * aux`) re-binds `loss` every
+    iteration: no graph survives into the next one, and `.detach()` would cut the
+    auxiliary gradient (PyTorch-GAN ebgan, diffusers prior preservation, cleanrl)."""
+    code = """\
+    import torch
+    import torch.nn.functional as F
+    net = torch.nn.Linear(8, 8)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for x, y in loader:
+        out = net(x)
+        d_loss = F.mse_loss(out, y)
+        if margin > 0:
+            d_loss += F.l1_loss(out, y)
+        loss = F.mse_loss(out, y)
+        loss = loss + 0.5 * F.l1_loss(out, y)
+        opt.zero_grad()
+        (d_loss + loss).backward()
+        opt.step()
+    """
+    assert codes(code, "NN103") == []
+
+
+def test_still_flags_a_running_total_reset_only_per_epoch() -> None:
+    code = """\
+    import torch
+    import torch.nn.functional as F
+    net = torch.nn.Linear(8, 8)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for epoch in range(3):
+        total = 0
+        for x, y in loader:
+            loss = F.mse_loss(net(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total = total * 0.9
+            total += loss
+    """
+    assert codes(code, "NN103") == [("NN103", 13)]
