@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Iterator
 
 from nnlint.context import Context
@@ -68,7 +69,9 @@ class MissingTrain(Rule):
             backward = next((s for s in loop.calls if train.is_backward(s) and s.scope is loop.scope), None)
             if backward is None:
                 continue
-            candidates = [s for s in loop.calls if s.scope is loop.scope and s.pos < backward.pos]
+            # `net(x).sum().backward()`: the forward inside the backward's receiver runs first
+            candidates = [s for s in loop.calls if s.scope is loop.scope
+                          and (s.pos < backward.pos or (s is not backward and _inside(s.node, backward.node)))]
             forward = train.first_model_call(candidates)
             if forward is None or id(forward) in seen:
                 continue
@@ -97,6 +100,12 @@ class MissingTrain(Rule):
         edit = ctx.insert_at_block_start(loop.node.body, f"{model}.train()")
         fix = Fix(self.fix_title.format(model=model), (edit,)) if edit is not None else None
         return ctx.finding(self, forward.node, message, related, fix)
+
+
+def _inside(node: ast.AST, outer: ast.AST) -> bool:
+    start = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+    return (outer.lineno, outer.col_offset) <= start and end <= (outer.end_lineno, outer.end_col_offset)  # type: ignore[attr-defined]
 
 
 def _switch_before(sem, forward: CallSite, key: str) -> tuple[Loop, CallSite] | None:  # type: ignore[no-untyped-def]

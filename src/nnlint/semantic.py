@@ -50,6 +50,22 @@ SHAPE_METHODS = frozenset(
         "clone", "type", "view_as", "reshape_as", "t", "type_as",
     }
 )
+# nn.Module methods that return the module itself: `net.to(device).train()` switches `net`.
+MODULE_SELF_METHODS = frozenset(
+    {
+        "to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "train", "eval",
+        "requires_grad_", "share_memory", "apply", "to_empty", "xpu", "ipu", "mtia",
+    }
+)
+
+
+def module_itself(expr: ast.expr) -> ast.expr:
+    """`net.to(device).cuda()` -> `net`: the receiver under self-returning module methods."""
+    while type(expr) is ast.Call and type(expr.func) is ast.Attribute and expr.func.attr in MODULE_SELF_METHODS:
+        expr = expr.func.value
+    return expr
+
+
 SHAPE_FUNCTIONS = frozenset(
     {
         "torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape",
@@ -639,6 +655,8 @@ class Semantic:
         scope = site.scope
         if method is not None:
             receiver = site.receiver
+            if method in ("eval", "train") and receiver is not None:
+                receiver = module_itself(receiver)
             key = self.param_key(receiver, scope) or "?"
             if method == "eval":
                 return [("eval", key, site)]

@@ -122,3 +122,45 @@ def test_quiet_when_eval_is_on_another_model() -> None:
         teacher.eval()
     """
     assert lint(code, "NN202") == []
+
+
+def test_train_restored_at_the_end_of_a_method_chain() -> None:
+    """`.to()`, `.cuda()` and `.cpu()` return the module itself: `net.to(device).train()`
+    restores training mode (pytorch/examples fast_neural_style checkpointing)."""
+    code = """\
+    import torch
+    import torch.nn as nn
+    net = nn.Sequential(nn.Linear(16, 16), nn.Dropout(0.2))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for epoch in range(2):
+        net.train()
+        for step in range(100):
+            opt.zero_grad()
+            net(x).pow(2).mean().backward()
+            opt.step()
+            if step % 25 == 0:
+                net.eval().cpu()
+                torch.save(net.state_dict(), "ckpt.pt")
+                net.to(device).train()
+    """
+    assert codes(code, "NN202") == []
+    # a chain that ends in eval() is still an eval
+    unrestored = code.replace("net.to(device).train()", "net.cuda().eval()")
+    assert codes(unrestored, "NN202") == [("NN202", 9)]
+
+
+def test_forward_inside_the_backward_expression_counts() -> None:
+    """`net(x).sum().backward()` on one line: the forward runs before the backward."""
+    code = """\
+    import torch
+    import torch.nn as nn
+    net = nn.Sequential(nn.Linear(16, 16), nn.Dropout(0.2))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for step in range(100):
+        opt.zero_grad()
+        net(x).pow(2).mean().backward()
+        opt.step()
+        if step % 25 == 0:
+            net.eval()
+    """
+    assert codes(code, "NN202") == [("NN202", 7)]
