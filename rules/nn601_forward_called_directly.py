@@ -8,9 +8,8 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity, Span
 from nnlint.registry import Rule, register
-from nnlint.semantic import CallSite, Semantic, dotted, looks_like_model_name
+from nnlint.semantic import CallSite, Semantic, dotted
 from nnlint.torchnames import is_module_constructor
-from nnlint.training import training
 
 
 @register
@@ -75,7 +74,15 @@ class ForwardCalledDirectly(Rule):
             related = []
             if reason[1] is not None:
                 related.append(ctx.related(reason[1], f"`{name}` is {reason[0]}"))
-            yield ctx.finding(self, site.node, message, related, self._fix(ctx, site))
+            severity = self.severity
+            relying = _call_wrappers(sem)
+            if relying is None:
+                # Nothing in this file hooks or wraps modules: the call skips nothing today.
+                severity = Severity.INFORMATION
+                message += "; nothing in this file registers hooks or wraps the module yet"
+            else:
+                related.append(ctx.related(relying.node, "this relies on the module being called"))
+            yield ctx.finding(self, site.node, message, related, self._fix(ctx, site), severity)
 
     def _fix(self, ctx: Context, site: CallSite) -> Fix | None:
         func = site.node.func
@@ -85,6 +92,29 @@ class ForwardCalledDirectly(Rule):
         end = ctx.span(func)
         between = Span(start.end_line, start.end_column, end.end_line, end.end_column)
         return Fix(self.fix_title, (Edit(between, ""),))
+
+
+_HOOKS = frozenset({
+    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_backward_hook",
+})
+_WRAPPERS = frozenset({
+    "torch.nn.parallel.DistributedDataParallel", "torch.nn.parallel.distributed.DistributedDataParallel",
+    "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.compile",
+    "torch.distributed.fsdp.FullyShardedDataParallel", "torch.distributed.fsdp.fully_shard",
+    "torch.nn.utils.prune.l1_unstructured", "torch.nn.utils.prune.random_unstructured",
+    "torch.nn.utils.prune.global_unstructured", "torch.nn.utils.spectral_norm",
+    "torch.nn.utils.weight_norm", "torch.nn.utils.parametrizations.weight_norm",
+})
+
+
+def _call_wrappers(sem: Semantic) -> CallSite | None:
+    """The first call in the file that makes `module(x)` differ from `module.forward(x)`:
+    a hook registration, a DDP/DataParallel/compile/FSDP wrapper or a hook-based utility."""
+    for site in sem.calls:
+        if site.method in _HOOKS or sem.call_name(site.node) in _WRAPPERS:
+            return site
+    return None
 
 
 def _module_reason(sem: Semantic, receiver: ast.expr, name: str, site: CallSite) -> tuple[str, ast.AST | None] | None:
@@ -107,10 +137,22 @@ def _module_reason(sem: Semantic, receiver: ast.expr, name: str, site: CallSite)
             return None  # a same-file class that is not a module
         if is_module_constructor(made):
             return (f"built by `{made}`", made_node)
-        if made.rsplit(".", 1)[-1][:1].isupper() and not looks_like_model_name(name):
-            return None  # instance of some other library class
-    if made_node is None and training(sem).is_model(receiver, site.scope, site.line) and looks_like_model_name(name):
-        return ("named like a model", None)
-    if made_node is not None and looks_like_model_name(name):
-        return ("named like a model", None)
+        return None  # an instance of some other library class
+    # A name like `model` or `net` proves nothing (an OpenCV `cv2.dnn` net, an RPC
+    # `RemoteModule`). What the value does elsewhere in the file can: only a module
+    # hands out `.parameters()` or its sub-modules.
+    use = _module_only_use(sem, name)
+    if use is not None:
+        return (f"used as an nn.Module (`.{use.method}()` on line {use.line})", use.node)
+    return None
+
+
+_MODULE_ONLY = frozenset({"parameters", "named_parameters", "modules", "named_modules", "children",
+                          "named_children", "register_forward_hook", "register_forward_pre_hook"})
+
+
+def _module_only_use(sem: Semantic, name: str) -> CallSite | None:
+    for site in sem.calls:
+        if site.method in _MODULE_ONLY and site.receiver is not None and dotted(site.receiver) == name:
+            return site
     return None

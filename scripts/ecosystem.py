@@ -484,33 +484,39 @@ def baseline_command(spec: str, work: Path) -> tuple[list[str], dict[str, str] |
 class Diff:
     added: list[Finding]
     removed: list[Finding]
+    changed: list[tuple[Finding, Finding]] = field(default_factory=list)  # (old, new) severity
 
 
 def diff_runs(old: Iterable[Finding], new: Iterable[Finding]) -> Diff:
-    """Findings that appear or disappear, keyed by (path, line, code) like ruff-ecosystem."""
+    """Findings that appear or disappear, keyed by (path, line, code) like ruff-ecosystem,
+    and those whose severity changed."""
     old_keys = {f.key: f for f in old}
     new_keys = {f.key: f for f in new}
     return Diff(added=[f for k, f in new_keys.items() if k not in old_keys],
-                removed=[f for k, f in old_keys.items() if k not in new_keys])
+                removed=[f for k, f in old_keys.items() if k not in new_keys],
+                changed=[(old_keys[k], f) for k, f in new_keys.items()
+                         if k in old_keys and old_keys[k].severity != f.severity])
 
 
 def format_diff(diff: Diff, verdicts: "VerdictIndex") -> str:
-    if not diff.added and not diff.removed:
+    if not diff.added and not diff.removed and not diff.changed:
         return "No changes in findings.\n"
     out = io.StringIO()
     by_code: dict[str, list[tuple[str, Finding]]] = defaultdict(list)
-    for sign, items in (("+", diff.added), ("-", diff.removed)):
+    for sign, items in (("+", diff.added), ("-", diff.removed), ("~", [new for _, new in diff.changed])):
         for finding in items:
             by_code[finding.code].append((sign, finding))
-    out.write(f"{len(diff.added)} added, {len(diff.removed)} removed\n")
+    was = {new.key: old.severity for old, new in diff.changed}
+    out.write(f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed severity\n")
     for code in sorted(by_code):
         items = sorted(by_code[code], key=lambda item: (item[1].path, item[1].line, item[0]))
-        added = sum(1 for sign, _ in items if sign == "+")
-        out.write(f"\n{code}: +{added} -{len(items) - added}\n")
+        count = Counter(sign for sign, _ in items)
+        out.write(f"\n{code}: +{count['+']} -{count['-']} ~{count['~']}\n")
         for sign, finding in items:
             known = verdicts.lookup(finding)
             note = f"  [{known.verdict}: {known.reason}]" if known else ""
-            out.write(f"{sign} {finding.path}:{finding.line} ({finding.severity}){note}\n")
+            severity = f"{was[finding.key]} -> {finding.severity}" if sign == "~" else finding.severity
+            out.write(f"{sign} {finding.path}:{finding.line} ({severity}){note}\n")
             out.write(f"      {finding.source}\n")
     return out.getvalue()
 

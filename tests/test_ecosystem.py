@@ -180,10 +180,20 @@ def test_baseline_from_a_saved_run_shows_added_and_removed_by_rule(world, capsys
     saved.write_text(json.dumps(old.to_json()))
     code, out, _ = run_main(world, "--baseline", str(saved), capsys=capsys)
     assert code == 0
-    assert "2 added, 1 removed" in out
-    assert "NN101: +1 -0" in out and "NN503: +0 -1" in out
+    assert "2 added, 1 removed, 0 changed severity" in out
+    assert "NN101: +1 -0 ~0" in out and "NN503: +0 -1 ~0" in out
     assert "+ acme/trainer/train.py:12 (warning)" in out
     assert "- acme/trainer/train.py:3 (warning)" in out and "x = y.view(2, 3)" in out
+
+
+def test_diff_shows_a_change_of_severity() -> None:
+    old = eco.Finding("a/b/c.py", 1, "NN601", "warning", "m", "y = m.forward(x)")
+    new = eco.Finding("a/b/c.py", 1, "NN601", "information", "m", "y = m.forward(x)")
+    diff = eco.diff_runs([old], [new])
+    assert diff.added == [] and diff.removed == [] and diff.changed == [(old, new)]
+    text = eco.format_diff(diff, eco.VerdictIndex([eco.Verdict("a/b/c.py", 1, "NN601", "debatable", "no hooks")]))
+    assert "NN601: +0 -0 ~1" in text
+    assert "~ a/b/c.py:1 (warning -> information)  [debatable: no hooks]" in text
 
 
 def test_diff_of_identical_runs_is_empty() -> None:

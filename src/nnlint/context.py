@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nnlint.config import Settings
-from nnlint.findings import Edit, Finding, Fix, Related, Span
+from nnlint.findings import Edit, Finding, Fix, Related, Severity, Span
 from nnlint.semantic import Semantic
 from nnlint.source import SourceFile
 
@@ -63,9 +63,12 @@ class Context:
         message: str,
         related: list[Related] | None = None,
         fix: Fix | None = None,
+        severity: Severity | None = None,
     ) -> Finding:
+        """A finding of `rule` at `node`; `severity` lowers or raises the rule's default for
+        this instance (configuration still overrides both)."""
         span = node if isinstance(node, Span) else self.span(node)
-        return Finding(rule.code, message, rule.severity, span, related or [], fix, self.source.path)
+        return Finding(rule.code, message, severity or rule.severity, span, related or [], fix, self.source.path)
 
     # ----------------------------------------------------------------- edits
     def statement_starts_line(self, stmt: ast.stmt) -> bool:

@@ -46,10 +46,13 @@ feats = backbone.forward(images)  # b
     assert nn601(code) == [line_of(code, "# a"), line_of(code, "# b")]
 
 
-def test_flags_parameter_named_like_a_model_and_attribute() -> None:
+def test_a_name_proves_no_module() -> None:
+    """A parameter or attribute named `model` or `encoder` may hold anything: an OpenCV
+    `cv2.dnn` net or an RPC `RemoteModule`, whose `.forward()` is their API. No finding
+    (and so no fix that would call a non-callable object) without a module constructor."""
     code = HEADER + """
 def evaluate(model, x):
-    return model.forward(x)  # a
+    return model.forward(x)
 
 class Wrapper(nn.Module):
     def __init__(self, encoder):
@@ -58,9 +61,44 @@ class Wrapper(nn.Module):
         self.head = nn.Linear(8, 2)
 
     def forward(self, x):
-        return self.head(self.encoder.forward(x))  # b
+        return self.head(self.encoder.forward(x))
+
+import cv2
+net = cv2.dnn.readNetFromONNX("model.onnx")
+net.setInput(blob)
+out = net.forward()
 """
-    assert nn601(code) == [line_of(code, "# a"), line_of(code, "# b")]
+    assert nn601(code) == []
+
+
+def test_what_the_value_does_proves_a_module() -> None:
+    code = HEADER + """
+def train(model, loader):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for x, y in loader:
+        out = model.forward(x)  # here
+"""
+    assert nn601(code) == [line_of(code, "# here")]
+    finding = lint(code, "NN601")[0]
+    assert "`.parameters()`" in finding.related[0].message
+
+
+def test_severity_follows_what_the_call_skips() -> None:
+    """Warning when the file registers hooks or wraps modules (DDP, compile, pruning);
+    information when nothing relies on `__call__` yet."""
+    plain = HEADER + """
+layer = nn.Linear(4, 2)
+y = layer.forward(x)
+"""
+    finding = lint(plain, "NN601")[0]
+    assert finding.severity.value == "information"
+    assert "nothing in this file registers hooks" in finding.message
+    hooked = plain + "layer.register_forward_hook(lambda m, i, o: print(o.shape))\n"
+    finding = lint(hooked, "NN601")[0]
+    assert finding.severity.value == "warning"
+    assert line_of(hooked, "register_forward_hook") in {r.span.line for r in finding.related}
+    wrapped = plain + "ddp = torch.nn.parallel.DistributedDataParallel(layer)\n"
+    assert lint(wrapped, "NN601")[0].severity.value == "warning"
 
 
 def test_super_base_and_self_forward_are_fine() -> None:
