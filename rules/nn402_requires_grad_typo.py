@@ -109,11 +109,16 @@ class RequiresGradTypo(Rule):
             if type(target.value) is ast.Name and target.value.id == "self":
                 continue  # the class's own attribute
             owner = target.value
+            freezing = not (type(value) is ast.Constant and value.value is True)
+            if freezing and _fresh_tensor(sem, owner, scope, node.lineno):
+                continue  # a new tensor requires no gradient: the typo changes nothing
             module = self._is_module(ctx, owner, scope, node.lineno)
             owner_text = ctx.text(owner)
+            effect = (f"`{owner_text}` is still trained" if freezing
+                      else f"`{owner_text}` keeps the requires_grad it had: if it was frozen, it stays frozen")
             message = (
                 f"`{owner_text}.{target.attr} = {ctx.text(value)}` creates a new attribute named "
-                f"`{target.attr}`; PyTorch only reads `requires_grad`, so `{owner_text}` is still trained"
+                f"`{target.attr}`; PyTorch only reads `requires_grad`, so {effect}"
             )
             related = []
             if module is not None:
@@ -180,6 +185,32 @@ class RequiresGradTypo(Rule):
             new = f"{ctx.text(owner)}.requires_grad_({ctx.text(value)})"
             return Fix(f"Use {ctx.text(owner)}.requires_grad_(...)", (ctx.replace(stmt, new),))
         return Fix("Rename to requires_grad", (ctx.replace(target, f"{ctx.text(owner)}.requires_grad"),))
+
+
+# Tensor factories: what they return requires no gradient unless asked (requires_grad=True).
+_FACTORIES = frozenset({
+    "zeros", "ones", "empty", "full", "rand", "randn", "randint", "arange", "linspace", "logspace",
+    "eye", "tensor", "as_tensor", "from_numpy", "zeros_like", "ones_like", "empty_like", "full_like",
+    "rand_like", "randn_like", "stack", "cat",
+})
+_SAME_TENSOR = frozenset({"float", "double", "half", "bfloat16", "long", "int", "to", "cuda", "cpu", "contiguous",
+                          "unsqueeze", "squeeze", "view", "reshape"})
+
+
+def _fresh_tensor(sem, owner: ast.expr, scope: Scope, line: int) -> bool:  # noqa: ANN001
+    """Whether `owner` holds a tensor a torch factory just made, without requires_grad=True."""
+    made = values(sem).construction(owner, scope, line)
+    if made is None:
+        return False
+    call: ast.expr = made[0]
+    while type(call) is ast.Call and type(call.func) is ast.Attribute and call.func.attr in _SAME_TENSOR:
+        call = call.func.value
+    if type(call) is not ast.Call:
+        return False
+    name = sem.call_name(call) or ""
+    if not (name.startswith("torch.") and name.rsplit(".", 1)[-1] in _FACTORIES):
+        return False
+    return not any(k.arg == "requires_grad" for k in call.keywords)
 
 
 def _module_loop(sem, binding: Binding) -> ast.AST | None:  # noqa: ANN001

@@ -79,6 +79,7 @@ def _snapshot() -> tuple[Path, str]:
             digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes() + b"\0")
     repo = CACHE / "snapshots" / digest.hexdigest()[:16]
     if not (repo / ".git" / "nnlint-ready").is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)  # a fresh machine has no cache yet
         staging = Path(tempfile.mkdtemp(prefix="snapshot-", dir=CACHE))
         for name in SNAPSHOT:
             source = ROOT / name

@@ -131,3 +131,35 @@ def test_flags_camel_case_typo_in_a_file_without_lowercase_grad() -> None:
     model.layer1.requiresGrad = False
     """
     assert codes(code, "NN402") == [("NN402", 3)]
+
+
+def test_silent_on_a_fresh_tensor_that_never_required_grad() -> None:
+    """`torch.zeros(...)` requires no gradient: `pe.require_grad = False` is a harmless
+    typo (Time-Series-Library's positional embeddings)."""
+    code = """\
+    import torch
+    import torch.nn as nn
+
+    class PositionalEmbedding(nn.Module):
+        def __init__(self, d_model, max_len=5000):
+            super().__init__()
+            pe = torch.zeros(max_len, d_model).float()
+            pe.require_grad = False
+            self.register_buffer("pe", pe)
+    """
+    assert codes(code, "NN402") == []
+    asked = code.replace("torch.zeros(max_len, d_model)", "torch.zeros(max_len, d_model, requires_grad=True)")
+    assert codes(asked, "NN402") == [("NN402", 8)]
+
+
+def test_a_typo_that_sets_true_says_what_really_happens() -> None:
+    code = """\
+    import torchvision
+    model = torchvision.models.resnet18(weights="DEFAULT")
+    for param in model.layer4.parameters():
+        param.require_grad = True
+    """
+    findings = lint(code, "NN402")
+    assert [(f.code, f.span.line) for f in findings] == [("NN402", 4)]
+    assert "if it was frozen, it stays frozen" in findings[0].message
+    assert "still trained" not in findings[0].message
