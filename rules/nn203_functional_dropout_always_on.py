@@ -69,6 +69,8 @@ class FunctionalDropoutAlwaysOn(Rule):
                 continue
             if not site.scope.params or site.scope.params[0] != "self":
                 continue
+            if _gated_by_training(site.scope.node, site.node) or _opt_in_rate(site.scope.node, site.node):
+                continue
             short = ctx.text(site.node.func)
             message = (
                 f"`{short}(...)` in `{cls.name}.{site.scope.name}` keeps dropping activations after "
@@ -77,3 +79,40 @@ class FunctionalDropoutAlwaysOn(Rule):
             related = [ctx.related(cls.node, f"`{cls.name}` is an nn.Module whose eval() this call ignores")]
             edit: Edit = ctx.add_keyword(site.node, "training=self.training")
             yield ctx.finding(self, site.node, message, related, Fix(self.fix_title, (edit,)))
+
+
+def _mentions_training(test: ast.expr) -> bool:
+    """`self.training` read positively in a condition (`if self.training and p > 0:`)."""
+    if type(test) is ast.BoolOp and type(test.op) is ast.And:
+        return any(_mentions_training(v) for v in test.values)
+    return type(test) is ast.Attribute and test.attr == "training" and type(test.value) is ast.Name \
+        and test.value.id == "self"
+
+
+def _gated_by_training(function: ast.AST, call: ast.Call) -> bool:
+    """Whether `call` only runs in training mode: inside `if self.training:` or
+    `... if self.training else ...` (kuangliu/pytorch-cifar's EfficientNet)."""
+    for node in ast.walk(function):
+        if type(node) in (ast.If, ast.IfExp) and _mentions_training(node.test):  # type: ignore[attr-defined]
+            body = node.body if type(node) is ast.If else [node.body]  # type: ignore[attr-defined]
+            if any(_contains(part, call) for part in body):
+                return True
+    return False
+
+
+def _contains(outer: ast.AST, inner: ast.AST) -> bool:
+    return any(node is inner for node in ast.walk(outer))
+
+
+def _opt_in_rate(function: ast.AST, call: ast.Call) -> bool:
+    """Whether the dropout rate is a parameter of the method that defaults to 0: dropout
+    is off unless the caller asks for it (latent-diffusion's `noise_dropout=0.` at sampling)."""
+    rate = argument(call, 1, "p")
+    if type(rate) is not ast.Name or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    args = function.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
+    defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+    default = defaults.get(rate.id)
+    return type(default) is ast.Constant and default.value == 0

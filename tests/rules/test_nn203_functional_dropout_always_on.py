@@ -98,3 +98,37 @@ def test_quiet_when_arguments_are_unpacked() -> None:
             return F.dropout(x, **kw)
     """
     assert lint(code, "NN203") == []
+
+
+def test_silent_when_only_reached_in_training_mode() -> None:
+    code = """\
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class EfficientNet(nn.Module):
+        def forward(self, x, rate=0.2):
+            if self.training and rate > 0:
+                x = F.dropout(x, p=rate)
+            y = F.dropout(x, p=0.1) if self.training else x
+            return y
+    """
+    assert codes(code, "NN203") == []
+    ungated = code.replace("if self.training and rate > 0:", "if rate > 0:")
+    assert codes(ungated, "NN203") == [("NN203", 7)]
+
+
+def test_silent_on_a_rate_the_caller_opts_into() -> None:
+    """`noise_dropout=0.` at sampling time: off unless a caller asks (latent-diffusion)."""
+    code = """\
+    import torch
+    import torch.nn as nn
+
+    class Diffusion(nn.Module):
+        def p_sample(self, x, noise_dropout=0.):
+            noise = torch.randn_like(x)
+            if noise_dropout > 0.:
+                noise = torch.nn.functional.dropout(noise, p=noise_dropout)
+            return x + noise
+    """
+    assert codes(code, "NN203") == []
+    assert codes(code.replace("noise_dropout=0.", "noise_dropout=0.1"), "NN203") == [("NN203", 8)]
