@@ -11,7 +11,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Scope, Semantic
 from nnlint.torchnames import is_module_constructor
-from nnlint.training import Training, is_eval_role_name, mode_before, training
+from nnlint.training import Training, in_lightning_eval_hook, is_eval_role_name, mode_before, training
 
 MAX_CALLER_DEPTH = 3
 
@@ -85,6 +85,8 @@ class MissingEval(Rule):
             key = sem.param_key(model_call.node.func, scope)
             if key is None or key == "self":
                 continue
+            if train.model_has_mode_layers(model_call.node.func, scope, model_call.line) is False:
+                continue  # no dropout or batch norm anywhere in it: eval() would change nothing
             verdict = _training_mode_at(ctx, sem, train, scope, key, model_call, context, 0)
             if verdict is None:
                 continue
@@ -106,11 +108,7 @@ class MissingEval(Rule):
         )
         related = [ctx.related(verdict.node, verdict.reason)]
         related += [ctx.related(node, text) for node, text in verdict.more]
-        finding = ctx.finding(self, call.node, message, related, self._fix(ctx, context, scope, model))
-        if train.model_has_mode_layers(call.node.func, scope, call.line) is False:
-            finding.severity = Severity.HINT
-            finding.message += " (this model has no dropout or batch norm, so only a hint)"
-        return finding
+        return ctx.finding(self, call.node, message, related, self._fix(ctx, context, scope, model))
 
     def _fix(self, ctx: Context, context: ast.AST, scope: Scope, model: str) -> Fix | None:
         if isinstance(context, (ast.With, ast.AsyncWith)):
@@ -132,6 +130,8 @@ def _evaluation_contexts(sem: Semantic, train: Training) -> Iterator[tuple[ast.A
                 entry[2].append(site)
     training_scopes = {id(s.scope) for s in train.backward_sites} | {id(s.scope) for s, _ in train.step_sites}
     for block, scope, sites in blocks.values():
+        if in_lightning_eval_hook(sem, scope):
+            continue  # Lightning switched the module to eval mode before its evaluation loop
         if isinstance(block, (ast.With, ast.AsyncWith)) and _inside_training_loop(train, scope, block):
             continue
         if isinstance(block, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(scope) in training_scopes:
@@ -139,6 +139,8 @@ def _evaluation_contexts(sem: Semantic, train: Training) -> Iterator[tuple[ast.A
         yield block, scope, sites
     for scope in sem.iter_functions():
         if scope.grad_disabled or id(scope) in training_scopes or not is_eval_role_name(scope.name):
+            continue
+        if in_lightning_eval_hook(sem, scope):
             continue
         if scope.cls is not None and sem.is_module_class(scope.cls.name):
             continue  # a model's own predict(): its caller owns the mode

@@ -79,6 +79,8 @@ class MissingTrain(Rule):
             key = sem.param_key(forward.node.func, forward.scope)
             if key is None or key == "self":
                 continue
+            if train.model_has_mode_layers(forward.node.func, forward.scope, forward.line) is False:
+                continue  # no dropout or batch norm: its mode changes nothing
             verdict = _switch_before(sem, forward, key)
             if verdict is None:
                 continue

@@ -690,6 +690,12 @@ class Semantic:
         """A key seen inside `callee` ("#0.fc": its first parameter's `fc`) as the caller
         at `site` names it ("net.fc"); keys of globals and `self.x` stay as they are."""
         if not key.startswith("#"):
+            head, _, rest = key.partition(".")
+            if _encloses(site.scope, callee):
+                # A closure's free variable is the defining function's own name for it
+                # (`model`, a parameter of `validate`, is "#1" there).
+                mapped = self.param_key(ast.Name(id=head), site.scope)
+                return (mapped or head) + (f".{rest}" if rest else "")
             return key
         index_text, _, rest = key[1:].partition(".")
         index = int(index_text)
@@ -700,6 +706,18 @@ class Semantic:
         if mapped is None:
             return None
         return mapped + (f".{rest}" if rest else "")
+
+
+def _encloses(outer: Scope, inner: Scope) -> bool:
+    """Whether `inner` is defined (at any depth) inside function `outer`."""
+    if not outer.is_function:
+        return False
+    current = inner.parent
+    while current is not None:
+        if current is outer:
+            return True
+        current = current.parent
+    return False
 
 
 class _Walker:

@@ -221,7 +221,30 @@ class Training:
         made = self.constructor_name(expr, scope, line)
         if made is None:
             return None
+        if made.rsplit(".", 1)[-1] in ("Sequential", "ModuleList") and made.startswith("torch.nn."):
+            origin = self.sem.origin(expr, scope, line, through_shape_ops=False)
+            if type(origin.expr) is ast.Call and origin.hops:
+                return self._container_has_mode_layers(origin.expr)
+            return None
         return self._class_has_mode_layers(made, set())
+
+    def _container_has_mode_layers(self, container: ast.Call) -> bool | None:
+        """`nn.Sequential(nn.Linear(2, 2), nn.Tanh())`: decided by the layers it is built from."""
+        if any(type(a) is ast.Starred for a in container.args):
+            return None  # `nn.Sequential(*layers)`: built elsewhere
+        unknown = False
+        for node in ast.walk(container):
+            if type(node) is not ast.Call or node is container:
+                continue
+            name = self.sem.call_name(node) or ""
+            if name in ("collections.OrderedDict", "OrderedDict", "dict", "list", "tuple"):
+                continue
+            verdict = self._class_has_mode_layers(name, set()) if name else None
+            if verdict:
+                return True
+            if verdict is None and (name.rsplit(".", 1)[-1][:1].isupper() or not name):
+                unknown = True
+        return None if unknown else False
 
     def _class_has_mode_layers(self, qualname: str, seen: set[str]) -> bool | None:
         last = qualname.rsplit(".", 1)[-1]
@@ -309,6 +332,27 @@ def _bound_names(stmt: ast.stmt) -> set[str]:
             if type(child) is ast.Name:
                 bound.add(child.id)
     return bound
+
+
+# Hooks Lightning runs inside its evaluation loops, with the module already in eval mode.
+_LIGHTNING_EVAL_HOOKS = ("on_validation", "on_test", "on_predict", "on_sanity_check", "validation_", "test_",
+                         "predict_")
+_LIGHTNING_PREFIXES = ("lightning", "pytorch_lightning")
+
+
+def in_lightning_eval_hook(sem: Semantic, scope: Scope) -> bool:
+    """Whether `scope` (or a function around it) is a Lightning evaluation hook: a
+    `validation_step`, `on_validation_batch_end`, ... of a LightningModule or Callback."""
+    current: Scope | None = scope
+    while current is not None and current.is_function:
+        cls = sem.enclosing_class(current)
+        if cls is not None and current.name.startswith(_LIGHTNING_EVAL_HOOKS) and any(
+            base.startswith(_LIGHTNING_PREFIXES) or base.endswith(("Callback", "LightningModule"))
+            for base in cls.bases
+        ):
+            return True
+        current = current.parent
+    return False
 
 
 def training(semantic: Semantic) -> Training:

@@ -81,7 +81,8 @@ def test_flags_uncalled_evaluation_function_with_no_grad() -> None:
     assert "def validate(net, loader):\n    net.eval()\n    return" in fixed
 
 
-def test_hint_when_model_has_no_mode_dependent_layers() -> None:
+def test_silent_when_model_has_no_mode_dependent_layers() -> None:
+    """eval() changes nothing on a model without dropout or batch norm."""
     code = """\
     import torch
     from torch import nn
@@ -95,8 +96,17 @@ def test_hint_when_model_has_no_mode_dependent_layers() -> None:
     with torch.no_grad():
         y = model(x)
     """
-    findings = lint(code, "NN201")
-    assert [f.severity for f in findings] == [Severity.HINT]
+    assert lint(code, "NN201") == []
+    sequential = """\
+    import torch
+    from torch import nn
+    model = nn.Sequential(nn.Linear(2, 2, bias=False), nn.Tanh(), nn.Linear(2, 2))
+    with torch.no_grad():
+        y = model(x)
+    """
+    assert lint(sequential, "NN201") == []
+    dropout = sequential.replace("nn.Tanh()", "nn.Dropout(0.5)")
+    assert codes(dropout, "NN201") == [("NN201", 5)]
 
 
 # ------------------------------------------------------------------ negatives
