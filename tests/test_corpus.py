@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 
 from nnlint.config import Settings
 from nnlint.engine import check_path
@@ -39,3 +41,16 @@ def test_corpus_precision_and_recall(corpus: Path) -> None:
     total = hits + len(misses)
     if total:
         assert hits / total >= 0.95, "missed: " + ", ".join(misses)
+
+
+def test_real_code_look_alikes_stay_silent(corpus: Path) -> None:
+    """`real-shapes/fp_*`: correct code from real projects that looks like a mistake.
+    Nothing may be reported there at information severity or above."""
+    real_shapes = corpus.parent / "real-shapes"
+    if not real_shapes.is_dir():
+        pytest.skip(f"shared corpus real-shapes not found at {real_shapes}")
+    cases = sorted(p for p in real_shapes.iterdir() if p.name.startswith("fp_") and p.suffix == ".py")
+    assert len(cases) >= 7
+    loud = [f"{path.name}:{f.span.line} {f.code}" for path in cases
+            for f in check_path(path, Settings()).findings if f.severity.value != "hint"]
+    assert not loud, "real look-alikes reported: " + ", ".join(loud)

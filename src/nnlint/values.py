@@ -234,7 +234,8 @@ class Values:
         if name in SIGMOID_FUNCTIONS:
             return Value(SIGMOID, value, scope, inner=argument(value, 0, "input"), form="function")
         func = value.func
-        if type(func) is ast.Attribute and func.attr in _ACT_METHODS and not self._is_module_ref(func.value):
+        if (type(func) is ast.Attribute and func.attr in _ACT_METHODS and not self._is_module_ref(func.value)
+                and not self._is_layer_attribute(func, scope, value.lineno)):
             kind = _ACT_METHODS[func.attr]
             return Value(kind, value, scope, inner=func.value, dim=argument(value, 0, "dim"), form="method")
         if name and name.startswith("torch."):
@@ -318,6 +319,13 @@ class Values:
                     return None
                 result = result or one
         return result
+
+    def _is_layer_attribute(self, func: ast.Attribute, scope: Scope, line: int) -> bool:
+        """`self.softmax(x)` calls a layer kept in an attribute (which may well be an
+        `nn.LogSoftmax`), not the tensor method `x.softmax()`: its constructor decides."""
+        if type(func.value) is ast.Name and func.value.id == "self":
+            return True
+        return self.construction(func, scope, line) is not None
 
     def _is_module_ref(self, expr: ast.expr) -> bool:
         """True for `torch`, `F`, `np`, `scipy.special`: names of imported modules, not tensors."""

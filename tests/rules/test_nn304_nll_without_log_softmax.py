@@ -140,3 +140,27 @@ def test_flags_raw_element_of_a_tuple_returning_model() -> None:
     assert codes(code, "NN304") == [("NN304", 12)]
     findings = __import__("conftest").lint(code, "NN304")
     assert "`first`" in findings[0].message
+
+
+def test_a_layer_attribute_is_judged_by_its_constructor_not_its_name() -> None:
+    """`self.softmax = nn.LogSoftmax(dim=1)` (the char-RNN tutorial): log-probabilities,
+    exactly what NLLLoss wants; an `nn.Softmax` in the same place is still reported."""
+    code = """\
+    import torch.nn as nn
+
+    class CharRNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.i2o = nn.Linear(10, 5)
+            self.softmax = nn.LogSoftmax(dim=1)
+
+        def forward(self, x):
+            return self.softmax(self.i2o(x))
+
+    rnn = CharRNN()
+    criterion = nn.NLLLoss()
+    for x, y in loader:
+        loss = criterion(rnn(x), y)
+    """
+    assert codes(code, "NN304") == []
+    assert codes(code.replace("nn.LogSoftmax(dim=1)", "nn.Softmax(dim=1)"), "NN304") == [("NN304", 15)]
