@@ -36,7 +36,18 @@ TRAIN = textwrap.dedent("""\
         validate(model, val_loader)
 """)
 
-MODELS = "from torch import nn\n\nclass Net(nn.Module):\n    def forward(self, x):\n        return x\n"
+# A model with dropout: its mode matters (a model without dropout or batch norm is silent).
+MODELS = textwrap.dedent("""\
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(0.1)
+
+        def forward(self, x):
+            return self.drop(x)
+""")
 
 
 @pytest_lsp.fixture(config=CONFIG, scope="module")
