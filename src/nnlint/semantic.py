@@ -509,7 +509,8 @@ class Semantic:
     def constructed_class(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> str | None:
         """Qualified name of the class whose instance `expr` holds (through helpers too)."""
         found = self.origin(expr, scope, line, through_shape_ops=False)
-        value = found.expr
+        # `Net().to(device)`, `Net().cuda().train()`: module methods that return the module
+        value = module_itself(found.expr)
         if type(value) is not ast.Call:
             return None
         name = self.call_name(value)

@@ -164,3 +164,31 @@ def test_forward_inside_the_backward_expression_counts() -> None:
             net.eval()
     """
     assert codes(code, "NN202") == [("NN202", 7)]
+
+
+def test_the_model_class_is_known_through_a_constructor_chain() -> None:
+    """`Net().to(device)` is a `Net`: its layers decide whether its mode matters."""
+    code = """\
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 1)
+
+        def forward(self, x):
+            return self.fc(x)
+
+    model = Net().to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(100):
+        y = model(x)
+        opt.zero_grad()
+        y.sum().backward()
+        opt.step()
+        model.eval()
+    """
+    assert codes(code, "NN202") == []
+    with_dropout = code.replace("self.fc = nn.Linear(2, 1)", "self.fc = nn.Sequential(nn.Linear(2, 1), nn.Dropout(0.1))")
+    assert codes(with_dropout, "NN202") == [("NN202", 15)]
