@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from nnlint.semantic import CallSite, Loop, Scope, Semantic, dotted, looks_like_model_name, looks_like_optimizer_name
+from nnlint.semantic import (
+    CallSite, Loop, Scope, Semantic, dotted, looks_like_model_name, looks_like_optimizer_name, module_itself,
+)
 from nnlint.torchnames import (
     MODE_DEPENDENT_LAYERS,
     is_grad_scaler,
@@ -223,9 +225,10 @@ class Training:
             return None
         if made.rsplit(".", 1)[-1] in ("Sequential", "ModuleList") and made.startswith("torch.nn."):
             origin = self.sem.origin(expr, scope, line, through_shape_ops=False)
-            if type(origin.expr) is ast.Call and origin.hops:
-                return self._container_has_mode_layers(origin.expr)
-            return None
+            container = module_itself(origin.expr)
+            if type(container) is ast.Call and origin.hops and self.sem.call_name(container) == made:
+                return self._container_has_mode_layers(container)
+            return None  # built by a helper (`define_model(trial)`): contents unknown here
         return self._class_has_mode_layers(made, set())
 
     def _container_has_mode_layers(self, container: ast.Call) -> bool | None:
@@ -242,8 +245,8 @@ class Training:
             verdict = self._class_has_mode_layers(name, set()) if name else None
             if verdict:
                 return True
-            if verdict is None and (name.rsplit(".", 1)[-1][:1].isupper() or not name):
-                unknown = True
+            if verdict is None and not name.startswith("torch.") and name not in _BUILTIN_CALLS:
+                unknown = True  # a helper or class this file does not show: `make_block(64)`
         return None if unknown else False
 
     def _class_has_mode_layers(self, qualname: str, seen: set[str]) -> bool | None:
@@ -279,6 +282,8 @@ class Training:
                 unknown = True
         return None if unknown else False
 
+
+_BUILTIN_CALLS = frozenset({"int", "float", "round", "len", "min", "max", "range", "str", "bool", "abs", "sum"})
 
 _MODULE_ONLY_METHODS = frozenset(
     {"eval", "train", "parameters", "named_parameters", "modules", "children", "named_modules",

@@ -192,3 +192,31 @@ def test_the_model_class_is_known_through_a_constructor_chain() -> None:
     assert codes(code, "NN202") == []
     with_dropout = code.replace("self.fc = nn.Linear(2, 1)", "self.fc = nn.Sequential(nn.Linear(2, 1), nn.Dropout(0.1))")
     assert codes(with_dropout, "NN202") == [("NN202", 15)]
+
+
+def test_a_sequential_built_by_a_helper_is_not_assumed_harmless() -> None:
+    """optuna's pytorch_simple: `define_model(trial).to(DEVICE)` returns `nn.Sequential(*layers)`
+    with dropout; the file cannot prove it has none, so the missing train() is reported."""
+    code = """\
+    import torch
+    from torch import nn
+
+    def define_model(n):
+        layers = []
+        for i in range(n):
+            layers.append(nn.Linear(4, 4))
+            layers.append(nn.Dropout(0.2))
+        return nn.Sequential(*layers)
+
+    model = define_model(3).to("cpu")
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    for epoch in range(10):
+        for x, y in loader:
+            opt.zero_grad()
+            out = model(x)
+            out.sum().backward()
+            opt.step()
+        model.eval()
+    """
+    assert codes(code, "NN202") == [("NN202", 17)]
