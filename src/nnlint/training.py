@@ -254,8 +254,12 @@ class Training:
         if qualname.startswith("torch.nn."):
             if last in MODE_DEPENDENT_LAYERS:
                 return True
-            if last in ("Sequential", "ModuleList", "ModuleDict"):
+            if last in ("Sequential", "ModuleList", "ModuleDict", "Module") or not last[:1].isupper():
                 return None  # contents decided by the caller
+            if last in ("DataParallel", "DistributedDataParallel") or qualname.startswith(
+                ("torch.nn.parallel.", "torch.nn.utils.", "torch.nn.quantized", "torch.nn.intrinsic")
+            ):
+                return None  # a wrapper: the wrapped module decides
             return False
         found = self.sem.find_class(qualname)
         if found is None or qualname in seen:

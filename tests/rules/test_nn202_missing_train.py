@@ -220,3 +220,21 @@ def test_a_sequential_built_by_a_helper_is_not_assumed_harmless() -> None:
         model.eval()
     """
     assert codes(code, "NN202") == [("NN202", 17)]
+
+
+def test_a_wrapper_is_not_a_model_without_dropout() -> None:
+    """`torch.nn.DataParallel(model)` hides what it wraps (simpletransformers' trainer)."""
+    code = """\
+    import torch
+    def train(model, loader, opt, evaluate):
+        model = torch.nn.DataParallel(model)
+        model.train()
+        for step, (x, y) in enumerate(loader):
+            out = model(x)
+            out.sum().backward()
+            opt.step()
+            opt.zero_grad()
+            if step % 100 == 0:
+                model.eval()
+    """
+    assert codes(code, "NN202") == [("NN202", 6)]
