@@ -242,6 +242,8 @@ class Training:
             name = self.sem.call_name(node) or ""
             if name in ("collections.OrderedDict", "OrderedDict", "dict", "list", "tuple"):
                 continue
+            if name.startswith("torch.nn.") and not _layer_call_has_mode(name.rsplit(".", 1)[-1], node):
+                continue
             verdict = self._class_has_mode_layers(name, set()) if name else None
             if verdict:
                 return True
@@ -274,7 +276,9 @@ class Training:
             inner_last = inner.rsplit(".", 1)[-1]
             if inner.startswith("torch.nn.functional.") and "dropout" in inner_last:
                 return True
-            if inner.startswith("torch.nn.") and inner_last in MODE_DEPENDENT_LAYERS:
+            if inner.startswith("torch.nn.") and inner_last in MODE_DEPENDENT_LAYERS and _layer_call_has_mode(
+                inner_last, site.node
+            ):
                 return True
             if owner.find_class(inner) is not None and inner != qualname:
                 verdict = training(owner)._class_has_mode_layers(inner, seen)
@@ -285,6 +289,24 @@ class Training:
             elif inner_last[:1].isupper() and not inner.startswith("torch."):
                 unknown = True
         return None if unknown else False
+
+
+# Layers whose dropout argument defaults to 0: mode-dependent only when given a rate.
+_DROPOUT_ARGUMENT = {"RNN": 5, "LSTM": 5, "GRU": 5, "MultiheadAttention": 2}
+
+
+def _layer_call_has_mode(layer: str, call: ast.Call) -> bool:
+    """Whether this construction of a torch layer behaves differently in eval mode:
+    `nn.LSTM(8, 16)` does not (no dropout), `nn.LSTM(8, 16, 2, dropout=0.2)` does."""
+    position = _DROPOUT_ARGUMENT.get(layer)
+    if position is None:
+        return layer in MODE_DEPENDENT_LAYERS
+    rate = next((k.value for k in call.keywords if k.arg == "dropout"), None)
+    if rate is None and len(call.args) > position:
+        rate = call.args[position]
+    if rate is None:
+        return any(k.arg is None for k in call.keywords) or any(type(a) is ast.Starred for a in call.args)
+    return not (type(rate) is ast.Constant and not rate.value)
 
 
 _BUILTIN_CALLS = frozenset({"int", "float", "round", "len", "min", "max", "range", "str", "bool", "abs", "sum"})

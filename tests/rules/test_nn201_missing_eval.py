@@ -300,3 +300,30 @@ def test_flags_eval_helper_after_a_training_helper_that_sets_train() -> None:
             test(model, test_loader)
     """
     assert codes(code, "NN201") == [("NN201", 11)]
+
+
+def test_an_lstm_without_dropout_has_no_mode() -> None:
+    """`nn.LSTM(...)` drops nothing unless given `dropout=`: eval() changes nothing
+    (yunjey/pytorch-tutorial's language model and bidirectional RNN)."""
+    code = """\
+    import torch
+    from torch import nn
+
+    class RNNLM(nn.Module):
+        def __init__(self, vocab, embed, hidden, layers):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, embed)
+            self.lstm = nn.LSTM(embed, hidden, layers, batch_first=True)
+            self.linear = nn.Linear(hidden, vocab)
+
+        def forward(self, x, h):
+            out, h = self.lstm(self.embed(x), h)
+            return self.linear(out), h
+
+    model = RNNLM(100, 16, 32, 2)
+    with torch.no_grad():
+        output, state = model(x, state)
+    """
+    assert codes(code, "NN201") == []
+    dropped = code.replace("batch_first=True)", "batch_first=True, dropout=0.3)")
+    assert codes(dropped, "NN201") == [("NN201", 17)]
