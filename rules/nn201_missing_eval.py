@@ -11,7 +11,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Scope, Semantic
 from nnlint.torchnames import is_module_constructor
-from nnlint.training import Training, in_lightning_eval_hook, is_eval_role_name, mode_before, training
+from nnlint.training import Training, in_lightning_eval_hook, is_eval_role_name, mode_before, name_expr, training
 
 MAX_CALLER_DEPTH = 3
 
@@ -108,7 +108,12 @@ class MissingEval(Rule):
         )
         related = [ctx.related(verdict.node, verdict.reason)]
         related += [ctx.related(node, text) for node, text in verdict.more]
-        return ctx.finding(self, call.node, message, related, self._fix(ctx, context, scope, model))
+        severity = None
+        if not train.is_proven_model(call.node.func, scope, call.line):
+            # Only its name says it is a model (it may be a plain function): say it softly.
+            severity = Severity.HINT
+            message += f" (`{model}` is taken for a model from its name alone)"
+        return ctx.finding(self, call.node, message, related, self._fix(ctx, context, scope, model), severity)
 
     def _fix(self, ctx: Context, context: ast.AST, scope: Scope, model: str) -> Fix | None:
         if isinstance(context, (ast.With, ast.AsyncWith)):
@@ -197,10 +202,12 @@ def _training_mode_at(
         if key.startswith("#"):
             return Verdict(f"`{scope.name}()` never switches its model to eval mode", scope.node)
         return None
-    made = train.constructor_name(site.node.func, scope, site.line)
+    # At depth 0 `site` calls the model; further up it calls the helper that receives it.
+    model = site.node.func if depth == 0 or key.startswith("#") else name_expr(key)
+    made = train.constructor_name(model, scope, site.line)
     if made is None or not (sem.is_module_class(made) or is_module_constructor(made)):
         return None
-    origin = sem.origin(site.node.func, scope, site.line, through_shape_ops=False)
+    origin = sem.origin(model, scope, site.line, through_shape_ops=False)
     if not origin.hops:
         return None
     return Verdict(f"a new model is in training mode and nothing switched it (created at line {origin.hops[-1].line})",

@@ -101,7 +101,11 @@ class MissingTrain(Rule):
         ]
         edit = ctx.insert_at_block_start(loop.node.body, f"{model}.train()")
         fix = Fix(self.fix_title.format(model=model), (edit,)) if edit is not None else None
-        return ctx.finding(self, forward.node, message, related, fix)
+        severity = None
+        if not train.is_proven_model(forward.node.func, forward.scope, forward.line):
+            severity = Severity.HINT  # only its name says it is a model
+            message += f" (`{model}` is taken for a model from its name alone)"
+        return ctx.finding(self, forward.node, message, related, fix, severity)
 
 
 def _inside(node: ast.AST, outer: ast.AST) -> bool:

@@ -73,7 +73,23 @@ class Training:
         return name is not None and looks_like_optimizer_name(name)
 
     def is_model(self, expr: ast.expr, scope: Scope, line: int) -> bool:
-        """Whether `expr` holds an nn.Module: built from one, or named like one."""
+        """Whether `expr` may hold an nn.Module: proven (`is_proven_model`), or at least
+        named like one. Rules report at full severity only on a proven module."""
+        name = dotted(expr)
+        if name is None:
+            return False
+        if self.is_proven_model(expr, scope, line):
+            return True
+        made = self.constructor_name(expr, scope, line)
+        if made is not None and self.sem.find_class(made) is not None:
+            return False  # a class of this project that is not a module
+        return looks_like_model_name(name)
+
+    def is_proven_model(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> bool:
+        """Whether `expr` is proven to hold an nn.Module: built by a module class or a torch
+        or model-zoo constructor, used with methods only a module has (`.eval()`,
+        `.parameters()`), or a parameter every visible caller fills with a proven module.
+        A name like `model` proves nothing (`init_rnn_state(...)` is a function)."""
         name = dotted(expr)
         if name is None:
             return False
@@ -85,7 +101,32 @@ class Training:
                 return True
             if self.sem.find_class(made) is not None:
                 return False
-        return looks_like_model_name(name) or name in self.module_like_names
+        if name in self.module_like_names:
+            return True
+        return depth < 3 and self._callers_pass_models(name, scope, depth)
+
+    def _callers_pass_models(self, name: str, scope: Scope, depth: int) -> bool:
+        """For a parameter of `scope` (or an attribute of one): whether every caller in this
+        file passes a proven module in its place (and there is at least one)."""
+        key = self.sem.param_key(ast.Name(id=name.split(".")[0]), scope)
+        if key is None or not key.startswith("#") or "." in name:
+            return False
+        callers = self.sem.callers(scope)
+        if not callers:
+            return False
+        for caller in callers:
+            mapped = self.sem.caller_key(scope, key, caller)
+            if mapped is None or mapped.startswith("#") and caller.scope.is_function is False:
+                return False
+            argument_name = mapped if not mapped.startswith("#") else None
+            if argument_name is None:
+                index = int(mapped[1:].split(".")[0])
+                params = caller.scope.params
+                argument_name = params[index] if index < len(params) else None
+            if argument_name is None or not self.is_proven_model(name_expr(argument_name), caller.scope,
+                                                                 caller.line, depth + 1):
+                return False
+        return True
 
     @cached_property
     def module_like_names(self) -> frozenset[str]:
@@ -325,6 +366,15 @@ _NOT_FORWARD = frozenset(
      "named_modules", "named_children", "buffers", "named_buffers", "type", "share_memory", "extra_repr",
      "generate", "save_pretrained", "resize_token_embeddings", "get_input_embeddings", "tie_weights"}
 )
+
+
+def name_expr(dotted_name: str) -> ast.expr:
+    """`a.b.c` as an expression (for asking what a caller's name holds)."""
+    parts = dotted_name.split(".")
+    expr: ast.expr = ast.Name(id=parts[0])
+    for part in parts[1:]:
+        expr = ast.Attribute(value=expr, attr=part)
+    return expr
 
 
 class _NoClass:

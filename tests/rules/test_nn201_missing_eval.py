@@ -327,3 +327,26 @@ def test_an_lstm_without_dropout_has_no_mode() -> None:
     assert codes(code, "NN201") == []
     dropped = code.replace("batch_first=True)", "batch_first=True, dropout=0.3)")
     assert codes(dropped, "NN201") == [("NN201", 17)]
+
+
+def test_severity_follows_the_proof_that_it_is_a_model() -> None:
+    """A parameter named like a model is only a hint (d2l's `init_rnn_state(...)` is a
+    function); a caller in the file that passes a module proves it."""
+    helper = """\
+    import torch
+    from torch import nn
+
+    @torch.no_grad()
+    def validate(net, loader):
+        return sum((net(x).argmax(1) == y).sum().item() for x, y in loader)
+    """
+    findings = lint(helper, "NN201")
+    assert [(f.span.line, f.severity) for f in findings] == [(6, Severity.HINT)]
+    assert "from its name alone" in findings[0].message
+    called = helper + """\
+
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    print(validate(model, val_loader))
+    """
+    findings = lint(called, "NN201")
+    assert [(f.span.line, f.severity) for f in findings] == [(6, Severity.WARNING)]
