@@ -171,6 +171,8 @@ def _inside_training_loop(train: Training, scope: Scope, block: ast.AST) -> bool
 def _training_mode_at(
     ctx: Context, sem: Semantic, train: Training, scope: Scope, key: str, site: CallSite, context: ast.AST, depth: int
 ) -> Verdict | None:
+    if depth and not key.startswith("#") and train.model_has_mode_layers(name_expr(key), scope, site.line) is False:
+        return None  # the caller's model has no dropout or batch norm: its mode changes nothing
     state = mode_before(sem, scope, key, site)
     if state is not None:
         kind, switch = state

@@ -692,6 +692,8 @@ class Semantic:
         at `site` names it ("net.fc"); keys of globals and `self.x` stay as they are."""
         if not key.startswith("#"):
             head, _, rest = key.partition(".")
+            if head != "self" and head in callee.bindings and callee.is_function:
+                return None  # the callee's own local (`for model in models:`), not the caller's
             if _encloses(site.scope, callee):
                 # A closure's free variable is the defining function's own name for it
                 # (`model`, a parameter of `validate`, is "#1" there).

@@ -67,11 +67,20 @@ def is_grad_scaler(qualname: str | None) -> bool:
 MODEL_FACTORIES_PREFIXES = ("torchvision.models.", "timm.", "transformers.", "torch.hub.")
 
 
+# `from_pretrained` also builds things that are not modules: tokenizers, configs, processors.
+_NOT_MODULE_CLASSES = ("Tokenizer", "TokenizerFast", "Config", "Processor", "FeatureExtractor",
+                       "ImageProcessor", "Scheduler", "Pipeline", "GenerationConfig")
+
+
 def is_module_constructor(qualname: str | None) -> bool:
     """Calls that build an nn.Module: torch.nn layers/containers and model zoos."""
     if not qualname:
         return False
     last = qualname.rsplit(".", 1)[-1]
+    if last == "from_pretrained" and "." in qualname:
+        owner = qualname.rsplit(".", 2)[-2]
+        if owner.endswith(_NOT_MODULE_CLASSES):
+            return False
     if qualname.startswith("torch.nn.") and not qualname.startswith("torch.nn.functional"):
         return last[:1].isupper() and last not in ("Parameter", "Buffer") and not last.endswith("Loss")
     if qualname.startswith(MODEL_FACTORIES_PREFIXES):

@@ -350,3 +350,71 @@ def test_severity_follows_the_proof_that_it_is_a_model() -> None:
     """
     findings = lint(called, "NN201")
     assert [(f.span.line, f.severity) for f in findings] == [(6, Severity.WARNING)]
+
+
+def test_global_model_evaluated_by_a_helper_while_still_training() -> None:
+    """pytorch_geometric examples/lcm_aggr_2nd_min.py: `train()` and an `@torch.no_grad()`
+    `test()` share a global model with dropout; nothing ever calls eval()."""
+    code = """\
+    import torch
+
+    class LCM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Dropout(0.25))
+
+        def forward(self, x):
+            return self.net(x)
+
+    model = LCM()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+    def train():
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+
+    @torch.no_grad()
+    def test(loader):
+        return sum(float((model(x) - y).abs().sum()) for x, y in loader)
+
+    for epoch in range(10):
+        train()
+        print(test(val_loader))
+    """
+    findings = lint(code, "NN201")
+    assert [(f.span.line, f.severity) for f in findings] == [(22, Severity.WARNING)]
+
+
+def test_a_callee_local_is_not_the_callers_global() -> None:
+    """`for model in models:` inside the helper is its own variable, whatever the caller's
+    global `model` is (Atcold/NYU-DLSP20 05-regression)."""
+    code = """\
+    import torch
+    from torch import nn
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.1))
+
+    def dense_prediction(models):
+        for model in models:
+            with torch.no_grad():
+                print(model(x))
+
+    dense_prediction([nn.Linear(2, 2)])
+    """
+    assert codes(code, "NN201") == []
+
+
+def test_a_tokenizer_is_not_a_model() -> None:
+    code = """\
+    import torch
+    import transformers
+    tokenizer = transformers.AutoTokenizer.from_pretrained("bert-base-uncased")
+
+    @torch.no_grad()
+    def predict(text, tokenizer):
+        return tokenizer(text)["input_ids"]
+
+    predict("hello", tokenizer)
+    """
+    assert codes(code, "NN201") == []
