@@ -692,8 +692,8 @@ class Semantic:
         at `site` names it ("net.fc"); keys of globals and `self.x` stay as they are."""
         if not key.startswith("#"):
             head, _, rest = key.partition(".")
-            if head != "self" and head in callee.bindings and callee.is_function:
-                return None  # the callee's own local (`for model in models:`), not the caller's
+            if head != "self" and callee.is_function and _own_object(callee.bindings.get(head, ())):
+                return None  # the callee's own object (`for model in models:`), not the caller's
             if _encloses(site.scope, callee):
                 # A closure's free variable is the defining function's own name for it
                 # (`model`, a parameter of `validate`, is "#1" there).
@@ -709,6 +709,15 @@ class Semantic:
         if mapped is None:
             return None
         return mapped + (f".{rest}" if rest else "")
+
+
+def _own_object(bindings: "list[Binding] | tuple[()]") -> bool:
+    """Whether a function-local name holds an object of the function's own: a loop
+    variable, or something it builds. (`model = self.model` is an alias, which keeps the
+    name-to-name mapping between caller and callee.)"""
+    return bool(bindings) and all(
+        b.kind == "loop" or (b.kind == "assign" and type(b.value) is ast.Call) for b in bindings
+    )
 
 
 def _encloses(outer: Scope, inner: Scope) -> bool:

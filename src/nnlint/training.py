@@ -327,8 +327,8 @@ class Training:
                     return True
                 if verdict is None:
                     unknown = True
-            elif inner_last[:1].isupper() and not inner.startswith("torch."):
-                unknown = True
+            elif not inner.startswith("torch.") and (inner_last[:1].isupper() or _builds_submodule(site)):
+                unknown = True  # `self.inc = inconv(3, 64)`: a layer this file cannot see into
         return None if unknown else False
 
 
@@ -366,6 +366,14 @@ _NOT_FORWARD = frozenset(
      "named_modules", "named_children", "buffers", "named_buffers", "type", "share_memory", "extra_repr",
      "generate", "save_pretrained", "resize_token_embeddings", "get_input_embeddings", "tie_weights"}
 )
+
+
+def _builds_submodule(site: CallSite) -> bool:
+    """Whether the call's result becomes an attribute of `self` (a sub-layer, maybe)."""
+    stmt = site.stmt
+    return type(stmt) is ast.Assign and stmt.value is site.node and any(
+        type(t) is ast.Attribute and type(t.value) is ast.Name and t.value.id == "self" for t in stmt.targets
+    )
 
 
 def name_expr(dotted_name: str) -> ast.expr:
