@@ -327,7 +327,9 @@ class Training:
                     return True
                 if verdict is None:
                     unknown = True
-            elif not inner.startswith("torch.") and (inner_last[:1].isupper() or _builds_submodule(site)):
+            elif not inner.startswith("torch.") and (
+                inner_last[:1].isupper() or _builds_submodule(site) and not _passes_argument_through(owner, site)
+            ):
                 unknown = True  # `self.inc = inconv(3, 64)`: a layer this file cannot see into
         return None if unknown else False
 
@@ -373,6 +375,16 @@ def _builds_submodule(site: CallSite) -> bool:
     stmt = site.stmt
     return type(stmt) is ast.Assign and stmt.value is site.node and any(
         type(t) is ast.Attribute and type(t.value) is ast.Name and t.value.id == "self" for t in stmt.targets
+    )
+
+
+def _passes_argument_through(sem: Semantic, site: CallSite) -> bool:
+    """`layer_init(nn.Linear(4, 2))`: a helper of this file that returns its own argument
+    (the layer inside is read where it is built)."""
+    functions = sem.resolve_function(site.node, site.scope)
+    return bool(functions) and all(
+        ret.value is not None and type(ret.value) is ast.Name and ret.value.id in function.params
+        for function in functions for ret in function.returns
     )
 
 

@@ -418,3 +418,33 @@ def test_a_tokenizer_is_not_a_model() -> None:
     predict("hello", tokenizer)
     """
     assert codes(code, "NN201") == []
+
+
+def test_layers_behind_helpers() -> None:
+    """A same-file helper that returns its argument (`layer_init(nn.Linear(...))`, cleanrl)
+    hides nothing; a layer built by a call this file cannot see into (`inconv(3, 64)` from
+    another package) may hold batch norm, so the missing eval() is still reported."""
+    code = """\
+    import torch
+    from torch import nn
+    from parts import inconv
+
+    def layer_init(layer, std=1.0):
+        torch.nn.init.orthogonal_(layer.weight, std)
+        return layer
+
+    class QNetwork(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q = layer_init(nn.Linear(4, 2))
+
+        def forward(self, x):
+            return self.q(x)
+
+    q_network = QNetwork()
+    with torch.no_grad():
+        q_values = q_network(obs)
+    """
+    assert codes(code, "NN201") == []
+    hidden = code.replace("self.q = layer_init(nn.Linear(4, 2))", "self.q = inconv(4, 2)")
+    assert codes(hidden, "NN201") == [("NN201", 19)]
