@@ -30,7 +30,9 @@ class MissingZeroGrad(Rule):
     Gradient accumulation (clearing every N micro-batches, inside the loop), AMP's
     `scaler.step(optimizer)`, `accelerate`, `zero_grad(set_to_none=True)`,
     `p.grad = None` and L-BFGS closures that clear inside the closure are all
-    recognised and not reported.
+    recognised and not reported, and so is distributed autograd
+    (`dist_autograd.backward(context_id, ...)` writes into a per-iteration context,
+    not into `.grad`).
 
     ## Example
     ```python

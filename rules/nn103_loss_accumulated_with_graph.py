@@ -29,7 +29,9 @@ class LossAccumulatedWithGraph(Rule):
     long epoch it ends in an out-of-memory error far from the cause. The logged
     number is right, so nothing looks wrong until then.
 
-    Totals built under `torch.no_grad()` and totals of `loss.item()` are fine.
+    Totals built under `torch.no_grad()` and totals of `loss.item()` are fine, and
+    so is a sum bound afresh earlier in the same iteration (`loss = main_loss;
+    loss += aux_weight * aux_loss`): it combines the terms of one step.
 
     ## Example
     ```python

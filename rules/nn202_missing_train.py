@@ -27,8 +27,11 @@ class MissingTrain(Rule):
     model just overfits or converges to something worse, and only the first epoch
     behaves as intended.
 
-    A helper that restores `model.train()` before returning, or a `model.train()`
-    at the top of the epoch loop, is recognised.
+    A helper that restores `model.train()` before returning, a `model.train()`
+    at the top of the epoch loop, and `train()` at the end of a method chain
+    (`model.to(device).train()`) are recognised. A model whose definition is visible
+    and has no dropout or batch norm is not reported; one known as a model from its
+    name alone is reported as a hint.
 
     ## Example
     ```python

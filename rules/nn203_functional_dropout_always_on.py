@@ -26,6 +26,10 @@ class FunctionalDropoutAlwaysOn(Rule):
     systematically worse. Nothing fails; validation numbers are just noisy and low,
     and they improve mysteriously when you "ensemble" several runs.
 
+    A call that only runs in training mode (`if self.training:`, `... if
+    self.training else ...`) is fine, and so is a rate that is a method parameter
+    defaulting to 0 (dropout the caller opts into, such as noise dropout at sampling).
+
     ## Example
     ```python
     class Net(nn.Module):

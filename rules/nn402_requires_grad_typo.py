@@ -62,6 +62,10 @@ class RequiresGradTypo(Rule):
     usually at a rate meant for the new head, and the pretrained weights drift.
     Nothing raises.
 
+    A fresh tensor from a factory (`torch.zeros(...)`) requires no gradient to begin
+    with, so a typo that sets it to False changes nothing and is not reported. A
+    typo that sets True leaves the flag as it was: a frozen parameter stays frozen.
+
     ## Example
     ```python
     self.embedding.weight.require_grad = False

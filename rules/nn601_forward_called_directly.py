@@ -40,7 +40,12 @@ class ForwardCalledDirectly(Rule):
 
     `super().forward(x)`, `Base.forward(self, x)` and `self.forward(x)` inside a
     module's own methods are not reported: they are the usual way to extend a
-    module.
+    module. Nothing is reported unless the object is proven to be a module (built
+    by a module class or constructor, or used with `.parameters()`): a name such
+    as `net` also fits an OpenCV network or an RPC `RemoteModule`, whose `.forward()`
+    is their API. When nothing in the file registers hooks or wraps modules (DDP,
+    DataParallel, `torch.compile`, FSDP, pruning), the call skips nothing today and
+    the finding is shown at information severity.
 
     ## Fix
     Replaces `model.forward(...)` by `model(...)`, keeping the arguments.

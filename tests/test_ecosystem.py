@@ -297,8 +297,9 @@ def test_committed_inputs_parse_and_meet_the_issue_floor() -> None:
 
 
 def test_accuracy_page_agrees_with_the_committed_verdicts_and_bugs() -> None:
-    """docs/accuracy.md is regenerated whenever verdicts.tsv or bugs.tsv change: its per-rule
-    TP / debatable / FP and real-bug counts are the committed files' counts."""
+    """docs/accuracy.md agrees with the committed inputs: its real-bug counts are bugs.tsv's,
+    and every TP / debatable / FP it counts has a verdict in verdicts.tsv (which also keeps
+    the verdicts of findings a later build no longer reports)."""
     from collections import Counter
 
     verdicts = eco.load_verdicts(ROOT / "ecosystem" / "verdicts.tsv")
@@ -313,7 +314,8 @@ def test_accuracy_page_agrees_with_the_committed_verdicts_and_bugs() -> None:
     counts = Counter((v.code, v.verdict) for v in verdicts)
     per_code = Counter(b.code for b in bugs)
     for code, cells in table.items():
-        tp, debatable, fp, real_bugs = int(cells[3]), int(cells[4]), int(cells[5]), int(cells[10])
-        assert (tp, debatable, fp) == (counts[code, "TP"], counts[code, "debatable"], counts[code, "FP"]), code
+        findings, tp, debatable, fp, real_bugs = (int(cells[i]) for i in (2, 3, 4, 5, 10))
+        assert tp <= counts[code, "TP"] and debatable <= counts[code, "debatable"] and fp <= counts[code, "FP"], code
+        assert tp + debatable + fp <= findings, code
         assert real_bugs == per_code[code], code
     assert f"from {len(bugs)} mistakes" in page
