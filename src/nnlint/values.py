@@ -234,6 +234,13 @@ class Values:
         if name in SIGMOID_FUNCTIONS:
             return Value(SIGMOID, value, scope, inner=argument(value, 0, "input"), form="function")
         func = value.func
+        exponent = self._exp_argument(value, name)
+        if exponent is not None:
+            # `torch.exp(log_softmax(x))` is a softmax spelled another way
+            inner = self.kind(exponent, scope, value.lineno, depth + 1)
+            if inner is not None and inner.kind == LOG_SOFTMAX:
+                return Value(SOFTMAX, value, scope, inner=inner.inner, dim=inner.dim, form="function")
+            return None
         if (type(func) is ast.Attribute and func.attr in _ACT_METHODS and not self._is_module_ref(func.value)
                 and not self._is_layer_attribute(func, scope, value.lineno)):
             kind = _ACT_METHODS[func.attr]
@@ -319,6 +326,15 @@ class Values:
                     return None
                 result = result or one
         return result
+
+    def _exp_argument(self, call: ast.Call, name: str | None) -> ast.expr | None:
+        """The tensor under `torch.exp(t)` or `t.exp()`, else None."""
+        if name == "torch.exp" and call.args:
+            return call.args[0]
+        func = call.func
+        if type(func) is ast.Attribute and func.attr == "exp" and not call.args and not self._is_module_ref(func.value):
+            return func.value
+        return None
 
     def _is_layer_attribute(self, func: ast.Attribute, scope: Scope, line: int) -> bool:
         """`self.softmax(x)` calls a layer kept in an attribute (which may well be an

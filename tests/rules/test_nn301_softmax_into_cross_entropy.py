@@ -167,3 +167,22 @@ def test_scipy_softmax_is_not_torch():
         return F.cross_entropy(sp.softmax(x), y) + F.cross_entropy(x.cpu(), y)
     '''
     assert codes(code, "NN301") == []
+
+
+def test_softmax_spelled_as_exp_of_log_softmax() -> None:
+    """`torch.exp(log_softmax(x))` and `log_softmax(x).exp()` are probabilities too
+    (Transformer-GCN-QA shipped this into CrossEntropyLoss); `exp` of anything else is not."""
+    code = """\
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    loss_fct = nn.CrossEntropyLoss()
+    log_norm = nn.LogSoftmax(dim=1)
+    probs = torch.exp(log_norm(scores))
+    loss = loss_fct(probs, y)
+    other = F.log_softmax(scores, dim=1).exp()
+    loss2 = loss_fct(other, y)
+    fine = torch.exp(scores)
+    loss3 = loss_fct(fine, y)
+    """
+    assert codes(code, "NN301") == [("NN301", 7), ("NN301", 9)]
