@@ -166,6 +166,8 @@ def _trains(train: Training, loop: Loop, aug: AugAssign) -> bool:
 def _carries_graph(sem: Semantic, train: Training, loop: Loop, aug: AugAssign, name: ast.Name) -> bool:
     line = aug.node.lineno
     binding = sem.lookup(name.id, aug.scope, line)
+    if binding is not None and binding.kind == "unpack" and _backwarded(train, loop, name):
+        return True  # `loss, parts = criterion(...)`; `loss.backward()`: a graph-carrying loss
     if binding is None or binding.value is None or binding.kind != "assign":
         return False
     value = binding.value
@@ -175,14 +177,18 @@ def _carries_graph(sem: Semantic, train: Training, loop: Loop, aug: AugAssign, n
         return False
     if type(value) is ast.Constant:
         return False
-    backwarded = any(
+    if _backwarded(train, loop, name):
+        return True
+    return _is_loss_value(sem, value, aug)
+
+
+def _backwarded(train: Training, loop: Loop, name: ast.Name) -> bool:
+    """Whether the loop calls `<name>.backward()`: the name holds a loss with a graph."""
+    return any(
         train.is_backward(site) and site.receiver is not None and type(site.receiver) is ast.Name
         and site.receiver.id == name.id
         for site in loop.calls
     )
-    if backwarded:
-        return True
-    return _is_loss_value(sem, value, aug)
 
 
 def _is_loss_value(sem: Semantic, value: ast.expr, aug: AugAssign) -> bool:

@@ -137,3 +137,22 @@ def test_still_flags_a_running_total_reset_only_per_epoch() -> None:
             total += loss
     """
     assert codes(code, "NN103") == [("NN103", 13)]
+
+
+def test_flags_a_loss_unpacked_from_a_tuple() -> None:
+    """`loss, parts = detection_loss(...)`, then `loss.backward()`: a graph-carrying loss."""
+    code = """\
+    from objectives import detection_loss
+    def train(net, loader, optimizer):
+        running = 0.0
+        for images, boxes in loader:
+            optimizer.zero_grad()
+            loss, box_part = detection_loss(net(images), boxes)
+            loss.backward()
+            optimizer.step()
+            running += loss
+    """
+    assert codes(code, "NN103") == [("NN103", 9)]
+    fixed = apply_fix_and_recheck(code, "NN103")
+    assert "running += loss.item()" in fixed
+    assert codes(code.replace("running += loss", "running += box_part"), "NN103") == []
