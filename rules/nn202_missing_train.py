@@ -93,10 +93,14 @@ class MissingTrain(Rule):
     def _finding(self, ctx: Context, train: Training, forward: CallSite, loop: Loop, eval_site: CallSite) -> Finding:
         model = ctx.text(forward.node.func)
         how = "" if eval_site.method == "eval" else f" (through `{ctx.text(eval_site.node.func)}()`)"
+        if eval_site.line < loop.line:
+            returns = f"the training loop at line {loop.line} starts without `{model}.train()`"
+        else:
+            returns = (f"the loop at line {loop.line} comes back to this training forward pass without "
+                       f"`{model}.train()`")
         message = (
-            f"`{model}` is switched to eval mode at line {eval_site.line}{how} and the loop at line {loop.line} "
-            f"comes back to this training forward pass without `{model}.train()`: dropout and batch norm "
-            f"stay in evaluation mode while training"
+            f"`{model}` is switched to eval mode at line {eval_site.line}{how} and {returns}: dropout and batch "
+            f"norm stay in evaluation mode while training"
         )
         related = [
             ctx.related(eval_site.node, f"`{model}` is put in eval mode here"),
@@ -133,4 +137,27 @@ def _switch_before(sem, forward: CallSite, key: str) -> tuple[Loop, CallSite] | 
             # deliberate choice (frozen batch norm), not a forgotten restore.
             return None
         return loop, site
-    return None
+    return _evaluation_before_loops(sem, forward, key)
+
+
+def _evaluation_before_loops(sem, forward: CallSite, key: str) -> tuple[Loop, CallSite] | None:  # type: ignore[no-untyped-def]
+    """`model.eval()` for an evaluation (a no-grad pass, or a helper that evaluates) run in
+    straight-line code before the training loops, with nothing switching back: the loops
+    train in eval mode. An eval() with no evaluation after it may be deliberate (frozen
+    batch norm) and is left alone."""
+    if not forward.loops:
+        return None
+    outermost = forward.loops[0]
+    start = (outermost.node.lineno, outermost.node.col_offset)
+    events = [e for e in mode_events(sem, forward.scope.calls, key, forward.scope) if e[1].pos < start]
+    if not events or events[-1][0] != "eval":
+        return None
+    switch = events[-1][1]
+    if switch.method != "eval":
+        return outermost, switch  # a helper that switched to eval (an evaluation function)
+    evaluated = any(
+        site.grad_block is not None and switch.pos < site.pos < start
+        and sem.param_key(site.node.func, site.scope) == key
+        for site in forward.scope.calls
+    )
+    return (outermost, switch) if evaluated else None

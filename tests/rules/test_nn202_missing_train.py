@@ -238,3 +238,35 @@ def test_a_wrapper_is_not_a_model_without_dropout() -> None:
                 model.eval()
     """
     assert codes(code, "NN202") == [("NN202", 6)]
+
+
+def test_an_evaluation_before_the_training_loop_is_never_undone() -> None:
+    """An untrained baseline scored with eval() before the loop: training then runs in
+    eval mode. An eval() with no evaluation after it (frozen batch norm) is left alone."""
+    code = """\
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    def run(x, y, x_val, y_val):
+        net = nn.Sequential(nn.Linear(32, 64), nn.Dropout(0.3), nn.Linear(64, 2))
+        net.eval()
+        with torch.no_grad():
+            base = (net(x_val).argmax(1) == y_val).float().mean().item()
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        for epoch in range(10):
+            for xb, yb in zip(x.split(64), y.split(64)):
+                opt.zero_grad()
+                loss = F.cross_entropy(net(xb), yb)
+                loss.backward()
+                opt.step()
+    """
+    findings = lint(code, "NN202")
+    assert [(f.code, f.span.line) for f in findings] == [("NN202", 14)]
+    assert "the training loop at line 11 starts without `net.train()`" in findings[0].message
+    fixed = apply_fix_and_recheck(code, "NN202")
+    assert "        net.train()\n        for xb, yb" in fixed
+    frozen = code.replace("""        with torch.no_grad():
+            base = (net(x_val).argmax(1) == y_val).float().mean().item()
+""", "")
+    assert codes(frozen, "NN202") == []
