@@ -47,7 +47,7 @@ SHAPE_METHODS = frozenset(
     {
         "squeeze", "unsqueeze", "view", "reshape", "flatten", "contiguous", "float",
         "double", "half", "bfloat16", "to", "cpu", "cuda", "permute", "transpose",
-        "clone", "type", "view_as", "reshape_as", "t", "type_as",
+        "clone", "type", "view_as", "reshape_as", "t", "type_as", "resize", "resize_as",
     }
 )
 # nn.Module methods that return the module itself: `net.to(device).train()` switches `net`.

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from nnlint.findings import Fix
-from nnlint.semantic import Binding, CallSite, Scope, Semantic, argument, dotted, keyword
+from nnlint.semantic import Binding, CallSite, Scope, Semantic, argument, dotted, keyword, module_itself
 from nnlint.torchnames import (
     LOG_SOFTMAX_FUNCTIONS,
     LOG_SOFTMAX_MODULES,
@@ -170,6 +170,7 @@ class Values:
         """The constructor call that made the object `expr` holds (through helpers and params)."""
         found = None
         for value, value_scope, _hops in self.resolve(expr, scope, line, through_shape_ops=False):
+            value = module_itself(value)  # `nn.Sigmoid().to(device)` is the Sigmoid
             if type(value) is not ast.Call:
                 return None
             result: tuple[ast.Call, Scope] | None = (value, value_scope)

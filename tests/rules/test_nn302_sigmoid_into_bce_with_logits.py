@@ -93,3 +93,16 @@ def test_sigmoid_into_plain_bce_is_clean():
         return criterion(torch.sigmoid(model(x)), y)
     '''
     assert codes(code, "NN30") == []
+
+
+def test_modules_moved_to_a_device_keep_their_kind() -> None:
+    """`nn.Sigmoid().to(device)` is still a sigmoid, `nn.BCEWithLogitsLoss().cuda()` still
+    applies its own."""
+    code = """\
+    import torch.nn as nn
+    def tagging_loss(model, x, y, device):
+        criterion = nn.BCEWithLogitsLoss().to(device)
+        squash = nn.Sigmoid().cuda()
+        return criterion(squash(model(x)), y)
+    """
+    assert codes(code, "NN302") == [("NN302", 5)]

@@ -125,3 +125,24 @@ def test_sigmoid_model_with_bce_is_clean():
     loss = criterion(prob, labels)
     '''
     assert codes(code, "NN30") == []
+
+
+def test_the_legacy_resize_keeps_the_values() -> None:
+    code = """\
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Ranker(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.score = nn.Linear(12, 1)
+
+        def forward(self, docs):
+            return F.softmax(self.score(docs).squeeze(-1), dim=0)
+
+    ranker = Ranker()
+    criterion = nn.CrossEntropyLoss()
+    scores = ranker(docs)
+    loss = criterion(scores.resize(1, 4), target)
+    """
+    assert codes(code, "NN305") == [("NN305", 15)]
