@@ -622,6 +622,13 @@ class Semantic:
         if scope.is_function and head in scope.params and head != "self":
             index = scope.params.index(head)
             return f"#{index}" + (f".{rest}" if rest else "")
+        alias = _alias_of(head, scope)
+        if alias is not None:
+            # `model = run.model`: the local is the attribute it aliases, for mode and
+            # gradient events alike
+            target = self.param_key(alias, scope)
+            if target is not None and target != head:
+                return target + (f".{rest}" if rest else "")
         return name
 
     def effects(self, function: Scope, _stack: tuple[int, ...] = ()) -> list[tuple[str, str, CallSite]]:
@@ -709,6 +716,25 @@ class Semantic:
         if mapped is None:
             return None
         return mapped + (f".{rest}" if rest else "")
+
+
+def _alias_of(name: str, scope: Scope) -> ast.expr | None:
+    """For a function local bound exactly once, to another object's attribute
+    (`model = run.model`, `net = self.net`): that attribute expression."""
+    if not scope.is_function:
+        return None
+    bindings = scope.bindings.get(name)
+    if not bindings or len(bindings) != 1:
+        return None
+    value = bindings[0].value
+    if bindings[0].kind != "assign" or type(value) is not ast.Attribute:
+        return None
+    base = value
+    while type(base) is ast.Attribute:
+        base = base.value
+    if type(base) is not ast.Name or base.id == name:
+        return None
+    return value
 
 
 def _own_object(bindings: "list[Binding] | tuple[()]") -> bool:

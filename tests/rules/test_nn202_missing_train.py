@@ -270,3 +270,35 @@ def test_an_evaluation_before_the_training_loop_is_never_undone() -> None:
             base = (net(x_val).argmax(1) == y_val).float().mean().item()
 """, "")
     assert codes(frozen, "NN202") == []
+
+
+def test_a_local_alias_is_the_attribute_it_names() -> None:
+    """`model = run.model` in the trainer; the validation helper gets `run` and switches
+    `run.model` to eval: the same object."""
+    code = """\
+    import torch
+    import torch.nn.functional as F
+
+    def evaluate(net, loader):
+        net.eval()
+        with torch.no_grad():
+            return sum(F.mse_loss(net(x), y).item() for x, y in loader)
+
+    def validate(run):
+        return evaluate(run.model, run.val_loader)
+
+    def train(run, epochs=4):
+        model = run.model
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        model.train()
+        for epoch in range(epochs):
+            for x, y in run.train_loader:
+                opt.zero_grad()
+                loss = F.mse_loss(model(x), y)
+                loss.backward()
+                opt.step()
+            print(epoch, validate(run))
+    """
+    assert codes(code, "NN202") == [("NN202", 19)]
+    restored = code.replace("            for x, y in run.train_loader:", "            run.model.train()\n            for x, y in run.train_loader:")
+    assert codes(restored, "NN202") == []
