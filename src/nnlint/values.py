@@ -366,15 +366,61 @@ class Values:
         sem = self.sem
         name = sem.call_name(ctor) or ""
         if name == "torch.nn.Sequential":
-            if not ctor.args or ctor.keywords or type(ctor.args[-1]) is ast.Starred:
-                return None
-            return self._layer_output(ctor.args[-1], depth)
+            last_layer = self._last_layer(ctor)
+            return self._layer_output(last_layer, depth) if last_layer is not None else None
         last = name.rsplit(".", 1)[-1]
         if name.startswith("torch.nn.") and last in LOGIT_LAYERS:
             return (LOGITS, None)
         if sem.is_module_class(name):
             return self._class_output(name, depth)
         return None
+
+    def _last_layer(self, ctor: ast.Call) -> ast.expr | None:
+        """The last layer of `nn.Sequential(...)`: its last argument, the last entry of an
+        `OrderedDict([...])`, or the last layer `add_module()`/`append()` put in it later in
+        the function that built it (`net = nn.Sequential(); net.add_module("fc", ...)`)."""
+        if ctor.keywords or any(type(a) is ast.Starred for a in ctor.args):
+            return None
+        added = self._layers_added_later(ctor)
+        if added is None:
+            return None
+        if added:
+            return added[-1]
+        if not ctor.args:
+            return None
+        last = ctor.args[-1]
+        if (len(ctor.args) == 1 and type(last) is ast.Call
+                and self.sem.call_name(last) in ("collections.OrderedDict", "OrderedDict") and len(last.args) == 1):
+            entries = last.args[0]
+            if type(entries) not in (ast.List, ast.Tuple) or not entries.elts:  # type: ignore[attr-defined]
+                return None
+            pair = entries.elts[-1]  # type: ignore[attr-defined]
+            if type(pair) is not ast.Tuple or len(pair.elts) != 2:
+                return None
+            return pair.elts[1]
+        return last
+
+    def _layers_added_later(self, ctor: ast.Call) -> list[ast.expr] | None:
+        """Layers `add_module(name, layer)` / `append(layer)` add to the Sequential bound
+        from `ctor`, in order; None when it is filled in a way this cannot follow."""
+        site = next((s for s in self.sem.calls if s.node is ctor), None)
+        if site is None or type(site.stmt) is not ast.Assign or len(site.stmt.targets) != 1 \
+                or site.stmt.value is not ctor or type(site.stmt.targets[0]) is not ast.Name:
+            return []
+        name = site.stmt.targets[0].id
+        added: list[ast.expr] = []
+        for other in site.scope.calls:
+            if other.pos <= site.pos or other.receiver is None or dotted(other.receiver) != name:
+                continue
+            if other.method == "add_module" and len(other.node.args) == 2:
+                added.append(other.node.args[1])
+            elif other.method == "append" and len(other.node.args) == 1:
+                added.append(other.node.args[0])
+            elif other.method in ("add_module", "append", "extend", "insert"):
+                return None
+            if other.loops and other.method in ("add_module", "append"):
+                return None  # built in a loop: the last layer depends on the iterations
+        return added
 
     def _layer_output(self, layer: ast.expr, depth: int) -> tuple[str, ast.AST | None] | None:
         if type(layer) is not ast.Call:

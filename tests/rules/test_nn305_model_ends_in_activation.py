@@ -146,3 +146,28 @@ def test_the_legacy_resize_keeps_the_values() -> None:
     loss = criterion(scores.resize(1, 4), target)
     """
     assert codes(code, "NN305") == [("NN305", 15)]
+
+
+def test_sequentials_filled_by_add_module_or_an_ordered_dict() -> None:
+    code = """\
+    from collections import OrderedDict
+    import torch.nn as nn
+
+    def build(n_in, n_out):
+        net = nn.Sequential()
+        net.add_module("fc1", nn.Linear(n_in, 64))
+        net.add_module("probs", nn.Softmax(dim=1))
+        return net
+
+    named = nn.Sequential(OrderedDict([
+        ("fc", nn.Linear(30, 5)),
+        ("probs", nn.Softmax(dim=1)),
+    ]))
+    logits = nn.Sequential(OrderedDict([("probs", nn.Softmax(dim=1)), ("fc", nn.Linear(5, 5))]))
+
+    criterion = nn.CrossEntropyLoss()
+    first = criterion(build(30, 5)(x), y)
+    second = criterion(named(x), y)
+    third = criterion(logits(x), y)
+    """
+    assert codes(code, "NN305") == [("NN305", 17), ("NN305", 18)]
