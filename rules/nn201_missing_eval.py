@@ -87,10 +87,10 @@ class MissingEval(Rule):
             model_call = train.first_model_call(sites)
             if model_call is None:
                 continue
-            key = sem.param_key(model_call.node.func, scope)
+            key = sem.param_key(train.model_of(model_call), scope)
             if key is None or key == "self":
                 continue
-            if train.model_has_mode_layers(model_call.node.func, scope, model_call.line) is False:
+            if train.model_has_mode_layers(train.model_of(model_call), scope, model_call.line) is False:
                 continue  # no dropout or batch norm anywhere in it: eval() would change nothing
             verdict = _training_mode_at(ctx, sem, train, scope, key, model_call, context, 0)
             if verdict is None:
@@ -100,7 +100,7 @@ class MissingEval(Rule):
     def _finding(
         self, ctx: Context, train: Training, context: ast.AST, scope: Scope, call: CallSite, verdict: Verdict
     ) -> Finding:
-        model = ctx.text(call.node.func)
+        model = ctx.text(train.model_of(call))
         if isinstance(context, (ast.With, ast.AsyncWith)):
             where = f"under `{ctx.text(context.items[0].context_expr)}` (line {context.lineno})"
         elif isinstance(context, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -114,7 +114,7 @@ class MissingEval(Rule):
         related = [ctx.related(verdict.node, verdict.reason)]
         related += [ctx.related(node, text) for node, text in verdict.more]
         severity = None
-        if not train.is_proven_model(call.node.func, scope, call.line):
+        if not train.is_proven_model(train.model_of(call), scope, call.line):
             # Only its name says it is a model (it may be a plain function): say it softly.
             severity = Severity.HINT
             message += f" (`{model}` is taken for a model from its name alone)"

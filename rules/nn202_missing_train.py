@@ -79,10 +79,10 @@ class MissingTrain(Rule):
             if forward is None or id(forward) in seen:
                 continue
             seen.add(id(forward))
-            key = sem.param_key(forward.node.func, forward.scope)
+            key = sem.param_key(train.model_of(forward), forward.scope)
             if key is None or key == "self":
                 continue
-            if train.model_has_mode_layers(forward.node.func, forward.scope, forward.line) is False:
+            if train.model_has_mode_layers(train.model_of(forward), forward.scope, forward.line) is False:
                 continue  # no dropout or batch norm: its mode changes nothing
             verdict = _switch_before(sem, forward, key)
             if verdict is None:
@@ -91,7 +91,7 @@ class MissingTrain(Rule):
             yield self._finding(ctx, train, forward, deciding_loop, eval_site)
 
     def _finding(self, ctx: Context, train: Training, forward: CallSite, loop: Loop, eval_site: CallSite) -> Finding:
-        model = ctx.text(forward.node.func)
+        model = ctx.text(train.model_of(forward))
         how = "" if eval_site.method == "eval" else f" (through `{ctx.text(eval_site.node.func)}()`)"
         if eval_site.line < loop.line:
             returns = f"the training loop at line {loop.line} starts without `{model}.train()`"
@@ -109,7 +109,7 @@ class MissingTrain(Rule):
         edit = ctx.insert_at_block_start(loop.node.body, f"{model}.train()")
         fix = Fix(self.fix_title.format(model=model), (edit,)) if edit is not None else None
         severity = None
-        if not train.is_proven_model(forward.node.func, forward.scope, forward.line):
+        if not train.is_proven_model(train.model_of(forward), forward.scope, forward.line):
             severity = Severity.HINT  # only its name says it is a model
             message += f" (`{model}` is taken for a model from its name alone)"
         return ctx.finding(self, forward.node, message, related, fix, severity)

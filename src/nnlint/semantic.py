@@ -700,7 +700,9 @@ class Semantic:
         if not key.startswith("#"):
             head, _, rest = key.partition(".")
             if head != "self" and callee.is_function and _own_object(callee.bindings.get(head, ())):
-                return None  # the callee's own object (`for model in models:`), not the caller's
+                # The callee's own object (`for model in models:`, `loss = crit(...)`): its
+                # events still happen, under a key no name of the caller can match.
+                return f"<{callee.name}>.{key}"
             if _encloses(site.scope, callee):
                 # A closure's free variable is the defining function's own name for it
                 # (`model`, a parameter of `validate`, is "#1" there).

@@ -247,12 +247,24 @@ class Training:
         return block[earliest]
 
     def first_model_call(self, sites: list[CallSite]) -> CallSite | None:
+        """The first call among `sites` that runs a model's forward pass: `model(x)`, or
+        `model.forward(x)`, `model.__call__(x)`, `model.generate(x)` (see `model_of`)."""
         for site in sites:
-            func = site.node.func
-            if type(func) in (ast.Name, ast.Attribute) and site.method not in _NOT_FORWARD:
+            func = self.model_of(site)
+            if type(func) in (ast.Name, ast.Attribute) and (
+                site.method not in _NOT_FORWARD or site.method in _FORWARD_METHODS
+            ):
                 if self.is_model(func, site.scope, site.line) and not self._is_loss_or_layer(func, site):
                     return site
         return None
+
+    @staticmethod
+    def model_of(site: CallSite) -> ast.expr:
+        """The module a forward-pass call runs: `model` for `model(x)`, `model.forward(x)`,
+        `model.__call__(x)` and `model.generate(x)`."""
+        if site.method in _FORWARD_METHODS and site.receiver is not None:
+            return site.receiver
+        return site.node.func
 
     def _is_loss_or_layer(self, func: ast.expr, site: CallSite) -> bool:
         made = self.constructor_name(func, site.scope, site.line) or ""
@@ -358,6 +370,9 @@ _MODULE_ONLY_METHODS = frozenset(
     {"eval", "train", "parameters", "named_parameters", "modules", "children", "named_modules",
      "requires_grad_", "named_children", "register_forward_hook"}
 )
+
+# Methods that run the module's forward pass (generation runs it step by step).
+_FORWARD_METHODS = frozenset({"forward", "__call__", "generate"})
 
 # nn.Module methods that are not a forward pass (a call of `model.<one of these>(...)`).
 _NOT_FORWARD = frozenset(

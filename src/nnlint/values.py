@@ -477,7 +477,9 @@ class Values:
         func = call.func
         if type(func) not in (ast.Name, ast.Attribute, ast.Call):
             return None
-        if type(func) is ast.Attribute and func.attr in ("backward", "item", "forward", "step", "zero_grad"):
+        if type(func) is ast.Attribute and func.attr in ("forward", "__call__"):
+            func = func.value  # `criterion.forward(input, target)` is the loss call
+        elif type(func) is ast.Attribute and func.attr in ("backward", "item", "step", "zero_grad"):
             return None
         made = self.construction(func, site.scope, site.line)
         if made is None:

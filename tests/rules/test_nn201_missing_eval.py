@@ -448,3 +448,43 @@ def test_layers_behind_helpers() -> None:
     assert codes(code, "NN201") == []
     hidden = code.replace("self.q = layer_init(nn.Linear(4, 2))", "self.q = inconv(4, 2)")
     assert codes(hidden, "NN201") == [("NN201", 19)]
+
+
+def test_generate_and_forward_are_forward_passes() -> None:
+    """`model.generate(x)` under no_grad after a helper left the model training
+    (the helper's own backward counts as training in between)."""
+    code = """\
+    import torch
+    import torch.nn as nn
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(16, 32), nn.Dropout(0.3), nn.Linear(32, 5))
+
+        def forward(self, x):
+            return self.body(x)
+
+        def generate(self, x):
+            return self(x).argmax(-1)
+
+    def fit(model, batches, opt):
+        crit = nn.CrossEntropyLoss()
+        model.train()
+        for x, y in batches:
+            opt.zero_grad()
+            loss = crit.forward(model(x), y)
+            loss.backward()
+            opt.step()
+
+    def predict(model, batches):
+        with torch.no_grad():
+            return [model.generate(x) for x, _ in batches]
+
+    def main(batches):
+        model = Tagger()
+        fit(model, batches, torch.optim.Adam(model.parameters(), lr=1e-3))
+        return predict(model, batches)
+    """
+    assert codes(code, "NN201") == [("NN201", 26)]
+    assert codes(code.replace("model.generate(x)", "model.forward(x)"), "NN201") == [("NN201", 26)]

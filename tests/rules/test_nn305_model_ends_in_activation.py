@@ -171,3 +171,13 @@ def test_sequentials_filled_by_add_module_or_an_ordered_dict() -> None:
     third = criterion(logits(x), y)
     """
     assert codes(code, "NN305") == [("NN305", 17), ("NN305", 18)]
+
+
+def test_a_loss_called_through_forward() -> None:
+    code = """\
+    import torch.nn as nn
+    model = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=-1))
+    crit = nn.CrossEntropyLoss()
+    loss = crit.forward(model(x), y)
+    """
+    assert codes(code, "NN305") == [("NN305", 4)]
