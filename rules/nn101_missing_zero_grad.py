@@ -69,6 +69,8 @@ class MissingZeroGrad(Rule):
         for step, optimizer in train.step_sites:
             loop = next((loop for loop in reversed(step.loops) if _has_backward(train, loop, step)), None)
             if loop is None:
+                if not step.loops:
+                    yield from self._step_helper(ctx, train, step, optimizer, reported)
                 continue
             identity = train.identity(optimizer, step)
             key = (id(loop), identity.key)
@@ -80,6 +82,45 @@ class MissingZeroGrad(Rule):
             backward = _first_backward(train, loop, step)
             if backward is not None:
                 yield self._finding(ctx, train, loop, step, optimizer, backward)
+
+    def _step_helper(
+        self, ctx: Context, train: Training, step: CallSite, optimizer: ast.expr, reported: set[tuple[int, str]]
+    ) -> Iterator[Finding]:
+        """A function with no loop of its own that runs backward() and step() (a trainer's
+        `train_step`), called once per iteration of a caller's loop that never clears the
+        gradients either: the same mistake, spread over two functions."""
+        scope = step.scope
+        if not scope.is_function or (id(scope), "helper") in reported:
+            return
+        reported.add((id(scope), "helper"))
+        backward = next((s for s in scope.calls if _accumulates(train, s) and s.pos < step.pos and not s.loops), None)
+        if backward is None or _clears_in_function(train, scope):
+            return
+        loops = [caller.loops[-1] for caller in ctx.semantic.callers(scope) if caller.loops]
+        if not loops or len(loops) != len(ctx.semantic.callers(scope)):
+            return  # called outside a loop somewhere: one step per call may be all it does
+        for loop in loops:
+            if train.clears_gradients_in(loop) or _hands_optimizer_to_unknown_code(train, loop, optimizer, step):
+                return
+        name = ctx.text(optimizer)
+        loop = loops[0]
+        call = next(c for c in ctx.semantic.callers(scope) if c.loops and c.loops[-1] is loop)
+        message = (
+            f"`{name}.step()` (line {step.line}) runs on every call of `{scope.name}()`, which the loop at line "
+            f"{loop.line} calls once per iteration, but neither clears `{name}`'s gradients: each backward() "
+            f"adds to the previous gradients"
+        )
+        related = [
+            ctx.related(call.node, f"`{scope.name}()` is called here, once per iteration"),
+            ctx.related(step.node, f"`{ctx.text(step.node.func)}(...)` applies the accumulated gradients"),
+        ]
+        fix = None
+        target = train.forward_statement(backward)
+        if dotted(optimizer) is not None:
+            edit = ctx.insert_line_before(target, f"{name}.zero_grad()")
+            if edit is not None:
+                fix = Fix(self.fix_title.format(optimizer=name), (edit,))
+        yield ctx.finding(self, backward.node, message, related, fix)
 
     def _finding(
         self, ctx: Context, train: Training, loop: Loop, step: CallSite, optimizer: ast.expr, backward: CallSite
@@ -112,6 +153,18 @@ class MissingZeroGrad(Rule):
 
 def _accumulates(train: Training, site: CallSite) -> bool:
     return train.is_backward(site) and train.writes_grad(site)
+
+
+def _clears_in_function(train: Training, scope) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the function clears gradients anywhere (itself or through helpers), or
+    hands its work to code whose effects are unknown."""
+    for site in scope.calls:
+        if site.method in ("zero_grad", "zero_") or site.method in ("detach_", "fill_", "requires_grad_"):
+            return True
+        if site.method is None or site.method not in ("backward", "step"):
+            if any(kind in ("zero_grad", "clear_grad") for kind, _, _ in train.sem.site_effects(site)):
+                return True
+    return any(holder is scope for _, _, holder in train.sem.grad_assignments)
 
 
 def _has_backward(train: Training, loop: Loop, step: CallSite) -> bool:
