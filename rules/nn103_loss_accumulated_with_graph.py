@@ -8,7 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import AugAssign, Loop, Semantic
+from nnlint.semantic import AugAssign, CallSite, Loop, Semantic
 from nnlint.training import Training, training
 
 _DETACHING_METHODS = frozenset({"item", "detach", "tolist", "numpy", "cpu"})
@@ -63,17 +63,37 @@ class LossAccumulatedWithGraph(Rule):
         sem = ctx.semantic
         train = training(sem)
         for aug in sem.augassigns:
-            if not aug.loops or aug.grad_block is not None or aug.scope.grad_disabled:
+            if aug.grad_block is not None or aug.scope.grad_disabled:
+                continue
+            if not aug.loops:
+                yield from self._in_step_helper(ctx, train, aug)
                 continue
             loop = aug.loops[-1]
             if not _trains(train, loop, aug):
                 continue
             if _rebound_earlier_in_iteration(loop.node, aug):
                 continue  # `loss = a; loss += b`: two terms of one step, not a running total
-            carriers = [name for name in _names(aug.value) if _carries_graph(sem, train, loop, aug, name)]
+            carriers = [name for name in _names(aug.value) if _carries_graph(sem, train, loop.calls, aug, name)]
             if not carriers:
                 continue
             yield self._finding(ctx, aug, carriers, loop, train)
+
+    def _in_step_helper(self, ctx: Context, train: Training, aug: AugAssign) -> Iterator[Finding]:
+        """`self.total += loss` in a training-step method with no loop of its own, which a
+        caller's loop runs once per iteration: the attribute keeps every step's graph."""
+        scope = aug.scope
+        if not scope.is_function or not aug.target.startswith("self."):
+            return
+        if not any(train.is_backward(site) and site.scope is scope for site in scope.calls):
+            return
+        if _rebound_earlier_in_iteration(scope.node, aug):
+            return
+        callers = ctx.semantic.callers(scope)
+        if not callers or not all(caller.loops for caller in callers):
+            return
+        carriers = [name for name in _names(aug.value) if _carries_graph(ctx.semantic, train, scope.calls, aug, name)]
+        if carriers:
+            yield self._finding(ctx, aug, carriers, callers[0].loops[-1], train)
 
     def _finding(self, ctx: Context, aug: AugAssign, carriers: list[ast.Name], loop: Loop, train: Training) -> Finding:
         name = carriers[0].id
@@ -163,10 +183,10 @@ def _trains(train: Training, loop: Loop, aug: AugAssign) -> bool:
     return any(train.is_backward(site) and site.scope is aug.scope for site in loop.calls)
 
 
-def _carries_graph(sem: Semantic, train: Training, loop: Loop, aug: AugAssign, name: ast.Name) -> bool:
+def _carries_graph(sem: Semantic, train: Training, calls: list[CallSite], aug: AugAssign, name: ast.Name) -> bool:
     line = aug.node.lineno
     binding = sem.lookup(name.id, aug.scope, line)
-    if binding is not None and binding.kind == "unpack" and _backwarded(train, loop, name):
+    if binding is not None and binding.kind == "unpack" and _backwarded(train, calls, name):
         return True  # `loss, parts = criterion(...)`; `loss.backward()`: a graph-carrying loss
     if binding is None or binding.value is None or binding.kind != "assign":
         return False
@@ -177,17 +197,17 @@ def _carries_graph(sem: Semantic, train: Training, loop: Loop, aug: AugAssign, n
         return False
     if type(value) is ast.Constant:
         return False
-    if _backwarded(train, loop, name):
+    if _backwarded(train, calls, name):
         return True
     return _is_loss_value(sem, value, aug)
 
 
-def _backwarded(train: Training, loop: Loop, name: ast.Name) -> bool:
-    """Whether the loop calls `<name>.backward()`: the name holds a loss with a graph."""
+def _backwarded(train: Training, calls: list[CallSite], name: ast.Name) -> bool:
+    """Whether `calls` include `<name>.backward()`: the name holds a loss with a graph."""
     return any(
         train.is_backward(site) and site.receiver is not None and type(site.receiver) is ast.Name
         and site.receiver.id == name.id
-        for site in loop.calls
+        for site in calls
     )
 
 

@@ -307,3 +307,40 @@ def test_silent_on_distributed_autograd_contexts() -> None:
     local = local.replace("opt = DistributedOptimizer(optim.SGD, param_rrefs, lr=0.05)",
                           "opt = optim.SGD(model.parameters(), lr=0.05)").replace("opt.step(ctx)", "opt.step()")
     assert codes(local, "NN101") == [("NN101", 11)]
+
+
+STEP_HELPER = """\
+import torch
+import torch.nn as nn
+
+class Fitter:
+    def __init__(self, net):
+        self.net = net
+        self.opt = torch.optim.SGD(net.parameters(), lr=1e-2)
+        self.crit = nn.MSELoss()
+
+    def one_batch(self, x, y):
+        loss = self.crit(self.net(x), y)
+        loss.backward()
+        self.opt.step()
+
+    def run(self, batches):
+        for x, y in batches:
+            self.one_batch(x, y)
+"""
+
+
+def test_flags_a_step_helper_called_once_per_iteration() -> None:
+    findings = lint(STEP_HELPER, "NN101")
+    assert [(f.code, f.span.line) for f in findings] == [("NN101", 12)]
+    assert "which the loop at line 16 calls once per iteration" in findings[0].message
+    fixed = apply_fix_and_recheck(STEP_HELPER, "NN101")
+    assert "        self.opt.zero_grad()\n        loss = self.crit" in fixed
+
+
+def test_step_helper_look_alikes() -> None:
+    # the caller's loop clears, or the helper is also called outside a loop
+    cleared = STEP_HELPER.replace("            self.one_batch(x, y)", "            self.opt.zero_grad()\n            self.one_batch(x, y)")
+    assert codes(cleared, "NN101") == []
+    once = STEP_HELPER + "\n    def warmup(self, x, y):\n        self.one_batch(x, y)\n"
+    assert codes(once, "NN101") == []

@@ -156,3 +156,28 @@ def test_flags_a_loss_unpacked_from_a_tuple() -> None:
     fixed = apply_fix_and_recheck(code, "NN103")
     assert "running += loss.item()" in fixed
     assert codes(code.replace("running += loss", "running += box_part"), "NN103") == []
+
+
+def test_flags_an_attribute_total_in_a_step_helper() -> None:
+    code = """\
+    import torch.nn as nn
+
+    class Fitter:
+        def __init__(self, net, opt):
+            self.net, self.opt, self.crit = net, opt, nn.MSELoss()
+            self.seen = 0.0
+
+        def one_batch(self, x, y):
+            self.opt.zero_grad()
+            loss = self.crit(self.net(x), y)
+            loss.backward()
+            self.opt.step()
+            self.seen += loss
+
+        def run(self, batches):
+            for x, y in batches:
+                self.one_batch(x, y)
+    """
+    assert codes(code, "NN103") == [("NN103", 13)]
+    assert "self.seen += loss.item()" in apply_fix_and_recheck(code, "NN103")
+    assert codes(code.replace("self.seen += loss", "self.seen += loss.item()"), "NN103") == []
