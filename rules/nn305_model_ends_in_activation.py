@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Iterator
 
 from nnlint.context import Context
@@ -64,8 +65,8 @@ class ModelEndsInActivation(Rule):
                 continue
             site = use.site
             activation_line = value.activation.lineno  # type: ignore[attr-defined]
-            model_text = short(ctx.text(value.made_at.func))  # type: ignore[attr-defined]
-            loss_text = short(ctx.text(site.node.func))
+            model_text = short(ctx.text(_called(value.made_at.func)))  # type: ignore[attr-defined]
+            loss_text = short(ctx.text(_called(site.node.func)))
             message = (
                 f"`{model_text}` ends in a {value.kind} (line {activation_line}) and its output (line "
                 f"{value.line}) feeds `{loss_text}` ({LOSS_LABEL[use.kind]}) on line {site.line}, which expects "
@@ -75,3 +76,10 @@ class ModelEndsInActivation(Rule):
             if value.made_at is not site.node and value.made_at.lineno != site.line:  # type: ignore[attr-defined]
                 related.append(ctx.related(value.made_at, f"model output made here (line {value.line})"))
             yield ctx.finding(self, site.node, message, related)
+
+
+def _called(func: ast.expr) -> ast.expr:
+    """`model` for `model.forward` / `model.__call__`: the module that runs."""
+    if type(func) is ast.Attribute and func.attr in ("forward", "__call__"):
+        return func.value
+    return func

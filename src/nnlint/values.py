@@ -264,6 +264,8 @@ class Values:
             return self._returns_kind(functions, depth)
         if type(func) not in (ast.Name, ast.Attribute, ast.Call):
             return None
+        if type(func) is ast.Attribute and func.attr in ("forward", "__call__") and dotted(func) != "self.forward":
+            func = func.value  # `model.forward(x)` runs the model like `model(x)`
         made = self.construction(func, scope, value.lineno)
         if made is None:
             return None
@@ -405,9 +407,11 @@ class Values:
         from `ctor`, in order; None when it is filled in a way this cannot follow."""
         site = next((s for s in self.sem.calls if s.node is ctor), None)
         if site is None or type(site.stmt) is not ast.Assign or len(site.stmt.targets) != 1 \
-                or site.stmt.value is not ctor or type(site.stmt.targets[0]) is not ast.Name:
+                or site.stmt.value is not ctor:
             return []
-        name = site.stmt.targets[0].id
+        name = dotted(site.stmt.targets[0])  # `net = nn.Sequential()`, `self.fc = nn.Sequential()`
+        if name is None:
+            return []
         added: list[ast.expr] = []
         for other in site.scope.calls:
             if other.pos <= site.pos or other.receiver is None or dotted(other.receiver) != name:

@@ -181,3 +181,34 @@ def test_a_loss_called_through_forward() -> None:
     loss = crit.forward(model(x), y)
     """
     assert codes(code, "NN305") == [("NN305", 4)]
+
+
+def test_models_and_losses_called_through_forward() -> None:
+    """vinhkhuc/PyTorch-Mini-Tutorials: `model.forward(x)` into `loss.forward(fx, y)`, the
+    model's Sequential filled by `self.fc.add_module(...)`."""
+    code = """\
+    import torch
+
+    class ConvNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Sequential()
+            self.fc.add_module("fc1", torch.nn.Linear(320, 10))
+            self.fc.add_module("softmax", torch.nn.Softmax())
+
+        def forward(self, x):
+            return self.fc.forward(x)
+
+    def train(model, loss, optimizer, x, y):
+        optimizer.zero_grad()
+        fx = model.forward(x)
+        output = loss.forward(fx, y)
+        output.backward()
+        optimizer.step()
+
+    model = ConvNet()
+    train(model, torch.nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), x, y)
+    """
+    findings = lint(code, "NN305")
+    assert [(f.code, f.span.line) for f in findings] == [("NN305", 16)]
+    assert findings[0].message.startswith("`model` ends in a softmax")
