@@ -8,7 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import argument
+from nnlint.semantic import CallSite, argument
 from nnlint.torchnames import DROPOUT_FUNCTIONS
 
 
@@ -25,6 +25,10 @@ class FunctionalDropoutAlwaysOn(Rule):
     layer but not this call, so evaluation and inference stay random and
     systematically worse. Nothing fails; validation numbers are just noisy and low,
     and they improve mysteriously when you "ensemble" several runs.
+
+    The same holds for attention dropout: `F.scaled_dot_product_attention(...,
+    dropout_p=self.dropout)` drops attention weights in eval mode too (nanoGPT
+    shipped this); pass `dropout_p=self.dropout if self.training else 0.0`.
 
     A call that only runs in training mode (`if self.training:`, `... if
     self.training else ...`) is fine, and so is a rate that is a method parameter
@@ -48,7 +52,8 @@ class FunctionalDropoutAlwaysOn(Rule):
     or an `nn.Dropout(0.5)` layer created in `__init__`.
 
     ## Fix
-    Adds `training=self.training` to the call. Passing `training` explicitly (even
+    Adds `training=self.training` to the call (for attention, makes `dropout_p`
+    zero outside training). Passing `training` explicitly (even
     `True`, for Monte-Carlo dropout) silences the rule.
     """
 
@@ -62,6 +67,9 @@ class FunctionalDropoutAlwaysOn(Rule):
         sem = ctx.semantic
         for site in sem.calls:
             name = sem.call_name(site.node)
+            if name == _SDPA:
+                yield from self._attention_dropout(ctx, site)
+                continue
             if name not in DROPOUT_FUNCTIONS:
                 continue
             if argument(site.node, 2, "training") is not None:
@@ -83,6 +91,32 @@ class FunctionalDropoutAlwaysOn(Rule):
             related = [ctx.related(cls.node, f"`{cls.name}` is an nn.Module whose eval() this call ignores")]
             edit: Edit = ctx.add_keyword(site.node, "training=self.training")
             yield ctx.finding(self, site.node, message, related, Fix(self.fix_title, (edit,)))
+
+    def _attention_dropout(self, ctx: Context, site: CallSite) -> Iterator[Finding]:
+        """`F.scaled_dot_product_attention(..., dropout_p=self.dropout)` in a module's
+        forward drops attention weights in eval mode too (nanoGPT shipped this)."""
+        sem = ctx.semantic
+        rate = argument(site.node, 4, "dropout_p")
+        if rate is None or (type(rate) is ast.Constant and not rate.value):
+            return
+        if type(rate) is ast.IfExp or any(type(n) is ast.Attribute and n.attr == "training" for n in ast.walk(rate)):
+            return  # `self.dropout if self.training else 0`
+        cls = sem.enclosing_class(site.scope)
+        if cls is None or not sem.is_module_class(cls.name) or site.scope.params[:1] != ["self"]:
+            return
+        if _gated_by_training(site.scope.node, site.node) or _opt_in_rate_value(site.scope.node, rate):
+            return
+        text = ctx.text(rate)
+        message = (
+            f"`{ctx.text(site.node.func)}(..., dropout_p={text})` in `{cls.name}.{site.scope.name}` keeps "
+            f"dropping attention weights after `.eval()`: pass `dropout_p={text} if self.training else 0.0`"
+        )
+        related = [ctx.related(cls.node, f"`{cls.name}` is an nn.Module whose eval() this call ignores")]
+        edit = ctx.replace(rate, f"{text} if self.training else 0.0")
+        yield ctx.finding(self, site.node, message, related, Fix("Drop attention only in training mode", (edit,)))
+
+
+_SDPA = "torch.nn.functional.scaled_dot_product_attention"
 
 
 def _mentions_training(test: ast.expr) -> bool:
@@ -112,6 +146,10 @@ def _opt_in_rate(function: ast.AST, call: ast.Call) -> bool:
     """Whether the dropout rate is a parameter of the method that defaults to 0: dropout
     is off unless the caller asks for it (latent-diffusion's `noise_dropout=0.` at sampling)."""
     rate = argument(call, 1, "p")
+    return rate is not None and _opt_in_rate_value(function, rate)
+
+
+def _opt_in_rate_value(function: ast.AST, rate: ast.expr) -> bool:
     if type(rate) is not ast.Name or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
     args = function.args

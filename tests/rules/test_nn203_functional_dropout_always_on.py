@@ -132,3 +132,31 @@ def test_silent_on_a_rate_the_caller_opts_into() -> None:
     """
     assert codes(code, "NN203") == []
     assert codes(code.replace("noise_dropout=0.", "noise_dropout=0.1"), "NN203") == [("NN203", 8)]
+
+
+SDPA = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, dropout=0.1):
+        super().__init__()
+        self.dropout = dropout
+
+    def forward(self, q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=self.dropout, is_causal=True)
+"""
+
+
+def test_flags_attention_dropout_that_ignores_the_mode() -> None:
+    """nanoGPT shipped `dropout_p=self.dropout` and fixed it ("dont always dropout!")."""
+    assert codes(SDPA, "NN203") == [("NN203", 10)]
+    fixed = apply_fix_and_recheck(SDPA, "NN203")
+    assert "dropout_p=self.dropout if self.training else 0.0, is_causal=True" in fixed
+
+
+def test_attention_dropout_look_alikes() -> None:
+    gated = SDPA.replace("dropout_p=self.dropout,", "dropout_p=self.dropout if self.training else 0,")
+    none = SDPA.replace("dropout_p=self.dropout,", "dropout_p=0.0,")
+    absent = SDPA.replace(" dropout_p=self.dropout,", "")
+    assert codes(gated, "NN203") == codes(none, "NN203") == codes(absent, "NN203") == []
