@@ -76,11 +76,14 @@ class NllWithoutLogSoftmax(Rule):
             loss_text = short(ctx.text(site.node.func))
             if value.kind == SOFTMAX and value.via_model:
                 activation_line = value.activation.lineno if value.activation is not None else value.line  # type: ignore[attr-defined]
+                elsewhere = vals.foreign_location(value.activation)
+                where = f"{elsewhere}, line {activation_line}" if elsewhere else f"line {activation_line}"
                 origin = (
                     f"the output of `{model_label(ctx, value)}` (line {value.line}), which ends in a softmax "
-                    f"(line {activation_line}), i.e. probabilities"
+                    f"({where}), i.e. probabilities"
                 )
-                related = [ctx.related(value.activation or value.made_at, "the model's final softmax")]
+                related = [ctx.related(value.made_at if elsewhere else value.activation or value.made_at,
+                                       "the model's output" if elsewhere else "the model's final softmax")]
             elif value.kind == SOFTMAX:
                 origin = f"softmax probabilities (made on line {value.line})"
                 related = [ctx.related(value.made_at, f"softmax applied here (line {value.line})")]

@@ -64,15 +64,19 @@ class ModelEndsInActivation(Rule):
             if value.kind not in (SOFTMAX, SIGMOID) or value.activation is None:
                 continue
             site = use.site
+            elsewhere = vals.foreign_location(value.activation)
             activation_line = value.activation.lineno  # type: ignore[attr-defined]
+            where = f"{elsewhere}, line {activation_line}" if elsewhere else f"line {activation_line}"
             model_text = short(ctx.text(_called(value.made_at.func)))  # type: ignore[attr-defined]
             loss_text = short(ctx.text(_called(site.node.func)))
             message = (
-                f"`{model_text}` ends in a {value.kind} (line {activation_line}) and its output (line "
+                f"`{model_text}` ends in a {value.kind} ({where}) and its output (line "
                 f"{value.line}) feeds `{loss_text}` ({LOSS_LABEL[use.kind]}) on line {site.line}, which expects "
                 f"raw logits and applies the {'log_softmax' if use.kind == 'ce' else 'sigmoid'} itself"
             )
-            related = [ctx.related(value.activation, f"the model's final {value.kind} (line {activation_line})")]
+            # a final layer in another module has no place among this file's lines
+            related = [] if elsewhere else [
+                ctx.related(value.activation, f"the model's final {value.kind} (line {activation_line})")]
             if value.made_at is not site.node and value.made_at.lineno != site.line:  # type: ignore[attr-defined]
                 related.append(ctx.related(value.made_at, f"model output made here (line {value.line})"))
             yield ctx.finding(self, site.node, message, related)

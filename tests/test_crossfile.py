@@ -214,3 +214,30 @@ def test_model_defined_in_another_module_ending_in_softmax(project: Path) -> Non
         """,
     })
     assert found(project, "fit.py", select="NN305") == [("NN305", 6)]
+
+
+def test_a_model_defined_in_another_module_ends_in_an_activation(tmp_path: Path) -> None:
+    """The model class lives in nets.py: its final sigmoid / softmax (or one element of the
+    tuple it returns) still reaches a loss that applies its own; the message names the file."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    write(tmp_path, {
+        "nets.py": (
+            "import torch\nimport torch.nn as nn\n\n"
+            "class MaskNet(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(3, 1, 3)\n\n"
+            "    def forward(self, x):\n        return torch.sigmoid(self.conv(x))\n\n"
+            "class TwoHeads(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.cls = nn.Linear(8, 4)\n"
+            "        self.probs = nn.Softmax(dim=1)\n\n"
+            "    def forward(self, h):\n        return h.sum(1), self.probs(self.cls(h))\n"
+        ),
+        "train.py": (
+            "import torch.nn as nn\nfrom nets import MaskNet, TwoHeads\n\n"
+            "net = MaskNet()\nloss = nn.BCEWithLogitsLoss()(net(x), m)\n"
+            "heads = TwoHeads()\n_, probs = heads(h)\naux = nn.NLLLoss()(probs, c)\n"
+        ),
+    })
+    result = check_path(tmp_path / "train.py", Settings(select=("NN304", "NN305")))
+    assert [(f.code, f.span.line) for f in result.findings] == [("NN305", 5), ("NN304", 8)]
+    assert "(nets.py, line 10)" in result.findings[0].message
+    assert all(r.span.line <= 8 for f in result.findings for r in f.related)

@@ -105,6 +105,7 @@ class Values:
         self._model_cache: dict[int, tuple[str, ast.AST | None] | None] = {}
         # constructor calls found in other project modules, with the index that names them
         self._foreign: dict[int, Semantic] = {}
+        self._foreign_nodes: dict[int, str] = {}  # id(node of another module) -> its file name
 
     def name_of(self, call: ast.Call) -> str | None:
         """The qualified name of a call, resolved in the module the call is written in."""
@@ -297,6 +298,16 @@ class Values:
             if made is None:
                 return None
             name = self.sem.call_name(made[0]) or ""
+            foreign = self._foreign_class(name) if self.sem.is_module_class(name) else None
+            if foreign is not None:
+                other, local, path = foreign
+                element = other._element_of_output(local, index, depth)
+                if element is None:
+                    return None
+                if element.kind == LOGITS:
+                    return Value(LOGITS, source, scope)
+                self._foreign_nodes[id(element.made_at)] = other.foreign_location(element.made_at) or path
+                return Value(element.kind, source, scope, via_model=True, activation=element.made_at, model_def=None)
             forward = self._method(name, "forward") if self.sem.is_module_class(name) else None
             if forward is None:
                 return None
@@ -315,6 +326,21 @@ class Values:
         if result.kind == LOGITS:
             return Value(LOGITS, source, scope)
         return Value(result.kind, source, scope, via_model=True, activation=result.made_at, model_def=None)
+
+    def _element_of_output(self, class_name: str, index: int, depth: int) -> Value | None:
+        """The kind of element `index` of the tuple this file's class `class_name` returns."""
+        forward = self._method(class_name, "forward")
+        if forward is None or not forward.returns or depth > _MAX_DEPTH:
+            return None
+        result: Value | None = None
+        for ret in forward.returns:
+            if type(ret.value) is not ast.Tuple or index >= len(ret.value.elts):
+                return None
+            one = self.kind(ret.value.elts[index], forward, ret.lineno, depth + 1)
+            if one is None or (result is not None and one.kind != result.kind):
+                return None
+            result = result or one
+        return result
 
     def _returns_kind(self, functions: list[Scope], depth: int) -> Value | None:
         result: Value | None = None
@@ -438,7 +464,30 @@ class Values:
             return (LOG_SOFTMAX, layer)
         return self.model_output(layer, depth + 1)
 
+    def foreign_location(self, node: ast.AST | None) -> str | None:
+        """For a node found in another project module (a model's final activation): that
+        module's file name, to say where it is; None for nodes of this file."""
+        return self._foreign_nodes.get(id(node)) if node is not None else None
+
+    def _foreign_class(self, class_name: str) -> "tuple[Values, str, str] | None":
+        """A module class defined in another project module: its Values, local name, file."""
+        if class_name in self.sem.classes:
+            return None
+        found = self.sem.find_class(class_name)
+        if found is None or found[0] is self.sem:
+            return None
+        owner, info = found
+        path = getattr(owner.path, "name", None) or str(owner.path or "another module")
+        return values(owner), info.name, path
+
     def _class_output(self, class_name: str, depth: int) -> tuple[str, ast.AST | None] | None:
+        foreign = self._foreign_class(class_name)
+        if foreign is not None:
+            other, local, path = foreign
+            result = other._class_output(local, depth)
+            if result is not None and result[1] is not None:
+                self._foreign_nodes[id(result[1])] = other.foreign_location(result[1]) or path
+            return result
         forward = self._method(class_name, "forward")
         if forward is None or not forward.returns:
             return None
