@@ -60,10 +60,13 @@ class ZeroGradAfterBackward(Rule):
         train = training(ctx.semantic)
         steps = train.step_sites
         for clear in ctx.semantic.calls:
-            if clear.method != "zero_grad" or clear.loop is None:
+            if clear.method != "zero_grad":
                 continue
-            loop = clear.loop
-            backward = _backward_before(train, loop, clear)
+            if clear.loop is None and not clear.scope.is_function:
+                continue
+            # One iteration: the loop body, or a function run once per step by a framework
+            # (Lightning's `training_step` under manual optimisation)
+            backward = _backward_before(train, _iteration(clear), clear)
             if backward is None:
                 continue
             step = _step_after(train, steps, clear)
@@ -91,9 +94,16 @@ class ZeroGradAfterBackward(Rule):
         return ctx.finding(self, clear.node, message, related, fix)
 
 
-def _backward_before(train: Training, loop, clear: CallSite) -> CallSite | None:  # type: ignore[no-untyped-def]
+def _iteration(clear: CallSite) -> list[CallSite]:
+    """The calls of the iteration `clear` belongs to, in order."""
+    if clear.loop is not None:
+        return clear.loop.calls
+    return [site for site in clear.scope.calls if not site.loops]
+
+
+def _backward_before(train: Training, calls: list[CallSite], clear: CallSite) -> CallSite | None:
     found = None
-    for site in loop.calls:
+    for site in calls:
         if site.pos >= clear.pos:
             break
         if site.scope is clear.scope and train.is_backward(site) and not site.exclusive_with(clear):
@@ -104,11 +114,9 @@ def _backward_before(train: Training, loop, clear: CallSite) -> CallSite | None:
 def _step_after(train: Training, steps: list, clear: CallSite) -> CallSite | None:  # type: ignore[type-arg]
     """The first step of the cleared optimizer after `clear` in the same iteration,
     provided no new backward() refills the gradients in between."""
-    loop = clear.loop
-    assert loop is not None
     mine = train.identity(clear.receiver, clear) if clear.receiver is not None else None
     clears_optimizer = clear.receiver is not None and train.is_optimizer(clear.receiver, clear.scope, clear.line)
-    for site in loop.calls:
+    for site in _iteration(clear):
         if site.pos <= clear.pos or site.scope is not clear.scope:
             continue
         if train.is_backward(site) or site.method == "zero_grad":

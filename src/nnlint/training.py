@@ -177,7 +177,15 @@ class Training:
         return [
             s for s in self.sem.calls
             if s.method == "backward" or (s.method is None and self.sem.call_name(s.node) == "torch.autograd.backward")
+            or self._is_manual_backward(s)
         ]
+
+    def _is_manual_backward(self, site: CallSite) -> bool:
+        """Lightning's manual optimisation: `self.manual_backward(loss)` in a LightningModule."""
+        if site.method != "manual_backward" or type(site.receiver) is not ast.Name or site.receiver.id != "self":
+            return False
+        cls = self.sem.enclosing_class(site.scope)
+        return cls is not None and self.sem.is_module_class(cls.name)
 
     @cached_property
     def _backward_ids(self) -> frozenset[int]:

@@ -104,3 +104,32 @@ def test_quiet_when_clear_and_step_are_alternatives() -> None:
             optimizer.step()
     """
     assert lint(code, "NN102") == []
+
+
+def test_lightning_manual_optimisation_step() -> None:
+    """`training_step` is one iteration the framework runs; `self.manual_backward` is the
+    backward pass."""
+    code = """\
+    import torch
+    import torch.nn.functional as F
+    import lightning.pytorch as pl
+
+    class PairGAN(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.automatic_optimization = False
+
+        def training_step(self, batch, batch_idx):
+            opt_g, opt_d = self.optimizers()
+            loss_d = F.softplus(-self.disc(batch)).mean()
+            self.manual_backward(loss_d)
+            opt_d.zero_grad()
+            opt_d.step()
+            opt_g.zero_grad()
+            loss_g = F.softplus(-self.disc(self.gen(batch))).mean()
+            self.manual_backward(loss_g)
+            opt_g.step()
+    """
+    assert codes(code, "NN102") == [("NN102", 14)]
+    fixed = apply_fix_and_recheck(code, "NN102")
+    assert "        opt_d.zero_grad()\n        loss_d = " in fixed
