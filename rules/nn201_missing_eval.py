@@ -105,6 +105,8 @@ class MissingEval(Rule):
             where = f"under `{ctx.text(context.items[0].context_expr)}` (line {context.lineno})"
         elif isinstance(context, (ast.FunctionDef, ast.AsyncFunctionDef)):
             where = f"in evaluation function `{context.name}`"
+        elif isinstance(context, (ast.For, ast.AsyncFor, ast.While)):
+            where = f"in the evaluation loop at line {context.lineno} (a pass whose outputs never reach backward())"
         else:
             where = "in evaluation code"
         message = (
@@ -121,7 +123,7 @@ class MissingEval(Rule):
         return ctx.finding(self, call.node, message, related, self._fix(ctx, context, scope, model), severity)
 
     def _fix(self, ctx: Context, context: ast.AST, scope: Scope, model: str) -> Fix | None:
-        if isinstance(context, (ast.With, ast.AsyncWith)):
+        if isinstance(context, (ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)):
             edit = ctx.insert_line_before(context, f"{model}.eval()")
         elif isinstance(context, (ast.FunctionDef, ast.AsyncFunctionDef)):
             edit = ctx.insert_at_block_start(context.body, f"{model}.eval()")
@@ -147,6 +149,7 @@ def _evaluation_contexts(sem: Semantic, train: Training) -> Iterator[tuple[ast.A
         if isinstance(block, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(scope) in training_scopes:
             continue
         yield block, scope, sites
+    yield from _unmarked_evaluation_loops(sem, train)
     for scope in sem.iter_functions():
         if scope.grad_disabled or id(scope) in training_scopes or not is_eval_role_name(scope.name):
             continue
@@ -156,6 +159,42 @@ def _evaluation_contexts(sem: Semantic, train: Training) -> Iterator[tuple[ast.A
             continue  # a model's own predict(): its caller owns the mode
         sites = [s for s in scope.calls if s.grad_block is None]
         yield scope.node, scope, sites
+
+
+def _unmarked_evaluation_loops(sem: Semantic, train: Training) -> Iterator[tuple[ast.AST, Scope, list[CallSite]]]:
+    """Evaluation told by what it does, not by `no_grad` or a name: a loop after a training
+    loop of the same function that runs the trained model but never reaches backward() or
+    an optimizer step (old code that tested with `volatile` Variables, or forgot no_grad)."""
+    for loop in sem.loops:
+        scope = loop.scope
+        sites = [s for s in loop.calls if s.scope is scope]
+        if not sites or any(s.grad_block is not None for s in sites) or _trains_in(sem, train, sites):
+            continue
+        end = (loop.node.end_lineno or loop.node.lineno, 1 << 30)
+        if _trains_in(sem, train, [s for s in scope.calls if s.pos > end and not loop.encloses(s.loop)]):
+            continue  # a backward after the loop may use what it computed (`kl_loss += model(x)[1]`)
+        model_call = train.first_model_call(sites)
+        if model_call is None:
+            continue
+        key = sem.param_key(train.model_of(model_call), scope)
+        trained_before = [
+            other for other in sem.loops
+            if other.scope is scope and other is not loop and not other.encloses(loop) and not loop.encloses(other)
+            and other.node.lineno < loop.node.lineno and _trains_in(sem, train, [s for s in other.calls if s.scope is scope])
+            and any(sem.param_key(train.model_of(s), scope) == key for s in other.calls
+                    if s.scope is scope and train.first_model_call([s]) is s)
+        ]
+        if trained_before:
+            yield loop.node, scope, sites
+
+
+def _trains_in(sem: Semantic, train: Training, sites: list[CallSite]) -> bool:
+    for site in sites:
+        if train.is_backward(site) or train.optimizer_of_step(site) is not None:
+            return True
+        if site.method is None and any(kind in ("backward", "step") for kind, _, _ in sem.site_effects(site)):
+            return True
+    return False
 
 
 def _inside_training_loop(train: Training, scope: Scope, block: ast.AST) -> bool:

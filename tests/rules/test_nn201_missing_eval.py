@@ -488,3 +488,50 @@ def test_generate_and_forward_are_forward_passes() -> None:
     """
     assert codes(code, "NN201") == [("NN201", 26)]
     assert codes(code.replace("model.generate(x)", "model.forward(x)"), "NN201") == [("NN201", 26)]
+
+
+UNMARKED = """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8), nn.Linear(8, 2))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+criterion = nn.CrossEntropyLoss()
+for epoch in range(10):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    correct = 0
+    for x, y in test_loader:
+        out = model(x)
+        correct += (out.argmax(1) == y).sum().item()
+"""
+
+
+def test_an_evaluation_loop_told_by_what_it_does() -> None:
+    """deepspeech.pytorch's test loop: no no_grad, no telling name, but it runs the trained
+    model over other data and never reaches backward()."""
+    findings = lint(UNMARKED, "NN201")
+    assert [(f.code, f.span.line) for f in findings] == [("NN201", 15)]
+    assert "in the evaluation loop at line 14" in findings[0].message
+    # `model.eval()` alone would leave an evaluation without no_grad (NN204): a fix may
+    # add no finding, so none is offered here
+    assert findings[0].fix is None
+
+
+def test_a_loop_whose_outputs_reach_a_later_backward_is_training() -> None:
+    """pytorch_geometric mem_pool: a second pass sums a KL term that is backpropagated
+    after the loop."""
+    code = UNMARKED.replace("""    correct = 0
+    for x, y in test_loader:
+        out = model(x)
+        correct += (out.argmax(1) == y).sum().item()
+""", """    kl = 0.0
+    for x, y in train_loader:
+        kl += model(x).pow(2).mean()
+    kl.backward()
+    optimizer.step()
+""")
+    assert codes(code, "NN201") == []
