@@ -123,7 +123,7 @@ class MissingEval(Rule):
         return ctx.finding(self, call.node, message, related, self._fix(ctx, context, scope, model), severity)
 
     def _fix(self, ctx: Context, context: ast.AST, scope: Scope, model: str) -> Fix | None:
-        if isinstance(context, (ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)):
+        if isinstance(context, (ast.With, ast.AsyncWith)):
             edit = ctx.insert_line_before(context, f"{model}.eval()")
         elif isinstance(context, (ast.FunctionDef, ast.AsyncFunctionDef)):
             edit = ctx.insert_at_block_start(context.body, f"{model}.eval()")
