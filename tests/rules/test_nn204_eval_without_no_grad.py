@@ -296,3 +296,26 @@ def train(model, loader, val, opt, crit):
     fixed = apply_fix_and_recheck(code, "NN204")
     assert "        with torch.no_grad():\n            for x, y in val:  # here\n                val_loss +=" in fixed
     assert "@torch.no_grad()" not in fixed
+
+
+def test_a_project_decorator_that_applies_inference_mode() -> None:
+    """yolov5's `@smart_inference_mode()` wraps the function in torch.inference_mode()."""
+    code = """\
+    import torch
+
+    def smart_inference_mode(torch_1_9=True):
+        def decorate(fn):
+            return (torch.inference_mode if torch_1_9 else torch.no_grad)()(fn)
+        return decorate
+
+    @smart_inference_mode()
+    def validate(model, loader):
+        model.eval()
+        correct = 0
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+        return correct
+    """
+    assert codes(code, "NN204") == []
+    plain = code.replace("    @smart_inference_mode()\n", "")
+    assert [c for c, _ in codes(plain, "NN204")] == ["NN204"]
