@@ -297,7 +297,7 @@ def export(git_dir: Path, commit: str, paths: Sequence[str], into: Path,
     """Export the code files under `paths` of `commit` with `git archive` into `into`
     (reused when the same commit and paths are already there)."""
     stamp = into / ".ecosystem-export"
-    want = json.dumps({"commit": commit, "paths": list(paths)})
+    want = json.dumps({"commit": commit, "paths": list(paths), "layout": 2})
     if stamp.is_file() and stamp.read_text() == want:
         return into
     if into.exists():
@@ -317,6 +317,9 @@ def export(git_dir: Path, commit: str, paths: Sequence[str], into: Path,
                 archive.extractall(into, filter="data")
             else:  # pragma: no cover - Python without extraction filters
                 archive.extractall(into)
+    # A checkout as its user has it: nnlint finds the project root (for imports between
+    # the project's modules) at `.git` or `pyproject.toml`, which the export would lack.
+    (into / ".git").mkdir(exist_ok=True)
     stamp.write_text(want)
     return into
 
