@@ -68,6 +68,8 @@ class ModelEndsInActivation(Rule):
             activation_line = value.activation.lineno  # type: ignore[attr-defined]
             where = f"{elsewhere}, line {activation_line}" if elsewhere else f"line {activation_line}"
             model_text = short(ctx.text(_called(value.made_at.func)))  # type: ignore[attr-defined]
+            if model_text == "self" and isinstance(value.model_def, ast.ClassDef):
+                model_text = value.model_def.name  # the module's own forward, called from a method
             loss_text = short(ctx.text(_called(site.node.func)))
             message = (
                 f"`{model_text}` ends in a {value.kind} ({where}) and its output (line "

@@ -534,6 +534,9 @@ class Values:
             func = func.value  # `criterion.forward(input, target)` is the loss call
         elif type(func) is ast.Attribute and func.attr in ("backward", "item", "step", "zero_grad"):
             return None
+        kept = self._kept_loss_function(func, site)
+        if kept is not None:
+            return (LOSS_FUNCTIONS[kept], True, None, None)
         made = self.construction(func, site.scope, site.line)
         if made is None:
             return None
@@ -542,6 +545,21 @@ class Values:
         if last in LOSS_CLASSES and ctor_name.startswith("torch.nn."):
             return (LOSS_CLASSES[last], False, made[0], made[1])
         return None
+
+    def _kept_loss_function(self, func: ast.expr, site: CallSite) -> str | None:
+        """A torch loss function kept in a name or attribute (`self.loss_func =
+        F.binary_cross_entropy_with_logits`) or wrapped by `functools.partial`: its name."""
+        if type(func) not in (ast.Name, ast.Attribute):
+            return None
+        found = None
+        for value, value_scope, _hops in self.resolve(func, site.scope, site.line, through_shape_ops=False):
+            if type(value) is ast.Call and self.sem.call_name(value) == "functools.partial" and value.args:
+                value = value.args[0]
+            name = self.sem.qualname(value) if type(value) in (ast.Name, ast.Attribute) else None
+            if name not in LOSS_FUNCTIONS or (found is not None and name != found):
+                return None
+            found = name
+        return found
 
     @cached_property
     def loss_uses(self) -> list[LossUse]:

@@ -212,3 +212,37 @@ def test_models_and_losses_called_through_forward() -> None:
     findings = lint(code, "NN305")
     assert [(f.code, f.span.line) for f in findings] == [("NN305", 16)]
     assert findings[0].message.startswith("`model` ends in a softmax")
+
+
+def test_a_loss_function_kept_in_an_attribute_or_a_partial() -> None:
+    """Lightning's fine-tuning example kept `F.binary_cross_entropy_with_logits` in
+    `self.loss_func` and fed it a forward that ended in a sigmoid."""
+    code = """\
+    import functools
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 1)
+            self.loss_func = F.binary_cross_entropy_with_logits
+
+        def forward(self, x):
+            return torch.sigmoid(self.fc(x))
+
+        def loss(self, logits, labels):
+            return self.loss_func(input=logits, target=labels)
+
+        def training_step(self, batch):
+            x, y = batch
+            return self.loss(self.forward(x), y)
+
+    ce = functools.partial(F.cross_entropy, label_smoothing=0.1)
+    net = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))
+    l2 = ce(net(x), y)
+    """
+    findings = lint(code, "NN305")
+    assert [(f.code, f.span.line) for f in findings] == [("NN305", 16), ("NN305", 24)]
+    assert findings[0].message.startswith("`Model` ends in a sigmoid")
