@@ -48,6 +48,7 @@ SHAPE_METHODS = frozenset(
         "squeeze", "unsqueeze", "view", "reshape", "flatten", "contiguous", "float",
         "double", "half", "bfloat16", "to", "cpu", "cuda", "permute", "transpose",
         "clone", "type", "view_as", "reshape_as", "t", "type_as", "resize", "resize_as",
+        "round",  # rounded probabilities are still on the probability scale, not logits
     }
 )
 # nn.Module methods that return the module itself: `net.to(device).train()` switches `net`.
@@ -69,7 +70,7 @@ def module_itself(expr: ast.expr) -> ast.expr:
 SHAPE_FUNCTIONS = frozenset(
     {
         "torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape",
-        "torch.permute", "torch.transpose",
+        "torch.permute", "torch.transpose", "torch.round",
     }
 )
 

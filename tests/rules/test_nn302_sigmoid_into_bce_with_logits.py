@@ -106,3 +106,17 @@ def test_modules_moved_to_a_device_keep_their_kind() -> None:
         return criterion(squash(model(x)), y)
     """
     assert codes(code, "NN302") == [("NN302", 5)]
+
+
+def test_rounded_probabilities_are_still_probabilities() -> None:
+    """zero-to-mastery's classification notebook fed `torch.round(torch.sigmoid(logits))`
+    to BCEWithLogitsLoss (fixed: "calculate loss on logits not preds")."""
+    code = """\
+    import torch
+    import torch.nn as nn
+    loss_fn = nn.BCEWithLogitsLoss()
+    y_logits = model(x).squeeze()
+    y_pred = torch.round(torch.sigmoid(y_logits))
+    loss = loss_fn(y_pred, y)
+    """
+    assert codes(code, "NN302") == [("NN302", 6)]
