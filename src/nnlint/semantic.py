@@ -520,11 +520,13 @@ class Semantic:
         if depth < 3:
             for function in self.resolve_function(value, found.scope):
                 owner = function.owner or self
-                for ret in function.returns:
-                    if ret.value is not None:
-                        inner = owner.constructed_class(ret.value, function, ret.lineno, depth + 1)
-                        if inner:
-                            return owner._export_name(inner)
+                made = {owner.constructed_class(ret.value, function, ret.lineno, depth + 1)
+                        for ret in function.returns if ret.value is not None}
+                made.discard(None)
+                if len(made) > 1:
+                    return None  # returns of different classes (an optimizer or a scheduler): unknown
+                if made:
+                    return owner._export_name(made.pop())  # type: ignore[arg-type]
         return name
 
     # --------------------------------------------------------------- functions

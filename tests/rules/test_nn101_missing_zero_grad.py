@@ -344,3 +344,26 @@ def test_step_helper_look_alikes() -> None:
     assert codes(cleared, "NN101") == []
     once = STEP_HELPER + "\n    def warmup(self, x, y):\n        self.one_batch(x, y)\n"
     assert codes(once, "NN101") == []
+
+
+def test_a_factory_whose_returns_disagree_is_not_taken_for_its_first_return() -> None:
+    """TextClassificationBenchmark's `getOptimizer` returns a scheduler on one branch and the
+    optimizer on another: the result's class is unknown, not "a scheduler"."""
+    code = """\
+    import torch
+
+    def get_optimizer(params, scheduler=None):
+        optimizer = torch.optim.Adam(params, lr=1e-3)
+        if scheduler == "steplr":
+            return torch.optim.lr_scheduler.StepLR(optimizer, step_size=30)
+        return optimizer
+
+    def train(model, loader, loss_fun):
+        optimizer = get_optimizer(model.parameters())
+        optimizer.zero_grad()
+        for x, y in loader:
+            loss = loss_fun(model(x), y)
+            loss.backward()
+            optimizer.step()
+    """
+    assert codes(code, "NN101") == [("NN101", 14)]
