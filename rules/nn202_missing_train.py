@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from typing import Iterator
 
 from nnlint.context import Context
@@ -72,9 +71,9 @@ class MissingTrain(Rule):
             backward = next((s for s in loop.calls if train.is_backward(s) and s.scope is loop.scope), None)
             if backward is None:
                 continue
-            # `net(x).sum().backward()`: the forward inside the backward's receiver runs first
-            candidates = [s for s in loop.calls if s.scope is loop.scope
-                          and (s.pos < backward.pos or (s is not backward and _inside(s.node, backward.node)))]
+            # loop.calls is in the order calls complete: `net(x)` in `net(x).sum().backward()`
+            # comes before the backward
+            candidates = [s for s in loop.calls[:loop.calls.index(backward)] if s.scope is loop.scope]
             forward = train.first_model_call(candidates)
             if forward is None or id(forward) in seen:
                 continue
@@ -113,12 +112,6 @@ class MissingTrain(Rule):
             severity = Severity.HINT  # only its name says it is a model
             message += f" (`{model}` is taken for a model from its name alone)"
         return ctx.finding(self, forward.node, message, related, fix, severity)
-
-
-def _inside(node: ast.AST, outer: ast.AST) -> bool:
-    start = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
-    end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
-    return (outer.lineno, outer.col_offset) <= start and end <= (outer.end_lineno, outer.end_col_offset)  # type: ignore[attr-defined]
 
 
 def _switch_before(sem, forward: CallSite, key: str) -> tuple[Loop, CallSite] | None:  # type: ignore[no-untyped-def]
