@@ -312,15 +312,7 @@ class Values:
             if forward is None:
                 return None
             functions = [forward]
-        result: Value | None = None
-        for function in functions:
-            for ret in function.returns:
-                if type(ret.value) is not ast.Tuple or index >= len(ret.value.elts):
-                    return None
-                one = self.kind(ret.value.elts[index], function, ret.lineno, depth + 1)
-                if one is None or (result is not None and one.kind != result.kind):
-                    return None
-                result = result or one
+        result = self._tuple_element_kind(functions, index, depth)
         if result is None:
             return None
         if result.kind == LOGITS:
@@ -332,14 +324,19 @@ class Values:
         forward = self._method(class_name, "forward")
         if forward is None or not forward.returns or depth > _MAX_DEPTH:
             return None
+        return self._tuple_element_kind([forward], index, depth)
+
+    def _tuple_element_kind(self, functions: list[Scope], index: int, depth: int) -> Value | None:
+        """The kind of element `index` of the tuples `functions` return, when all agree."""
         result: Value | None = None
-        for ret in forward.returns:
-            if type(ret.value) is not ast.Tuple or index >= len(ret.value.elts):
-                return None
-            one = self.kind(ret.value.elts[index], forward, ret.lineno, depth + 1)
-            if one is None or (result is not None and one.kind != result.kind):
-                return None
-            result = result or one
+        for function in functions:
+            for ret in function.returns:
+                if type(ret.value) is not ast.Tuple or index >= len(ret.value.elts):
+                    return None
+                one = self.kind(ret.value.elts[index], function, ret.lineno, depth + 1)
+                if one is None or (result is not None and one.kind != result.kind):
+                    return None
+                result = result or one
         return result
 
     def _returns_kind(self, functions: list[Scope], depth: int) -> Value | None:
