@@ -8,7 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import AugAssign, CallSite, Loop, Semantic
+from nnlint.semantic import AugAssign, CallSite, Loop, Semantic, dotted
 from nnlint.training import Training, training
 
 _DETACHING_METHODS = frozenset({"item", "detach", "tolist", "numpy", "cpu"})
@@ -146,24 +146,15 @@ def _block_path(root: ast.AST, target: ast.stmt) -> list[tuple[list[ast.stmt], i
 
 def _binds(stmt: ast.stmt, name: str) -> bool:
     if type(stmt) is ast.Assign:
-        return any(_spelled(t) == name for t in stmt.targets) and name not in _read_names(stmt.value)
+        return any(dotted(t) == name for t in stmt.targets) and name not in _read_names(stmt.value)
     if type(stmt) is ast.AnnAssign and stmt.value is not None:
-        return _spelled(stmt.target) == name and name not in _read_names(stmt.value)
+        return dotted(stmt.target) == name and name not in _read_names(stmt.value)
     return False
-
-
-def _spelled(target: ast.expr) -> str | None:
-    if type(target) is ast.Name:
-        return target.id
-    if type(target) is ast.Attribute:
-        base = _spelled(target.value)
-        return f"{base}.{target.attr}" if base is not None else None
-    return None
 
 
 def _read_names(value: ast.expr) -> set[str]:
     """Dotted names read by `value` (`loss = loss * 0.5` does not start afresh)."""
-    return {n for n in (_spelled(node) for node in ast.walk(value) if type(node) in (ast.Name, ast.Attribute))
+    return {n for n in (dotted(node) for node in ast.walk(value) if type(node) in (ast.Name, ast.Attribute))
             if n is not None}
 
 

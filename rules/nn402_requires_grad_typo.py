@@ -9,7 +9,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import Binding, Scope, dotted
+from nnlint.semantic import SHAPE_METHODS, Binding, Scope, dotted
 from nnlint.torchnames import is_module_constructor
 from nnlint.values import values
 
@@ -197,8 +197,6 @@ _FACTORIES = frozenset({
     "eye", "tensor", "as_tensor", "from_numpy", "zeros_like", "ones_like", "empty_like", "full_like",
     "rand_like", "randn_like", "stack", "cat",
 })
-_SAME_TENSOR = frozenset({"float", "double", "half", "bfloat16", "long", "int", "to", "cuda", "cpu", "contiguous",
-                          "unsqueeze", "squeeze", "view", "reshape"})
 
 
 def _fresh_tensor(sem, owner: ast.expr, scope: Scope, line: int) -> bool:  # noqa: ANN001
@@ -207,7 +205,7 @@ def _fresh_tensor(sem, owner: ast.expr, scope: Scope, line: int) -> bool:  # noq
     if made is None:
         return False
     call: ast.expr = made[0]
-    while type(call) is ast.Call and type(call.func) is ast.Attribute and call.func.attr in _SAME_TENSOR:
+    while type(call) is ast.Call and type(call.func) is ast.Attribute and call.func.attr in SHAPE_METHODS:
         call = call.func.value
     if type(call) is not ast.Call:
         return False
