@@ -8,6 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Severity
 from nnlint.registry import Rule, register
+from nnlint.semantic import called_module
 from nnlint.values import LOSS_LABEL, SIGMOID, SOFTMAX, short, values
 
 
@@ -67,10 +68,10 @@ class ModelEndsInActivation(Rule):
             elsewhere = vals.foreign_location(value.activation)
             activation_line = value.activation.lineno  # type: ignore[attr-defined]
             where = f"{elsewhere}, line {activation_line}" if elsewhere else f"line {activation_line}"
-            model_text = short(ctx.text(_called(value.made_at.func)))  # type: ignore[attr-defined]
+            model_text = short(ctx.text(called_module(value.made_at.func)))  # type: ignore[attr-defined]
             if model_text == "self" and isinstance(value.model_def, ast.ClassDef):
                 model_text = value.model_def.name  # the module's own forward, called from a method
-            loss_text = short(ctx.text(_called(site.node.func)))
+            loss_text = short(ctx.text(called_module(site.node.func)))
             message = (
                 f"`{model_text}` ends in a {value.kind} ({where}) and its output (line "
                 f"{value.line}) feeds `{loss_text}` ({LOSS_LABEL[use.kind]}) on line {site.line}, which expects "
@@ -83,9 +84,3 @@ class ModelEndsInActivation(Rule):
                 related.append(ctx.related(value.made_at, f"model output made here (line {value.line})"))
             yield ctx.finding(self, site.node, message, related)
 
-
-def _called(func: ast.expr) -> ast.expr:
-    """`model` for `model.forward` / `model.__call__`: the module that runs."""
-    if type(func) is ast.Attribute and func.attr in ("forward", "__call__"):
-        return func.value
-    return func

@@ -60,6 +60,14 @@ MODULE_SELF_METHODS = frozenset(
 )
 
 
+def called_module(func: ast.expr) -> ast.expr:
+    """The object a call runs: `model` for `model.forward(x)` and `model.__call__(x)`,
+    which run its forward like `model(x)`; `func` itself otherwise."""
+    if type(func) is ast.Attribute and func.attr in ("forward", "__call__"):
+        return func.value
+    return func
+
+
 def module_itself(expr: ast.expr) -> ast.expr:
     """`net.to(device).cuda()` -> `net`: the receiver under self-returning module methods."""
     while type(expr) is ast.Call and type(expr.func) is ast.Attribute and expr.func.attr in MODULE_SELF_METHODS:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from nnlint.semantic import (
-    CallSite, Loop, Scope, Semantic, dotted, looks_like_model_name, looks_like_optimizer_name, module_itself,
+    CallSite, Loop, Scope, Semantic, called_module, dotted, looks_like_model_name, looks_like_optimizer_name,
+    module_itself,
 )
 from nnlint.torchnames import (
     MODE_DEPENDENT_LAYERS,
@@ -270,9 +271,9 @@ class Training:
     def model_of(site: CallSite) -> ast.expr:
         """The module a forward-pass call runs: `model` for `model(x)`, `model.forward(x)`,
         `model.__call__(x)` and `model.generate(x)`."""
-        if site.method in _FORWARD_METHODS and site.receiver is not None:
+        if site.method == "generate" and site.receiver is not None:
             return site.receiver
-        return site.node.func
+        return called_module(site.node.func)
 
     def _is_loss_or_layer(self, func: ast.expr, site: CallSite) -> bool:
         made = self.constructor_name(func, site.scope, site.line) or ""

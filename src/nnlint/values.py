@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from nnlint.findings import Fix
-from nnlint.semantic import Binding, CallSite, Scope, Semantic, argument, dotted, keyword, module_itself
+from nnlint.semantic import Binding, CallSite, Scope, Semantic, argument, called_module, dotted, keyword, module_itself
 from nnlint.torchnames import (
     LOG_SOFTMAX_FUNCTIONS,
     LOG_SOFTMAX_MODULES,
@@ -265,8 +265,8 @@ class Values:
             return self._returns_kind(functions, depth)
         if type(func) not in (ast.Name, ast.Attribute, ast.Call):
             return None
-        if type(func) is ast.Attribute and func.attr in ("forward", "__call__") and dotted(func) != "self.forward":
-            func = func.value  # `model.forward(x)` runs the model like `model(x)`
+        if dotted(func) != "self.forward":
+            func = called_module(func)  # `model.forward(x)` runs the model like `model(x)`
         made = self.construction(func, scope, value.lineno)
         if made is None:
             return None
@@ -527,10 +527,9 @@ class Values:
         func = call.func
         if type(func) not in (ast.Name, ast.Attribute, ast.Call):
             return None
-        if type(func) is ast.Attribute and func.attr in ("forward", "__call__"):
-            func = func.value  # `criterion.forward(input, target)` is the loss call
-        elif type(func) is ast.Attribute and func.attr in ("backward", "item", "step", "zero_grad"):
+        if type(func) is ast.Attribute and func.attr in ("backward", "item", "step", "zero_grad"):
             return None
+        func = called_module(func)  # `criterion.forward(input, target)` is the loss call
         kept = self._kept_loss_function(func, site)
         if kept is not None:
             return (LOSS_FUNCTIONS[kept], True, None, None)
