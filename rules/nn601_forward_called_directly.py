@@ -10,6 +10,7 @@ from nnlint.findings import Edit, Finding, Fix, Severity, Span
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Semantic, dotted
 from nnlint.torchnames import is_module_constructor
+from nnlint.training import training
 
 
 @register
@@ -146,18 +147,7 @@ def _module_reason(sem: Semantic, receiver: ast.expr, name: str, site: CallSite)
     # A name like `model` or `net` proves nothing (an OpenCV `cv2.dnn` net, an RPC
     # `RemoteModule`). What the value does elsewhere in the file can: only a module
     # hands out `.parameters()` or its sub-modules.
-    use = _module_only_use(sem, name)
+    use = training(sem).module_only_use(name)
     if use is not None:
         return (f"used as an nn.Module (`.{use.method}()` on line {use.line})", use.node)
-    return None
-
-
-_MODULE_ONLY = frozenset({"parameters", "named_parameters", "modules", "named_modules", "children",
-                          "named_children", "register_forward_hook", "register_forward_pre_hook"})
-
-
-def _module_only_use(sem: Semantic, name: str) -> CallSite | None:
-    for site in sem.calls:
-        if site.method in _MODULE_ONLY and site.receiver is not None and dotted(site.receiver) == name:
-            return site
     return None

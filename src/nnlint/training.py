@@ -102,7 +102,7 @@ class Training:
                 return True
             if self.sem.find_class(made) is not None:
                 return False
-        if name in self.module_like_names:
+        if self.module_only_use(name) is not None:
             return True
         return depth < 3 and self._callers_pass_models(name, scope, depth)
 
@@ -129,16 +129,19 @@ class Training:
                 return False
         return True
 
+    def module_only_use(self, name: str) -> CallSite | None:
+        """The first call of a method only an nn.Module has on `name` (its proof of kind)."""
+        return self._module_only_uses.get(name)
+
     @cached_property
-    def module_like_names(self) -> frozenset[str]:
-        """Names used with methods only an nn.Module has (`m.eval()`, `m.parameters()`)."""
-        names = set()
+    def _module_only_uses(self) -> dict[str, CallSite]:
+        uses: dict[str, CallSite] = {}
         for site in self.sem.calls:
             if site.method in _MODULE_ONLY_METHODS and site.receiver is not None:
                 name = dotted(site.receiver)
                 if name is not None:
-                    names.add(name)
-        return frozenset(names)
+                    uses.setdefault(name, site)
+        return uses
 
     # ------------------------------------------------------------- events
     def optimizer_of_step(self, site: CallSite) -> ast.expr | None:
