@@ -94,7 +94,7 @@ class MissingZeroGrad(Rule):
             return
         reported.add((id(scope), "helper"))
         backward = next((s for s in scope.calls if _accumulates(train, s) and s.pos < step.pos and not s.loops), None)
-        if backward is None or _clears_in_function(train, scope):
+        if backward is None or train.clears_gradients_in_function(scope):
             return
         loops = [caller.loops[-1] for caller in ctx.semantic.callers(scope) if caller.loops]
         if not loops or len(loops) != len(ctx.semantic.callers(scope)):
@@ -153,18 +153,6 @@ class MissingZeroGrad(Rule):
 
 def _accumulates(train: Training, site: CallSite) -> bool:
     return train.is_backward(site) and train.writes_grad(site)
-
-
-def _clears_in_function(train: Training, scope) -> bool:  # type: ignore[no-untyped-def]
-    """Whether the function clears gradients anywhere (itself or through helpers), or
-    hands its work to code whose effects are unknown."""
-    for site in scope.calls:
-        if site.method in ("zero_grad", "zero_") or site.method in ("detach_", "fill_", "requires_grad_"):
-            return True
-        if site.method is None or site.method not in ("backward", "step"):
-            if any(kind in ("zero_grad", "clear_grad") for kind, _, _ in train.sem.site_effects(site)):
-                return True
-    return any(holder is scope for _, _, holder in train.sem.grad_assignments)
 
 
 def _has_backward(train: Training, loop: Loop, step: CallSite) -> bool:

@@ -210,8 +210,20 @@ class Training:
     def clears_gradients_in(self, loop: Loop) -> list[CallSite | ast.AST]:
         """Everything in `loop` that resets gradients: zero_grad(), p.grad = None,
         p.grad.zero_(), or a same-file helper that does one of those."""
+        found: list[CallSite | ast.AST] = self._clearing_calls(loop.calls)
+        for stmt, loops, _scope in self.sem.grad_assignments:
+            if loop in loops:
+                found.append(stmt)
+        return found
+
+    def clears_gradients_in_function(self, scope: Scope) -> bool:
+        """Whether a function clears gradients anywhere (itself or through helpers)."""
+        return bool(self._clearing_calls(scope.calls)) or any(
+            holder is scope for _, _, holder in self.sem.grad_assignments)
+
+    def _clearing_calls(self, sites: list[CallSite]) -> list[CallSite | ast.AST]:
         found: list[CallSite | ast.AST] = []
-        for site in loop.calls:
+        for site in sites:
             if site.method in ("zero_grad", "zero_") and (
                 site.method == "zero_grad" or _mentions_grad(site.receiver)
             ):
@@ -223,9 +235,6 @@ class Training:
                     if kind in ("zero_grad", "clear_grad"):
                         found.append(site)
                         break
-        for stmt, loops, _scope in self.sem.grad_assignments:
-            if loop in loops:
-                found.append(stmt)
         return found
 
     # --------------------------------------------------------- structure
