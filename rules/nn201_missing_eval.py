@@ -9,7 +9,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import CallSite, Scope, Semantic
+from nnlint.semantic import CallSite, Loop, Scope, Semantic
 from nnlint.torchnames import is_module_constructor
 from nnlint.training import Training, in_lightning_eval_hook, is_eval_role_name, mode_before, name_expr, training
 
@@ -165,6 +165,7 @@ def _unmarked_evaluation_loops(sem: Semantic, train: Training) -> Iterator[tuple
     """Evaluation told by what it does, not by `no_grad` or a name: a loop after a training
     loop of the same function that runs the trained model but never reaches backward() or
     an optimizer step (old code that tested with `volatile` Variables, or forgot no_grad)."""
+    trained: dict[int, list[tuple[Loop, set[str]]]] = {}  # per scope: training loops, their model keys
     for loop in sem.loops:
         scope = loop.scope
         sites = [s for s in loop.calls if s.scope is scope]
@@ -177,15 +178,22 @@ def _unmarked_evaluation_loops(sem: Semantic, train: Training) -> Iterator[tuple
         if model_call is None:
             continue
         key = sem.param_key(train.model_of(model_call), scope)
-        trained_before = [
-            other for other in sem.loops
-            if other.scope is scope and other is not loop and not other.encloses(loop) and not loop.encloses(other)
-            and other.node.lineno < loop.node.lineno and _trains_in(sem, train, [s for s in other.calls if s.scope is scope])
-            and any(sem.param_key(train.model_of(s), scope) == key for s in other.calls
-                    if s.scope is scope and train.first_model_call([s]) is s)
-        ]
-        if trained_before:
+        if id(scope) not in trained:
+            trained[id(scope)] = _training_loops_of(sem, train, scope)
+        if any(key in keys and other.node.lineno < loop.node.lineno and not other.encloses(loop)
+               and not loop.encloses(other) for other, keys in trained[id(scope)]):
             yield loop.node, scope, sites
+
+
+def _training_loops_of(sem: Semantic, train: Training, scope: Scope) -> list[tuple[Loop, set[str]]]:
+    """The loops of `scope` that train, each with the keys of the models they run."""
+    found = []
+    for loop in sem.loops:
+        sites = [s for s in loop.calls if s.scope is scope]
+        if loop.scope is scope and _trains_in(sem, train, sites):
+            keys = {sem.param_key(train.model_of(s), scope) for s in sites if train.first_model_call([s]) is s}
+            found.append((loop, {k for k in keys if k is not None}))
+    return found
 
 
 def _trains_in(sem: Semantic, train: Training, sites: list[CallSite]) -> bool:
@@ -263,11 +271,7 @@ def _training_mode_at(
 def _trains_between(sem: Semantic, train: Training, scope: Scope, first: CallSite, last: CallSite) -> bool:
     """Whether a backward pass or an optimizer step runs between two calls of `scope`
     (including inside `first` itself when it is a helper, like `train_one_epoch(model)`)."""
-    for site in scope.calls:
-        if not (first.pos < site.pos < last.pos or (site is first and first.method is None)):
-            continue
-        if train.is_backward(site) or train.optimizer_of_step(site) is not None:
-            return True
-        if site.method is None and any(kind in ("backward", "step") for kind, _, _ in sem.site_effects(site)):
-            return True
-    return False
+    return _trains_in(sem, train, [
+        site for site in scope.calls
+        if first.pos < site.pos < last.pos or (site is first and first.method is None)
+    ])
