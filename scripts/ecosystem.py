@@ -35,6 +35,7 @@ import io
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -325,8 +326,6 @@ def export(git_dir: Path, commit: str, paths: Sequence[str], into: Path,
 
 
 def _remove_tree(path: Path) -> None:
-    import shutil
-
     shutil.rmtree(path)
 
 

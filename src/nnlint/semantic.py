@@ -440,6 +440,13 @@ class Semantic:
             self._depend_on(found[0])
         return found
 
+    def site_of(self, call: ast.Call) -> CallSite | None:
+        """The call site recorded for `call` (None for a call outside the analysed code)."""
+        table = self.__dict__.get("_sites_by_call")
+        if table is None:
+            table = self.__dict__["_sites_by_call"] = {id(site.node): site for site in self.calls}
+        return table.get(id(call))
+
     def call_name(self, call: ast.Call) -> str | None:
         key = id(call)
         cache = self._call_names

@@ -428,7 +428,7 @@ class Values:
     def _layers_added_later(self, ctor: ast.Call) -> list[ast.expr] | None:
         """Layers `add_module(name, layer)` / `append(layer)` add to the Sequential bound
         from `ctor`, in order; None when it is filled in a way this cannot follow."""
-        site = next((s for s in self.sem.calls if s.node is ctor), None)
+        site = self.sem.site_of(ctor)
         if site is None or type(site.stmt) is not ast.Assign or len(site.stmt.targets) != 1 \
                 or site.stmt.value is not ctor:
             return []
