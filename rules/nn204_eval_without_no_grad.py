@@ -8,7 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity, Span
 from nnlint.registry import Rule, register
-from nnlint.semantic import GRAD_DISABLING, CallSite, Loop, Scope, Semantic, argument, constant_value, dotted
+from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_value, dotted
 from nnlint.training import Training, training
 
 _GRAD_FUNCTIONS = frozenset(
@@ -162,22 +162,6 @@ class EvalWithoutNoGrad(Rule):
 
 
 # --------------------------------------------------------------------------- detection
-def _wraps_grad_disabling(sem: Semantic, decorator: ast.expr, scope: Scope) -> bool:
-    """A project decorator that applies `torch.inference_mode`/`torch.no_grad` itself
-    (yolov5's `@smart_inference_mode()`): what its body uses, not its name, decides."""
-    call = decorator if type(decorator) is ast.Call else ast.Call(func=decorator, args=[], keywords=[])
-    owner_scope = scope.parent or sem.module
-    functions = sem.resolve_function(call, owner_scope) if type(call.func) in (ast.Name, ast.Attribute) else []
-    for function in functions:
-        owner = function.owner or sem
-        if any(
-            type(node) in (ast.Name, ast.Attribute) and owner.qualname(node) in GRAD_DISABLING
-            for node in ast.walk(function.node)
-        ):
-            return True
-    return False
-
-
 def _is_eval_call(site: CallSite) -> bool:
     if site.method == "eval":
         return not site.node.args and not site.node.keywords
@@ -194,7 +178,7 @@ def _eligible_scope(sem: Semantic, scope: Scope) -> bool:
     if scope.is_function:
         for decorator in node.decorator_list:  # type: ignore[attr-defined]
             target = decorator.func if type(decorator) is ast.Call else decorator
-            if sem.qualname(target) in _GRAD_CONTEXTS or _wraps_grad_disabling(sem, decorator, scope):
+            if sem.qualname(target) in _GRAD_CONTEXTS or sem.decorator_disables_grad(decorator, scope):
                 return False
         cls = sem.enclosing_class(scope)
         if cls is not None and any(base.startswith(_FRAMEWORK_PREFIXES) or base.endswith(("Callback", "LightningModule"))

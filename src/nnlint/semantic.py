@@ -440,6 +440,20 @@ class Semantic:
             self._depend_on(found[0])
         return found
 
+    def decorator_disables_grad(self, decorator: ast.expr, scope: Scope) -> bool:
+        """Whether `decorator` on function `scope` is a project function that applies
+        `torch.inference_mode`/`torch.no_grad` itself (yolov5's `@smart_inference_mode()`):
+        what its body uses, not its name, decides. Asked lazily: it may read another module."""
+        call = decorator if type(decorator) is ast.Call else ast.Call(func=decorator, args=[], keywords=[])
+        if type(call.func) not in (ast.Name, ast.Attribute):
+            return False
+        for function in self.resolve_function(call, scope.parent or self.module):
+            owner = function.owner or self
+            if any(type(node) in (ast.Name, ast.Attribute) and owner.qualname(node) in GRAD_DISABLING
+                   for node in ast.walk(function.node)):
+                return True
+        return False
+
     def site_of(self, call: ast.Call) -> CallSite | None:
         """The call site recorded for `call` (None for a call outside the analysed code)."""
         table = self.__dict__.get("_sites_by_call")
