@@ -9,7 +9,7 @@ from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity, Span
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_value, dotted
-from nnlint.training import Training, training
+from nnlint.training import Training, is_framework_class, training
 
 _GRAD_FUNCTIONS = frozenset(
     {
@@ -30,7 +30,6 @@ _NO_GRAPH_METHODS = frozenset(
 _NO_GRAPH_BUILTINS = frozenset({"float", "int", "bool", "len", "round", "str", "print", "repr", "format"})
 _NO_GRAPH_FUNCTIONS = frozenset({"torch.argmax", "torch.argmin", "torch.argsort", "torch.eq", "torch.sign"})
 _STORING_METHODS = frozenset({"append", "extend", "insert", "add", "appendleft", "put", "push", "setdefault"})
-_FRAMEWORK_PREFIXES = ("lightning", "pytorch_lightning", "transformers", "accelerate", "ignite")
 
 
 @register
@@ -181,8 +180,7 @@ def _eligible_scope(sem: Semantic, scope: Scope) -> bool:
             if sem.qualname(target) in _GRAD_CONTEXTS or sem.decorator_disables_grad(decorator, scope):
                 return False
         cls = sem.enclosing_class(scope)
-        if cls is not None and any(base.startswith(_FRAMEWORK_PREFIXES) or base.endswith(("Callback", "LightningModule"))
-                                   for base in cls.bases):
+        if is_framework_class(cls):
             return False  # the framework runs these hooks under no_grad itself
     # `torch.set_grad_enabled(False)` as a plain statement, here or at module level
     for holder in (scope, sem.module):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from nnlint.semantic import (
-    CallSite, Loop, Scope, Semantic, called_module, dotted, looks_like_model_name, looks_like_optimizer_name,
+    CallSite, ClassInfo, Loop, Scope, Semantic, called_module, dotted, looks_like_model_name, looks_like_optimizer_name,
     module_itself,
 )
 from nnlint.torchnames import (
@@ -474,7 +474,15 @@ def _bound_names(stmt: ast.stmt) -> set[str]:
 # Hooks Lightning runs inside its evaluation loops, with the module already in eval mode.
 _LIGHTNING_EVAL_HOOKS = ("on_validation", "on_test", "on_predict", "on_sanity_check", "validation_", "test_",
                          "predict_")
-_LIGHTNING_PREFIXES = ("lightning", "pytorch_lightning")
+_FRAMEWORK_PREFIXES = ("lightning", "pytorch_lightning", "transformers", "accelerate", "ignite")
+
+
+def is_framework_class(cls: ClassInfo | None) -> bool:
+    """A LightningModule, a callback or another framework class: the framework runs its
+    hooks (and decides their mode and gradient state)."""
+    return cls is not None and any(
+        base.startswith(_FRAMEWORK_PREFIXES) or base.endswith(("Callback", "LightningModule")) for base in cls.bases
+    )
 
 
 def in_lightning_eval_hook(sem: Semantic, scope: Scope) -> bool:
@@ -483,10 +491,7 @@ def in_lightning_eval_hook(sem: Semantic, scope: Scope) -> bool:
     current: Scope | None = scope
     while current is not None and current.is_function:
         cls = sem.enclosing_class(current)
-        if cls is not None and current.name.startswith(_LIGHTNING_EVAL_HOOKS) and any(
-            base.startswith(_LIGHTNING_PREFIXES) or base.endswith(("Callback", "LightningModule"))
-            for base in cls.bases
-        ):
+        if current.name.startswith(_LIGHTNING_EVAL_HOOKS) and is_framework_class(cls):
             return True
         current = current.parent
     return False
