@@ -90,15 +90,17 @@ class MissingEval(Rule):
             key = sem.param_key(train.model_of(model_call), scope)
             if key is None or key == "self":
                 continue
-            if train.model_has_mode_layers(train.model_of(model_call), scope, model_call.line) is False:
+            has_mode_layers = train.model_has_mode_layers(train.model_of(model_call), scope, model_call.line)
+            if has_mode_layers is False:
                 continue  # no dropout or batch norm anywhere in it: eval() would change nothing
             verdict = _training_mode_at(ctx, sem, train, scope, key, model_call, context, 0)
             if verdict is None:
                 continue
-            yield self._finding(ctx, train, context, scope, model_call, verdict)
+            yield self._finding(ctx, train, context, scope, model_call, verdict, has_mode_layers)
 
     def _finding(
-        self, ctx: Context, train: Training, context: ast.AST, scope: Scope, call: CallSite, verdict: Verdict
+        self, ctx: Context, train: Training, context: ast.AST, scope: Scope, call: CallSite, verdict: Verdict,
+        has_mode_layers: bool | None,
     ) -> Finding:
         model = ctx.text(train.model_of(call))
         if isinstance(context, (ast.With, ast.AsyncWith)):
@@ -120,6 +122,11 @@ class MissingEval(Rule):
             # Only its name says it is a model (it may be a plain function): say it softly.
             severity = Severity.HINT
             message += f" (`{model}` is taken for a model from its name alone)"
+        elif has_mode_layers is None:
+            # A proven module whose layers are not visible here (a parameter, a factory, another
+            # package): it may have no dropout or batch norm at all, and then nothing changes.
+            severity = Severity.INFORMATION
+            message += f" (whether `{model}` has dropout or batch norm is not visible here)"
         return ctx.finding(self, call.node, message, related, self._fix(ctx, context, scope, model), severity)
 
     def _fix(self, ctx: Context, context: ast.AST, scope: Scope, model: str) -> Fix | None:

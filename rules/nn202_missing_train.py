@@ -81,15 +81,17 @@ class MissingTrain(Rule):
             key = sem.param_key(train.model_of(forward), forward.scope)
             if key is None or key == "self":
                 continue
-            if train.model_has_mode_layers(train.model_of(forward), forward.scope, forward.line) is False:
+            has_mode_layers = train.model_has_mode_layers(train.model_of(forward), forward.scope, forward.line)
+            if has_mode_layers is False:
                 continue  # no dropout or batch norm: its mode changes nothing
             verdict = _switch_before(sem, forward, key)
             if verdict is None:
                 continue
             deciding_loop, eval_site = verdict
-            yield self._finding(ctx, train, forward, deciding_loop, eval_site)
+            yield self._finding(ctx, train, forward, deciding_loop, eval_site, has_mode_layers)
 
-    def _finding(self, ctx: Context, train: Training, forward: CallSite, loop: Loop, eval_site: CallSite) -> Finding:
+    def _finding(self, ctx: Context, train: Training, forward: CallSite, loop: Loop, eval_site: CallSite,
+                 has_mode_layers: bool | None) -> Finding:
         model = ctx.text(train.model_of(forward))
         how = "" if eval_site.method == "eval" else f" (through `{ctx.text(eval_site.node.func)}()`)"
         if eval_site.line < loop.line:
@@ -111,6 +113,11 @@ class MissingTrain(Rule):
         if not train.is_proven_model(train.model_of(forward), forward.scope, forward.line):
             severity = Severity.HINT  # only its name says it is a model
             message += f" (`{model}` is taken for a model from its name alone)"
+        elif has_mode_layers is None:
+            # A proven module whose layers are not visible here: it may have no dropout or batch
+            # norm, and then its mode changes nothing.
+            severity = Severity.INFORMATION
+            message += f" (whether `{model}` has dropout or batch norm is not visible here)"
         return ctx.finding(self, forward.node, message, related, fix, severity)
 
 

@@ -22,12 +22,13 @@ class ForwardCalledDirectly(Rule):
 
     ## Why is this bad?
     `nn.Module.__call__` does more than run `forward`: it runs the forward
-    pre-hooks and hooks (used by pruning, quantization observers, feature
-    extractors, `torch.utils.checkpoint` helpers, profilers, ...), and wrappers
-    such as `DistributedDataParallel`, `torch.compile`d modules or FSDP put their
-    synchronisation and autocast logic there. Calling `.forward` directly silently
-    skips all of it: gradients stop being synchronised across processes, hooks
-    never fire and the results differ from `model(x)` without any error.
+    pre-hooks and hooks, and much of the ecosystem lives in them: pruning masks,
+    the old `weight_norm` and `spectral_norm` (which recompute the weight in a
+    pre-hook), FSDP2's `fully_shard` (which gathers the sharded parameters in a
+    pre-hook), quantization observers, feature extractors and profilers. Calling
+    `.forward` directly silently skips all of it: the pruned or normalised weight
+    is not the one used, hooks never fire, and the results differ from `model(x)`
+    without any error.
 
     ## Example
     ```python
@@ -44,9 +45,11 @@ class ForwardCalledDirectly(Rule):
     module. Nothing is reported unless the object is proven to be a module (built
     by a module class or constructor, or used with `.parameters()`): a name such
     as `net` also fits an OpenCV network or an RPC `RemoteModule`, whose `.forward()`
-    is their API. When nothing in the file registers hooks or wraps modules (DDP,
-    DataParallel, `torch.compile`, FSDP, pruning), the call skips nothing today and
-    the finding is shown at information severity.
+    is their API. When nothing in the file registers hooks or installs them (pruning,
+    `weight_norm`, `spectral_norm`, `fully_shard`), the call skips nothing today and
+    the finding is shown at information severity. Wrappers such as
+    `DistributedDataParallel` or `torch.compile` do not count: their logic is in
+    their own `forward`.
 
     ## Fix
     Replaces `model.forward(...)` by `model(...)`, keeping the arguments.
@@ -74,8 +77,8 @@ class ForwardCalledDirectly(Rule):
             if reason is None:
                 continue
             message = (
-                f"`{name}.forward(...)` bypasses `{name}.__call__`: forward hooks and wrapper logic "
-                f"(DDP gradient sync, autocast, compile) are skipped; call `{name}(...)`"
+                f"`{name}.forward(...)` bypasses `{name}.__call__`: forward hooks and pre-hooks "
+                f"(pruning, weight_norm, fully_shard, observers) are skipped; call `{name}(...)`"
             )
             related = []
             if reason[1] is not None:
@@ -83,9 +86,9 @@ class ForwardCalledDirectly(Rule):
             severity = self.severity
             relying = _call_wrappers(sem)
             if relying is None:
-                # Nothing in this file hooks or wraps modules: the call skips nothing today.
+                # Nothing in this file registers or installs hooks: the call skips nothing today.
                 severity = Severity.INFORMATION
-                message += "; nothing in this file registers hooks or wraps the module yet"
+                message += "; nothing in this file registers or installs hooks yet"
             else:
                 related.append(ctx.related(relying.node, "this relies on the module being called"))
             yield ctx.finding(self, site.node, message, related, self._fix(ctx, site), severity)
@@ -104,21 +107,25 @@ _HOOKS = frozenset({
     "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
     "register_full_backward_pre_hook", "register_backward_hook",
 })
-_WRAPPERS = frozenset({
-    "torch.nn.parallel.DistributedDataParallel", "torch.nn.parallel.distributed.DistributedDataParallel",
-    "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.compile",
-    "torch.distributed.fsdp.FullyShardedDataParallel", "torch.distributed.fsdp.fully_shard",
+# Utilities that install forward (pre-)hooks on the module they are given. Wrappers such as
+# DistributedDataParallel, DataParallel, FSDP's class or `torch.compile` are not here: their
+# logic lives in their own `forward`, which `.forward(x)` on the wrapper still runs, and the
+# inner module is bypassed by `inner(x)` just as much as by `inner.forward(x)`.
+_HOOK_INSTALLERS = frozenset({
+    "torch.distributed.fsdp.fully_shard", "torch.distributed._composable.fsdp.fully_shard",
     "torch.nn.utils.prune.l1_unstructured", "torch.nn.utils.prune.random_unstructured",
-    "torch.nn.utils.prune.global_unstructured", "torch.nn.utils.spectral_norm",
-    "torch.nn.utils.weight_norm", "torch.nn.utils.parametrizations.weight_norm",
+    "torch.nn.utils.prune.ln_structured", "torch.nn.utils.prune.random_structured",
+    "torch.nn.utils.prune.global_unstructured", "torch.nn.utils.prune.identity",
+    "torch.nn.utils.spectral_norm", "torch.nn.utils.weight_norm",
 })
 
 
 def _call_wrappers(sem: Semantic) -> CallSite | None:
     """The first call in the file that makes `module(x)` differ from `module.forward(x)`:
-    a hook registration, a DDP/DataParallel/compile/FSDP wrapper or a hook-based utility."""
+    a hook registration or a utility that installs hooks (pruning, `weight_norm`,
+    `spectral_norm`, FSDP2's `fully_shard`)."""
     for site in sem.calls:
-        if site.method in _HOOKS or sem.call_name(site.node) in _WRAPPERS:
+        if site.method in _HOOKS or sem.call_name(site.node) in _HOOK_INSTALLERS:
             return site
     return None
 

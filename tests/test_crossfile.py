@@ -241,3 +241,32 @@ def test_a_model_defined_in_another_module_ends_in_an_activation(tmp_path: Path)
     assert [(f.code, f.span.line) for f in result.findings] == [("NN305", 5), ("NN304", 8)]
     assert "(nets.py, line 10)" in result.findings[0].message
     assert all(r.span.line <= 8 for f in result.findings for r in f.related)
+
+
+def test_a_module_that_imports_from_itself_is_still_checked(tmp_path: Path) -> None:
+    """The Annotated Transformer's `train_distributed_model` does
+    `from the_annotated_transformer import train_worker` inside the file itself: resolving
+    that re-export went round in circles until the recursion limit, and every rule that asked
+    was skipped without a word."""
+    write(tmp_path, {"pyproject.toml": "[project]\nname = 'demo'\n", "notes.py": """\
+        import torch
+        import torch.multiprocessing as mp
+        from torch import nn
+
+        class Positional(nn.Module):
+            def forward(self, x):
+                return x
+
+        def train_worker(rank):
+            pe = Positional()
+            return pe.forward(torch.zeros(1))
+
+        def train_distributed():
+            from notes import train_worker
+            mp.spawn(train_worker, nprocs=2)
+        """})
+    index = ProjectIndex(tmp_path, use_jedi=False)
+    path = tmp_path / "notes.py"
+    result = check_source(path.read_text(encoding="utf-8"), str(path), project=index)
+    assert result.internal_errors == []
+    assert [(f.code, f.span.line) for f in result.findings] == [("NN601", 11)]

@@ -1,6 +1,8 @@
 """The look-alikes DEVELOPERS.md names: correct code that merely resembles a bug must get
 no finding from ANY rule (not only from the rule it resembles)."""
 
+import textwrap
+
 import pytest
 from conftest import lint
 
@@ -138,3 +140,30 @@ TRAPS = {
 def test_no_rule_fires_on_look_alike(name: str) -> None:
     findings = lint(TRAPS[name])
     assert findings == [], [(f.code, f.span.line, f.message) for f in findings]
+
+
+def test_an_attribute_rebuilt_from_itself_ends_the_search() -> None:
+    """diffusers' train_text_to_image_sdxl.py rebinds `pipeline.scheduler =
+    pipeline.scheduler.from_config(...)` twice: asking what class it holds went from one
+    binding to the other until the recursion limit, and NN202 was skipped for the file."""
+    from nnlint.engine import check_source
+
+    code = textwrap.dedent("""\
+        import torch
+
+        def main(args, pipeline, model, loader, opt):
+            model.train()
+            for epoch in range(3):
+                if args.validate:
+                    pipeline.scheduler = pipeline.scheduler.from_config(pipeline.scheduler.config)
+                    model.eval()
+                for x in loader:
+                    model(x).sum().backward()
+                    opt.step()
+                    opt.zero_grad()
+            pipeline.scheduler = pipeline.scheduler.from_config(pipeline.scheduler.config)
+            pipeline.scheduler.step()
+        """)
+    result = check_source(code, "sdxl.py")
+    assert result.internal_errors == []
+    assert all(f.code != "NN000" for f in result.findings)

@@ -184,6 +184,11 @@ def check_source(
         try:
             produced = list(rule.check(ctx))
         except RecursionError:
+            # Code nested past the interpreter's limit, or a cycle the analysis did not break:
+            # either way the rule's findings are missing, and the run says so.
+            _log.warning("nnlint: rule %s gave up on %s: too deeply nested; its findings are skipped",
+                         rule.code, path)
+            internal_errors.append(f"{rule.code} (RecursionError: too deeply nested)")
             continue
         except Exception as exc:  # a rule's bug must not take down the file, the run or the server
             _log.error("nnlint: internal error in rule %s on %s (%r); its findings are skipped", rule.code, path, exc)

@@ -435,11 +435,14 @@ class ProjectIndex:
         info = semantic.classes.get(name)
         return (semantic, info) if info is not None else None
 
-    def torch_alias(self, qualname: str, importer: Path | None) -> str | None:
+    def torch_alias(self, qualname: str, importer: Path | None,
+                    _seen: frozenset[tuple[str, Path | None]] = frozenset()) -> str | None:
         """A project name that is only a re-export of a torch name (`from .losses
-        import CE` where losses.py does `from torch.nn import CrossEntropyLoss as CE`)."""
-        if qualname.split(".")[0] in THIRD_PARTY_ROOTS:
+        import CE` where losses.py does `from torch.nn import CrossEntropyLoss as CE`).
+        Re-export cycles (a module importing a name from itself) end in None."""
+        if qualname.split(".")[0] in THIRD_PARTY_ROOTS or (qualname, importer) in _seen:
             return None
+        _seen = _seen | {(qualname, importer)}
         parts = qualname.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             path = self.module_path(".".join(parts[:cut]), importer)
@@ -453,7 +456,7 @@ class ProjectIndex:
             if target is not None:
                 if target.startswith("torch."):
                     return target
-                return self.torch_alias(target, path) if target.count(".") < 12 else None
+                return self.torch_alias(target, path, _seen) if target.count(".") < 12 else None
             bindings = semantic.module.bindings.get(name)
             if bindings and bindings[-1].value is not None:
                 resolved = semantic.qualname(bindings[-1].value)

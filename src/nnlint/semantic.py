@@ -547,7 +547,7 @@ class Semantic:
         if name is None:
             return None
         if depth < 3:
-            for function in self.resolve_function(value, found.scope):
+            for function in self.resolve_function(value, found.scope, depth + 1):
                 owner = function.owner or self
                 made = {owner.constructed_class(ret.value, function, ret.lineno, depth + 1)
                         for ret in function.returns if ret.value is not None}
@@ -559,8 +559,9 @@ class Semantic:
         return name
 
     # --------------------------------------------------------------- functions
-    def resolve_function(self, call: ast.Call, scope: Scope) -> list[Scope]:
-        """Same-file functions or methods a call may run (empty when unknown)."""
+    def resolve_function(self, call: ast.Call, scope: Scope, depth: int = 0) -> list[Scope]:
+        """Same-file functions or methods a call may run (empty when unknown). `depth` bounds
+        the mutual recursion with `constructed_class` (`a = f(); b = a.g()` chains)."""
         func = call.func
         if type(func) is ast.Name:
             if func.id in self.imports:
@@ -582,7 +583,7 @@ class Semantic:
             if head is not None and head.split(".")[0] in self.imports:
                 imported = self.imported_function(call)
                 return [imported] if imported is not None else []
-            owner = self.constructed_class(func.value, scope, call.lineno)
+            owner = self.constructed_class(func.value, scope, call.lineno, depth + 1) if depth < 3 else None
             found = self.find_class(owner)
             if found is not None and func.attr in found[1].methods:
                 return [found[1].methods[func.attr]]

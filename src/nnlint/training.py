@@ -109,25 +109,32 @@ class Training:
     def _callers_pass_models(self, name: str, scope: Scope, depth: int) -> bool:
         """For a parameter of `scope` (or an attribute of one): whether every caller in this
         file passes a proven module in its place (and there is at least one)."""
+        arguments = self._caller_arguments(name, scope)
+        return bool(arguments) and all(
+            self.is_proven_model(argument, caller_scope, line, depth + 1)
+            for argument, caller_scope, line in arguments)
+
+    def _caller_arguments(self, name: str, scope: Scope) -> list[tuple[ast.expr, Scope, int]]:
+        """For a parameter `name` of `scope`: what each caller in this file passes in its
+        place (the argument as a name of the caller, its scope and line); empty when there is
+        no caller or one passes something that is not a plain name."""
         key = self.sem.param_key(ast.Name(id=name.split(".")[0]), scope)
         if key is None or not key.startswith("#") or "." in name:
-            return False
-        callers = self.sem.callers(scope)
-        if not callers:
-            return False
-        for caller in callers:
+            return []
+        arguments = []
+        for caller in self.sem.callers(scope):
             mapped = self.sem.caller_key(scope, key, caller)
             if mapped is None or mapped.startswith("#") and caller.scope.is_function is False:
-                return False
+                return []
             argument_name = mapped if not mapped.startswith("#") else None
             if argument_name is None:
                 index = int(mapped[1:].split(".")[0])
                 params = caller.scope.params
                 argument_name = params[index] if index < len(params) else None
-            if argument_name is None or not self.is_proven_model(name_expr(argument_name), caller.scope,
-                                                                 caller.line, depth + 1):
-                return False
-        return True
+            if argument_name is None:
+                return []
+            arguments.append((name_expr(argument_name), caller.scope, caller.line))
+        return arguments
 
     def module_only_use(self, name: str) -> CallSite | None:
         """The first call of a method only an nn.Module has on `name` (its proof of kind)."""
@@ -292,25 +299,59 @@ class Training:
         last = made.rsplit(".", 1)[-1]
         return last.endswith("Loss") or (made.startswith("torch.nn.") and last in {"Softmax", "Sigmoid", "ReLU"})
 
-    def model_has_mode_layers(self, expr: ast.expr, scope: Scope, line: int) -> bool | None:
-        """True/False when the model's definition is fully visible here, None otherwise."""
+    def model_has_mode_layers(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> bool | None:
+        """True/False when the model's definition is fully visible here, None otherwise. A
+        parameter is decided by what the file's callers pass (True if any passes a model with
+        dropout or batch norm, False if none can), a helper's result by what it returns."""
         made = self.constructor_name(expr, scope, line)
         if made is None:
-            return None
+            name = dotted(expr)
+            arguments = self._caller_arguments(name, scope) if name is not None and depth < 3 else []
+            if not arguments:
+                return None
+            return _any_true([self.model_has_mode_layers(argument, caller_scope, caller_line, depth + 1)
+                              for argument, caller_scope, caller_line in arguments])
         if made.rsplit(".", 1)[-1] in ("Sequential", "ModuleList") and made.startswith("torch.nn."):
             origin = self.sem.origin(expr, scope, line, through_shape_ops=False)
             container = module_itself(origin.expr)
             if type(container) is ast.Call and origin.hops and self.sem.call_name(container) == made:
-                return self._container_has_mode_layers(container)
+                return self._container_has_mode_layers(container, origin.scope)
+            if type(container) is ast.Call and origin.hops:
+                # `model = build()`: decided by the containers the helper returns
+                built = self._returned_containers(container, origin.scope, made)
+                if built:
+                    function = self.sem.resolve_function(container, origin.scope)[0]
+                    return _any_true([self._container_has_mode_layers(c, function) for c in built])
             return None  # built by a helper (`define_model(trial)`): contents unknown here
         return self._class_has_mode_layers(made, set())
 
-    def _container_has_mode_layers(self, container: ast.Call) -> bool | None:
-        """`nn.Sequential(nn.Linear(2, 2), nn.Tanh())`: decided by the layers it is built from."""
-        if any(type(a) is ast.Starred for a in container.args):
-            return None  # `nn.Sequential(*layers)`: built elsewhere
+    def _returned_containers(self, call: ast.Call, scope: Scope, made: str) -> list[ast.Call]:
+        """The `nn.Sequential(...)` constructions a same-file helper returns, when each of its
+        returns is one; empty otherwise."""
+        functions = self.sem.resolve_function(call, scope)
+        if len(functions) != 1 or self.sem.scope_of(functions[0].node) is not functions[0]:
+            return []  # unknown, ambiguous or in another module
+        function = functions[0]
+        returned = [node.value for node in ast.walk(function.node)
+                    if type(node) is ast.Return and node.value is not None]
+        if not returned or any(type(value) is not ast.Call or self.sem.call_name(value) != made
+                               for value in returned):
+            return []
+        return returned  # type: ignore[return-value]
+
+    def _container_has_mode_layers(self, container: ast.Call, function: Scope | None = None) -> bool | None:
+        """`nn.Sequential(nn.Linear(2, 2), nn.Tanh())`: decided by the layers it is built from.
+        `nn.Sequential(*layers)` is decided by the list `function` builds (literals, `append`,
+        `extend`, `+=`), when that is all that ever goes into it."""
+        parts: list[ast.AST] = [container]
+        for argument in container.args:
+            if type(argument) is ast.Starred:
+                built = self._list_contents(argument.value, function)
+                if built is None:
+                    return None  # `nn.Sequential(*layers)`: built elsewhere
+                parts += built
         unknown = False
-        for node in ast.walk(container):
+        for node in (n for part in parts for n in ast.walk(part)):
             if type(node) is not ast.Call or node is container:
                 continue
             name = self.sem.call_name(node) or ""
@@ -324,6 +365,35 @@ class Training:
             if verdict is None and not name.startswith("torch.") and name not in _BUILTIN_CALLS:
                 unknown = True  # a helper or class this file does not show: `make_block(64)`
         return None if unknown else False
+
+    def _list_contents(self, expr: ast.expr, function: Scope | None) -> list[ast.expr] | None:
+        """What a local list `expr` of `function` is filled with, or None when anything else may
+        go into it (a parameter, a call whose result is added, an alias)."""
+        if type(expr) is not ast.Name or function is None or not function.is_function:
+            return None
+        name = expr.id
+        contents: list[ast.expr] = []
+        for node in ast.walk(function.node):
+            if type(node) is ast.Assign and any(type(t) is ast.Name and t.id == name for t in node.targets):
+                if type(node.value) is not ast.List:
+                    return None
+                contents += node.value.elts
+            elif type(node) is ast.AugAssign and type(node.target) is ast.Name and node.target.id == name:
+                if type(node.value) is not ast.List:
+                    return None
+                contents += node.value.elts
+            elif type(node) is ast.Call and type(node.func) is ast.Attribute and dotted(node.func.value) == name:
+                if node.func.attr == "append" and len(node.args) == 1:
+                    contents.append(node.args[0])
+                elif node.func.attr == "extend" and len(node.args) == 1 and type(node.args[0]) is ast.List:
+                    contents += node.args[0].elts
+                else:
+                    return None
+            elif type(node) is ast.Name and node.id == name and type(node.ctx) is ast.Load:
+                continue
+        if name in function.params or any(type(e) is ast.Starred for e in contents):
+            return None
+        return contents
 
     def _class_has_mode_layers(self, qualname: str, seen: set[str]) -> bool | None:
         last = qualname.rsplit(".", 1)[-1]
@@ -538,3 +608,10 @@ def mode_before(sem: Semantic, scope: Scope, key: str, site: CallSite) -> tuple[
     if events:
         return events[-1][0], events[-1][1]
     return None
+
+
+def _any_true(verdicts: list[bool | None]) -> bool | None:
+    """True if any verdict is True, False if all are False, None otherwise."""
+    if any(verdict is True for verdict in verdicts):
+        return True
+    return False if verdicts and all(verdict is False for verdict in verdicts) else None

@@ -535,3 +535,34 @@ def test_a_loop_whose_outputs_reach_a_later_backward_is_training() -> None:
     optimizer.step()
 """)
     assert codes(code, "NN201") == []
+
+
+def test_information_when_the_models_layers_are_not_visible() -> None:
+    """d2l's `predict_rnn_nn(model, ...)`: a proven module (it hands out `.parameters()`)
+    whose class is not visible here may have no dropout or batch norm at all, and then
+    eval() changes nothing: say it at information severity. A caller passing a model with
+    dropout, or one without, decides it."""
+    helper = """\
+    import torch
+
+    def predict(model, xs):
+        n = sum(p.numel() for p in model.parameters())
+        with torch.no_grad():
+            return model(xs), n
+    """
+    findings = lint(helper, "NN201")
+    assert [(f.span.line, f.severity) for f in findings] == [(6, Severity.INFORMATION)]
+    assert "not visible here" in findings[0].message
+    with_dropout = helper + """\
+
+    print(predict(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.1)), x))
+    """
+    assert lint(with_dropout, "NN201") == []  # a caller the analysis cannot follow: silent
+    named = helper + """\
+
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.1))
+    print(predict(net, x))
+    """
+    assert [(f.span.line, f.severity) for f in lint(named, "NN201")] == [(6, Severity.WARNING)]
+    plain = named.replace("torch.nn.Dropout(0.1)", "torch.nn.ReLU()")
+    assert lint(plain, "NN201") == []
