@@ -160,7 +160,12 @@ class RequiresGradTypo(Rule):
                         f"only sets a new attribute and freezes nothing; use "
                         f"`{owner_name}.requires_grad_({ctx.text(binding.value)})`"
                     )
-                    related = [ctx.related(module, f"`{owner_name}` is created here (line {module.lineno})")]
+                    if type(module) is ast.Call and type(module.func) is ast.Attribute and module.func.attr in (
+                            "children", "modules"):
+                        note = f"`{owner_name}` runs over the sub-modules from `{ctx.text(module)}` (line {module.lineno})"
+                    else:
+                        note = f"`{owner_name}` is created here (line {module.lineno})"
+                    related = [ctx.related(module, note)]
                     fix = self._fix(ctx, stmt, target, target.value, binding.value, True)
                     yield ctx.finding(self, target, message, related, fix)
 
@@ -219,7 +224,29 @@ def _module_loop(sem, binding: Binding) -> ast.AST | None:  # noqa: ANN001
     stmt = binding.stmt
     if type(stmt) not in (ast.For, ast.AsyncFor) or type(stmt.target) is not ast.Name:  # type: ignore[attr-defined]
         return None
-    iterator = stmt.iter  # type: ignore[attr-defined]
+    iterator = _sub_modules_call(sem, stmt.iter, binding.scope, stmt.lineno)  # type: ignore[attr-defined]
+    return iterator
+
+
+def _sub_modules_call(sem, iterator: ast.expr, scope: Scope, line: int) -> ast.Call | None:  # noqa: ANN001
+    """The `x.children()` / `x.modules()` call a loop's iterable is built from, through
+    `list(...)`, slices and one local name (catalyst's ResnetEncoder:
+    `modules = list(resnet.children())[:-2]`, then `for param in modules:`)."""
+    for _ in range(4):
+        if type(iterator) is ast.Subscript:
+            iterator = iterator.value
+        elif type(iterator) is ast.Call and type(iterator.func) is ast.Name and iterator.func.id in (
+            "list", "tuple", "reversed"
+        ) and len(iterator.args) == 1:
+            iterator = iterator.args[0]
+        elif type(iterator) is ast.Name:
+            bindings = scope.bindings.get(iterator.id, [])
+            before = [b for b in bindings if b.line < line]
+            if len(bindings) != 1 or not before or before[0].value is None or before[0].kind != "assign":
+                return None
+            iterator = before[0].value
+        else:
+            break
     if type(iterator) is ast.Call and type(iterator.func) is ast.Attribute and iterator.func.attr in ("children", "modules"):
         return iterator
     return None

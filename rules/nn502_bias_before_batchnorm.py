@@ -8,7 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import CallSite, Scope, Semantic, argument, constant_value
+from nnlint.semantic import CallSite, Scope, Semantic, argument, constant_value, dotted
 
 _BIASED_LAYERS = {
     # class name -> positional index of `bias`
@@ -91,8 +91,11 @@ class BiasBeforeBatchNorm(Rule):
             if kind not in _BIASED_LAYERS or norm_kind not in _BATCHNORMS:
                 continue
             bias = _bias_argument(layer, kind)
+            through = None
             if bias is False:
-                continue
+                through = _kwargs_without_bias(sem, layer)
+                if through is None:
+                    continue
             if not _sizes_agree(layer, kind, norm):
                 continue
             reported.add(id(layer))
@@ -103,6 +106,14 @@ class BiasBeforeBatchNorm(Rule):
                 f"cancels: pass `bias=False`"
             )
             related = [ctx.related(norm, f"`{norm_short}` subtracts the per-channel mean, removing the bias")]
+            if through is not None:
+                # A caller elsewhere could still pass `bias=False` through `**kwargs`, and then an
+                # added keyword would raise: no fix, and the message says what was checked.
+                function, class_name = through
+                message += (f" (`**{function.node.args.kwarg.arg}` never sets `bias` here, and no "  # type: ignore[union-attr]
+                            f"`{class_name}(...)` in this file passes it)")
+                yield ctx.finding(self, layer, message, related, None)
+                continue
             yield ctx.finding(self, layer, message, related, self._fix(ctx, layer, kind))
 
     def _fix(self, ctx: Context, layer: ast.Call, kind: str) -> Fix:
@@ -120,6 +131,8 @@ class BiasBeforeBatchNorm(Rule):
                 yield from self._sequential_pairs(sem, site)
             elif site.method is not None and type(site.receiver) is ast.Name and site.receiver.id == "self":
                 yield from self._forward_pair(sem, site)
+            elif type(site.node.func) is ast.Subscript:
+                yield from self._module_list_pair(sem, site)
 
     def _sequential_pairs(self, sem: Semantic, site: CallSite) -> Iterator[tuple[ast.Call, ast.Call, str]]:
         call = site.node
@@ -192,6 +205,30 @@ class BiasBeforeBatchNorm(Rule):
                 continue  # the same layer object is used elsewhere too
             yield layer, norm, "in nn.Sequential"
 
+    def _module_list_pair(self, sem: Semantic, site: CallSite) -> Iterator[tuple[ast.Call, ast.Call, str]]:
+        """`self.batch_norms[i](self.linears[i](h))` (DGL's GIN MLP): two `nn.ModuleList`s filled
+        with `append` in `__init__`. The first layer appended is paired with the norms, which
+        must all be batch norms; later layers depend on the index range, and are left alone."""
+        cls = site.scope.cls
+        call = site.node
+        func = call.func
+        if cls is None or len(call.args) != 1 or type(call.args[0]) is not ast.Call or not sem.is_module_class(
+            cls.name
+        ):
+            return
+        inner = call.args[0]
+        pair = [_self_list_item(func), _self_list_item(inner.func)]
+        if pair[0] is None or pair[1] is None or pair[0][1] != pair[1][1] or pair[0][0] == pair[1][0]:
+            return
+        norms = _appended_layers(cls, pair[0][0])
+        layers = _appended_layers(cls, pair[1][0])
+        if not norms or not layers or any(_torch_nn_class(sem, n) not in _BATCHNORMS for n in norms):
+            return
+        first = layers[0]
+        if _torch_nn_class(sem, first) not in _BIASED_LAYERS:
+            return
+        yield first, norms[0], f"`self.{pair[0][0]}[{pair[0][1]}](self.{pair[1][0]}[{pair[1][1]}](...))` in `{site.scope.name}`"
+
     def _forward_pair(self, sem: Semantic, site: CallSite) -> Iterator[tuple[ast.Call, ast.Call, str]]:
         """`self.bn(self.conv(x))` or `x = self.conv(x)` followed by `x = self.bn(x)`."""
         cls = site.scope.cls
@@ -239,6 +276,116 @@ def _bias_argument(layer: ast.Call, kind: str) -> object:
     if literal is True or literal == 1:
         return True
     return False
+
+
+def _kwargs_without_bias(sem: Semantic, layer: ast.Call) -> "tuple[Scope, str] | None":
+    """For `nn.Conv2d(a, b, k, **kwargs)` in a module's `__init__(..., **kwargs)`: the
+    `__init__` and its class when `bias` is provably left at its default in this file, that is
+    `kwargs` is only read or given other literal keys (`kwargs.setdefault("padding", ...)`), and
+    every construction of the class here passes no `bias=` and unpacks only mappings that
+    provably hold no `bias` either (a dict literal, or its own caller's `**kwargs`, checked the
+    same way). None otherwise."""
+    if any(type(a) is ast.Starred for a in layer.args) or argument(layer, 99, "bias") is not None:
+        return None
+    unpacked = [k for k in layer.keywords if k.arg is None]
+    site = sem.site_of(layer)
+    if len(unpacked) != 1 or type(unpacked[0].value) is not ast.Name or site is None:
+        return None
+    function = site.scope
+    if not _kwargs_param_without_bias(sem, function, unpacked[0].value.id, set()):
+        return None
+    return function, function.cls.name  # type: ignore[union-attr]
+
+
+def _kwargs_param_without_bias(sem: Semantic, function: Scope, name: str, seen: set[int]) -> bool:
+    """Whether `name` is the `**` parameter of a module class's `__init__` that never receives
+    or gets a `bias` key from anything this file shows."""
+    if id(function) in seen:
+        return True  # already being checked higher up
+    seen.add(id(function))
+    kwarg = function.node.args.kwarg if function.is_function else None  # type: ignore[union-attr]
+    cls = function.cls
+    if kwarg is None or kwarg.arg != name or function.name != "__init__" or cls is None:
+        return False
+    if not sem.is_module_class(cls.name):
+        return False
+    for node in ast.walk(function.node):
+        if type(node) is ast.Subscript and type(node.value) is ast.Name and node.value.id == name and type(
+            node.ctx
+        ) is not ast.Load:
+            return False  # kwargs[...] = ...
+        if type(node) is ast.Call and type(node.func) is ast.Attribute and dotted(node.func.value) == name:
+            if node.func.attr not in ("setdefault", "get", "pop", "keys", "items", "values"):
+                return False  # kwargs.update(...) and the like
+            key = constant_value(node.args[0]) if node.args else None
+            if node.func.attr == "setdefault" and (not isinstance(key, str) or key == "bias"):
+                return False
+        if type(node) in (ast.Assign, ast.AugAssign) and any(
+            type(t) is ast.Name and t.id == name
+            for t in (node.targets if type(node) is ast.Assign else [node.target])  # type: ignore[attr-defined]
+        ):
+            return False  # kwargs rebound
+    for other in sem.calls:
+        if sem.call_name(other.node) not in (cls.name, sem._export_name(cls.name)):
+            continue
+        for keyword in other.node.keywords:
+            if keyword.arg == "bias":
+                return False
+            if keyword.arg is None and not _mapping_without_bias(sem, other, keyword.value, seen):
+                return False
+    return True
+
+
+def _mapping_without_bias(sem: Semantic, site: CallSite, value: ast.expr, seen: set[int]) -> bool:
+    """`**mapping` at `site` provably holds no `bias` key."""
+    if type(value) is ast.Dict:
+        return all(isinstance(constant_value(k), str) and constant_value(k) != "bias" for k in value.keys
+                   if k is not None) and None not in value.keys
+    if type(value) is not ast.Name:
+        return False
+    scope = site.scope
+    if scope.is_function and scope.node.args.kwarg is not None and scope.node.args.kwarg.arg == value.id:  # type: ignore[union-attr]
+        return _kwargs_param_without_bias(sem, scope, value.id, seen)
+    bindings = scope.bindings.get(value.id, [])
+    return len(bindings) == 1 and type(bindings[0].value) is ast.Dict and _mapping_without_bias(
+        sem, site, bindings[0].value, seen)
+
+
+def _self_list_item(func: ast.expr) -> tuple[str, str] | None:
+    """`self.linears[i]` -> ("linears", "i")."""
+    if type(func) is not ast.Subscript or type(func.slice) is not ast.Name:
+        return None
+    owner = func.value
+    if type(owner) is ast.Attribute and type(owner.value) is ast.Name and owner.value.id == "self":
+        return owner.attr, func.slice.id
+    return None
+
+
+def _appended_layers(cls, attr: str) -> list[ast.Call]:  # type: ignore[no-untyped-def]
+    """The calls appended to `self.<attr> = nn.ModuleList()` in `__init__`, in source order;
+    empty when the list is made or filled any other way."""
+    bindings = cls.attrs.get(attr, [])
+    init = cls.methods.get("__init__")
+    if init is None or len(bindings) != 1 or type(bindings[0].value) is not ast.Call:
+        return []
+    made = bindings[0].value
+    if made.args or made.keywords or dotted(made.func) not in ("nn.ModuleList", "torch.nn.ModuleList", "ModuleList"):
+        return []
+    appended: list[ast.Call] = []
+    others = [site for method in cls.methods.values() if method is not init for site in method.calls]
+    if any(type(site.receiver) is ast.Attribute and site.receiver.attr == attr and site.method in (
+            "append", "extend", "insert") for site in others):
+        return []  # filled elsewhere too
+    for other in init.calls:
+        receiver = other.receiver
+        if type(receiver) is ast.Attribute and type(receiver.value) is ast.Name and receiver.value.id == "self" and (
+            receiver.attr == attr
+        ):
+            if other.method != "append" or len(other.node.args) != 1 or type(other.node.args[0]) is not ast.Call:
+                return []
+            appended.append(other.node.args[0])
+    appended.sort(key=lambda node: (node.lineno, node.col_offset))
+    return appended
 
 
 def _sizes_agree(layer: ast.Call, kind: str, norm: ast.Call) -> bool:

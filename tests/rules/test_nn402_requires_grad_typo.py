@@ -163,3 +163,23 @@ def test_a_typo_that_sets_true_says_what_really_happens() -> None:
     assert [(f.code, f.span.line) for f in findings] == [("NN402", 4)]
     assert "if it was frozen, it stays frozen" in findings[0].message
     assert "still trained" not in findings[0].message
+
+
+def test_sub_modules_listed_then_looped_are_modules() -> None:
+    """catalyst's ResnetEncoder: `modules = list(resnet.children())[:-2]`, then
+    `for param in modules: param.requires_grad = False` freezes nothing."""
+    code = """\
+    import torchvision
+
+    resnet = torchvision.models.resnet34(weights="DEFAULT")
+    modules = list(resnet.children())[:-2]
+    for param in modules:
+        param.requires_grad = False
+    """
+    findings = lint(code, "NN402")
+    assert [f.span.line for f in findings] == [6]
+    assert "resnet.children()" in findings[0].related[0].message
+    fixed = apply_fix_and_recheck(code, "NN402")
+    assert "param.requires_grad_(False)" in fixed
+    rebound = code.replace("for param in modules:", "modules = [p for m in modules for p in m.parameters()]\nfor param in modules:")
+    assert codes(rebound, "NN402") == []

@@ -164,3 +164,75 @@ class Net(nn.Module):
 """
     fixed = apply_fix_and_recheck(code, "NN502")
     assert "self.fc = nn.Linear(4, 8, False)" in fixed
+
+
+def test_bias_left_at_its_default_through_kwargs() -> None:
+    """YOLO (MultimediaTechLab) `Conv(..., **kwargs)` builds `nn.Conv2d(..., **kwargs)` then
+    `self.bn`: reported when nothing in the file can put `bias` into those kwargs (no fix:
+    a caller elsewhere could, and an added keyword would then raise); silent when a
+    construction passes `bias=` or a mapping the file cannot see into."""
+    code = """\
+    from torch import nn
+
+    class Conv(nn.Module):
+        def __init__(self, cin, cout, k, **kwargs):
+            super().__init__()
+            kwargs.setdefault("padding", k // 2)
+            self.conv = nn.Conv2d(cin, cout, k, **kwargs)
+            self.bn = nn.BatchNorm2d(cout)
+
+        def forward(self, x):
+            return self.bn(self.conv(x))
+
+    class Block(nn.Module):
+        def __init__(self, c, **kwargs):
+            super().__init__()
+            self.a = Conv(c, c, 3, **kwargs)
+            self.b = Conv(c, c, 1, **{"groups": 1})
+    """
+    findings = lint(code, "NN502")
+    assert [f.span.line for f in findings] == [7]
+    assert findings[0].fix is None and "never sets `bias`" in findings[0].message
+    assert codes(code + "\nc = Conv(3, 8, 3, bias=False)\n", "NN502") == []
+    assert codes(code.replace("**kwargs)\n            self.b", "**options)\n            self.b").replace(
+        "def __init__(self, c, **kwargs)", "def __init__(self, c, options, **kwargs)"), "NN502") == []
+    assert codes(code.replace('kwargs.setdefault("padding", k // 2)', 'kwargs.update(extra)'), "NN502") == []
+
+
+def test_layers_and_norms_paired_through_module_lists() -> None:
+    """DGL's GIN `MLP`: `self.batch_norms[i](self.linears[i](h))` over two ModuleLists filled
+    with `append`; the first Linear is reported. Silent when a list also holds something
+    that is not a batch norm, or is filled outside `__init__`."""
+    code = """\
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    class MLP(nn.Module):
+        def __init__(self, n, cin, hidden, cout):
+            super().__init__()
+            self.linears = torch.nn.ModuleList()
+            self.batch_norms = torch.nn.ModuleList()
+            self.linears.append(nn.Linear(cin, hidden))
+            for layer in range(n - 2):
+                self.linears.append(nn.Linear(hidden, hidden))
+            self.linears.append(nn.Linear(hidden, cout))
+            for layer in range(n - 1):
+                self.batch_norms.append(nn.BatchNorm1d(hidden))
+
+        def forward(self, h):
+            for i in range(len(self.batch_norms)):
+                h = F.relu(self.batch_norms[i](self.linears[i](h)))
+            return self.linears[-1](h)
+    """
+    assert codes(code, "NN502") == [("NN502", 10)]
+    fixed = apply_fix_and_recheck(code, "NN502")
+    assert "nn.Linear(cin, hidden, bias=False)" in fixed
+    mixed = code.replace("self.batch_norms.append(nn.BatchNorm1d(hidden))",
+                         "self.batch_norms.append(nn.BatchNorm1d(hidden))\n            self.batch_norms.append(nn.LayerNorm(hidden))")
+    assert codes(mixed, "NN502") == []
+    later = code + """
+        def grow(self, c):
+            self.linears.insert(0, nn.Identity())
+    """
+    assert codes(later, "NN502") == []
