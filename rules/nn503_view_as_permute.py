@@ -111,6 +111,8 @@ class ViewAsPermute(Rule):
                  analysis: Analysis) -> Finding:
         sem = ctx.semantic
         call_text = ctx.text(site.node)
+        if "\n" in call_text:
+            call_text = f"{ctx.text(site.node.func)}(...)"
         tensor = analysis.source.tensor
         target_text = ctx.text(target)
         line = analysis.source.where.lineno  # type: ignore[attr-defined]
@@ -203,6 +205,9 @@ def _analyse(sem: Semantic, site: CallSite, target: ast.expr, sizes: list[ast.ex
     prefix_dims: set[int] = set()
     prefix_others: list[int] = []
     for position, term in enumerate(terms):
+        if isinstance(term, frozenset) and relation == "same" and not prefix_others and _jumps_ahead(
+                term, prefix_dims, terms[position + 1:]):
+            return Analysis("reorder", first)
         if isinstance(term, frozenset):
             low = min(term)
             if sorted(term) != list(range(low, max(term) + 1)):
@@ -216,6 +221,18 @@ def _analyse(sem: Semantic, site: CallSite, target: ast.expr, sizes: list[ast.ex
         elif term is None or (isinstance(term, int) and term not in (1,)):
             prefix_others.append(position)
     return None
+
+
+def _jumps_ahead(term: frozenset, prefix_dims: set[int], rest: list[object]) -> bool:
+    """lightly-train's DINOv2 wrapper: `t.reshape(t.shape[0], t.shape[2], h, w)` on a `(B, N, D)`
+    tensor. Every size so far is the tensor's own leading dimensions in order, then a later
+    dimension comes next while the skipped ones can only be the sizes still to come (`h, w`):
+    they are moved behind it, which reorders memory. Without sizes after it the skipped
+    dimensions would be 1 (`(B, 1, D).view(B, D)`), which is fine."""
+    low = min(term)
+    if prefix_dims != set(range(len(prefix_dims))) or low <= len(prefix_dims):
+        return False
+    return any(later is None or (isinstance(later, int) and later != 1) for later in rest)
 
 
 def _split(site: CallSite, target: ast.expr, sizes: list[ast.expr], position: int, others: list[int],
@@ -277,12 +294,27 @@ def _shape_of(node: ast.expr | None) -> ast.expr | None:
     return None
 
 
+def _tensor_key(tensor: ast.expr) -> tuple[str, str] | None:
+    """(text naming the tensor, the name whose binding decides it): `x` and `self.h` name
+    themselves; `out["tokens"]` (a constant key) is decided by `out`."""
+    name = dotted(tensor)
+    if name is not None:
+        return name, name
+    if type(tensor) is ast.Subscript and type(tensor.slice) is ast.Constant and isinstance(
+        tensor.slice.value, (str, int)
+    ):
+        root = dotted(tensor.value)
+        if root is not None:
+            return f"{root}[{tensor.slice.value!r}]", root
+    return None
+
+
 def _tensor_ref(sem: Semantic, tensor: ast.expr, scope: Scope, line: int, index: int, ndim: int | None,
                 where: ast.AST, unpacked: ast.expr | None = None) -> DimRef | None:
-    name = dotted(tensor)
-    if name is None:
+    key = _tensor_key(tensor)
+    if key is None:
         return None
-    return DimRef(name, sem.lookup(name, scope, line), index, ndim, where, unpacked)
+    return DimRef(key[0], sem.lookup(key[1], scope, line), index, ndim, where, unpacked)
 
 
 def _dim_ref(sem: Semantic, size: ast.expr, scope: Scope, line: int, depth: int = 0) -> DimRef | None:
@@ -329,6 +361,11 @@ def _dim_ref(sem: Semantic, size: ast.expr, scope: Scope, line: int, depth: int 
 def _relation(sem: Semantic, site: CallSite, target: ast.expr, source: DimRef) -> str | None:
     """"same" when the reshaped tensor is the one the sizes came from, "projection" when it is a
     linear projection of it (same leading dimensions), else None."""
+    key = _tensor_key(target)
+    if key is not None and key[0] != key[1]:
+        # `out["tokens"]`: only ever the very tensor its sizes came from
+        same = key[0] == source.tensor and sem.lookup(key[1], site.scope, site.line) is source.binding
+        return "same" if same else None
     name = dotted(target)
     if name is not None:
         binding = sem.lookup(name, site.scope, site.line)

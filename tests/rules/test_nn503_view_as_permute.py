@@ -167,3 +167,27 @@ def forward(x):
 """
     fixed = apply_fix_and_recheck(code, "NN503")
     assert "return torch.permute(x, (0, 3, 1, 2))" in fixed
+
+
+def test_a_later_dimension_put_before_the_ones_it_skips() -> None:
+    """lightly-train's DINOv2 wrapper reshaped `(B, N, D)` patch tokens straight to
+    `(B, D, h, w)`: the channel size is listed before the token axis it skipped, which the
+    sizes after it (h, w) then split. Squeezing a size-1 axis (`(B, 1, D)` to `(B, D)`) and a
+    split in place are fine."""
+    code = """\
+    def forward_features(self, x):
+        rt = self._model(x)
+        tokens = rt["x_norm_patchtokens"].reshape(
+            rt["x_norm_patchtokens"].shape[0],
+            rt["x_norm_patchtokens"].shape[2],
+            x.shape[2] // self.patch,
+            x.shape[3] // self.patch,
+        )
+        return tokens
+    """
+    findings = lint(code, "NN503")
+    assert [f.span.line for f in findings] == [3]
+    assert "out of order" in findings[0].message and "\\n" not in findings[0].message
+    assert codes("def f(t):\n    return t.view(t.shape[0], t.shape[2])\n", "NN503") == []
+    assert codes("def f(t, h, w):\n    return t.view(t.shape[0], h, w, t.shape[2])\n", "NN503") == []
+    assert codes("def f(t, h, w):\n    return t.view(t.size(0), t.size(2), h, w)\n", "NN503") == [("NN503", 2)]
