@@ -228,9 +228,10 @@ def _jumps_ahead(term: frozenset, prefix_dims: set[int], rest: list[object]) -> 
     tensor. Every size so far is the tensor's own leading dimensions in order, then a later
     dimension comes next while the skipped ones can only be the sizes still to come (`h, w`):
     they are moved behind it, which reorders memory. Without sizes after it the skipped
-    dimensions would be 1 (`(B, 1, D).view(B, D)`), which is fine."""
+    dimensions would be 1 (`(B, 1, D).view(B, D)`), which is fine. A skipped leading axis is
+    left alone: style transfer's Gram matrix `X.reshape(X.shape[1], n)` drops a batch of one."""
     low = min(term)
-    if prefix_dims != set(range(len(prefix_dims))) or low <= len(prefix_dims):
+    if not prefix_dims or prefix_dims != set(range(len(prefix_dims))) or low <= len(prefix_dims):
         return False
     return any(later is None or (isinstance(later, int) and later != 1) for later in rest)
 

@@ -191,3 +191,5 @@ def test_a_later_dimension_put_before_the_ones_it_skips() -> None:
     assert codes("def f(t):\n    return t.view(t.shape[0], t.shape[2])\n", "NN503") == []
     assert codes("def f(t, h, w):\n    return t.view(t.shape[0], h, w, t.shape[2])\n", "NN503") == []
     assert codes("def f(t, h, w):\n    return t.view(t.size(0), t.size(2), h, w)\n", "NN503") == [("NN503", 2)]
+    gram = "def gram(X):\n    c, n = X.shape[1], X.nelement() // X.shape[1]\n    return X.reshape((c, n))\n"
+    assert codes(gram, "NN503") == []
