@@ -238,7 +238,9 @@ def _compute_grad_events(sem: Semantic, tr: Training, scope: Scope) -> list[Call
             events.append(site)
         elif site.method == "step" and tr.optimizer_of_step(site) is not None:
             events.append(site)
-        elif site.method not in ("eval", "train", "zero_grad") and any(
+        elif site.method not in ("eval", "train", "zero_grad", "step") and any(
+            # a direct `.step()` counts only on an optimizer (above), not on a metric
+            # accumulator (votenet's `ap_calculator.step(...)`); helpers count by their effects
             kind in ("backward", "step") for kind, _, _ in sem.site_effects(site)
         ):
             events.append(site)

@@ -224,6 +224,15 @@ class Origin:
     scope: Scope
 
 
+def _rows_of(binding: "Binding") -> ast.expr | None:
+    """For `for row in tensor:` (one plain name over a name or attribute), `tensor`."""
+    stmt = binding.stmt
+    if type(stmt) not in (ast.For, ast.AsyncFor) or type(stmt.target) is not ast.Name:  # type: ignore[attr-defined]
+        return None
+    iterable = stmt.iter  # type: ignore[attr-defined]
+    return iterable if type(iterable) in (ast.Name, ast.Attribute) else None
+
+
 def dotted(node: ast.AST) -> str | None:
     """`self.model.fc` -> "self.model.fc"; None for anything but names and attributes.
 
@@ -510,6 +519,14 @@ class Semantic:
                 if name is None:
                     break
                 binding = self.lookup(name, current_scope, line)
+                if through_shape_ops and binding is not None and binding.kind == "loop":
+                    rows = _rows_of(binding)
+                    if rows is not None:
+                        # `for out in outputs:` rows of a tensor are what the tensor is (its
+                        # probabilities stay probabilities); other iterables end the search
+                        hops.append(binding)
+                        expr, line, current_scope = rows, binding.line, binding.scope
+                        continue
                 if binding is None or binding.value is None:
                     if binding is not None:
                         hops.append(binding)

@@ -319,3 +319,29 @@ def test_a_project_decorator_that_applies_inference_mode() -> None:
     assert codes(code, "NN204") == []
     plain = code.replace("    @smart_inference_mode()\n", "")
     assert [c for c, _ in codes(plain, "NN204")] == ["NN204"]
+
+
+def test_a_metric_accumulator_step_is_not_an_optimizer_step() -> None:
+    """votenet's `evaluate_one_epoch()`: `ap_calculator.step(pred, gt)` collects metrics; it is
+    not an optimizer step, so the evaluation loop still runs with autograd on for nothing."""
+    code = """\
+    import torch
+
+    class APCalculator:
+        def step(self, pred, gt):
+            self.seen = (pred, gt)
+
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Dropout(0.5))
+
+    def evaluate_one_epoch(loader):
+        ap_calculator = APCalculator()
+        net.eval()
+        for x, y in loader:
+            out = net(x)
+            ap_calculator.step(out.argmax(1).tolist(), y.tolist())
+        return ap_calculator.seen
+    """
+    assert codes(code, "NN204") == [("NN204", 12)]
+    optimizer_step = code.replace("ap_calculator.step(out.argmax(1).tolist(), y.tolist())",
+                                  "out.sum().backward()\n        optimizer.step()")
+    assert codes(optimizer_step, "NN204") == []

@@ -186,3 +186,33 @@ def test_softmax_spelled_as_exp_of_log_softmax() -> None:
     loss3 = loss_fct(fine, y)
     """
     assert codes(code, "NN301") == [("NN301", 7), ("NN301", 9)]
+
+
+def test_rows_of_softmax_probabilities_fed_one_by_one() -> None:
+    """graph_neural_net's `triplet_loss.forward`: `outputs = torch.softmax(raw_scores, -1)`,
+    then `for out in outputs: self.loss(out, target)` with a CrossEntropyLoss default. The
+    rows of a probability tensor are probabilities; the rows of a list are not known."""
+    code = """\
+    import torch
+    import torch.nn as nn
+
+    class triplet_loss(nn.Module):
+        def __init__(self, loss=nn.CrossEntropyLoss(reduction="sum")):
+            super().__init__()
+            self.loss = loss
+
+        def forward(self, raw_scores, target_dummy):
+            loss = 0
+            outputs = torch.softmax(raw_scores, -1)
+            for out in outputs:
+                target = torch.arange(out.shape[0])
+                loss += self.loss(out, target)
+            return loss
+    """
+    findings = lint(code, "NN301")
+    assert [f.span.line for f in findings] == [14]
+    assert 12 in {r.span.line for r in findings[0].related}
+    listed = code.replace("outputs = torch.softmax(raw_scores, -1)", "outputs = [raw_scores, raw_scores * 2]")
+    assert codes(listed, "NN301") == []
+    logits = code.replace("torch.softmax(raw_scores, -1)", "raw_scores.float()")
+    assert codes(logits, "NN301") == []
