@@ -184,3 +184,18 @@ def test_fifty_thousand_trivial_lines(tmp_path: Path) -> None:
     (tmp_path / "flat.py").write_text(text, encoding="utf-8")
     completed = run("check", "--format", "json", "flat.py", cwd=tmp_path)
     assert completed.returncode == 0 and json.loads(completed.stdout) == []
+
+
+def test_a_backport_codec_is_read_as_utf8(tmp_path: Path) -> None:
+    """FCGF's trainer declares `# -*- coding: future_fstrings -*-` (a codec the
+    future-fstrings package registers): it is UTF-8 with f-strings, so it is checked, and a
+    fix keeps the cookie and writes UTF-8. An unknown codec stays an error (above)."""
+    path = tmp_path / "trainer.py"
+    path.write_bytes(b"# -*- coding: future_fstrings -*-\n# caf\xc3\xa9\n" + FLAGGED.encode("utf-8"))
+    completed = run("check", "--format", "json", "--isolated", "trainer.py", cwd=tmp_path)
+    codes_found = [f["code"] for f in json.loads(completed.stdout)]
+    assert "NN000" not in codes_found and "NN203" in codes_found, completed.stdout
+    run("check", "--fix", "--isolated", "trainer.py", cwd=tmp_path)
+    fixed = path.read_bytes()
+    assert fixed.startswith(b"# -*- coding: future_fstrings -*-\n# caf\xc3\xa9\n")
+    assert b"training=self.training" in fixed

@@ -18,6 +18,12 @@ class SourceDecodeError(ValueError):
     """Raised when bytes cannot be read as Python source."""
 
 
+# Codecs that packages register at interpreter start to backport syntax (asottile's
+# future-fstrings and future-annotations): they read UTF-8 and rewrite code that Python 3.6+
+# parses natively, so the text is analysed as UTF-8 (and fixes are written back as UTF-8).
+_UTF8_BACKPORT_CODECS = frozenset({"future_fstrings", "future-fstrings", "future_annotations", "future-annotations"})
+
+
 def decode_source(data: bytes) -> str:
     """Decode Python source bytes following PEP 263 (BOM, coding cookie, else UTF-8)."""
     if data.startswith(codecs.BOM_UTF8):
@@ -30,6 +36,8 @@ def decode_source(data: bytes) -> str:
             if match:
                 encoding = match.group(1).decode("ascii", "replace")
                 break
+    if encoding.lower() in _UTF8_BACKPORT_CODECS:
+        encoding = "utf-8"
     try:
         return data.decode(encoding)
     except LookupError as exc:
