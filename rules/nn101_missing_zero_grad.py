@@ -93,7 +93,8 @@ class MissingZeroGrad(Rule):
         if not scope.is_function or (id(scope), "helper") in reported:
             return
         reported.add((id(scope), "helper"))
-        backward = next((s for s in scope.calls if _accumulates(train, s) and s.pos < step.pos and not s.loops), None)
+        backward = next((s for s in scope.calls if s.pos < step.pos and not s.loops and (
+            _accumulates(train, s) or _runs_backward(train, s))), None)
         if backward is None or train.clears_gradients_in_function(scope):
             return
         loops = [caller.loops[-1] for caller in ctx.semantic.callers(scope) if caller.loops]
@@ -120,7 +121,15 @@ class MissingZeroGrad(Rule):
             edit = ctx.insert_line_before(target, f"{name}.zero_grad()")
             if edit is not None:
                 fix = Fix(self.fix_title.format(optimizer=name), (edit,))
-        yield ctx.finding(self, backward.node, message, related, fix)
+        anchor = backward
+        if not _accumulates(train, backward):
+            # the backward() runs inside a helper: the finding lands on it, the helper call is named
+            inner = _inner_backward(train, backward, 0)
+            if inner is not None:
+                related.insert(0, ctx.related(backward.node, f"`{ctx.text(backward.node.func)}()` runs the "
+                                                             f"backward() of line {inner.line}"))
+                anchor = inner
+        yield ctx.finding(self, anchor.node, message, related, fix)
 
     def _finding(
         self, ctx: Context, train: Training, loop: Loop, step: CallSite, optimizer: ast.expr, backward: CallSite
@@ -153,6 +162,31 @@ class MissingZeroGrad(Rule):
 
 def _accumulates(train: Training, site: CallSite) -> bool:
     return train.is_backward(site) and train.writes_grad(site)
+
+
+def _runs_backward(train: Training, site: CallSite) -> bool:
+    """A call of a project helper that runs backward() (torchforge's `forward_backward`), and
+    clears no gradients itself."""
+    effects = train.sem.site_effects(site)
+    return any(kind == "backward" for kind, _, _ in effects) and not any(
+        kind == "zero_grad" for kind, _, _ in effects)
+
+
+def _inner_backward(train: Training, site: CallSite, depth: int) -> CallSite | None:
+    """The backward() call a same-file helper call runs, followed through nested helpers."""
+    sem = train.sem
+    for function in sem.resolve_function(site.node, site.scope) if depth < 4 else []:
+        if sem.scope_of(function.node) is not function:
+            continue  # another module: its lines are not this file's
+        for kind, _, effect_site in sem.effects(function):
+            if kind != "backward":
+                continue
+            if effect_site.scope is function and _accumulates(train, effect_site):
+                return effect_site
+            deeper = _inner_backward(train, effect_site, depth + 1)
+            if deeper is not None:
+                return deeper
+    return None
 
 
 def _has_backward(train: Training, loop: Loop, step: CallSite) -> bool:

@@ -367,3 +367,38 @@ def test_a_factory_whose_returns_disagree_is_not_taken_for_its_first_return() ->
             optimizer.step()
     """
     assert codes(code, "NN101") == [("NN101", 14)]
+
+
+def test_backward_two_helpers_down_from_the_loop() -> None:
+    """torchforge's SFT recipe: `train()` clears the gradients once, then loops over
+    `train_step()`, which steps the optimizer after `forward_backward()` ran `loss.backward()`.
+    The finding lands on that backward(); the fix clears the gradients in `train_step`."""
+    code = """\
+    import torch
+
+    class Recipe:
+        def forward_backward(self, batch, labels, do_backward=True):
+            loss = self.loss_fn(self.model(batch), labels)
+            if do_backward:
+                loss.backward()
+            return loss
+
+        def train_step(self, batch):
+            labels = batch.pop("labels")
+            loss = self.forward_backward(batch, labels)
+            self.optimizer.step()
+
+        def train(self):
+            self.optimizer = torch.optim.AdamW(self.model.parameters())
+            self.optimizer.zero_grad()
+            while self.step < self.steps:
+                self.train_step(next(self.loader))
+                self.step += 1
+    """
+    findings = lint(code, "NN101")
+    assert [f.span.line for f in findings] == [7]
+    assert 12 in {r.span.line for r in findings[0].related}
+    fixed = apply_fix_and_recheck(code, "NN101")
+    assert "    def train_step(self, batch):\n        self.optimizer.zero_grad()\n" in fixed
+    cleared = code.replace("            loss.backward()\n", "            self.optimizer.zero_grad()\n            loss.backward()\n")
+    assert codes(cleared, "NN101") == []
