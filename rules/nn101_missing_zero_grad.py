@@ -9,7 +9,7 @@ from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, dotted
-from nnlint.training import Training, training
+from nnlint.training import Training
 
 
 @register
@@ -64,7 +64,7 @@ class MissingZeroGrad(Rule):
     fix_title = "Insert {optimizer}.zero_grad()"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        train = training(ctx.semantic)
+        train = ctx.training
         reported: set[tuple[int, str]] = set()
         for step, optimizer in train.step_sites:
             loop = next((loop for loop in reversed(step.loops) if _has_backward(train, loop, step)), None)

@@ -8,7 +8,7 @@ from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite
-from nnlint.training import Training, training
+from nnlint.training import Training
 
 
 @register
@@ -57,7 +57,7 @@ class ZeroGradAfterBackward(Rule):
     fix_title = "Move {call} before the forward pass"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        train = training(ctx.semantic)
+        train = ctx.training
         steps = train.step_sites
         for clear in ctx.semantic.calls:
             if clear.method != "zero_grad":

@@ -9,7 +9,7 @@ from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import AugAssign, CallSite, Loop, Semantic, dotted
-from nnlint.training import Training, training
+from nnlint.training import Training
 
 _DETACHING_METHODS = frozenset({"item", "detach", "tolist", "numpy", "cpu"})
 _LOSS_FUNCTIONS = ("loss", "cross_entropy", "binary_cross_entropy", "kl_div", "nll_loss")
@@ -61,7 +61,7 @@ class LossAccumulatedWithGraph(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
-        train = training(sem)
+        train = ctx.training
         for aug in sem.augassigns:
             if aug.grad_block is not None or aug.scope.grad_disabled:
                 continue

@@ -11,7 +11,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic
 from nnlint.torchnames import is_module_constructor
-from nnlint.training import Training, in_lightning_eval_hook, is_eval_role_name, mode_before, name_expr, training
+from nnlint.training import Training, in_lightning_eval_hook, is_eval_role_name, mode_before, name_expr
 
 MAX_CALLER_DEPTH = 3
 
@@ -82,7 +82,7 @@ class MissingEval(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
-        train = training(sem)
+        train = ctx.training
         for context, scope, sites in _evaluation_contexts(sem, train):
             model_call = train.first_model_call(sites)
             if model_call is None:

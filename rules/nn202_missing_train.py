@@ -8,7 +8,7 @@ from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop
-from nnlint.training import Training, mode_events, training
+from nnlint.training import Training, mode_events
 
 
 @register
@@ -65,7 +65,7 @@ class MissingTrain(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
-        train = training(sem)
+        train = ctx.training
         seen: set[int] = set()
         for loop in train.training_loops():
             backward = next((s for s in loop.calls if train.is_backward(s) and s.scope is loop.scope), None)

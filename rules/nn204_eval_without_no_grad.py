@@ -9,7 +9,7 @@ from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity, Span
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_value, dotted
-from nnlint.training import Training, is_framework_class, training
+from nnlint.training import Training, is_framework_class
 
 _GRAD_FUNCTIONS = frozenset(
     {
@@ -89,7 +89,7 @@ class EvalWithoutNoGrad(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
-        tr = training(sem)
+        tr = ctx.training
         done: set[int] = set()
         for site in sem.calls:
             if not _is_eval_call(site):
@@ -224,8 +224,16 @@ def _candidates(sem: Semantic, eval_site: CallSite, key: str) -> list[CallSite]:
     return found
 
 
+class _GradEvents:
+    """Per module: the calls of each function that may compute or apply gradients (kept
+    with the semantic index through `Semantic.analysis`, like every shared analysis)."""
+
+    def __init__(self, sem: Semantic) -> None:
+        self.by_scope: dict[int, list[CallSite]] = {}
+
+
 def _grad_events(sem: Semantic, tr: Training, scope: Scope) -> list[CallSite]:
-    cache = sem.__dict__.setdefault("_nn204_grad_events", {})
+    cache = sem.analysis(_GradEvents).by_scope
     if id(scope) not in cache:
         cache[id(scope)] = _compute_grad_events(sem, tr, scope)
     return cache[id(scope)]

@@ -8,7 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.values import LOGITS, LossUse, Values, imported_as, model_label, short, values
+from nnlint.values import LOGITS, LossUse, Values, imported_as, model_label, short
 
 
 @register
@@ -56,7 +56,7 @@ class LogitsIntoBce(Rule):
     fix_title = "Use the with-logits loss"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        vals = values(ctx.semantic, ctx.source.text)
+        vals = ctx.values
         for use in vals.loss_uses:
             value = use.value
             if use.kind != "bce" or value is None or value.kind != LOGITS:

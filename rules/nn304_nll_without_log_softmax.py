@@ -20,7 +20,6 @@ from nnlint.values import (
     short,
     traced_name,
     unchanged_between,
-    values,
 )
 
 
@@ -66,7 +65,7 @@ class NllWithoutLogSoftmax(Rule):
     fix_title = "Feed log_softmax to the loss"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        vals = values(ctx.semantic, ctx.source.text)
+        vals = ctx.values
         for use in vals.loss_uses:
             value = use.value
             if use.kind != "nll" or value is None or value.kind not in (SOFTMAX, LOGITS):

@@ -9,7 +9,7 @@ from nnlint.context import Context
 from nnlint.findings import Finding, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import called_module
-from nnlint.values import LOSS_LABEL, SIGMOID, SOFTMAX, short, values
+from nnlint.values import LOSS_LABEL, SIGMOID, SOFTMAX, short
 
 
 @register
@@ -57,7 +57,7 @@ class ModelEndsInActivation(Rule):
     fix_title = None
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        vals = values(ctx.semantic, ctx.source.text)
+        vals = ctx.values
         for use in vals.loss_uses:
             value = use.value
             if use.kind not in ("ce", "bce_logits") or value is None or not value.via_model:

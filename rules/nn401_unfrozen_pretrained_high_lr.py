@@ -12,7 +12,7 @@ from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import Scope, Semantic, argument, constant_value, dotted, keyword
 from nnlint.torchnames import is_optimizer_constructor
-from nnlint.values import Values, values
+from nnlint.values import Values
 
 _HINT = re.compile(r"pretrained|weights\s*=|hub\.load")
 # Anything that freezes parameters somewhere in the file: the rule then stays quiet.
@@ -103,7 +103,7 @@ class UnfrozenPretrainedHighLr(Rule):
         if not _HINT.search(text) or _FREEZE.search(text):
             return
         sem = ctx.semantic
-        vals = values(sem, text)
+        vals = ctx.values
         for site in sem.calls:
             opt_name = sem.call_name(site.node)
             if not is_optimizer_constructor(opt_name):

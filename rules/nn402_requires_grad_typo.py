@@ -178,7 +178,7 @@ class RequiresGradTypo(Rule):
         binding = sem.lookup(name, scope, line)
         if binding is not None and binding.kind == "loop":
             return _module_loop(sem, binding)
-        made = values(sem).construction(owner, scope, line)
+        made = ctx.values.construction(owner, scope, line)
         if made is None:
             return None
         qualname = sem.call_name(made[0]) or ""

@@ -11,6 +11,8 @@ from nnlint.config import Settings
 from nnlint.findings import Edit, Finding, Fix, Related, Severity, Span
 from nnlint.semantic import Semantic
 from nnlint.source import SourceFile
+from nnlint.training import Training, training
+from nnlint.values import Values, values
 
 if TYPE_CHECKING:
     from nnlint.registry import Rule
@@ -22,6 +24,19 @@ class Context:
     tree: ast.Module
     semantic: Semantic
     settings: Settings
+
+    # ------------------------------------------------------- shared analyses
+    @property
+    def training(self) -> Training:
+        """Training facts of this module: optimizers, steps, backward, loops, model kinds and
+        modes, with helpers' effects followed (built once per check, shared by every rule)."""
+        return training(self.semantic)
+
+    @property
+    def values(self) -> Values:
+        """What values are: model outputs (logits, probabilities, log-probabilities), losses
+        and the inputs they expect, constructions (built once per check, shared)."""
+        return values(self.semantic, self.source.text)
 
     # ---------------------------------------------------------------- spans
     def span(self, node: ast.AST) -> Span:

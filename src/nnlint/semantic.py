@@ -17,7 +17,9 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, TypeVar
+
+_A = TypeVar("_A")
 
 if TYPE_CHECKING:
     from nnlint.project import ProjectIndex
@@ -322,6 +324,8 @@ class Semantic:
         self.scope_of_node: dict[int, Scope] = {}
         self._module_names: set[str] = set()
         self._effects_cache: dict[int, list[tuple[str, str, CallSite]]] = {}
+        # analyses built on this index (Training, Values...), one per kind: see analysis()
+        self._analyses: dict[type, object] = {}
         self._site_effects_cache: dict[int, list[tuple[str, str, CallSite]]] = {}
         self._call_names: dict[int, str | None] = {}
 
@@ -330,6 +334,15 @@ class Semantic:
         semantic = cls(tree, path, project)
         _Walker(semantic).run()
         return semantic
+
+    def analysis(self, kind: "type[_A]") -> "_A":
+        """The shared analysis `kind(self)` of this module, built on first use and kept with the
+        index, so every rule of a check reads the same facts. release() drops them with the rest."""
+        found = self._analyses.get(kind)
+        if found is None:
+            found = kind(self)  # type: ignore[call-arg]
+            self._analyses[kind] = found
+        return found  # type: ignore[return-value]
 
     def release(self) -> None:
         """Break the index's reference cycles (scopes <-> calls <-> loops) so that its

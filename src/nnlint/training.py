@@ -568,12 +568,8 @@ def in_lightning_eval_hook(sem: Semantic, scope: Scope) -> bool:
 
 
 def training(semantic: Semantic) -> Training:
-    """The shared instance for one analysed module."""
-    cached = getattr(semantic, "_training", None)
-    if cached is None:
-        cached = Training(semantic)
-        semantic._training = cached  # type: ignore[attr-defined]
-    return cached
+    """The shared instance for one analysed module (rules read it as `ctx.training`)."""
+    return semantic.analysis(Training)
 
 
 # ------------------------------------------------------------------ mode analysis

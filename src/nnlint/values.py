@@ -100,6 +100,8 @@ class LossUse:
 
 class Values:
     def __init__(self, sem: Semantic) -> None:
+        # False when the file's text names no loss at all: loss_uses is then empty at once
+        self.loss_text_hint = True
         self.sem = sem
         self._kind_cache: dict[tuple[int, int], Value | None] = {}
         self._model_cache: dict[int, tuple[str, ast.AST | None] | None] = {}
@@ -560,7 +562,7 @@ class Values:
     @cached_property
     def loss_uses(self) -> list[LossUse]:
         uses: list[LossUse] = []
-        source_hint = getattr(self.sem, "_loss_text_hint", True)
+        source_hint = self.loss_text_hint
         if not source_hint:
             return uses
         for site in self.sem.calls:
@@ -601,14 +603,12 @@ class Values:
 
 
 def values(sem: Semantic, source_text: str | None = None) -> Values:
-    """The shared instance for one analysed module."""
-    cached = getattr(sem, "_nnlint_values", None)
-    if cached is None:
-        cached = Values(sem)
-        if source_text is not None and sem.project is None:  # imports may bring losses in
-            sem._loss_text_hint = bool(_LOSS_HINT.search(source_text))  # type: ignore[attr-defined]
-        sem._nnlint_values = cached  # type: ignore[attr-defined]
-    return cached
+    """The shared instance for one analysed module (rules read it as `ctx.values`)."""
+    fresh = Values not in sem._analyses
+    found = sem.analysis(Values)
+    if fresh and source_text is not None and sem.project is None:  # imports may bring losses in
+        found.loss_text_hint = bool(_LOSS_HINT.search(source_text))
+    return found
 
 
 def short(ctx_text: str, limit: int = 40) -> str:
@@ -738,7 +738,7 @@ def activation_into_loss(ctx, rule, loss_kind: str, activation: str, applies: st
     """Findings for an activation applied twice: `activation` output (made by a call in
     this program, not by the model's own last layer) reaching a loss of `loss_kind` that
     `applies` the same squashing itself. Shared by NN301 and NN302."""
-    vals = values(ctx.semantic, ctx.source.text)
+    vals = ctx.values
     name = {SOFTMAX: "softmax", SIGMOID: "sigmoid"}[activation]
     for use in vals.loss_uses:
         value = use.value
