@@ -102,7 +102,7 @@ class ViewAsPermute(Rule):
                 sizes = list(sizes[0].elts)  # type: ignore[attr-defined]
             if len(sizes) < 2 or any(type(s) is ast.Starred for s in sizes):
                 continue
-            analysis = _analyse(sem, site, target, sizes)
+            analysis = _analyse(sem, site, target, sizes) or _heads_into_batch(sem, site, target, sizes)
             if analysis is None:
                 continue
             yield self._finding(ctx, site, target, sizes, analysis)
@@ -153,6 +153,13 @@ class ViewAsPermute(Rule):
                 message += f"use `{analysis.suggestion}`"
             else:
                 message += "split the last axis in place, then move axes with transpose/permute"
+        elif analysis.kind == "heads":
+            message = (
+                f"`{call_text}` folds heads into the batch axis straight from the projection `{target_text}` "
+                f"(batch, sequence, heads x dim): memory runs over the sequence before the heads, so each "
+                f"\"head\" gets a slice of positions, not of features ({origin}); split the last axis first: "
+                f"`{analysis.suggestion}`"
+            )
         else:
             message = (
                 f"`{call_text}` lists the dimensions of `{tensor}` out of order ({origin}): view/reshape keep the "
@@ -221,6 +228,116 @@ def _analyse(sem: Semantic, site: CallSite, target: ast.expr, sizes: list[ast.ex
         elif term is None or (isinstance(term, int) and term not in (1,)):
             prefix_others.append(position)
     return None
+
+
+_PROJECTION_KEEPERS = frozenset({"relu", "gelu", "tanh", "sigmoid", "contiguous", "float", "half", "to"})
+
+
+def _heads_into_batch(sem: Semantic, site: CallSite, target: ast.expr, sizes: list[ast.expr]) -> Analysis | None:
+    """FuxiCTR's attention layers: `q = self.W_q(x)` (an nn.Linear, so `(B, L, H*d)`), then
+    `q.view(B * H, -1, d)` with `B = q.size(0)`, and the result goes into `torch.bmm` with a
+    transposed partner, which makes its middle axis a sequence. Row-major memory holds the
+    whole sequence of one example before the next, so the heads get chunks of positions.
+    (On a 2-D `(B, H*d)` projection the same view would be right, but then the attention
+    would run over sequences of length one: the bmm is what rules that out.)"""
+    if len(sizes) != 3 or constant_value(sizes[1]) != -1 or type(sizes[0]) is not ast.BinOp or type(
+        sizes[0].op
+    ) is not ast.Mult or site.method not in ("view", "reshape"):
+        return None
+    factors = [sizes[0].left, sizes[0].right]
+    refs = [_dim_ref(sem, factor, site.scope, site.line) for factor in factors]
+    batch = next((r for r in refs if r is not None and r.index == 0), None)
+    if batch is None or sum(r is not None for r in refs) != 1:
+        return None
+    if _relation(sem, site, target, batch) != "same" or not _linear_projection(sem, target, site):
+        return None
+    stmt = site.stmt
+    if type(stmt) is not ast.Assign or len(stmt.targets) != 1 or type(stmt.targets[0]) is not ast.Name:
+        return None
+    name = stmt.targets[0].id
+    if not _feeds_attention_product(sem, site, name):
+        return None
+    heads = ast.unparse(factors[1] if refs[0] is batch else factors[0])
+    b, d = ast.unparse(factors[0] if refs[0] is batch else factors[1]), ast.unparse(sizes[2])
+    suggestion = (f"{ast.unparse(target)}.view({b}, -1, {heads}, {d}).transpose(1, 2)"
+                  f".reshape({b} * {heads}, -1, {d})")
+    return Analysis("heads", batch, suggestion=suggestion)
+
+
+def _linear_projection(sem: Semantic, tensor: ast.expr, site: CallSite) -> bool:
+    """`tensor` is, at `site`, the output of an nn.Linear, through activations and casts
+    (`q = self.W_q(x)`, then maybe `q = q.relu()`: either way a projection)."""
+    expr, scope, line = tensor, site.scope, site.line
+    for _ in range(4):
+        name = dotted(expr)
+        binding = sem.lookup(name, scope, line) if name is not None else None
+        if binding is None or binding.value is None:
+            return False
+        value = binding.value
+        if type(value) is ast.Call and type(value.func) is ast.Attribute and value.func.attr in _PROJECTION_KEEPERS:
+            expr, line = value.func.value, binding.line
+            continue
+        return _is_linear_call(sem, value, scope, binding.line)
+    return False
+
+
+def _is_linear_call(sem: Semantic, value: ast.expr | None, scope: Scope, line: int) -> bool:
+    if type(value) is not ast.Call:
+        return False
+    if sem.call_name(value) in _PROJECTIONS:
+        return True
+    return sem.constructed_class(value.func, scope, line) in _PROJECTIONS
+
+
+def _feeds_attention_product(sem: Semantic, site: CallSite, name: str, depth: int = 0,
+                             from_start: bool = False) -> bool:
+    """`name` (or a value computed from it) meets a transposed partner in `torch.bmm` /
+    `torch.matmul` later in the same function, or in the function it is passed to."""
+    after = [other for other in site.scope.calls if from_start or other.pos > site.pos]
+    derived = {name}
+    for binding_name, bindings in site.scope.bindings.items():
+        for binding in bindings:
+            if (from_start or binding.line > site.line) and binding.value is not None and any(
+                    type(n) is ast.Name and n.id == name for n in ast.walk(binding.value)):
+                derived.add(binding_name)
+    for other in after:
+        if sem.call_name(other.node) in ("torch.bmm", "torch.matmul") and len(other.node.args) == 2:
+            first, second = other.node.args
+            if _mentions(first, derived) and _is_transposed(second) or _mentions(second, derived) and _is_transposed(first):
+                return True
+        if depth == 0 and _passed_to_attention(sem, other, derived):
+            return True
+    return False
+
+
+def _passed_to_attention(sem: Semantic, call: CallSite, names: set[str]) -> bool:
+    """`self.dot_product_attention(query, key, value)`: a same-file function, or the forward
+    of a same-file module, whose parameter in that place meets the attention product."""
+    positions = [i for i, arg in enumerate(call.node.args) if type(arg) is ast.Name and arg.id in names]
+    if not positions:
+        return False
+    functions = sem.resolve_function(call.node, call.scope)
+    if not functions and type(call.node.func) in (ast.Attribute, ast.Name):
+        made = sem.constructed_class(call.node.func, call.scope, call.line)
+        found = sem.find_class(made) if made is not None else None
+        if found is not None and found[0] is sem and "forward" in found[1].methods:
+            functions = [found[1].methods["forward"]]
+    for function in functions:
+        if sem.scope_of(function.node) is not function or not function.calls:
+            continue
+        params = [p for p in function.params if p != "self"]
+        for index in positions:
+            if index < len(params) and _feeds_attention_product(sem, function.calls[0], params[index], 1, True):
+                return True
+    return False
+
+
+def _mentions(expr: ast.expr, names: set[str]) -> bool:
+    return any(type(n) is ast.Name and n.id in names for n in ast.walk(expr))
+
+
+def _is_transposed(expr: ast.expr) -> bool:
+    return type(expr) is ast.Call and type(expr.func) is ast.Attribute and expr.func.attr in ("transpose", "permute", "mT")
 
 
 def _jumps_ahead(term: frozenset, prefix_dims: set[int], rest: list[object]) -> bool:

@@ -193,3 +193,41 @@ def test_a_later_dimension_put_before_the_ones_it_skips() -> None:
     assert codes("def f(t, h, w):\n    return t.view(t.size(0), t.size(2), h, w)\n", "NN503") == [("NN503", 2)]
     gram = "def gram(X):\n    c, n = X.shape[1], X.nelement() // X.shape[1]\n    return X.reshape((c, n))\n"
     assert codes(gram, "NN503") == []
+
+
+def test_heads_folded_into_the_batch_straight_from_the_projection() -> None:
+    """FuxiCTR's MultiHeadAttention: `query = self.W_q(query)` then
+    `query.view(batch_size * self.num_heads, -1, self.attention_dim)` feeds an attention
+    module whose forward multiplies it with a transposed key. Splitting the last axis first,
+    then moving the heads, is the right way and is left alone."""
+    code = """\
+    import torch
+    from torch import nn
+
+    class ScaledDotProductAttention(nn.Module):
+        def forward(self, Q, K, V, scale=None):
+            scores = torch.bmm(Q, K.transpose(1, 2))
+            return torch.bmm(scores.softmax(dim=2), V)
+
+    class MultiHeadAttention(nn.Module):
+        def __init__(self, dim, heads):
+            super().__init__()
+            self.W_q = nn.Linear(dim, dim)
+            self.num_heads, self.head_dim = heads, dim // heads
+            self.attention = ScaledDotProductAttention()
+
+        def forward(self, query, key, value):
+            query = self.W_q(query)
+            batch_size = query.size(0)
+            query = query.view(batch_size * self.num_heads, -1, self.head_dim)
+            return self.attention(query, key, value)
+    """
+    findings = lint(code, "NN503")
+    assert [f.span.line for f in findings] == [19]
+    assert ".transpose(1, 2).reshape(batch_size * self.num_heads, -1, self.head_dim)" in findings[0].message
+    right = code.replace(
+        "query.view(batch_size * self.num_heads, -1, self.head_dim)",
+        "query.view(batch_size, -1, self.num_heads, self.head_dim).transpose(1, 2).reshape(batch_size * self.num_heads, -1, self.head_dim)")
+    assert codes(right, "NN503") == []
+    no_attention = code.replace("return self.attention(query, key, value)", "return query.mean(dim=1)")
+    assert codes(no_attention, "NN503") == []  # nothing shows the middle axis is a sequence
