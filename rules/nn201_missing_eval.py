@@ -192,6 +192,18 @@ def _unmarked_evaluation_loops(sem: Semantic, train: Training) -> Iterator[tuple
             yield loop.node, scope, sites
 
 
+def _trained_just_before(sem: Semantic, train: Training, scope: Scope, key: str, site: CallSite) -> ast.AST | None:
+    """The loop of `scope` that trains model `key` and ends before `site` (outside any loop
+    around `site`), when no mode switch of `key` runs between them; else None."""
+    for loop, keys in reversed(_training_loops_of(sem, train, scope)):
+        if key not in keys or loop.encloses(site.loop) or site.loop is not None and site.loop.encloses(loop):
+            continue
+        if (loop.node.end_lineno or loop.node.lineno) >= site.line:
+            continue
+        return loop.node
+    return None
+
+
 def _training_loops_of(sem: Semantic, train: Training, scope: Scope) -> list[tuple[Loop, set[str]]]:
     """The loops of `scope` that train, each with the keys of the models they run."""
     found = []
@@ -242,6 +254,11 @@ def _training_mode_at(
             # is on purpose (re-estimating batch-norm statistics, Monte-Carlo dropout).
             return None
         return Verdict(f"`{ctx.text(switch.node.func)}()` at line {switch.line} left it in training mode", switch.node)
+    trained = _trained_just_before(sem, train, scope, key, site) if depth == 0 else None
+    if trained is not None:
+        # udacity's `_get_loss_acc(model, ...)`: the model was just trained here, and nothing
+        # in between switched it: it is in training mode, whatever the caller did before
+        return Verdict(f"it was trained by the loop at line {trained.lineno} and nothing switched it since", trained)
     if scope.is_function:
         callers = sem.callers(scope)
         if callers and depth < MAX_CALLER_DEPTH:

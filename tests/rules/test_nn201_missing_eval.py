@@ -566,3 +566,38 @@ def test_information_when_the_models_layers_are_not_visible() -> None:
     assert [(f.span.line, f.severity) for f in lint(named, "NN201")] == [(6, Severity.WARNING)]
     plain = named.replace("torch.nn.Dropout(0.1)", "torch.nn.ReLU()")
     assert lint(plain, "NN201") == []
+
+
+def test_evaluated_right_after_training_in_the_same_helper() -> None:
+    """udacity's weight-initialization `_get_loss_acc(model, ...)`: trains the model for two
+    epochs, then measures validation accuracy in a plain loop with no eval(). Nothing switched
+    the model since it was trained, so it is in training mode whatever its caller did."""
+    code = """\
+    import torch
+    from torch import nn
+
+    def _get_loss_acc(model, train_loader, valid_loader):
+        optimizer = torch.optim.Adam(model.parameters(), 0.001)
+        for epoch in range(2):
+            for data, target in train_loader:
+                optimizer.zero_grad()
+                loss = nn.functional.cross_entropy(model(data), target)
+                loss.backward()
+                optimizer.step()
+        correct = 0
+        for data, target in valid_loader:
+            output = model(data)
+            correct += (output.argmax(1) == target).sum().item()
+        return correct
+    """
+    findings = lint(code, "NN201")
+    assert [(f.span.line, f.severity) for f in findings] == [(14, Severity.INFORMATION)]
+    assert "trained by the loop at line 7" in findings[0].message
+    switched = code.replace("        correct = 0\n", "        correct = 0\n        model.eval()\n")
+    assert codes(switched, "NN201") == []
+    with_dropout = code + """\
+
+    net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    print(_get_loss_acc(net, tl, vl))
+    """
+    assert [(f.span.line, f.severity) for f in lint(with_dropout, "NN201")] == [(14, Severity.WARNING)]
