@@ -374,7 +374,25 @@ def nn601():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
+def nn205():
+    model = mlp(dropout=0.5)
+    train(model, F.cross_entropy, steps=600)
+    model.train()
+    model.eval  # the mistake: the method is read, never called  # noqa: B018
+    still = model.training
+    torch.manual_seed(1)
+    bad = accuracy(model)
+    model.eval()
+    return (
+        "NN205",
+        "`model.eval` without `()` before evaluating (dropout 0.5)",
+        f"`model.training` is still {still}: test accuracy {pct(bad)}",
+        f"`model.training` is {model.training}: test accuracy {pct(accuracy(model))}",
+        "MLP with dropout, 600 steps",
+    )
+
+
+EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn205, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
 
 
 def table() -> str:

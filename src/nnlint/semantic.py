@@ -310,6 +310,8 @@ class Semantic:
         self.grad_assignments: list[tuple[ast.AST, tuple[Loop, ...], Scope]] = []
         # every `<expr>.attr = value` (also `model.layers[0].attr = ...`), in source order
         self.attribute_assignments: list[tuple[ast.Attribute, ast.expr | None, ast.AST, Scope]] = []
+        # statements that only read an attribute (`model.eval` without `()`), with their scope and loops
+        self.bare_attributes: list[tuple[ast.Expr, Scope, tuple[Loop, ...]]] = []
         self.scope_of_node: dict[int, Scope] = {}
         self._module_names: set[str] = set()
         self._effects_cache: dict[int, list[tuple[str, str, CallSite]]] = {}
@@ -347,6 +349,7 @@ class Semantic:
         self.augassigns.clear()
         self.grad_assignments.clear()
         self.attribute_assignments.clear()
+        self.bare_attributes.clear()
         self.classes.clear()
         self.functions.clear()
         self.scope_of_node.clear()
@@ -832,6 +835,8 @@ class _Walker:
     def visit_stmt(self, stmt: ast.stmt) -> None:
         kind = type(stmt)
         if kind is ast.Expr:
+            if type(stmt.value) is ast.Attribute:
+                self.sem.bare_attributes.append((stmt, self.scope, self.loops))
             self.visit_expr(stmt.value)
         elif kind is ast.Assign:
             self.visit_expr(stmt.value)

@@ -73,6 +73,39 @@ class Training:
         name = dotted(expr)
         return name is not None and looks_like_optimizer_name(name)
 
+    def made_by(self, expr: ast.expr, scope: Scope, line: int) -> tuple[str, ast.Call] | None:
+        """The qualified class of the object `expr` holds and the call that built it, following
+        names, `self` attributes, helpers' returns and parameters to this file's callers
+        (`values.construction`); None when that is not one known call."""
+        from nnlint.values import values  # values imports nothing of this module; kept lazy anyway
+
+        vals = values(self.sem)
+        made = vals.construction(expr, scope, line)
+        if made is None:
+            return None
+        name = self.sem.constructed_class(expr, scope, line) or vals.name_of(made[0])
+        return (name, made[0]) if name else None
+
+    def proven_kind(self, expr: ast.expr, scope: Scope, line: int) -> tuple[str, ast.AST | None] | None:
+        """What `expr` is proven to hold, as far as the gradient rules care: "optimizer",
+        "scheduler", "scaler" (a GradScaler), "sampler" or "model", with the node that proves
+        it (its construction, or a module-only use). A name proves nothing."""
+        made = self.made_by(expr, scope, line)
+        if made is not None:
+            name, call = made
+            if is_optimizer_constructor(name):
+                return ("optimizer", call)
+            if is_scheduler_constructor(name):
+                return ("scheduler", call)
+            if is_grad_scaler(name):
+                return ("scaler", call)
+            if name.rsplit(".", 1)[-1] == "DistributedSampler":
+                return ("sampler", call)
+        if self.is_proven_model(expr, scope, line):
+            use = self.module_only_use(dotted(expr) or "")
+            return ("model", made[1] if made is not None else use.node if use is not None else None)
+        return None
+
     def is_model(self, expr: ast.expr, scope: Scope, line: int) -> bool:
         """Whether `expr` may hold an nn.Module: proven (`is_proven_model`), or at least
         named like one. Rules report at full severity only on a proven module."""

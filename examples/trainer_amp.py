@@ -1,0 +1,46 @@
+"""A trainer class with mixed precision, clipping, a scheduler and distributed sampling,
+and the silent mistakes such trainers ship with.
+
+Run `nnlint check examples/trainer_amp.py`; `nnlint check --diff examples/` shows the fixes.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+
+class Regressor(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Dropout(0.1), nn.Linear(64, 1))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Trainer:
+    def __init__(self, model, loader, epochs=10):
+        self.model = model
+        self.loader = loader
+        self.epochs = epochs
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def train_step(self, x, y):
+        self.optimizer.zero_grad  # expect: NN205
+        loss = F.mse_loss(self.model(x), y)
+        loss.backward()  # expect: NN101 (nothing clears the gradients: the line above calls nothing)
+        self.optimizer.step()
+        return loss.item()
+
+    def fit(self):
+        self.model.train()
+        for epoch in range(self.epochs):
+            total = 0.0
+            for x, y in self.loader:
+                total += self.train_step(x, y)
+            print(f"epoch {epoch}: {total / len(self.loader):.4f}")
+
+
+if __name__ == "__main__":
+    data = TensorDataset(torch.randn(256, 16), torch.randn(256, 1))
+    Trainer(Regressor(), DataLoader(data, batch_size=32, shuffle=True)).fit()
