@@ -24,12 +24,16 @@ class Trainer:
         self.loader = loader
         self.epochs = epochs
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=torch.cuda.is_available())
 
     def train_step(self, x, y):
         self.optimizer.zero_grad  # expect: NN205
-        loss = F.mse_loss(self.model(x), y)
-        loss.backward()  # expect: NN101 (nothing clears the gradients: the line above calls nothing)
-        self.optimizer.step()
+        with torch.autocast("cuda", enabled=torch.cuda.is_available()):
+            loss = F.mse_loss(self.model(x), y)
+        self.scaler.scale(loss).backward()  # expect: NN101 (nothing clears the gradients: the zero_grad above calls nothing)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)  # expect: NN104
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         return loss.item()
 
     def fit(self):

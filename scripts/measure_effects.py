@@ -374,6 +374,32 @@ def nn601():
     )
 
 
+def _amp_update_norm(unscale_first: bool) -> float:
+    """One AMP step with clipping to norm 1.0 (SGD lr 0.1): the norm of the weight update."""
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu")
+    before = torch.cat([p.detach().flatten() for p in model.parameters()])
+    scaler.scale(F.cross_entropy(model(X[:64]), Y[:64])).backward()
+    if unscale_first:
+        scaler.unscale_(opt)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    scaler.step(opt)
+    scaler.update()
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    return (after - before).norm().item()
+
+
+def nn104():
+    return (
+        "NN104",
+        "AMP: `clip_grad_norm_(..., 1.0)` before `scaler.unscale_(opt)`",
+        f"update norm {_amp_update_norm(False):.1e} (the clip saw gradients x65536)",
+        f"update norm {_amp_update_norm(True):.1e} (the clip saw the true gradients)",
+        "MLP, SGD lr 0.1, GradScaler on CPU, one step",
+    )
+
+
 def nn205():
     model = mlp(dropout=0.5)
     train(model, F.cross_entropy, steps=600)
@@ -392,7 +418,7 @@ def nn205():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn205, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
+EXPERIMENTS = (nn101, nn102, nn103, nn104, nn201, nn202, nn203, nn204, nn205, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
 
 
 def table() -> str:

@@ -19,6 +19,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from nnlint.torchnames import CLIP_FUNCTIONS
+
 if TYPE_CHECKING:
     from nnlint.project import ProjectIndex
 
@@ -670,7 +672,7 @@ class Semantic:
         """Mode and gradient effects of running `function`, in order, following helpers.
 
         Each effect is (kind, key, site): kind in eval/train/zero_grad/clear_grad/backward/
-        step; key names the object as seen from the function's caller ("#0" = first param).
+        scaled_backward/unscale/clip/step; key names the object as seen from the function's caller ("#0" = first param).
         """
         cached = self._effects_cache.get(id(function))
         if cached is not None:
@@ -696,6 +698,12 @@ class Semantic:
         call = site.node
         method = site.method
         scope = site.scope
+        if self.call_name(call) in CLIP_FUNCTIONS:
+            return [("clip", "*", site)]
+        if method is not None and type(site.receiver) is ast.Name and site.receiver.id == "self":
+            cls = self.enclosing_class(scope)
+            if cls is not None and not self.is_module_class(cls.name) and self.resolve_function(call, scope):
+                method = None  # a trainer's own `self.backward(loss)`: what its body does is the effect
         if method is not None:
             receiver = site.receiver
             if method in ("eval", "train") and receiver is not None:
@@ -711,7 +719,12 @@ class Semantic:
             if method == "zero_grad":
                 return [("zero_grad", key, site)]
             if method == "backward":
+                if type(receiver) is ast.Call and type(receiver.func) is ast.Attribute and receiver.func.attr == "scale":
+                    # `scaler.scale(loss).backward()`: gradients multiplied by the loss scale
+                    return [("backward", key, site), ("scaled_backward", key, site)]
                 return [("backward", key, site)]
+            if method == "unscale_" and call.args:
+                return [("unscale", self.param_key(call.args[0], scope) or "?", site)]
             if method == "step" and call.args and type(receiver) is ast.Name and "scal" in receiver.id.lower():
                 return [("step", self.param_key(call.args[0], scope) or "?", site)]
             if method == "step":

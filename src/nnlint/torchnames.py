@@ -22,6 +22,15 @@ DROPOUT_FUNCTIONS = frozenset(
     }
 )
 
+# Functions that clip the gradients held in `.grad` (what an optimizer step reads next).
+CLIP_FUNCTIONS = frozenset(
+    {
+        "torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad_value_", "torch.nn.utils.clip_grad_norm",
+        "torch.nn.utils.clip_grad.clip_grad_norm_", "torch.nn.utils.clip_grad.clip_grad_value_",
+        "torch.nn.utils.clip_grads_with_norm_",
+    }
+)
+
 # Layers whose behaviour differs between train() and eval().
 MODE_DEPENDENT_LAYERS = frozenset(
     {

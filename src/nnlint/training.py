@@ -44,6 +44,35 @@ class Identity:
         return self.key == other.key
 
 
+@dataclass(frozen=True)
+class GradientEvent:
+    """One thing an iteration does to the gradients (see `Training.gradient_events`)."""
+
+    kind: str  # backward | scaled_backward | step | zero_grad | clear_grad | clip | unscale
+    site: CallSite  # the call (for a helper's event: the helper's call)
+    argument: ast.expr | None = None  # the optimizer a step or `unscale_` acts on
+    helper: bool = False  # happens inside a helper the call runs
+    through_scaler: bool = False  # a step taken through `scaler.step(optimizer)`
+
+
+_GRADIENT_KINDS = frozenset({"backward", "scaled_backward", "zero_grad", "clear_grad", "clip", "unscale", "step"})
+
+
+def _is_scaled(site: CallSite) -> bool:
+    """`scaler.scale(loss).backward()`."""
+    receiver = site.receiver
+    return type(receiver) is ast.Call and type(receiver.func) is ast.Attribute and receiver.func.attr == "scale"
+
+
+def _direct(kind: str, site: CallSite) -> bool:
+    """Whether the event is the call itself rather than something a helper it runs does."""
+    if kind == "clip":
+        return site.method is None or site.method.startswith("clip_grad")
+    if kind in ("backward", "scaled_backward"):
+        return site.method == "backward"
+    return site.method in ({"unscale": "unscale_"}.get(kind, kind), "zero_")
+
+
 def is_eval_role_name(name: str) -> bool:
     words = set(_WORD.findall(name.lower()))
     return bool(words & _EVAL_WORDS) or name.lower() in ("test", "test_epoch", "run_test", "test_model", "test_loop")
@@ -269,6 +298,45 @@ class Training:
                         found.append(site)
                         break
         return found
+
+    def gradient_events(self, sites: list[CallSite], scope: Scope) -> list[GradientEvent]:
+        """What happens to the gradients when `sites` (the calls of `scope` in one iteration)
+        run, in execution order: backward passes (and whether the GradScaler scaled them),
+        optimizer steps, clears, clips and `scaler.unscale_`, also inside helpers (whose
+        events all sit at the helper's call)."""
+        events: list[GradientEvent] = []
+        for site in sites:
+            if site.scope is not scope:
+                continue
+            optimizer = self.optimizer_of_step(site)
+            if optimizer is not None:
+                scaled = self._is_scaler(site.receiver, site) if site.receiver is not None and site.node.args else False
+                events.append(GradientEvent("step", site, optimizer, through_scaler=scaled))
+                continue
+            if site.method == "step":
+                continue  # a scheduler's, an environment's: not a gradient event
+            if self.is_backward(site) and not self.sem.resolve_function(site.node, site.scope):
+                events.append(GradientEvent("backward", site))
+                if _is_scaled(site):
+                    events.append(GradientEvent("scaled_backward", site))
+                continue
+            for kind, _key, _ in self.sem.site_effects(site):
+                if kind in _GRADIENT_KINDS:
+                    argument = site.node.args[0] if kind == "unscale" and site.node.args else None
+                    events.append(GradientEvent(kind, site, argument, helper=not _direct(kind, site)))
+        return events
+
+    def iteration_of(self, site: CallSite) -> tuple[list[CallSite], Loop | None] | None:
+        """The calls of the training iteration `site` runs in: the innermost loop around it
+        that runs a backward pass, or the body of a function run once per step (a trainer's
+        `train_step`) when it has no loop; None otherwise."""
+        training_loops = set(map(id, self.training_loops()))
+        for loop in reversed(site.loops):
+            if id(loop) in training_loops:
+                return loop.calls, loop
+        if not site.loops and site.scope.is_function:
+            return [s for s in site.scope.calls if not s.loops], None
+        return None
 
     # --------------------------------------------------------- structure
     def training_loops(self) -> list[Loop]:
