@@ -29,8 +29,11 @@ class Trainer:
     def train_step(self, x, y):
         self.optimizer.zero_grad  # expect: NN205
         with torch.autocast("cuda", enabled=torch.cuda.is_available()):
-            loss = F.mse_loss(self.model(x), y)
-        self.scaler.scale(loss).backward()  # expect: NN101 (nothing clears the gradients: the zero_grad above calls nothing)
+            out = self.model(x)
+            loss = F.mse_loss(out, y)
+            smooth = (out[1:] - out[:-1]).abs().mean()  # an auxiliary loss
+        self.scaler.scale(loss).backward(retain_graph=True)  # expect: NN101 (the zero_grad above calls nothing)
+        smooth.backward()  # expect: NN105
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)  # expect: NN104
         self.scaler.step(self.optimizer)
         self.scaler.update()

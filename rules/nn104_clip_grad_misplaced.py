@@ -107,7 +107,7 @@ class ClipGradMisplaced(Rule):
     # ------------------------------------------------------------------ AMP
     def _unscaled(self, ctx: Context, train: Training, clip: CallSite, before: list[GradientEvent],
                   after: list[GradientEvent], events: list[GradientEvent]) -> Finding | None:
-        last = _last(before, ("backward", "scaled_backward", "unscale", "step", "zero_grad"))
+        last = _last(before, ("scaled_backward", "unscale", "step", "zero_grad", "clear_grad"))
         if last is None or last.kind != "scaled_backward":
             return None
         step = _first(after, ("backward", "step", "zero_grad", "unscale"))

@@ -400,6 +400,32 @@ def nn104():
     )
 
 
+def _aux_update_norm(scaled: bool) -> float:
+    """The weight update an auxiliary loss causes in one AMP step (SGD lr 0.1), when it
+    goes through `scaler.scale` or not; the main loss is scaled and touches other weights."""
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu")
+    last = model[3].weight
+    before = last.detach().clone()
+    scaler.scale(model[0](X[:64]).pow(2).mean() * 0).backward()  # the main loss: scaled (no gradient on `last`)
+    aux = F.cross_entropy(model(X[:64]), Y[:64])
+    (scaler.scale(aux) if scaled else aux).backward()
+    scaler.step(opt)
+    scaler.update()
+    return (last.detach() - before).norm().item()
+
+
+def nn105():
+    return (
+        "NN105",
+        "AMP: an auxiliary `loss.backward()` without `scaler.scale` before `scaler.step(opt)`",
+        f"its update norm {_aux_update_norm(False):.1e}",
+        f"{_aux_update_norm(True):.1e} (`scaler.scale(loss).backward()`)",
+        "MLP, SGD lr 0.1, GradScaler on CPU, one step",
+    )
+
+
 def nn205():
     model = mlp(dropout=0.5)
     train(model, F.cross_entropy, steps=600)
@@ -418,7 +444,7 @@ def nn205():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn104, nn201, nn202, nn203, nn204, nn205, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
+EXPERIMENTS = (nn101, nn102, nn103, nn104, nn105, nn201, nn202, nn203, nn204, nn205, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
 
 
 def table() -> str:

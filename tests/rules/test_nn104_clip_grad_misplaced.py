@@ -232,3 +232,11 @@ def test_two_file_package(tmp_path) -> None:  # type: ignore[no-untyped-def]
     }
     findings = lint_package(tmp_path, files, "pkg/train.py", "NN104")
     assert [(f.span.line, f.severity) for f in findings] == [(10, Severity.WARNING)]
+
+
+def test_scaled_gradients_mixed_with_a_plain_backward_are_still_scaled() -> None:
+    """A plain backward after the scaled one (NN105's mistake) does not unscale anything."""
+    code = AMP.replace("            scaler.scale(loss).backward()\n",
+                       "            scaler.scale(loss).backward(retain_graph=True)\n            loss.backward()\n")
+    assert codes(code, "NN104") == [("NN104", line_of(code, "clip_grad_norm_"))]
+    assert codes(code, "NN105") == [("NN105", line_of(code, "            loss.backward()"))]
