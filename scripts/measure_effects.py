@@ -222,6 +222,20 @@ def nn203():
     )
 
 
+def nn203_alpha():
+    torch.manual_seed(0)
+    x = torch.randn(1024, 64)
+    never = (F.alpha_dropout(x, p=0.5) != x).float().mean().item()  # the mistake: training defaults to False
+    told = (F.alpha_dropout(x, p=0.5, training=True) != x).float().mean().item()
+    return (
+        "NN203",
+        "`F.alpha_dropout(x, 0.5)` in training without `training=self.training`",
+        f"{pct(never)} of the activations changed: no dropout at all",
+        f"{pct(told)} changed (`training=self.training` in training mode)",
+        "1024x64 activations",
+    )
+
+
 def nn204():
     model = mlp()
     model.eval()
@@ -444,7 +458,7 @@ def nn205():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn104, nn105, nn201, nn202, nn203, nn204, nn205, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
+EXPERIMENTS = (nn101, nn102, nn103, nn104, nn105, nn201, nn202, nn203, nn203_alpha, nn204, nn205, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
 
 
 def table() -> str:

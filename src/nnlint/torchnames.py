@@ -31,6 +31,9 @@ CLIP_FUNCTIONS = frozenset(
     }
 )
 
+# Functional dropouts whose `training` argument defaults to False (no-ops unless told).
+OFF_BY_DEFAULT_DROPOUT_FUNCTIONS = frozenset({f"{F}.alpha_dropout", f"{F}.feature_alpha_dropout"})
+
 # Layers whose behaviour differs between train() and eval().
 MODE_DEPENDENT_LAYERS = frozenset(
     {
