@@ -25,6 +25,7 @@ class Trainer:
         self.epochs = epochs
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
         self.scaler = torch.amp.GradScaler("cuda", enabled=torch.cuda.is_available())
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=epochs)
 
     def train_step(self, x, y):
         self.optimizer.zero_grad  # expect: NN205
@@ -37,6 +38,7 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)  # expect: NN104
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        self.scheduler.step()  # expect: NN207
         return loss.item()
 
     def fit(self):

@@ -440,6 +440,39 @@ def nn105():
     )
 
 
+def _epochs_with_step_lr(per_batch: bool, epochs: int = 10) -> tuple[float, float]:
+    """Train 10 epochs of 16 batches with `StepLR(step_size=3, gamma=0.1)` (sized in epochs);
+    returns the learning rate after the first epoch and the test accuracy."""
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.1)
+    after_first = 0.0
+    for epoch in range(epochs):
+        for x, y in batches(len(X) // 64):
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+            if per_batch:
+                sched.step()  # the mistake
+        if not per_batch:
+            sched.step()
+        if epoch == 0:
+            after_first = opt.param_groups[0]["lr"]
+    return after_first, accuracy(model)
+
+
+def nn207():
+    bad_lr, bad = _epochs_with_step_lr(True)
+    ok_lr, ok = _epochs_with_step_lr(False)
+    return (
+        "NN207",
+        "`StepLR(step_size=3)` (epochs) stepped every batch",
+        f"learning rate after epoch 1: {bad_lr:.0e}; test accuracy {pct(bad)}",
+        f"{ok_lr:.0e}; test accuracy {pct(ok)}",
+        "MLP, SGD lr 0.1, 10 epochs of 16 batches",
+    )
+
+
 def nn205():
     model = mlp(dropout=0.5)
     train(model, F.cross_entropy, steps=600)
@@ -458,7 +491,7 @@ def nn205():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn104, nn105, nn201, nn202, nn203, nn203_alpha, nn204, nn205, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
+EXPERIMENTS = (nn101, nn102, nn103, nn104, nn105, nn201, nn202, nn203, nn203_alpha, nn204, nn205, nn207, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
 
 
 def table() -> str:

@@ -55,7 +55,16 @@ class GradientEvent:
     through_scaler: bool = False  # a step taken through `scaler.step(optimizer)`
 
 
+# Calls that iterate their first argument unchanged (item by item).
+_ITER_WRAPPERS = frozenset({"enumerate", "iter", "tqdm", "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm",
+                            "tqdm.autonotebook.tqdm"})
+
 _GRADIENT_KINDS = frozenset({"backward", "scaled_backward", "zero_grad", "clear_grad", "clip", "unscale", "step"})
+
+
+def _on_self(site: CallSite) -> bool:
+    """`self.method(...)`."""
+    return type(site.receiver) is ast.Name and site.receiver.id == "self"
 
 
 def _is_scaled(site: CallSite) -> bool:
@@ -338,15 +347,37 @@ class Training:
             return [s for s in site.scope.calls if not s.loops], None
         return None
 
+    def loop_loader(self, loop: Loop) -> ast.Call | None:
+        """The `DataLoader(...)` construction a `for` loop iterates (`for x, y in loader`,
+        through `enumerate`, `tqdm`, `iter`, helpers and callers' arguments), else None."""
+        node = loop.node
+        if type(node) not in (ast.For, ast.AsyncFor):
+            return None
+        iterable = node.iter  # type: ignore[union-attr]
+        while type(iterable) is ast.Call and iterable.args and (self.sem.call_name(iterable) or "") in _ITER_WRAPPERS:
+            iterable = iterable.args[0]
+        if type(iterable) not in (ast.Name, ast.Attribute, ast.Call):
+            return None
+        made = self.made_by(iterable, loop.scope, node.lineno)
+        if made is None or made[0].rsplit(".", 1)[-1] != "DataLoader":
+            return None
+        return made[1]
+
     # --------------------------------------------------------- structure
     def training_loops(self) -> list[Loop]:
-        """Loops that run a backward pass in their body (directly or in a helper)."""
+        """Loops that run a backward pass in their body (directly or in a helper: a function,
+        or a trainer's own method such as `self.train_step(batch)`)."""
+        cached = self.__dict__.get("_training_loops")
+        if cached is not None:
+            return cached
         loops = []
         for loop in self.sem.loops:
             if any(self.is_backward(s) for s in loop.calls) or any(
-                kind == "backward" for s in loop.calls if s.method is None for kind, _, _ in self.sem.site_effects(s)
+                kind == "backward" for s in loop.calls if s.method is None or _on_self(s)
+                for kind, _, _ in self.sem.site_effects(s)
             ):
                 loops.append(loop)
+        self.__dict__["_training_loops"] = loops
         return loops
 
     def forward_statement(self, backward: CallSite) -> ast.stmt:
