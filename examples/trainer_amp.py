@@ -6,7 +6,7 @@ Run `nnlint check examples/trainer_amp.py`; `nnlint check --diff examples/` show
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 
 class Regressor(nn.Module):
@@ -19,9 +19,9 @@ class Regressor(nn.Module):
 
 
 class Trainer:
-    def __init__(self, model, loader, epochs=10):
+    def __init__(self, model, dataset, epochs=10):
         self.model = model
-        self.loader = loader
+        self.loader = DataLoader(dataset, batch_size=32, sampler=DistributedSampler(dataset, 1, 0))  # expect: NN206
         self.epochs = epochs
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
         self.scaler = torch.amp.GradScaler("cuda", enabled=torch.cuda.is_available())
@@ -52,4 +52,4 @@ class Trainer:
 
 if __name__ == "__main__":
     data = TensorDataset(torch.randn(256, 16), torch.randn(256, 1))
-    Trainer(Regressor(), DataLoader(data, batch_size=32, shuffle=True)).fit()
+    Trainer(Regressor(), data).fit()

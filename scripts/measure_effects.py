@@ -473,6 +473,27 @@ def nn207():
     )
 
 
+def _same_order(set_epoch: bool) -> float:
+    """Two epochs of a shuffling DistributedSampler (rank 0 of 2): how much of the order repeats."""
+    sampler = torch.utils.data.DistributedSampler(range(len(X)), num_replicas=2, rank=0, shuffle=True)
+    orders = []
+    for epoch in range(2):
+        if set_epoch:
+            sampler.set_epoch(epoch)
+        orders.append(list(sampler))
+    return sum(a == b for a, b in zip(*orders)) / len(orders[0])
+
+
+def nn206():
+    return (
+        "NN206",
+        "`DistributedSampler` without `set_epoch(epoch)`",
+        f"epoch 2 repeats {pct(_same_order(False))} of epoch 1's order",
+        f"{pct(_same_order(True))} (`sampler.set_epoch(epoch)`)",
+        "1,024 samples, rank 0 of 2",
+    )
+
+
 def nn205():
     model = mlp(dropout=0.5)
     train(model, F.cross_entropy, steps=600)
@@ -491,7 +512,7 @@ def nn205():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn104, nn105, nn201, nn202, nn203, nn203_alpha, nn204, nn205, nn207, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
+EXPERIMENTS = (nn101, nn102, nn103, nn104, nn105, nn201, nn202, nn203, nn203_alpha, nn204, nn205, nn206, nn207, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
 
 
 def table() -> str:

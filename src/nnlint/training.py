@@ -111,7 +111,7 @@ class Training:
         name = dotted(expr)
         return name is not None and looks_like_optimizer_name(name)
 
-    def made_by(self, expr: ast.expr, scope: Scope, line: int) -> tuple[str, ast.Call] | None:
+    def made_by(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> tuple[str, ast.Call] | None:
         """The qualified class of the object `expr` holds and the call that built it, following
         names, `self` attributes, helpers' returns and parameters to this file's callers
         (`values.construction`); None when that is not one known call."""
@@ -119,10 +119,34 @@ class Training:
 
         vals = values(self.sem)
         made = vals.construction(expr, scope, line)
-        if made is None:
-            return None
+        if made is None or (dotted(made[0].func) or "").startswith("self."):
+            through_method = self._made_by_method(expr, scope, line, depth)
+            if through_method is not None or made is None:
+                return through_method
         name = self.sem.constructed_class(expr, scope, line) or vals.name_of(made[0])
         return (name, made[0]) if name else None
+
+    def _made_by_method(self, expr: ast.expr, scope: Scope, line: int, depth: int) -> tuple[str, ast.Call] | None:
+        """`self.loader = self._prepare_dataloader(ds)`: what the trainer's own method returns
+        (the same call on every return)."""
+        value = self.sem.origin(expr, scope, line, through_shape_ops=False)
+        if depth > 2:
+            return None
+        unpacked = value.hops[-1] if value.hops and value.hops[-1].kind == "unpack" else None
+        if unpacked is not None and type(unpacked.unpacked_from) is ast.Call and unpacked.unpack_index is not None:
+            return self._element_made_by(unpacked.unpacked_from, unpacked.unpack_index, unpacked.scope, depth)
+        call = value.expr
+        if type(call) is not ast.Call or dotted(call.func) is None or not dotted(call.func).startswith(
+                "self."):
+            return None
+        found: tuple[str, ast.Call] | None = None
+        for method in self.sem.resolve_function(call, value.scope):
+            for ret in method.returns:
+                one = self.made_by(ret.value, method, ret.lineno, depth + 1) if ret.value is not None else None
+                if one is None or found is not None and one[1] is not found[1]:
+                    return None
+                found = one
+        return found
 
     def proven_kind(self, expr: ast.expr, scope: Scope, line: int) -> tuple[str, ast.AST | None] | None:
         """What `expr` is proven to hold, as far as the gradient rules care: "optimizer",
@@ -362,6 +386,39 @@ class Training:
         if made is None or made[0].rsplit(".", 1)[-1] != "DataLoader":
             return None
         return made[1]
+
+    def _element_made_by(self, call: ast.Call, index: int, scope: Scope, depth: int) -> tuple[str, ast.Call] | None:
+        """`train_loader, val_set = prepare_dataloaders(cfg)`: element `index` of the tuple a
+        helper (here or imported) returns, the same construction on every return."""
+        found: tuple[str, ast.Call] | None = None
+        for function in self.sem.resolve_function(call, scope):
+            owner = training(function.owner) if function.owner is not None else self
+            for ret in function.returns:
+                if type(ret.value) is not ast.Tuple or index >= len(ret.value.elts):
+                    return None
+                one = owner.made_by(ret.value.elts[index], function, ret.lineno, depth + 1)
+                if one is None or found is not None and one[1] is not found[1]:
+                    return None
+                found = one
+        return found
+
+    def training_loop_over(self, function: Scope, index: int) -> Loop | None:
+        """A training loop of `function` that iterates its parameter number `index`
+        (`def train_one_epoch(model, loader, opt): for x, y in loader: ...`)."""
+        if index >= len(function.params):
+            return None
+        name = function.params[index]
+        owner = training(function.owner) if function.owner is not None else self
+        for loop in owner.training_loops():
+            if loop.scope is not function or type(loop.node) not in (ast.For, ast.AsyncFor):
+                continue
+            iterable = loop.node.iter  # type: ignore[union-attr]
+            while type(iterable) is ast.Call and iterable.args and (
+                    function.owner or self.sem).call_name(iterable) in _ITER_WRAPPERS:
+                iterable = iterable.args[0]
+            if type(iterable) is ast.Name and iterable.id == name:
+                return loop
+        return None
 
     # --------------------------------------------------------- structure
     def training_loops(self) -> list[Loop]:
