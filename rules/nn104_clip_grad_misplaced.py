@@ -87,26 +87,22 @@ class ClipGradMisplaced(Rule):
         for site in sem.calls:
             if sem.call_name(site.node) not in CLIP_FUNCTIONS or _measures_only(ctx, site):
                 continue
-            iteration = train.iteration_of(site)
-            if iteration is None:
-                continue
-            events = train.gradient_events(iteration[0], site.scope)
-            index = next((i for i, e in enumerate(events) if e.site is site and e.kind == "clip"), None)
-            if index is None:
-                continue
-            before = [e for e in events[:index] if not e.site.exclusive_with(site)]
-            after = [e for e in events[index + 1:] if not e.site.exclusive_with(site)]
-            finding = (
-                self._unscaled(ctx, train, site, before, after, events)
-                or self._after_step(ctx, train, site, before, after)
-                or self._before_backward(ctx, train, site, before, after)
-            )
-            if finding is not None:
-                yield finding
+            for events, index, via in train.iterations_around(site, "clip"):
+                anchor = via or site  # the call that clips, in the iteration's own function
+                before = [e for e in events[:index] if not e.site.exclusive_with(anchor)]
+                after = [e for e in events[index + 1:] if not e.site.exclusive_with(anchor)]
+                finding = (
+                    self._unscaled(ctx, train, site, before, after, events, via)
+                    or self._after_step(ctx, train, site, before, after, via)
+                    or self._before_backward(ctx, train, site, before, after, via)
+                )
+                if finding is not None:
+                    yield finding
+                    break
 
     # ------------------------------------------------------------------ AMP
     def _unscaled(self, ctx: Context, train: Training, clip: CallSite, before: list[GradientEvent],
-                  after: list[GradientEvent], events: list[GradientEvent]) -> Finding | None:
+                  after: list[GradientEvent], events: list[GradientEvent], via: CallSite | None) -> Finding | None:
         last = _last(before, ("scaled_backward", "unscale", "step", "zero_grad", "clear_grad"))
         if last is None or last.kind != "scaled_backward":
             return None
@@ -118,7 +114,7 @@ class ClipGradMisplaced(Rule):
         optimizer = step.argument
         assert scaler is not None and optimizer is not None
         message = (
-            f"`{_name(ctx, clip)}` clips the gradients of `{ctx.text(last.site.receiver)}.backward()` "  # type: ignore[arg-type]
+            f"`{_name(ctx, clip)}`{_through(ctx, via)} clips the gradients of `{_short(ctx, last.site)}` "
             f"(line {last.site.line}), which are still multiplied by the loss scale: call "
             f"`{ctx.text(scaler)}.unscale_({ctx.text(optimizer)})` first, or `{ctx.text(scaler_step.node)}` "
             f"(line {scaler_step.line}) divides the clipped gradients by the scale and every update is "
@@ -127,8 +123,10 @@ class ClipGradMisplaced(Rule):
         related = [
             ctx.related(last.site.node, "gradients scaled by the GradScaler here"),
             ctx.related(scaler_step.node, "the scaler unscales them only here, after the clip"),
-        ]
+        ] + _via_related(ctx, via)
         fix = None
+        if via is not None:
+            return ctx.finding(self, clip.node, message, related, None, _severity(train, step))
         steps_through_scaler = [e for e in events if e.kind == "step" and e.through_scaler]
         if (not any(e.kind == "unscale" for e in events) and len(steps_through_scaler) == 1 and not step.helper
                 and dotted(scaler) is not None and dotted(optimizer) is not None):
@@ -139,26 +137,26 @@ class ClipGradMisplaced(Rule):
 
     # ----------------------------------------------------------- after step
     def _after_step(self, ctx: Context, train: Training, clip: CallSite, before: list[GradientEvent],
-                    after: list[GradientEvent]) -> Finding | None:
+                    after: list[GradientEvent], via: CallSite | None) -> Finding | None:
         step = _last(before, ("step",))
         if step is None or not any(e.kind == "backward" for e in before[: before.index(step)]):
             return None
         if any(e.kind in ("backward", "step") for e in after):
             return None
         message = (
-            f"`{_name(ctx, clip)}` runs after `{_step_text(ctx, step)}` (line {step.site.line}): the step already "
-            f"used the unclipped gradients, and these are cleared before the next one; clip between "
-            f"`backward()` and the step"
+            f"`{_name(ctx, clip)}`{_through(ctx, via)} runs after `{_step_text(ctx, step)}` (line {step.site.line}): "
+            f"the step already used the unclipped gradients, and these are cleared before the next one; clip "
+            f"between `backward()` and the step"
         )
-        related = [ctx.related(step.site.node, "the optimizer step, with unclipped gradients")]
+        related = [ctx.related(step.site.node, "the optimizer step, with unclipped gradients")] + _via_related(ctx, via)
         fix = None
-        if not step.helper and not step.through_scaler:
+        if not step.helper and not step.through_scaler and via is None:
             fix = self._move(ctx, clip, step.site.stmt, above=True)
         return ctx.finding(self, clip.node, message, related, fix, _severity(train, step))
 
     # ------------------------------------------------------- before backward
     def _before_backward(self, ctx: Context, train: Training, clip: CallSite, before: list[GradientEvent],
-                         after: list[GradientEvent]) -> Finding | None:
+                         after: list[GradientEvent], via: CallSite | None) -> Finding | None:
         if any(e.kind == "backward" for e in before):
             return None
         backward = _first(after, ("backward",))
@@ -169,16 +167,16 @@ class ClipGradMisplaced(Rule):
         if step is None or any(e.kind == "backward" for e in rest[: rest.index(step)]):
             return None
         message = (
-            f"`{_name(ctx, clip)}` runs before `backward()` (line {backward.site.line}), which then writes fresh, "
-            f"unclipped gradients for `{_step_text(ctx, step)}` (line {step.site.line}): the clip only touches "
-            f"the previous (or cleared) gradients; clip between `backward()` and the step"
+            f"`{_name(ctx, clip)}`{_through(ctx, via)} runs before `backward()` (line {backward.site.line}), which "
+            f"then writes fresh, unclipped gradients for `{_step_text(ctx, step)}` (line {step.site.line}): the "
+            f"clip only touches the previous (or cleared) gradients; clip between `backward()` and the step"
         )
         related: list[Related] = [
             ctx.related(backward.site.node, "the gradients the step uses are computed here, after the clip"),
             ctx.related(step.site.node, "the step uses them unclipped"),
-        ]
+        ] + _via_related(ctx, via)
         fix = None
-        if not backward.helper and not step.through_scaler and type(clip.stmt) is ast.Expr:
+        if not backward.helper and not step.through_scaler and type(clip.stmt) is ast.Expr and via is None:
             fix = self._move(ctx, clip, backward.site.stmt, above=False)
         return ctx.finding(self, clip.node, message, related, fix, _severity(train, step))
 
@@ -242,6 +240,20 @@ def _first(events: list[GradientEvent], kinds: tuple[str, ...]) -> GradientEvent
 def _name(ctx: Context, clip: CallSite) -> str:
     func = clip.node.func
     return (func.attr if type(func) is ast.Attribute else ctx.text(func)) + "(...)"
+
+
+def _through(ctx: Context, via: CallSite | None) -> str:
+    return "" if via is None else f" (run by `{ctx.text(via.node.func)}()` on line {via.line})"
+
+
+def _via_related(ctx: Context, via: CallSite | None) -> list[Related]:
+    return [] if via is None else [ctx.related(via.node, "the helper that clips is called here")]
+
+
+def _short(ctx: Context, site: CallSite) -> str:
+    """`scaler.scale(loss).backward()`, or `helper(...)` for a helper's event."""
+    text = " ".join(ctx.text(site.node).split())
+    return text if len(text) <= 60 else ctx.text(site.node.func) + "(...)"
 
 
 def _step_text(ctx: Context, step: GradientEvent) -> str:

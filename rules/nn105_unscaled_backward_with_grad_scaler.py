@@ -66,48 +66,44 @@ class UnscaledBackwardWithGradScaler(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
         train = training(sem)
-        seen: set[int] = set()
         for site in train.backward_sites:
-            if id(site) in seen or not _plain(site):
+            if not _plain(site):
                 continue
-            iteration = train.iteration_of(site)
-            if iteration is None:
-                continue
-            events = train.gradient_events(iteration[0], site.scope)
-            index = next((i for i, e in enumerate(events) if e.site is site and e.kind == "backward"), None)
-            if index is None or (index + 1 < len(events) and events[index + 1].kind == "scaled_backward"
-                                 and events[index + 1].site is site):
-                continue
-            seen.add(id(site))
-            step = _next_step(events[index + 1:], site)
-            if step is None or not step.through_scaler:
-                continue
-            scaled = next((e for e in events if e.kind == "scaled_backward" and not e.site.exclusive_with(site)
-                           and not e.site.exclusive_with(step.site) and e.site.pos < step.site.pos), None)
-            if scaled is None:
-                continue
-            yield self._finding(ctx, train, site, scaled, step)
+            for events, index, via in train.iterations_around(site, "backward"):
+                anchor = via or site  # the call that runs the backward, in the iteration's own function
+                step = _next_step(events[index + 1:], anchor)
+                if step is None or not step.through_scaler:
+                    continue
+                scaled = next((e for e in events if e.kind == "scaled_backward" and e.site is not anchor
+                               and not e.site.exclusive_with(anchor) and not e.site.exclusive_with(step.site)
+                               and e.site.pos < step.site.pos), None)
+                if scaled is not None:
+                    yield self._finding(ctx, train, site, scaled, step, via)
+                    break
 
     def _finding(self, ctx: Context, train: Training, site: CallSite, scaled: GradientEvent,
-                 step: GradientEvent) -> Finding:
+                 step: GradientEvent, via: CallSite | None) -> Finding:
         receiver = site.receiver
         assert receiver is not None
         scaler = step.site.receiver
         assert scaler is not None
         loss = ctx.text(receiver)
+        through = "" if via is None else f" (run by `{ctx.text(via.node.func)}()` on line {via.line})"
         message = (
-            f"`{loss}.backward()` is not scaled, but `{ctx.text(step.site.node)}` (line {step.site.line}) divides "
-            f"every gradient by the loss scale, as for the scaled backward on line {scaled.site.line}: this "
-            f"loss's gradients come out about 65,000 times too small; use "
+            f"`{loss}.backward()`{through} is not scaled, but `{ctx.text(step.site.node)}` (line {step.site.line}) "
+            f"divides every gradient by the loss scale, as for the scaled backward on line {scaled.site.line}: "
+            f"this loss's gradients come out about 65,000 times too small; use "
             f"`{ctx.text(scaler)}.scale({loss}).backward()`"
         )
         related = [
             ctx.related(scaled.site.node, "this loss is scaled by the GradScaler"),
             ctx.related(step.site.node, "the step unscales all gradients, these included"),
         ]
+        if via is not None:
+            related.append(ctx.related(via.node, "the helper that runs this backward is called here"))
         fix = None
         scaled_scaler = _scaler_of(scaled.site)
-        if (not scaled.helper and scaled_scaler is not None and dotted(scaled_scaler) is not None
+        if (via is None and not scaled.helper and scaled_scaler is not None and dotted(scaled_scaler) is not None
                 and scaled.site.scope is site.scope):
             edit = ctx.replace(receiver, f"{ctx.text(scaled_scaler)}.scale({loss})")
             fix = Fix(f"Use {ctx.text(scaled_scaler)}.scale({loss}).backward()", (edit,))

@@ -371,6 +371,30 @@ class Training:
             return [s for s in site.scope.calls if not s.loops], None
         return None
 
+    def iterations_around(self, site: CallSite, kind: str) -> list[tuple[list[GradientEvent], int, CallSite | None]]:
+        """Where the gradient event `kind` that `site` makes happens, as (events of the
+        iteration, index of the event, the helper call it happens through or None): the
+        iteration `site` is written in, then, for a helper (a function run by callers in
+        this file), each caller's iteration with the helper's events at the call."""
+        found: list[tuple[list[GradientEvent], int, CallSite | None]] = []
+        iteration = self.iteration_of(site)
+        if iteration is not None:
+            events = self.gradient_events(iteration[0], site.scope)
+            index = next((i for i, e in enumerate(events) if e.site is site and e.kind == kind), None)
+            if index is not None:
+                found.append((events, index, None))
+        if not site.scope.is_function or site.loops:
+            return found
+        for caller in self.sem.callers(site.scope):
+            outer = self.iteration_of(caller)
+            if outer is None:
+                continue
+            events = self.gradient_events(outer[0], caller.scope)
+            mine = [i for i, e in enumerate(events) if e.site is caller and e.kind == kind]
+            if len(mine) == 1:  # the helper does this once: it is this call's
+                found.append((events, mine[0], caller))
+        return found
+
     def loop_loader(self, loop: Loop) -> ast.Call | None:
         """The `DataLoader(...)` construction a `for` loop iterates (`for x, y in loader`,
         through `enumerate`, `tqdm`, `iter`, helpers and callers' arguments), else None."""

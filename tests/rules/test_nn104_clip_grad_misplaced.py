@@ -240,3 +240,28 @@ def test_scaled_gradients_mixed_with_a_plain_backward_are_still_scaled() -> None
                        "            scaler.scale(loss).backward(retain_graph=True)\n            loss.backward()\n")
     assert codes(code, "NN104") == [("NN104", line_of(code, "clip_grad_norm_"))]
     assert codes(code, "NN105") == [("NN105", line_of(code, "            loss.backward()"))]
+
+
+def test_clip_inside_a_helper_called_after_the_step() -> None:
+    code = """\
+    import torch
+
+    def clip_gradients(model, max_norm):
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+
+    def train(loader):
+        model = torch.nn.Linear(4, 2)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for x, y in loader:
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(model(x), y).backward()
+            opt.step()
+            clip_gradients(model, 1.0)
+    """
+    findings = lint(code, "NN104")
+    assert [(f.span.line, f.severity, f.fix) for f in findings] == [(4, Severity.WARNING, None)]
+    assert "run by `clip_gradients()` on line 13" in findings[0].message
+    assert 13 in [r.span.line for r in findings[0].related]
+    between = code.replace("            opt.step()\n            clip_gradients(model, 1.0)\n",
+                           "            clip_gradients(model, 1.0)\n            opt.step()\n")
+    assert codes(between, "NN104") == []

@@ -162,3 +162,26 @@ def test_two_file_package(tmp_path) -> None:  # type: ignore[no-untyped-def]
     }
     findings = lint_package(tmp_path, files, "pkg/train.py", "NN105")
     assert [(f.span.line, f.severity) for f in findings] == [(11, Severity.WARNING)]
+
+
+def test_plain_backward_inside_a_helper() -> None:
+    code = """\
+    import torch
+
+    def regularise(model, weight):
+        penalty = weight * sum(p.pow(2).sum() for p in model.parameters())
+        penalty.backward()
+
+    def fit(model, loader):
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        scaler = torch.amp.GradScaler("cuda")
+        for x, y in loader:
+            opt.zero_grad()
+            scaler.scale(torch.nn.functional.mse_loss(model(x), y)).backward()
+            regularise(model, 1e-4)
+            scaler.step(opt)
+            scaler.update()
+    """
+    findings = lint(code, "NN105")
+    assert [(f.span.line, f.severity, f.fix) for f in findings] == [(5, Severity.WARNING, None)]
+    assert "run by `regularise()` on line 13" in findings[0].message
