@@ -28,7 +28,8 @@ class DistributedSamplerWithoutSetEpoch(Rule):
     log shows.
 
     Samplers built with `shuffle=False` (validation), samplers that only feed an
-    evaluation loop, loaders prepared by `accelerator.prepare(...)` (accelerate
+    evaluation loop, a training loop that is not visibly run once per epoch (a
+    one-pass script), loaders prepared by `accelerator.prepare(...)` (accelerate
     sets the epoch itself) and Lightning (which does too) are not reported. Any
     `set_epoch` call this file cannot tell apart (on `loader.sampler`, in a helper,
     on an object of unknown kind) silences the rule.
@@ -151,9 +152,10 @@ def _samplers_fed_to_training(sem: Semantic, train: Training) -> dict[int, _Fed]
         return found
     for loop in train.training_loops():
         loader = train.loop_loader(loop)
-        if loader is not None and not _prepared(sem, loop):
+        epoch_loop = loop.parent or _loop_around_callers(sem, loop.scope)
+        if loader is not None and epoch_loop is not None and not _prepared(sem, loop):
             for sampler in _shuffling_samplers(sem, loader):
-                found.setdefault(id(sampler), _Fed(sampler, loader, loop, loop.parent, None))
+                found.setdefault(id(sampler), _Fed(sampler, loader, loop, epoch_loop, None))
     for site in sem.calls:
         for function in sem.resolve_function(site.node, site.scope):
             offset = 1 if function.params[:1] == ["self"] else 0
@@ -164,11 +166,21 @@ def _samplers_fed_to_training(sem: Semantic, train: Training) -> dict[int, _Fed]
                 made = train.made_by(value, site.scope, site.line)
                 if made is None or made[0].rsplit(".", 1)[-1] != "DataLoader" or _prepared_value(sem, value, site):
                     continue
-                if train.training_loop_over(function, index) is None:
+                epoch_loop = site.loop or _loop_around_callers(sem, site.scope)
+                if epoch_loop is None or train.training_loop_over(function, index) is None:
                     continue
                 for sampler in _shuffling_samplers(sem, made[1]):
-                    found.setdefault(id(sampler), _Fed(sampler, made[1], None, site.loop, site))
+                    found.setdefault(id(sampler), _Fed(sampler, made[1], None, epoch_loop, site))
     return found
+
+
+def _loop_around_callers(sem: Semantic, function: Scope) -> Loop | None:
+    """The loop that runs `function` again and again (`for epoch in ...: self._run_epoch(epoch)`):
+    the innermost loop around its first caller in this file, when every caller is in one."""
+    callers = sem.callers(function) if function.is_function else []
+    if not callers or any(caller.loop is None for caller in callers):
+        return None
+    return callers[0].loop
 
 
 def _shuffling_samplers(sem: Semantic, loader: ast.Call) -> list[ast.Call]:

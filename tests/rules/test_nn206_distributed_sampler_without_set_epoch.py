@@ -197,3 +197,18 @@ def test_silent_when_a_helper_or_another_module_sets_the_epoch(tmp_path) -> None
     }
     assert lint_package(tmp_path, files, "pkg/main.py", "NN206") == []
     assert lint_package(tmp_path, files, "pkg/main2.py", "NN206") == []
+
+
+def test_one_pass_over_the_data_needs_no_epoch() -> None:
+    code = """\
+    import torch
+    from torch.utils.data import DataLoader, DistributedSampler
+    def finetune(model, dataset):
+        loader = DataLoader(dataset, batch_size=8, sampler=DistributedSampler(dataset))
+        opt = torch.optim.AdamW(model.parameters())
+        for x, y in loader:
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(model(x), y).backward()
+            opt.step()
+    """
+    assert codes(code, "NN206") == []
