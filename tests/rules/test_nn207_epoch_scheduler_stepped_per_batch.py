@@ -182,3 +182,32 @@ def test_two_file_package(tmp_path) -> None:  # type: ignore[no-untyped-def]
     findings = lint_package(tmp_path, files, "pkg/train.py", "NN207")
     assert [f.span.line for f in findings] == [14]
     assert "sched.py line 4" in findings[0].message
+
+
+def test_helper_that_trains_one_epoch_with_the_scheduler_passed_in() -> None:
+    code = """\
+    import torch
+    from torch.utils.data import DataLoader
+
+    def train_one_epoch(model, loader, opt, sched):
+        for x, y in loader:
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+            sched.step()
+
+    def adjust_learning_rate(sched):
+        sched.step()
+
+    def main(args, model, data):
+        loader = DataLoader(data, batch_size=128, shuffle=True)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=args.decay_epochs)
+        per_epoch = torch.optim.lr_scheduler.StepLR(opt, step_size=args.decay_epochs)
+        for epoch in range(args.epochs):
+            train_one_epoch(model, loader, opt, sched)
+            adjust_learning_rate(per_epoch)
+    """
+    findings = lint(code, "NN207")
+    assert [f.span.line for f in findings] == [9]
+    assert "`step_size=args.decay_epochs`" in findings[0].message
