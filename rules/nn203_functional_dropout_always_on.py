@@ -9,28 +9,37 @@ from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, argument
-from nnlint.torchnames import DROPOUT_FUNCTIONS
+from nnlint.torchnames import DROPOUT_FUNCTIONS, OFF_BY_DEFAULT_DROPOUT_FUNCTIONS
 
 
 @register
 class FunctionalDropoutAlwaysOn(Rule):
     """
     ## What it does
-    Flags `F.dropout(x, p)` (and the other functional dropouts) called inside an
-    `nn.Module` without `training=self.training`.
+    Flags `F.dropout(x, p)` (and `F.dropout1d`, `F.dropout2d`, `F.dropout3d`,
+    `F.alpha_dropout`, `F.feature_alpha_dropout`) called inside an `nn.Module`
+    without `training=self.training`, and `F.scaled_dot_product_attention` with a
+    non-zero `dropout_p` that does not depend on `self.training`.
 
     ## Why is this bad?
-    The functional form does not know about the module's mode: its `training`
-    argument defaults to `True`. `model.eval()` switches off every `nn.Dropout`
-    layer but not this call, so evaluation and inference stay random and
-    systematically worse. Nothing fails; validation numbers are just noisy and low,
-    and they improve mysteriously when you "ensemble" several runs.
+    The functional form does not know about the module's mode: the `training`
+    argument of `dropout` and `dropout1d/2d/3d` defaults to `True`. `model.eval()`
+    switches off every `nn.Dropout` layer but not this call, so evaluation and
+    inference stay random and systematically worse. Nothing fails; validation
+    numbers are just noisy and low, and they improve mysteriously when you
+    "ensemble" several runs.
+
+    `alpha_dropout` and `feature_alpha_dropout` are the other way round: their
+    `training` argument defaults to `False`, so without `training=self.training`
+    they never drop anything, not even during training: the regularisation you
+    asked for silently does not exist (and `if self.training:` around the call does
+    not change that).
 
     The same holds for attention dropout: `F.scaled_dot_product_attention(...,
     dropout_p=self.dropout)` drops attention weights in eval mode too (nanoGPT
     shipped this); pass `dropout_p=self.dropout if self.training else 0.0`.
 
-    A call that only runs in training mode (`if self.training:`, `... if
+    A `dropout` call that only runs in training mode (`if self.training:`, `... if
     self.training else ...`) is fine, and so is a rate that is a method parameter
     defaulting to 0 (dropout the caller opts into, such as noise dropout at sampling).
 
@@ -60,7 +69,7 @@ class FunctionalDropoutAlwaysOn(Rule):
     code = "NN203"
     name = "functional-dropout-always-on"
     severity = Severity.WARNING
-    summary = "Functional dropout inside a module ignores eval() unless given training=self.training"
+    summary = "Functional dropout inside a module ignores the module's mode unless given training=self.training"
     fix_title = "Add training=self.training"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -81,14 +90,23 @@ class FunctionalDropoutAlwaysOn(Rule):
                 continue
             if not site.scope.params or site.scope.params[0] != "self":
                 continue
-            if _gated_by_training(site.scope.node, site.node) or _opt_in_rate(site.scope.node, site.node):
-                continue
             short = ctx.text(site.node.func)
-            message = (
-                f"`{short}(...)` in `{cls.name}.{site.scope.name}` keeps dropping activations after "
-                f"`.eval()`: its `training` argument defaults to True; pass `training=self.training`"
-            )
-            related = [ctx.related(cls.node, f"`{cls.name}` is an nn.Module whose eval() this call ignores")]
+            if name in OFF_BY_DEFAULT_DROPOUT_FUNCTIONS:
+                # `training` defaults to False: a no-op in training too, gated by `self.training` or not
+                message = (
+                    f"`{short}(...)` in `{cls.name}.{site.scope.name}` never drops anything: its `training` "
+                    f"argument defaults to False, so it does nothing during training either; pass "
+                    f"`training=self.training`"
+                )
+                related = [ctx.related(cls.node, f"`{cls.name}` is an nn.Module whose train() this call ignores")]
+            else:
+                if _gated_by_training(site.scope.node, site.node) or _opt_in_rate(site.scope.node, site.node):
+                    continue
+                message = (
+                    f"`{short}(...)` in `{cls.name}.{site.scope.name}` keeps dropping activations after "
+                    f"`.eval()`: its `training` argument defaults to True; pass `training=self.training`"
+                )
+                related = [ctx.related(cls.node, f"`{cls.name}` is an nn.Module whose eval() this call ignores")]
             edit: Edit = ctx.add_keyword(site.node, "training=self.training")
             yield ctx.finding(self, site.node, message, related, Fix(self.fix_title, (edit,)))
 

@@ -222,6 +222,20 @@ def nn203():
     )
 
 
+def nn203_alpha():
+    torch.manual_seed(0)
+    x = torch.randn(1024, 64)
+    never = (F.alpha_dropout(x, p=0.5) != x).float().mean().item()  # the mistake: training defaults to False
+    told = (F.alpha_dropout(x, p=0.5, training=True) != x).float().mean().item()
+    return (
+        "NN203",
+        "`F.alpha_dropout(x, 0.5)` in training without `training=self.training`",
+        f"{pct(never)} of the activations changed: no dropout at all",
+        f"{pct(told)} changed (`training=self.training` in training mode)",
+        "1024x64 activations",
+    )
+
+
 def nn204():
     model = mlp()
     model.eval()
@@ -374,7 +388,131 @@ def nn601():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
+def _amp_update_norm(unscale_first: bool) -> float:
+    """One AMP step with clipping to norm 1.0 (SGD lr 0.1): the norm of the weight update."""
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu")
+    before = torch.cat([p.detach().flatten() for p in model.parameters()])
+    scaler.scale(F.cross_entropy(model(X[:64]), Y[:64])).backward()
+    if unscale_first:
+        scaler.unscale_(opt)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    scaler.step(opt)
+    scaler.update()
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    return (after - before).norm().item()
+
+
+def nn104():
+    return (
+        "NN104",
+        "AMP: `clip_grad_norm_(..., 1.0)` before `scaler.unscale_(opt)`",
+        f"update norm {_amp_update_norm(False):.1e} (the clip saw gradients x65536)",
+        f"update norm {_amp_update_norm(True):.1e} (the clip saw the true gradients)",
+        "MLP, SGD lr 0.1, GradScaler on CPU, one step",
+    )
+
+
+def _aux_update_norm(scaled: bool) -> float:
+    """The weight update an auxiliary loss causes in one AMP step (SGD lr 0.1), when it
+    goes through `scaler.scale` or not; the main loss is scaled and touches other weights."""
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu")
+    last = model[3].weight
+    before = last.detach().clone()
+    scaler.scale(model[0](X[:64]).pow(2).mean() * 0).backward()  # the main loss: scaled (no gradient on `last`)
+    aux = F.cross_entropy(model(X[:64]), Y[:64])
+    (scaler.scale(aux) if scaled else aux).backward()
+    scaler.step(opt)
+    scaler.update()
+    return (last.detach() - before).norm().item()
+
+
+def nn105():
+    return (
+        "NN105",
+        "AMP: an auxiliary `loss.backward()` without `scaler.scale` before `scaler.step(opt)`",
+        f"its update norm {_aux_update_norm(False):.1e}",
+        f"{_aux_update_norm(True):.1e} (`scaler.scale(loss).backward()`)",
+        "MLP, SGD lr 0.1, GradScaler on CPU, one step",
+    )
+
+
+def _epochs_with_step_lr(per_batch: bool, epochs: int = 10) -> tuple[float, float]:
+    """Train 10 epochs of 16 batches with `StepLR(step_size=3, gamma=0.1)` (sized in epochs);
+    returns the learning rate after the first epoch and the test accuracy."""
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.1)
+    after_first = 0.0
+    for epoch in range(epochs):
+        for x, y in batches(len(X) // 64):
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+            if per_batch:
+                sched.step()  # the mistake
+        if not per_batch:
+            sched.step()
+        if epoch == 0:
+            after_first = opt.param_groups[0]["lr"]
+    return after_first, accuracy(model)
+
+
+def nn207():
+    bad_lr, bad = _epochs_with_step_lr(True)
+    ok_lr, ok = _epochs_with_step_lr(False)
+    return (
+        "NN207",
+        "`StepLR(step_size=3)` (epochs) stepped every batch",
+        f"learning rate after epoch 1: {bad_lr:.0e}; test accuracy {pct(bad)}",
+        f"{ok_lr:.0e}; test accuracy {pct(ok)}",
+        "MLP, SGD lr 0.1, 10 epochs of 16 batches",
+    )
+
+
+def _same_order(set_epoch: bool) -> float:
+    """Two epochs of a shuffling DistributedSampler (rank 0 of 2): how much of the order repeats."""
+    sampler = torch.utils.data.DistributedSampler(range(len(X)), num_replicas=2, rank=0, shuffle=True)
+    orders = []
+    for epoch in range(2):
+        if set_epoch:
+            sampler.set_epoch(epoch)
+        orders.append(list(sampler))
+    return sum(a == b for a, b in zip(*orders)) / len(orders[0])
+
+
+def nn206():
+    return (
+        "NN206",
+        "`DistributedSampler` without `set_epoch(epoch)`",
+        f"epoch 2 repeats {pct(_same_order(False))} of epoch 1's order",
+        f"{pct(_same_order(True))} (`sampler.set_epoch(epoch)`)",
+        "1,024 samples, rank 0 of 2",
+    )
+
+
+def nn205():
+    model = mlp(dropout=0.5)
+    train(model, F.cross_entropy, steps=600)
+    model.train()
+    model.eval  # the mistake: the method is read, never called  # noqa: B018
+    still = model.training
+    torch.manual_seed(1)
+    bad = accuracy(model)
+    model.eval()
+    return (
+        "NN205",
+        "`model.eval` without `()` before evaluating (dropout 0.5)",
+        f"`model.training` is still {still}: test accuracy {pct(bad)}",
+        f"`model.training` is {model.training}: test accuracy {pct(accuracy(model))}",
+        "MLP with dropout, 600 steps",
+    )
+
+
+EXPERIMENTS = (nn101, nn102, nn103, nn104, nn105, nn201, nn202, nn203, nn203_alpha, nn204, nn205, nn206, nn207, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
 
 
 def table() -> str:

@@ -77,3 +77,18 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"shared corpus not found at {CORPUS}")
     return CORPUS
+
+
+def lint_package(root: Path, files: dict[str, str], name: str, select: str | None = None) -> list[Finding]:
+    """Write a small package of dedented files under `root` and check `name` with the
+    project index (helpers, models and optimizers imported from sibling modules)."""
+    from nnlint.project import ProjectIndex
+
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    settings = Settings(select=(select,)) if select else Settings()
+    target = root / name
+    return check_source(target.read_text(encoding="utf-8"), str(target), settings,
+                        project=ProjectIndex(root, use_jedi=False)).findings

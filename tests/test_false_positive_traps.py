@@ -133,6 +133,42 @@ TRAPS = {
             probs = F.softmax(logits, dim=1)
             confidence = probs.max(dim=1).values.mean().item()
         """,
+    "DDP sampler reshuffled through loader.sampler, OneCycleLR per batch": """\
+        import torch
+        import torch.nn.functional as F
+        from torch.utils.data import DataLoader, DistributedSampler
+        def train(model, dataset, epochs):
+            loader = DataLoader(dataset, batch_size=64, sampler=DistributedSampler(dataset))
+            optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, epochs=epochs,
+                                                            steps_per_epoch=len(loader))
+            model.train()
+            for epoch in range(epochs):
+                loader.sampler.set_epoch(epoch)
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    F.cross_entropy(model(x), y).backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                    optimizer.step()
+                    scheduler.step()
+        """,
+    "two losses under bf16 autocast, no scaler; cosine stepped per epoch": """\
+        import torch
+        def train(model, loader, epochs):
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+            model.train()
+            for epoch in range(epochs):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    with torch.autocast("cuda", dtype=torch.bfloat16):
+                        out = model(x)
+                        main, aux = (out - y).pow(2).mean(), out.abs().mean()
+                    main.backward(retain_graph=True)
+                    aux.backward()
+                    optimizer.step()
+                scheduler.step()
+        """,
 }
 
 

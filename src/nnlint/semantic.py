@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Iterator, TypeVar
 
 _A = TypeVar("_A")
 
+from nnlint.torchnames import CLIP_FUNCTIONS
+
 if TYPE_CHECKING:
     from nnlint.project import ProjectIndex
 
@@ -321,6 +323,8 @@ class Semantic:
         self.grad_assignments: list[tuple[ast.AST, tuple[Loop, ...], Scope]] = []
         # every `<expr>.attr = value` (also `model.layers[0].attr = ...`), in source order
         self.attribute_assignments: list[tuple[ast.Attribute, ast.expr | None, ast.AST, Scope]] = []
+        # statements that only read an attribute (`model.eval` without `()`), with their scope and loops
+        self.bare_attributes: list[tuple[ast.Expr, Scope, tuple[Loop, ...]]] = []
         self.scope_of_node: dict[int, Scope] = {}
         self._module_names: set[str] = set()
         self._effects_cache: dict[int, list[tuple[str, str, CallSite]]] = {}
@@ -369,6 +373,7 @@ class Semantic:
         self.augassigns.clear()
         self.grad_assignments.clear()
         self.attribute_assignments.clear()
+        self.bare_attributes.clear()
         self.classes.clear()
         self.functions.clear()
         self.scope_of_node.clear()
@@ -698,7 +703,7 @@ class Semantic:
         """Mode and gradient effects of running `function`, in order, following helpers.
 
         Each effect is (kind, key, site): kind in eval/train/zero_grad/clear_grad/backward/
-        step; key names the object as seen from the function's caller ("#0" = first param).
+        scaled_backward/unscale/clip/step; key names the object as seen from the function's caller ("#0" = first param).
         """
         cached = self._effects_cache.get(id(function))
         if cached is not None:
@@ -724,6 +729,12 @@ class Semantic:
         call = site.node
         method = site.method
         scope = site.scope
+        if self.call_name(call) in CLIP_FUNCTIONS:
+            return [("clip", "*", site)]
+        if method is not None and type(site.receiver) is ast.Name and site.receiver.id == "self":
+            cls = self.enclosing_class(scope)
+            if cls is not None and not self.is_module_class(cls.name) and self.resolve_function(call, scope):
+                method = None  # a trainer's own `self.backward(loss)`: what its body does is the effect
         if method is not None:
             receiver = site.receiver
             if method in ("eval", "train") and receiver is not None:
@@ -739,7 +750,12 @@ class Semantic:
             if method == "zero_grad":
                 return [("zero_grad", key, site)]
             if method == "backward":
+                if type(receiver) is ast.Call and type(receiver.func) is ast.Attribute and receiver.func.attr == "scale":
+                    # `scaler.scale(loss).backward()`: gradients multiplied by the loss scale
+                    return [("backward", key, site), ("scaled_backward", key, site)]
                 return [("backward", key, site)]
+            if method == "unscale_" and call.args:
+                return [("unscale", self.param_key(call.args[0], scope) or "?", site)]
             if method == "step" and call.args and type(receiver) is ast.Name and "scal" in receiver.id.lower():
                 return [("step", self.param_key(call.args[0], scope) or "?", site)]
             if method == "step":
@@ -863,6 +879,8 @@ class _Walker:
     def visit_stmt(self, stmt: ast.stmt) -> None:
         kind = type(stmt)
         if kind is ast.Expr:
+            if type(stmt.value) is ast.Attribute:
+                self.sem.bare_attributes.append((stmt, self.scope, self.loops))
             self.visit_expr(stmt.value)
         elif kind is ast.Assign:
             self.visit_expr(stmt.value)

@@ -22,6 +22,18 @@ DROPOUT_FUNCTIONS = frozenset(
     }
 )
 
+# Functions that clip the gradients held in `.grad` (what an optimizer step reads next).
+CLIP_FUNCTIONS = frozenset(
+    {
+        "torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad_value_", "torch.nn.utils.clip_grad_norm",
+        "torch.nn.utils.clip_grad.clip_grad_norm_", "torch.nn.utils.clip_grad.clip_grad_value_",
+        "torch.nn.utils.clip_grads_with_norm_",
+    }
+)
+
+# Functional dropouts whose `training` argument defaults to False (no-ops unless told).
+OFF_BY_DEFAULT_DROPOUT_FUNCTIONS = frozenset({f"{F}.alpha_dropout", f"{F}.feature_alpha_dropout"})
+
 # Layers whose behaviour differs between train() and eval().
 MODE_DEPENDENT_LAYERS = frozenset(
     {

@@ -44,6 +44,44 @@ class Identity:
         return self.key == other.key
 
 
+@dataclass(frozen=True)
+class GradientEvent:
+    """One thing an iteration does to the gradients (see `Training.gradient_events`)."""
+
+    kind: str  # backward | scaled_backward | step | zero_grad | clear_grad | clip | unscale
+    site: CallSite  # the call (for a helper's event: the helper's call)
+    argument: ast.expr | None = None  # the optimizer a step or `unscale_` acts on
+    helper: bool = False  # happens inside a helper the call runs
+    through_scaler: bool = False  # a step taken through `scaler.step(optimizer)`
+
+
+# Calls that iterate their first argument unchanged (item by item).
+_ITER_WRAPPERS = frozenset({"enumerate", "iter", "tqdm", "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm",
+                            "tqdm.autonotebook.tqdm"})
+
+_GRADIENT_KINDS = frozenset({"backward", "scaled_backward", "zero_grad", "clear_grad", "clip", "unscale", "step"})
+
+
+def _on_self(site: CallSite) -> bool:
+    """`self.method(...)`."""
+    return type(site.receiver) is ast.Name and site.receiver.id == "self"
+
+
+def _is_scaled(site: CallSite) -> bool:
+    """`scaler.scale(loss).backward()`."""
+    receiver = site.receiver
+    return type(receiver) is ast.Call and type(receiver.func) is ast.Attribute and receiver.func.attr == "scale"
+
+
+def _direct(kind: str, site: CallSite) -> bool:
+    """Whether the event is the call itself rather than something a helper it runs does."""
+    if kind == "clip":
+        return site.method is None or site.method.startswith("clip_grad")
+    if kind in ("backward", "scaled_backward"):
+        return site.method == "backward"
+    return site.method in ({"unscale": "unscale_"}.get(kind, kind), "zero_")
+
+
 def is_eval_role_name(name: str) -> bool:
     words = set(_WORD.findall(name.lower()))
     return bool(words & _EVAL_WORDS) or name.lower() in ("test", "test_epoch", "run_test", "test_model", "test_loop")
@@ -72,6 +110,63 @@ class Training:
                 return False
         name = dotted(expr)
         return name is not None and looks_like_optimizer_name(name)
+
+    def made_by(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> tuple[str, ast.Call] | None:
+        """The qualified class of the object `expr` holds and the call that built it, following
+        names, `self` attributes, helpers' returns and parameters to this file's callers
+        (`values.construction`); None when that is not one known call."""
+        from nnlint.values import values  # values imports nothing of this module; kept lazy anyway
+
+        vals = values(self.sem)
+        made = vals.construction(expr, scope, line)
+        if made is None or (dotted(made[0].func) or "").startswith("self."):
+            through_method = self._made_by_method(expr, scope, line, depth)
+            if through_method is not None or made is None:
+                return through_method
+        name = self.sem.constructed_class(expr, scope, line) or vals.name_of(made[0])
+        return (name, made[0]) if name else None
+
+    def _made_by_method(self, expr: ast.expr, scope: Scope, line: int, depth: int) -> tuple[str, ast.Call] | None:
+        """`self.loader = self._prepare_dataloader(ds)`: what the trainer's own method returns
+        (the same call on every return)."""
+        value = self.sem.origin(expr, scope, line, through_shape_ops=False)
+        if depth > 2:
+            return None
+        unpacked = value.hops[-1] if value.hops and value.hops[-1].kind == "unpack" else None
+        if unpacked is not None and type(unpacked.unpacked_from) is ast.Call and unpacked.unpack_index is not None:
+            return self._element_made_by(unpacked.unpacked_from, unpacked.unpack_index, unpacked.scope, depth)
+        call = value.expr
+        if type(call) is not ast.Call or dotted(call.func) is None or not dotted(call.func).startswith(
+                "self."):
+            return None
+        found: tuple[str, ast.Call] | None = None
+        for method in self.sem.resolve_function(call, value.scope):
+            for ret in method.returns:
+                one = self.made_by(ret.value, method, ret.lineno, depth + 1) if ret.value is not None else None
+                if one is None or found is not None and one[1] is not found[1]:
+                    return None
+                found = one
+        return found
+
+    def proven_kind(self, expr: ast.expr, scope: Scope, line: int) -> tuple[str, ast.AST | None] | None:
+        """What `expr` is proven to hold, as far as the gradient rules care: "optimizer",
+        "scheduler", "scaler" (a GradScaler), "sampler" or "model", with the node that proves
+        it (its construction, or a module-only use). A name proves nothing."""
+        made = self.made_by(expr, scope, line)
+        if made is not None:
+            name, call = made
+            if is_optimizer_constructor(name):
+                return ("optimizer", call)
+            if is_scheduler_constructor(name):
+                return ("scheduler", call)
+            if is_grad_scaler(name):
+                return ("scaler", call)
+            if name.rsplit(".", 1)[-1] == "DistributedSampler":
+                return ("sampler", call)
+        if self.is_proven_model(expr, scope, line):
+            use = self.module_only_use(dotted(expr) or "")
+            return ("model", made[1] if made is not None else use.node if use is not None else None)
+        return None
 
     def is_model(self, expr: ast.expr, scope: Scope, line: int) -> bool:
         """Whether `expr` may hold an nn.Module: proven (`is_proven_model`), or at least
@@ -244,15 +339,133 @@ class Training:
                         break
         return found
 
+    def gradient_events(self, sites: list[CallSite], scope: Scope) -> list[GradientEvent]:
+        """What happens to the gradients when `sites` (the calls of `scope` in one iteration)
+        run, in execution order: backward passes (and whether the GradScaler scaled them),
+        optimizer steps, clears, clips and `scaler.unscale_`, also inside helpers (whose
+        events all sit at the helper's call)."""
+        events: list[GradientEvent] = []
+        for site in sites:
+            if site.scope is not scope:
+                continue
+            optimizer = self.optimizer_of_step(site)
+            if optimizer is not None:
+                scaled = self._is_scaler(site.receiver, site) if site.receiver is not None and site.node.args else False
+                events.append(GradientEvent("step", site, optimizer, through_scaler=scaled))
+                continue
+            if site.method == "step":
+                continue  # a scheduler's, an environment's: not a gradient event
+            if self.is_backward(site) and not self.sem.resolve_function(site.node, site.scope):
+                events.append(GradientEvent("backward", site))
+                if _is_scaled(site):
+                    events.append(GradientEvent("scaled_backward", site))
+                continue
+            for kind, _key, _ in self.sem.site_effects(site):
+                if kind in _GRADIENT_KINDS:
+                    argument = site.node.args[0] if kind == "unscale" and site.node.args else None
+                    events.append(GradientEvent(kind, site, argument, helper=not _direct(kind, site)))
+        return events
+
+    def iteration_of(self, site: CallSite) -> tuple[list[CallSite], Loop | None] | None:
+        """The calls of the training iteration `site` runs in: the innermost loop around it
+        that runs a backward pass, or the body of a function run once per step (a trainer's
+        `train_step`) when it has no loop; None otherwise."""
+        training_loops = set(map(id, self.training_loops()))
+        for loop in reversed(site.loops):
+            if id(loop) in training_loops:
+                return loop.calls, loop
+        if not site.loops and site.scope.is_function:
+            return [s for s in site.scope.calls if not s.loops], None
+        return None
+
+    def iterations_around(self, site: CallSite, kind: str) -> list[tuple[list[GradientEvent], int, CallSite | None]]:
+        """Where the gradient event `kind` that `site` makes happens, as (events of the
+        iteration, index of the event, the helper call it happens through or None): the
+        iteration `site` is written in, then, for a helper (a function run by callers in
+        this file), each caller's iteration with the helper's events at the call."""
+        found: list[tuple[list[GradientEvent], int, CallSite | None]] = []
+        iteration = self.iteration_of(site)
+        if iteration is not None:
+            events = self.gradient_events(iteration[0], site.scope)
+            index = next((i for i, e in enumerate(events) if e.site is site and e.kind == kind), None)
+            if index is not None:
+                found.append((events, index, None))
+        if not site.scope.is_function or site.loops:
+            return found
+        for caller in self.sem.callers(site.scope):
+            outer = self.iteration_of(caller)
+            if outer is None:
+                continue
+            events = self.gradient_events(outer[0], caller.scope)
+            mine = [i for i, e in enumerate(events) if e.site is caller and e.kind == kind]
+            if len(mine) == 1:  # the helper does this once: it is this call's
+                found.append((events, mine[0], caller))
+        return found
+
+    def loop_loader(self, loop: Loop) -> ast.Call | None:
+        """The `DataLoader(...)` construction a `for` loop iterates (`for x, y in loader`,
+        through `enumerate`, `tqdm`, `iter`, helpers and callers' arguments), else None."""
+        node = loop.node
+        if type(node) not in (ast.For, ast.AsyncFor):
+            return None
+        iterable = node.iter  # type: ignore[union-attr]
+        while type(iterable) is ast.Call and iterable.args and (self.sem.call_name(iterable) or "") in _ITER_WRAPPERS:
+            iterable = iterable.args[0]
+        if type(iterable) not in (ast.Name, ast.Attribute, ast.Call):
+            return None
+        made = self.made_by(iterable, loop.scope, node.lineno)
+        if made is None or made[0].rsplit(".", 1)[-1] != "DataLoader":
+            return None
+        return made[1]
+
+    def _element_made_by(self, call: ast.Call, index: int, scope: Scope, depth: int) -> tuple[str, ast.Call] | None:
+        """`train_loader, val_set = prepare_dataloaders(cfg)`: element `index` of the tuple a
+        helper (here or imported) returns, the same construction on every return."""
+        found: tuple[str, ast.Call] | None = None
+        for function in self.sem.resolve_function(call, scope):
+            owner = training(function.owner) if function.owner is not None else self
+            for ret in function.returns:
+                if type(ret.value) is not ast.Tuple or index >= len(ret.value.elts):
+                    return None
+                one = owner.made_by(ret.value.elts[index], function, ret.lineno, depth + 1)
+                if one is None or found is not None and one[1] is not found[1]:
+                    return None
+                found = one
+        return found
+
+    def training_loop_over(self, function: Scope, index: int) -> Loop | None:
+        """A training loop of `function` that iterates its parameter number `index`
+        (`def train_one_epoch(model, loader, opt): for x, y in loader: ...`)."""
+        if index >= len(function.params):
+            return None
+        name = function.params[index]
+        owner = training(function.owner) if function.owner is not None else self
+        for loop in owner.training_loops():
+            if loop.scope is not function or type(loop.node) not in (ast.For, ast.AsyncFor):
+                continue
+            iterable = loop.node.iter  # type: ignore[union-attr]
+            while type(iterable) is ast.Call and iterable.args and (
+                    function.owner or self.sem).call_name(iterable) in _ITER_WRAPPERS:
+                iterable = iterable.args[0]
+            if type(iterable) is ast.Name and iterable.id == name:
+                return loop
+        return None
+
     # --------------------------------------------------------- structure
     def training_loops(self) -> list[Loop]:
-        """Loops that run a backward pass in their body (directly or in a helper)."""
+        """Loops that run a backward pass in their body (directly or in a helper: a function,
+        or a trainer's own method such as `self.train_step(batch)`)."""
+        cached = self.__dict__.get("_training_loops")
+        if cached is not None:
+            return cached
         loops = []
         for loop in self.sem.loops:
             if any(self.is_backward(s) for s in loop.calls) or any(
-                kind == "backward" for s in loop.calls if s.method is None for kind, _, _ in self.sem.site_effects(s)
+                kind == "backward" for s in loop.calls if s.method is None or _on_self(s)
+                for kind, _, _ in self.sem.site_effects(s)
             ):
                 loops.append(loop)
+        self.__dict__["_training_loops"] = loops
         return loops
 
     def forward_statement(self, backward: CallSite) -> ast.stmt:

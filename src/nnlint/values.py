@@ -559,6 +559,31 @@ class Values:
             found = name
         return found
 
+    def loss_value(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> ast.Call | None:
+        """The loss call whose result `expr` holds (`loss = criterion(out, y)`, `F.mse_loss(...)`,
+        a sum of such, or its `.mean()`), else None: what proves a value is a loss, not its name."""
+        found = self.sem.origin(expr, scope, line)
+        value, where = found.expr, found.scope
+        line = found.hops[-1].line if found.hops else line
+        if type(value) is ast.BinOp and depth < 4:
+            return self.loss_value(value.left, where, line, depth + 1) or self.loss_value(
+                value.right, where, line, depth + 1)
+        if type(value) is not ast.Call:
+            return None
+        func = value.func
+        if type(func) is ast.Attribute and func.attr in ("mean", "sum") and depth < 4:
+            return self.loss_value(func.value, where, line, depth + 1)
+        name = self.sem.call_name(value) or ""
+        last = name.rsplit(".", 1)[-1]
+        if name.startswith("torch.nn.functional.") and ("loss" in last or "entropy" in last or last == "kl_div"):
+            return value
+        if type(func) in (ast.Name, ast.Attribute) and not name.startswith("torch."):
+            made = self.construction(called_module(func), where, value.lineno)
+            made_name = self.name_of(made[0]) if made is not None else ""
+            if made_name and made_name.startswith("torch.nn.") and made_name.endswith("Loss"):
+                return value
+        return None
+
     @cached_property
     def loss_uses(self) -> list[LossUse]:
         uses: list[LossUse] = []
