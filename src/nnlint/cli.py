@@ -16,7 +16,14 @@ from pickle import PicklingError
 from typing import Sequence
 
 from nnlint import __version__
-from nnlint.config import ConfigError, Settings, settings_for, settings_from_mapping
+from nnlint.config import (
+    ConfigError,
+    Settings,
+    matches_no_rule,
+    settings_for,
+    settings_from_mapping,
+    unknown_code_message,
+)
 from nnlint.engine import SYNTAX_ERROR, active_rules, check_source, read_source
 from nnlint.fsutil import CHANGED, replace_file
 from nnlint.project import ProjectIndex, shared_index
@@ -172,6 +179,27 @@ def _settings(args: argparse.Namespace, path: Path, cache: dict[Path, Settings])
     return base.merged(**overrides)
 
 
+def _command_line_codes(args: argparse.Namespace) -> list[str]:
+    """Check the codes given on the command line against the rules: a selection that
+    names no rule would check nothing (ConfigError, exit 2); an ignore of an unknown
+    code only warns. Returns the warnings."""
+    for flag, codes in (("--select", args.select), ("--extend-select", args.extend_select)):
+        unknown = [code for code in codes or () if matches_no_rule(code)]
+        if unknown:
+            raise ConfigError(unknown_code_message(", ".join(unknown), flag))
+    return [f"warning: {unknown_code_message(code, '--ignore')}; ignored"
+            for code in args.ignore or () if matches_no_rule(code)]
+
+
+def _print_warnings(messages: list[str], settings: "list[Settings]") -> None:
+    """Each warning once, before the report (configuration warnings come with their path)."""
+    seen: set[str] = set()
+    for message in [*messages, *(f"warning: {w}" for s in settings for w in s.warnings)]:
+        if message not in seen:
+            seen.add(message)
+            print(f"nnlint: {message}", file=sys.stderr)
+
+
 def tune_gc() -> None:
     """A check run allocates millions of small, long-lived AST objects: with the
     default thresholds the collector rescans them over and over (~30% of the run)."""
@@ -186,8 +214,13 @@ def run_check(args: argparse.Namespace) -> int:
     reports: list[FileReport] = []
     errors: list[str] = []
     fixing = args.fix or args.diff
+    try:
+        warnings = _command_line_codes(args)
+    except ConfigError as exc:
+        print(f"nnlint: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     if args.stdin_filename is not None:
-        return _run_stdin(args, cache)
+        return _run_stdin(args, cache, warnings)
     files, missing = collect_files([Path(p) for p in args.paths])
     errors.extend(f"nnlint: {p}: no such file or folder" for p in missing)
     jobs = []
@@ -197,6 +230,7 @@ def run_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"nnlint: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    _print_warnings(warnings, [job[1] for job in jobs])
     reports = _run_jobs(jobs, args.jobs)
     for report in reports:
         if report.error:
@@ -231,7 +265,7 @@ def _write(text: str) -> None:
     sys.stdout.write(text)
 
 
-def _run_stdin(args: argparse.Namespace, cache: dict[Path, Settings]) -> int:
+def _run_stdin(args: argparse.Namespace, cache: dict[Path, Settings], warnings: list[str]) -> int:
     """`--stdin-filename NAME`: check standard input as if it were the file NAME.
 
     The configuration is the one NAME would get. With --fix the fixed source goes to
@@ -243,6 +277,7 @@ def _run_stdin(args: argparse.Namespace, cache: dict[Path, Settings]) -> int:
     except ConfigError as exc:
         print(f"nnlint: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    _print_warnings(warnings, [settings])
     data = sys.stdin.buffer.read()
     text: str | None
     try:

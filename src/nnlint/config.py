@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nnlint.findings import Severity
@@ -32,6 +32,9 @@ class Settings:
     severity: tuple[tuple[str, Severity], ...] = ()
     options: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
     source: str | None = None  # the pyproject.toml these came from, if any
+    # Problems that do not stop a run (an --ignore of a code no rule has): the CLI
+    # prints them once; they take no part in comparisons or the result cache's key.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def is_enabled(self, code: str, enabled_by_default: bool = True) -> bool:
         selected = _best_prefix(code, self.select + self.extend_select)
@@ -95,6 +98,27 @@ def _codes(value: object, key: str) -> tuple[str, ...]:
     return tuple(_check_code(v, key) for v in value)
 
 
+def matches_no_rule(code: str) -> bool:
+    """True when `code` (a well-formed code or prefix) names no rule: selecting it
+    would check nothing. NN000 (syntax errors) counts as a rule."""
+    from nnlint.registry import load_rules  # the registry imports rules: only when validating
+
+    normalized = "NN" if code.upper() == "ALL" else code.upper()
+    return not any(known.startswith(normalized) for known in ("NN000", *load_rules()))
+
+
+def unknown_code_message(code: str, key: str) -> str:
+    return f"{key}: {code} matches no rule (`nnlint rule --all` lists them)"
+
+
+def _known_selection(codes: tuple[str, ...], key: str) -> tuple[str, ...]:
+    """A selection naming a code no rule has would silently check nothing: an error."""
+    unknown = [code for code in codes if matches_no_rule(code)]
+    if unknown:
+        raise ConfigError(unknown_code_message(", ".join(unknown), f"'{key}'"))
+    return codes
+
+
 def _severity(code: object, level: object) -> tuple[str, Severity]:
     key = _check_code(str(code), "severity")
     if not isinstance(level, str):
@@ -149,9 +173,11 @@ def settings_from_mapping(data: dict[str, object], source: str | None = None, st
                 f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
                 f"(known keys: select, ignore, extend-select, severity, options)"
             )
-    select = _codes(data.get("select", []), "select")
+    select = _known_selection(_codes(data.get("select", []), "select"), "select")
     ignore = _codes(data.get("ignore", []), "ignore")
-    extend = _codes(data.get("extend-select", data.get("extend_select", [])), "extend-select")
+    extend = _known_selection(_codes(data.get("extend-select", data.get("extend_select", [])), "extend-select"), "extend-select")
+    # Ignoring a code no rule has is harmless (nothing to turn off), but likely a typo.
+    warnings = tuple(unknown_code_message(code, "'ignore'") for code in ignore if matches_no_rule(code))
     severity_table = data.get("severity", {})
     if not isinstance(severity_table, dict):
         raise ConfigError(f"'severity' must be a table of code = severity, got {severity_table!r}")
@@ -172,7 +198,9 @@ def settings_from_mapping(data: dict[str, object], source: str | None = None, st
         if strict:
             _check_options(key, values)
         options.append((key, tuple(sorted(values.items()))))
-    return Settings(select, ignore, extend, tuple(severities), tuple(options), source)
+    if source is not None:
+        warnings = tuple(f"{source}: [tool.nnlint]: {message}; ignored" for message in warnings)
+    return Settings(select, ignore, extend, tuple(severities), tuple(options), source, warnings)
 
 
 def find_pyproject(start: Path) -> Path | None:
