@@ -60,12 +60,21 @@ class Suppressions:
     lines: dict[int, set[str] | None] = field(default_factory=dict)  # None: every code
 
     def hides(self, finding: Finding) -> bool:
+        """A finding is silenced by a suppression of its code on its own line or on any of
+        the lines it names as related (the `opt.step()` of an NN101 anchored on
+        `backward()`); a bare `# noqa` counts on its own line only, since it is usually
+        written for another linter."""
         if any(finding.code.startswith(code) for code in self.file_codes):
             return True
-        if finding.span.line not in self.lines:
-            return False
-        codes = self.lines[finding.span.line]
-        return codes is None or any(finding.code.startswith(code) for code in codes)
+        if finding.span.line in self.lines:
+            codes = self.lines[finding.span.line]
+            if codes is None or any(finding.code.startswith(code) for code in codes):
+                return True
+        for related in finding.related:
+            codes = self.lines.get(related.span.line)
+            if codes and any(finding.code.startswith(code) for code in codes):
+                return True
+        return False
 
 
 def parse_suppressions(source: SourceFile) -> Suppressions:
