@@ -230,6 +230,68 @@ def generate_script(target_lines: int, seed: int = 0) -> str:
     return "".join(parts)
 
 
+# Snippets with fixable mistakes, about one fix per four lines (NN502, NN503, NN203,
+# NN402, NN601, NN301, NN101, NN103, NN201): what `--fix` and `--diff` are timed on.
+BUGGY_SNIPPETS = [
+    '''
+class Net{i}(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1),
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+        )
+        self.fc = nn.Linear(16, 4)
+        self.p = 0.2
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        x = x.view(b, h, w, c)
+        x = self.body(x.permute(0, 3, 1, 2))
+        x = F.dropout(x.mean((2, 3)), self.p)
+        return self.fc(x)
+''',
+    '''
+def train_{i}(loader):
+    model = Net{i}()
+    model.body.require_grad = False
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    criterion = nn.CrossEntropyLoss()
+    total = 0.0
+    for x, y in loader:
+        out = model.forward(x)
+        loss = criterion(torch.softmax(out, dim=1), y)
+        loss.backward()
+        optimizer.step()
+        total += loss
+    return model, total
+''',
+    '''
+def evaluate_{i}(model, loader):
+    correct = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    return correct
+''',
+]
+
+
+def generate_buggy_script(target_lines: int) -> str:
+    """A training script of about `target_lines` lines with a fixable mistake every
+    four lines or so (the kind of file `--fix` must stay linear on)."""
+    parts = ["import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"]
+    lines = 4
+    index = 0
+    while lines < target_lines:
+        text = BUGGY_SNIPPETS[index % len(BUGGY_SNIPPETS)].format(i=index // len(BUGGY_SNIPPETS))
+        parts.append(text)
+        lines += text.count("\n")
+        index += 1
+    return "".join(parts)
+
+
 def generate_folder(root: Path, files: int = 300, total_lines: int = 80_000) -> tuple[int, int]:
     """Write `files` generated scripts (in a few sub-packages) totalling about `total_lines`."""
     per_file = max(40, total_lines // files)
@@ -243,13 +305,13 @@ def generate_folder(root: Path, files: int = 300, total_lines: int = 80_000) -> 
     return files, written
 
 
-def _timings(function: Callable[[], object], repeat: int) -> list[float]:
+def _timings(function: Callable[[], object], repeat: int, clock: Callable[[], float] = time.perf_counter) -> list[float]:
     times = []
     for _ in range(repeat):
         gc.collect()
-        start = time.perf_counter()
+        start = clock()
         function()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return times
 
 
@@ -350,6 +412,40 @@ def measure_folder(root: Path, repeat: int, jobs: int | None = None) -> list[flo
     return times
 
 
+def measure_fix_curve(sizes: tuple[int, ...], repeat: int) -> list[tuple[int, int, float, float]]:
+    """Issue 15's figure: a check run and a `--fix` run (the same work as `--diff`:
+    analysis, fixes applied in verified batches, the report of what remains) on generated
+    scripts with a fixable mistake every ~4 lines. (lines, fixes, check s, fix s): CPU
+    seconds of this process (a ratio that other work on the machine does not skew), min
+    of `repeat` runs each."""
+    from nnlint.config import Settings
+    from nnlint.engine import check_source, fix_text
+
+    settings = Settings()
+    curve = []
+    for target in sizes:
+        text = generate_buggy_script(target)
+        lines = text.count("\n") + 1
+        cpu = time.process_time
+        check = min(_timings(lambda: check_source(text, "fix_bench.py", settings, verify_fixes=False), repeat, cpu))
+        outcome = fix_text(text, "fix_bench.py", settings)
+        fix = min(_timings(lambda: fix_text(text, "fix_bench.py", settings), repeat, cpu))
+        curve.append((lines, outcome.applied, check, fix))
+    return curve
+
+
+def print_fix_curve(curve: list[tuple[int, int, float, float]]) -> None:
+    print("\n--fix / --diff against a check (issue 15): generated scripts, a fixable mistake every ~4 lines")
+    print(f"  {'lines':>7} {'fixes':>6} {'check CPU s':>12} {'fix CPU s':>10} {'fix / check':>12}")
+    worst = 0.0
+    for lines, fixes, check, fix in curve:
+        ratio = fix / check if check else float("nan")
+        worst = max(worst, ratio)
+        print(f"  {lines:>7,} {fixes:>6,} {check:>12.3f} {fix:>10.3f} {ratio:>11.2f}x")
+    verdict = "OK" if worst <= 3.0 else "OVER TARGET"
+    print(f"  => worst fix / check = {worst:.2f}x (target <= 3x at any size): {verdict}")
+
+
 CROSS_FILE_MODULES = {
     "pkg/__init__.py": "",
     "pkg/engine.py": "import torch\n\n\ndef validate(model, loader):\n    model.eval()\n"
@@ -433,6 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=300, help="files in the generated folder (default 300)")
     parser.add_argument("--lines", type=int, default=80_000, help="lines in the generated folder (default 80000)")
     parser.add_argument("--no-folder", action="store_true", help="skip the folder-scale run")
+    parser.add_argument("--no-fix-curve", action="store_true", help="skip the --fix against check curve")
     parser.add_argument("--compare-jobs", action="store_true", help="also time the folder run with --jobs 1")
     args = parser.parse_args(argv)
 
@@ -472,6 +569,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\nexamples/: not found (skipped)")
 
     measure_cross_file(args.repeat)
+
+    if not args.no_fix_curve:
+        print_fix_curve(measure_fix_curve((1_000, 5_000, 20_000), max(1, min(3, args.repeat))))
 
     if not args.no_folder:
         with tempfile.TemporaryDirectory(prefix="nnlint-bench-") as tmp:

@@ -24,11 +24,11 @@ from nnlint.config import (
     settings_from_mapping,
     unknown_code_message,
 )
-from nnlint.engine import SYNTAX_ERROR, active_rules, check_source, read_source
+from nnlint.engine import SYNTAX_ERROR, active_rules, check_source, fix_text, read_source
 from nnlint.fsutil import CHANGED, replace_file
 from nnlint.project import ProjectIndex, shared_index
 from nnlint.findings import Finding, Severity, Span
-from nnlint.fixes import apply_fixes, unified_diff
+from nnlint.fixes import unified_diff
 from nnlint.output import FORMATS, render
 from nnlint.registry import load_rules
 from nnlint.source import SourceDecodeError, decode_source
@@ -41,7 +41,6 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # of source the pool's start and IPC cost more than they save.
 PARALLEL_MIN_FILES = 4
 PARALLEL_MIN_BYTES = 384 * 1024
-MAX_FIX_ROUNDS = 4
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 _ON_LINE = re.compile(r"\bon line (\d+)\b")
 _CODE_OR_PREFIX = re.compile(r"^(?:NN\d{0,3}|ALL)$")
@@ -405,23 +404,17 @@ def _guarded(run, display: str, text: str, settings: Settings) -> FileReport:  #
 def _check_text(
     text: str, display: str, settings: Settings, fixing: bool, project: ProjectIndex | None = None
 ) -> FileReport:
-    # Fixes are applied and re-checked only when they will be used (--fix, --diff); a
-    # plain report shows each rule's fix as built.
-    result = check_source(text, display, settings, verify_fixes=fixing, project=project)
+    # Fixes are applied and re-checked only when they will be used (--fix, --diff), in
+    # verified batches (see `fix_text`); a plain report shows each rule's fix as built.
+    result = check_source(text, display, settings, verify_fixes=False, project=project)
     if result.internal_errors:
         error = f"internal error in {', '.join(result.internal_errors)}; please report it"
         return FileReport(display, result.findings, error=error)
     if not fixing:
         return FileReport(display, result.findings)
-    new_text, total = text, 0
-    findings = result.findings
-    for _ in range(MAX_FIX_ROUNDS):
-        new_text, applied = apply_fixes(new_text, findings)
-        if not applied:
-            break
-        total += applied
-        findings = check_source(new_text, display, settings, project=project).findings
-    return FileReport(display, findings, unified_diff(text, new_text, display), total, new_text=new_text)
+    outcome = fix_text(text, display, settings, project, result)
+    new_text = outcome.text
+    return FileReport(display, outcome.findings, unified_diff(text, new_text, display), outcome.applied, new_text=new_text)
 
 
 def _write_atomically(path: Path, original: str, new_text: str) -> str | None:
