@@ -13,7 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from pickle import PicklingError
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from nnlint import __version__
 from nnlint.config import (
@@ -33,6 +33,9 @@ from nnlint.output import FORMATS, render
 from nnlint.registry import load_rules
 from nnlint.source import SourceDecodeError, decode_source
 from nnlint.walk import collect_files
+
+if TYPE_CHECKING:
+    from nnlint.cache import ResultCache
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # A process pool pays for itself once there is about half a second of sequential
@@ -96,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--jobs", type=_jobs, default=0, help="parallel worker processes (default: one per core)")
     check.add_argument("--stdin-filename", help="read the source from standard input, reporting it under this name")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings are reported")
+    check.add_argument("--no-cache", action="store_true", help="analyse every file, neither reading nor writing the result cache")
+    check.add_argument("--cache-dir", metavar="DIR", help="where the result cache lives (default: .nnlint_cache)")
 
     rule = commands.add_parser("rule", help="explain a rule", description="Print a rule's documentation.")
     rule.add_argument("code", nargs="?", help="rule code, e.g. NN101")
@@ -226,11 +231,12 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         for path in files:
             jobs.append((path, _settings(args, path, cache), args.fix, args.diff))
+        cache_dir = None if fixing or args.no_cache or _env_flag("NNLINT_NO_CACHE") else _cache_dir(args, cache)
     except ConfigError as exc:
         print(f"nnlint: {exc}", file=sys.stderr)
         return EXIT_ERROR
     _print_warnings(warnings, [job[1] for job in jobs])
-    reports = _run_jobs(jobs, args.jobs)
+    reports = _run_cached(jobs, args.jobs, cache_dir) if cache_dir is not None else _run_jobs(jobs, args.jobs)
     for report in reports:
         if report.error:
             errors.append(f"nnlint: {report.path}: {report.error}")
@@ -311,7 +317,70 @@ def _run_stdin(args: argparse.Namespace, cache: dict[Path, Settings], warnings: 
     return _exit_code(args, report.findings, errors, bool(report.diff))
 
 
-def _run_jobs(jobs: list[tuple[Path, Settings, bool, bool]], workers: int) -> list[FileReport]:
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _cache_dir(args: argparse.Namespace, cache: dict[Path, Settings]) -> Path:
+    from nnlint.cache import cache_folder
+
+    here = Settings() if args.isolated else settings_for(Path.cwd(), cache)
+    return cache_folder(args.cache_dir, (here.cache_dir or "", here.source)).absolute()
+
+
+def _run_cached(jobs: list[tuple[Path, Settings, bool, bool]], workers: int, folder: Path) -> list[FileReport]:
+    """Read what the result cache holds (in this process: a re-run of an unchanged tree
+    starts no workers), analyse the rest, and store their results."""
+    from nnlint.cache import ResultCache
+
+    results = ResultCache(folder)
+    reports: list[FileReport | None] = []
+    misses = []
+    roots: dict[str, Path] = {}  # project root by folder
+    for index, (path, settings, *_) in enumerate(jobs):
+        report = _from_cache(results, path, settings, roots)
+        reports.append(report)
+        if report is None:
+            misses.append((index, (path, settings, False, False, str(folder))))
+    for (index, _), report in zip(misses, _run_jobs([job for _, job in misses], workers)):
+        reports[index] = report
+    return reports  # type: ignore[return-value]
+
+
+def _from_cache(results: "ResultCache", path: Path, settings: Settings, roots: dict[str, Path]) -> FileReport | None:
+    if path.suffix != ".py":
+        return None
+    text, _ = read_source(path)
+    if text is None:
+        return None
+    from nnlint.project import find_project_root
+
+    try:
+        resolved = os.path.realpath(path)
+    except OSError:
+        return None
+    folder = os.path.dirname(resolved)
+    root = roots.get(folder)
+    if root is None:
+        root = roots[folder] = find_project_root(Path(folder))
+    findings = results.load(Path(resolved), text, settings, root, str(path))
+    return FileReport(str(path), findings) if findings is not None else None
+
+
+def _store_in_cache(folder: str, path: Path, text: str, settings: Settings, project: ProjectIndex, report: FileReport) -> None:
+    from nnlint.cache import ResultCache, project_dependencies
+
+    record = project._recording
+    project.stop_recording()
+    if record is None or report.error is not None:
+        return
+    # The file's own imports count as read: a module appearing where one of them found
+    # none may change what the analysis would find.
+    deps = project_dependencies(project, {path.resolve(), *record.read}, record.absent)
+    ResultCache(Path(folder)).store(path.resolve(), text, settings, project.root, report.findings, deps)
+
+
+def _run_jobs(jobs: list[tuple], workers: int) -> list[FileReport]:
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(jobs) >= PARALLEL_MIN_FILES:
         size = 0
@@ -360,8 +429,10 @@ def _unreadable(display: str, problem: str, settings: Settings) -> list[Finding]
     return [Finding(SYNTAX_ERROR, f"cannot analyse: {problem}", Severity.ERROR, Span(line, 0, line, 0), path=display)]
 
 
-def _check_job(job: tuple[Path, Settings, bool, bool]) -> FileReport:
-    path, settings, fix, diff = job
+def _check_job(job: tuple) -> FileReport:
+    """(path, settings, fix, diff[, result cache folder to store a plain check's result])."""
+    path, settings, fix, diff, *rest = job
+    cache_folder = rest[0] if rest and not (fix or diff) else None
     display = str(path)
     if path.suffix == ".ipynb":
         checker = _notebook_checker()
@@ -377,6 +448,15 @@ def _check_job(job: tuple[Path, Settings, bool, bool]) -> FileReport:
             return FileReport(display, [], error=problem)
         return FileReport(display, _unreadable(display, problem or "unreadable", settings))
     project = shared_index(path)  # imported project modules are followed (issue 5)
+    if cache_folder is not None and path.suffix == ".py":
+        project.start_recording()  # what the analysis reads of the project keys its cache entry
+        try:
+            report = _guarded(lambda: _check_text(text, display, settings, False, project), display, text, settings)
+        except BaseException:
+            project.stop_recording()
+            raise
+        _store_in_cache(cache_folder, path, text, settings, project, report)
+        return report
     report = _guarded(lambda: _check_text(text, display, settings, fix or diff, project), display, text, settings)
     if fix and not diff and report.fixed and report.new_text is not None and not report.error:
         report.error = _write_atomically(path, text, report.new_text)

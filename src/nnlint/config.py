@@ -35,6 +35,8 @@ class Settings:
     # Problems that do not stop a run (an --ignore of a code no rule has): the CLI
     # prints them once; they take no part in comparisons or the result cache's key.
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # `cache-dir`: where the CLI keeps its result cache (relative to `source`'s folder).
+    cache_dir: str | None = field(default=None, compare=False)
 
     def is_enabled(self, code: str, enabled_by_default: bool = True) -> bool:
         selected = _best_prefix(code, self.select + self.extend_select)
@@ -77,7 +79,7 @@ def _best_prefix(code: str, prefixes: tuple[str, ...]) -> str | None:
 
 _CODE_PATTERN = re.compile(r"^(?:NN\d{0,3}|ALL)$")
 KNOWN_KEYS = frozenset(
-    {"select", "ignore", "extend-select", "extend_select", "severity", "options", "rules"}
+    {"select", "ignore", "extend-select", "extend_select", "severity", "options", "rules", "cache-dir", "cache_dir"}
 )
 
 
@@ -171,7 +173,7 @@ def settings_from_mapping(data: dict[str, object], source: str | None = None, st
         if unknown:
             raise ConfigError(
                 f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
-                f"(known keys: select, ignore, extend-select, severity, options)"
+                f"(known keys: select, ignore, extend-select, severity, options, cache-dir)"
             )
     select = _known_selection(_codes(data.get("select", []), "select"), "select")
     ignore = _codes(data.get("ignore", []), "ignore")
@@ -198,9 +200,12 @@ def settings_from_mapping(data: dict[str, object], source: str | None = None, st
         if strict:
             _check_options(key, values)
         options.append((key, tuple(sorted(values.items()))))
+    cache_dir = data.get("cache-dir", data.get("cache_dir"))
+    if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):
+        raise ConfigError(f"'cache-dir' must be a folder path, got {cache_dir!r}")
     if source is not None:
         warnings = tuple(f"{source}: [tool.nnlint]: {message}; ignored" for message in warnings)
-    return Settings(select, ignore, extend, tuple(severities), tuple(options), source, warnings)
+    return Settings(select, ignore, extend, tuple(severities), tuple(options), source, warnings, cache_dir)
 
 
 def find_pyproject(start: Path) -> Path | None:
