@@ -215,9 +215,14 @@ class ResultCache:
             pass
 
     def _prepare(self) -> None:
-        """Create the folder with its own .gitignore (and a CACHEDIR.TAG for backup tools)."""
+        """Create the folder with its own .gitignore (and a CACHEDIR.TAG for backup tools).
+        A folder that exists, is not empty and was not made by nnlint (no CACHEDIR.TAG)
+        is never written into: its files are someone else's, and a `*` .gitignore would
+        hide them from git."""
         if self._ready:
             return
+        if self.folder.is_dir() and not (self.folder / "CACHEDIR.TAG").is_file() and any(self.folder.iterdir()):
+            raise OSError(f"{self.folder} is not an nnlint cache folder")
         self.folder.mkdir(parents=True, exist_ok=True)
         for name, content in ((".gitignore", GITIGNORE), ("CACHEDIR.TAG", CACHEDIR_TAG)):
             marker = self.folder / name

@@ -201,8 +201,17 @@ def settings_from_mapping(data: dict[str, object], source: str | None = None, st
             _check_options(key, values)
         options.append((key, tuple(sorted(values.items()))))
     cache_dir = data.get("cache-dir", data.get("cache_dir"))
-    if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):
-        raise ConfigError(f"'cache-dir' must be a folder path, got {cache_dir!r}")
+    if cache_dir is not None:
+        # A configuration file comes with the code being checked: it may name a folder
+        # for nnlint to write into, but only one inside its own project.
+        if not isinstance(cache_dir, str) or not cache_dir.strip():
+            raise ConfigError(f"'cache-dir' must be a folder path, got {cache_dir!r}")
+        parts = Path(cache_dir).parts
+        if Path(cache_dir).is_absolute() or cache_dir.startswith("~") or ".." in parts:
+            raise ConfigError(
+                f"'cache-dir' must be a folder inside the project (a relative path without '..'), got {cache_dir!r}; "
+                "--cache-dir or NNLINT_CACHE_DIR can put it anywhere"
+            )
     if source is not None:
         warnings = tuple(f"{source}: [tool.nnlint]: {message}; ignored" for message in warnings)
     return Settings(select, ignore, extend, tuple(severities), tuple(options), source, warnings, cache_dir)
