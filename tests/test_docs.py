@@ -403,7 +403,7 @@ def test_lua_and_elisp_snippets_use_known_keys_and_the_server_command():
     path = DOCS / "editors.md"
     lua = fenced_blocks(path, "lua")
     elisp = fenced_blocks(path, "elisp")
-    assert len(lua) == 3 and len(elisp) == 1
+    assert len(lua) == 4 and len(elisp) == 1
     for block in lua:
         assert 'cmd = { "nnlint", "server" }' in block
         body = block.rsplit("  nnlint = {", 1)[1]

@@ -1,5 +1,6 @@
 """nnlint never imports, executes or evaluates the code it analyses, and a configuration
-from an untrusted pyproject.toml can only change rule selection, severities and options.
+from an untrusted pyproject.toml can only change rule selection, severities, options and a
+cache folder inside its own project.
 
 Each test analyses files whose top level (or whose imported sibling modules) would write
 a marker file if anything ran them, through the CLI as a subprocess and through the
