@@ -151,7 +151,7 @@ COVERED_ELSEWHERE = {
     "python scripts/ecosystem.py": "tests/test_ecosystem.py (runs its main() on snapshots the test "
     "makes; the run over real snapshots is a developer command, and "
     "test_accuracy_page_agrees_with_the_committed_verdicts_and_bugs checks its page)",
-    "pip install": "not run: installs from the network; .ci/run installs the package the same way",
+    "pip install": "tests/test_install_docs.py (every documented install command, offline in a temporary venv)",
 }
 
 
