@@ -7,7 +7,8 @@ offline: `pip install` gets `--no-build-isolation --no-deps --no-index` (the bui
 comes from the base interpreter's site-packages), the repository's address is replaced by the
 copy, and pipx (a test dependency) gets the same through --pip-args. The extension's build
 (`npm ci && npm run package`) runs in a copy of vscode-client/ with npm preferring its cache;
-it is skipped only when npm is absent, and `code --install-extension` only when `code` is.
+it is skipped only when npm is absent, and `code --install-extension` (run by code-server
+when `code` is absent) only when neither is installed.
 """
 
 from __future__ import annotations
@@ -148,9 +149,17 @@ def test_the_documented_extension_build_and_install(checkout: Path, tmp_path: Pa
     vsix = checkout / "vscode-client" / "nnlint.vsix"
     assert vsix.is_file() and vsix.stat().st_size > 10_000
     (install,) = [c for where, c in documented_installs() if where == "README.md" and c.startswith("code ")]
-    code = shutil.which("code")
-    if code is None:
-        pytest.skip(f"`code` is not installed: built {vsix.name}, `{install}` not run")
-    done = subprocess.run([*shlex.split(install), "--extensions-dir", str(tmp_path / "extensions")], cwd=checkout,
-                          env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    command = shlex.split(install)
+    if shutil.which("code") is None:
+        # code-server (set up for the VS Code tests) has the same --install-extension.
+        from test_vscode_client import CODE_SERVER, node_env
+
+        if not CODE_SERVER.exists():
+            pytest.skip(f"neither `code` nor code-server is installed: built {vsix.name}, `{install}` not run")
+        command[0] = str(CODE_SERVER)
+        env = {**env, **node_env()}
+    extensions = tmp_path / "extensions"
+    done = subprocess.run([*command, "--extensions-dir", str(extensions)], cwd=checkout, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert [p.name for p in extensions.iterdir() if "nnlint" in p.name], list(extensions.iterdir())
