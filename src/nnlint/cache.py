@@ -132,20 +132,37 @@ class Dependencies:
     complete: bool = True  # False: something was read that cannot be hashed; do not cache
 
 
-def project_dependencies(index: "ProjectIndex", read: Iterable[Path], absent: Iterable[Path]) -> Dependencies:
-    """The modules read while checking a file, closed over their own imports (a module's
-    analysis may answer from what it learnt, earlier in the run, of the modules it
-    imports: those count too), each with the hash of the text that was analysed."""
+# A module modified this close to (or after) the start of the run may have been analysed
+# in one version and hashed in another (an editor saving during the run): results that
+# depend on it are not stored (the same "racily clean" caution as git's index).
+RACY_WINDOW_NS = 2_000_000_000
+
+
+def project_dependencies(
+    index: "ProjectIndex", checked: Path, read: Iterable[Path], absent: Iterable[Path], run_start_ns: int
+) -> Dependencies:
+    """The modules read while checking `checked`, closed over their own imports (a
+    module's analysis may answer from what it learnt, earlier in the run, of the modules
+    it imports: those count too) and over `checked`'s own imports, each with the hash of
+    the text that was analysed."""
     deps = Dependencies(absent=sorted({str(p) for p in absent}))
-    modules, missing = index.import_closure(read)
+    checked = checked.resolve()
+    modules, missing = index.import_closure({checked, *read})
     deps.absent = sorted(set(deps.absent) | {str(p) for p in missing})
     for path in sorted(modules):
         text = index.analysed_text(path)
-        if text is None:
+        if text is None or path != checked and _racy(path, run_start_ns):
             deps.complete = False
             return deps
         deps.modules[str(path)] = text_hash(text)
     return deps
+
+
+def _racy(path: Path, run_start_ns: int) -> bool:
+    try:
+        return os.stat(path).st_mtime_ns >= run_start_ns - RACY_WINDOW_NS
+    except OSError:
+        return True
 
 
 # --------------------------------------------------------------------- cache

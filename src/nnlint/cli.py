@@ -8,6 +8,7 @@ import gc
 import os
 import re
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -334,6 +335,7 @@ def _run_cached(jobs: list[tuple[Path, Settings, bool, bool]], workers: int, fol
     from nnlint.cache import ResultCache
 
     results = ResultCache(folder)
+    started = time.time_ns()  # results depending on modules saved since then are not stored
     reports: list[FileReport | None] = []
     misses = []
     roots: dict[str, Path] = {}  # project root by folder
@@ -341,7 +343,7 @@ def _run_cached(jobs: list[tuple[Path, Settings, bool, bool]], workers: int, fol
         report = _from_cache(results, path, settings, roots)
         reports.append(report)
         if report is None:
-            misses.append((index, (path, settings, False, False, str(folder))))
+            misses.append((index, (path, settings, False, False, str(folder), started)))
     for (index, _), report in zip(misses, _run_jobs([job for _, job in misses], workers)):
         reports[index] = report
     return reports  # type: ignore[return-value]
@@ -367,7 +369,9 @@ def _from_cache(results: "ResultCache", path: Path, settings: Settings, roots: d
     return FileReport(str(path), findings) if findings is not None else None
 
 
-def _store_in_cache(folder: str, path: Path, text: str, settings: Settings, project: ProjectIndex, report: FileReport) -> None:
+def _store_in_cache(
+    folder: str, started: int, path: Path, text: str, settings: Settings, project: ProjectIndex, report: FileReport
+) -> None:
     from nnlint.cache import ResultCache, project_dependencies
 
     record = project._recording
@@ -376,7 +380,7 @@ def _store_in_cache(folder: str, path: Path, text: str, settings: Settings, proj
         return
     # The file's own imports count as read: a module appearing where one of them found
     # none may change what the analysis would find.
-    deps = project_dependencies(project, {path.resolve(), *record.read}, record.absent)
+    deps = project_dependencies(project, path, record.read, record.absent, started)
     ResultCache(Path(folder)).store(path.resolve(), text, settings, project.root, report.findings, deps)
 
 
@@ -433,6 +437,7 @@ def _check_job(job: tuple) -> FileReport:
     """(path, settings, fix, diff[, result cache folder to store a plain check's result])."""
     path, settings, fix, diff, *rest = job
     cache_folder = rest[0] if rest and not (fix or diff) else None
+    started = rest[1] if len(rest) > 1 else time.time_ns()
     display = str(path)
     if path.suffix == ".ipynb":
         checker = _notebook_checker()
@@ -455,7 +460,7 @@ def _check_job(job: tuple) -> FileReport:
         except BaseException:
             project.stop_recording()
             raise
-        _store_in_cache(cache_folder, path, text, settings, project, report)
+        _store_in_cache(cache_folder, started, path, text, settings, project, report)
         return report
     report = _guarded(lambda: _check_text(text, display, settings, fix or diff, project), display, text, settings)
     if fix and not diff and report.fixed and report.new_text is not None and not report.error:
