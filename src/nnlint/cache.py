@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 CACHE_DIR_NAME = ".nnlint_cache"
 FORMAT = 1
+FILE_MODE = 0o644  # mkstemp's 0600 would keep a shared cache (and its .gitignore) private
 GITIGNORE = "# Created by nnlint: its result cache, never committed.\n*\n"
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -223,6 +224,7 @@ class ResultCache:
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     json.dump(entry, handle, separators=(",", ":"))
+                os.chmod(tmp, FILE_MODE)
                 os.replace(tmp, target)
             except BaseException:
                 if os.path.exists(tmp):
@@ -247,6 +249,7 @@ class ResultCache:
                 fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=self.folder)
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(content)
+                os.chmod(tmp, FILE_MODE)
                 os.replace(tmp, marker)
         self._ready = True
 
