@@ -63,6 +63,10 @@ class ForwardCalledDirectly(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
+        # The call that relies on module(x) is looked up once per file (on the first
+        # candidate), not once per finding: a scan of every call each time is quadratic.
+        relying: CallSite | None = None
+        looked_up = False
         for site in sem.calls:
             if site.method != "forward":
                 continue
@@ -84,7 +88,8 @@ class ForwardCalledDirectly(Rule):
             if reason[1] is not None:
                 related.append(ctx.related(reason[1], f"`{name}` is {reason[0]}"))
             severity = self.severity
-            relying = _call_wrappers(sem)
+            if not looked_up:
+                relying, looked_up = _call_wrappers(sem), True
             if relying is None:
                 # Nothing in this file registers or installs hooks: the call skips nothing today.
                 severity = Severity.INFORMATION

@@ -364,6 +364,9 @@ def run_nnlint(command: Sequence[str], root: Path, paths: Sequence[str], prefix:
     problems nnlint reported (files it could not analyse, a crash).
     """
     argv = [*command, "check", "--format", "json", "--isolated", "--exit-zero", *paths]
+    # Every run analyses from scratch, and no .nnlint_cache is left in the exported trees
+    # (the variable, unlike --no-cache, is harmless to an nnlint without a cache).
+    env = {**(env if env is not None else os.environ), "NNLINT_NO_CACHE": "1"}
     result = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env)
     problems = [f"{prefix}: {line}" for line in result.stderr.splitlines() if line.strip()]
     try:

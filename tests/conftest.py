@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import textwrap
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from nnlint.findings import Finding
 from nnlint.fixes import apply_edits
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# No test reads a result another test (or an earlier run) left in a result cache, and
+# none writes .nnlint_cache into the repository: the cache is off for the whole suite,
+# subprocesses included. tests/test_cache.py turns it on for itself, in tmp folders.
+os.environ["NNLINT_NO_CACHE"] = "1"
 CORPUS = ROOT.parent / "shared" / "corpus" / "cases"
 
 

@@ -149,3 +149,59 @@ def test_editor_settings_are_lenient_about_extra_keys() -> None:
     assert settings.is_enabled("NN203")
     with pytest.raises(ConfigError):
         settings_from_mapping({"select": ["NN2"], "extra": 1}, strict=True)
+
+
+# ------------------------------------------------- codes that name no rule (issue 15)
+NO_RULE = "matches no rule (`nnlint rule --all` lists them)"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--select", "NN999"], f"nnlint: --select: NN999 {NO_RULE}\n"),
+        (["--select", "NN1,NN9"], f"nnlint: --select: NN9 {NO_RULE}\n"),
+        (["--extend-select", "NN7"], f"nnlint: --extend-select: NN7 {NO_RULE}\n"),
+    ],
+)
+def test_selecting_a_code_no_rule_has_exits_2(tmp_path: Path, args: list[str], message: str) -> None:
+    """A selection of nothing would check nothing and pass: it is an error, as an unknown
+    configuration key is, and nothing is reported."""
+    (tmp_path / "m.py").write_text(FLAGGED, encoding="utf-8")
+    completed = run("check", *args, "m.py", cwd=tmp_path)
+    assert (completed.returncode, completed.stdout, completed.stderr) == (2, "", message)
+    completed = run("check", *args, "--stdin-filename", "m.py", cwd=tmp_path, stdin=FLAGGED)
+    assert (completed.returncode, completed.stdout, completed.stderr) == (2, "", message)
+
+
+def test_ignoring_a_code_no_rule_has_warns_and_checks(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(FLAGGED, encoding="utf-8")
+    completed = run("check", "--ignore", "NN999", "--format", "json", "m.py", cwd=tmp_path)
+    assert completed.returncode == 1
+    assert completed.stderr == f"nnlint: warning: --ignore: NN999 {NO_RULE}; ignored\n"
+    assert [f["code"] for f in json.loads(completed.stdout)] == ["NN203"]
+
+
+def test_real_codes_and_prefixes_are_accepted(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(FLAGGED, encoding="utf-8")
+    for selection in ("ALL", "NN", "NN2", "NN20", "NN203", "NN0,NN203"):
+        completed = run("check", "--select", selection, "--ignore", "NN0", "m.py", cwd=tmp_path)
+        assert completed.returncode == 1 and completed.stderr == "", (selection, completed.stderr)
+
+
+@pytest.mark.parametrize("key", ["select", "extend-select"])
+def test_a_configured_selection_of_no_rule_exits_2(tmp_path: Path, key: str) -> None:
+    path = write(tmp_path, f"[tool.nnlint]\n{key} = ['NN2', 'NN9']\n")
+    (tmp_path / "m.py").write_text(FLAGGED, encoding="utf-8")
+    completed = run("check", "m.py", cwd=tmp_path)
+    assert (completed.returncode, completed.stdout) == (2, "")
+    assert completed.stderr == f"nnlint: {path}: [tool.nnlint]: '{key}': NN9 {NO_RULE}\n"
+
+
+def test_a_configured_ignore_of_no_rule_warns_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "[tool.nnlint]\nignore = ['NN9', 'NN101']\n")
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text(FLAGGED, encoding="utf-8")
+    completed = run("check", "--format", "json", ".", cwd=tmp_path)
+    assert completed.returncode == 1
+    assert completed.stderr == f"nnlint: warning: {path}: [tool.nnlint]: 'ignore': NN9 {NO_RULE}; ignored\n"
+    assert sorted(f["path"] for f in json.loads(completed.stdout)) == ["a.py", "b.py"]

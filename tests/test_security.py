@@ -1,5 +1,6 @@
 """nnlint never imports, executes or evaluates the code it analyses, and a configuration
-from an untrusted pyproject.toml can only change rule selection, severities and options.
+from an untrusted pyproject.toml can only change rule selection, severities, options and a
+cache folder inside its own project.
 
 Each test analyses files whose top level (or whose imported sibling modules) would write
 a marker file if anything ran them, through the CLI as a subprocess and through the
@@ -296,11 +297,37 @@ def test_a_valid_pyproject_can_only_select_rules_and_set_severities(tmp_path: Pa
     )
     settings = load_pyproject(pyproject)
     assert settings is not None
-    assert set(Settings.__dataclass_fields__) == {"select", "ignore", "extend_select", "severity", "options", "source"}
+    assert set(Settings.__dataclass_fields__) == {
+        "select", "ignore", "extend_select", "severity", "options", "source", "warnings", "cache_dir"
+    }
     for codes in (settings.select, settings.ignore, settings.extend_select):
         assert all(isinstance(code, str) and code.startswith("NN") for code in codes)
     assert all(isinstance(level, Severity) for _, level in settings.severity)
     assert settings.options == ()
+
+
+@pytest.mark.parametrize("value", ["/etc/nnlint", "~/.ssh", "../outside", "build/../../outside"])
+def test_a_pyproject_cannot_send_the_cache_outside_its_project(tmp_path: Path, value: str) -> None:
+    """`cache-dir` names a folder nnlint writes into: a checked-out repository's
+    configuration may only pick one inside itself."""
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(f"[tool.nnlint]\ncache-dir = {value!r}\n")
+    with pytest.raises(ConfigError, match="must be a folder inside the project"):
+        load_pyproject(pyproject)
+
+
+def test_the_cache_never_writes_into_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    from nnlint.cache import Dependencies, ResultCache
+    from nnlint.config import Settings as Plain
+
+    theirs = tmp_path / "src"
+    theirs.mkdir()
+    (theirs / "model.py").write_text("x = 1\n")
+    ResultCache(theirs).store(tmp_path / "m.py", "x = 1\n", Plain(), tmp_path, [], Dependencies())
+    assert [p.name for p in theirs.iterdir()] == ["model.py"]
+    ours = tmp_path / "cache"
+    ResultCache(ours).store(tmp_path / "m.py", "x = 1\n", Plain(), tmp_path, [], Dependencies())
+    assert (ours / ".gitignore").is_file() and list(ours.rglob("*.json"))
 
 
 def test_editor_settings_with_unknown_keys_are_ignored() -> None:

@@ -194,7 +194,7 @@ def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
     assert "ready" in seen["statusBar"], seen["statusBar"]
     # Settings apply without a reload; a Python without nnlint gives one clear notification.
     assert seen["settingsChange"] and seen["restart"]
-    assert f"{sys.executable} -S -m pip install nnlint" in seen["notification"], seen["notification"]
+    assert f'{sys.executable} -S -m pip install "git+https://github.com/nnlint/nnlint"' in seen["notification"], seen["notification"]
     assert "Open settings" in seen["notificationButtons"], seen["notificationButtons"]
     assert seen["notificationCount"] == 1
     assert seen["fixAllCommand"] and seen["fixOnSave"]

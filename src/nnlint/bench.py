@@ -5,7 +5,9 @@ nnlint (everything `check_source` does, all rules) and nnlint minus the parse (s
 index + rules), on generated realistic training scripts (~1,000 and ~5,000 lines) and on
 the bundled examples/ folder, with the ratio to `ast.parse` (target: <= 2x). Then the
 folder-scale figure: `nnlint check --format json` as a subprocess on a generated folder of
-~300 files / ~80,000 lines (target: < 2 s wall time).
+~300 files / ~80,000 lines (target: < 2 s wall time), and the same run again with the result
+cache filled (target: <= 0.3 s). Also the `--fix` against check curve at 1k, 5k and 20k lines
+of a script with a fixable mistake every ~4 lines (target: <= 3x).
 
 Every figure is the min and the median of several repetitions.
 """
@@ -24,6 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Callable
+
+try:
+    import resource  # CPU time of the timed subprocesses (Unix)
+except ImportError:  # pragma: no cover - Windows
+    resource = None  # type: ignore[assignment]
 
 HEADER = '''"""Generated benchmark training script."""
 import math
@@ -230,6 +237,68 @@ def generate_script(target_lines: int, seed: int = 0) -> str:
     return "".join(parts)
 
 
+# Snippets with fixable mistakes, about one fix per four lines (NN502, NN503, NN203,
+# NN402, NN601, NN301, NN101, NN103, NN201): what `--fix` and `--diff` are timed on.
+BUGGY_SNIPPETS = [
+    '''
+class Net{i}(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1),
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+        )
+        self.fc = nn.Linear(16, 4)
+        self.p = 0.2
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        x = x.view(b, h, w, c)
+        x = self.body(x.permute(0, 3, 1, 2))
+        x = F.dropout(x.mean((2, 3)), self.p)
+        return self.fc(x)
+''',
+    '''
+def train_{i}(loader):
+    model = Net{i}()
+    model.body.require_grad = False
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    criterion = nn.CrossEntropyLoss()
+    total = 0.0
+    for x, y in loader:
+        out = model.forward(x)
+        loss = criterion(torch.softmax(out, dim=1), y)
+        loss.backward()
+        optimizer.step()
+        total += loss
+    return model, total
+''',
+    '''
+def evaluate_{i}(model, loader):
+    correct = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    return correct
+''',
+]
+
+
+def generate_buggy_script(target_lines: int) -> str:
+    """A training script of about `target_lines` lines with a fixable mistake every
+    four lines or so (the kind of file `--fix` must stay linear on)."""
+    parts = ["import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"]
+    lines = 4
+    index = 0
+    while lines < target_lines:
+        text = BUGGY_SNIPPETS[index % len(BUGGY_SNIPPETS)].format(i=index // len(BUGGY_SNIPPETS))
+        parts.append(text)
+        lines += text.count("\n")
+        index += 1
+    return "".join(parts)
+
+
 def generate_folder(root: Path, files: int = 300, total_lines: int = 80_000) -> tuple[int, int]:
     """Write `files` generated scripts (in a few sub-packages) totalling about `total_lines`."""
     per_file = max(40, total_lines // files)
@@ -243,13 +312,13 @@ def generate_folder(root: Path, files: int = 300, total_lines: int = 80_000) -> 
     return files, written
 
 
-def _timings(function: Callable[[], object], repeat: int) -> list[float]:
+def _timings(function: Callable[[], object], repeat: int, clock: Callable[[], float] = time.perf_counter) -> list[float]:
     times = []
     for _ in range(repeat):
         gc.collect()
-        start = time.perf_counter()
+        start = clock()
         function()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return times
 
 
@@ -334,20 +403,66 @@ def _print_table(results: dict[str, tuple[float, float]]) -> None:
     print(f"  => all rules / ast.parse = {ratio:.2f}x (target <= 2x): {verdict}")
 
 
-def measure_folder(root: Path, repeat: int, jobs: int | None = None) -> list[float]:
+def measure_folder(
+    root: Path, repeat: int, jobs: int | None = None, cache_dir: Path | None = None, cpu: list[float] | None = None
+) -> list[float]:
+    """Wall times of `nnlint check` over `root`: analysing everything (the result cache
+    off), or with `cache_dir` as its result cache."""
     command = [sys.executable, "-m", "nnlint", "check", "--format", "json", "--isolated"]
+    command += ["--cache-dir", str(cache_dir)] if cache_dir is not None else ["--no-cache"]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
     command.append(str(root))
+    # As installed by pip, whose modules are byte-compiled: an environment that forbids
+    # writing .pyc files would time the compilation of nnlint's own modules on every run.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "NNLINT_NO_CACHE")}
     times = []
     for _ in range(repeat):
+        used = resource.getrusage(resource.RUSAGE_CHILDREN) if resource else None
         start = time.perf_counter()
-        completed = subprocess.run(command, capture_output=True, text=True)
+        completed = subprocess.run(command, capture_output=True, text=True, env=env)
         times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN) if resource else None
+        if cpu is not None and used and after:  # user + system CPU: what other load on the machine does not inflate
+            cpu.append(after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime)
         if completed.returncode not in (0, 1):
             raise SystemExit(f"nnlint check failed ({completed.returncode}): {completed.stderr[-2000:]}")
         json.loads(completed.stdout)
     return times
+
+
+def measure_fix_curve(sizes: tuple[int, ...], repeat: int) -> list[tuple[int, int, float, float]]:
+    """Issue 15's figure: a check run and a `--fix` run (the same work as `--diff`:
+    analysis, fixes applied in verified batches, the report of what remains) on generated
+    scripts with a fixable mistake every ~4 lines. (lines, fixes, check s, fix s): CPU
+    seconds of this process (a ratio that other work on the machine does not skew), min
+    of `repeat` runs each."""
+    from nnlint.config import Settings
+    from nnlint.engine import check_source, fix_text
+
+    settings = Settings()
+    curve = []
+    for target in sizes:
+        text = generate_buggy_script(target)
+        lines = text.count("\n") + 1
+        cpu = time.process_time
+        check = min(_timings(lambda: check_source(text, "fix_bench.py", settings, verify_fixes=False), repeat, cpu))
+        outcome = fix_text(text, "fix_bench.py", settings)
+        fix = min(_timings(lambda: fix_text(text, "fix_bench.py", settings), repeat, cpu))
+        curve.append((lines, outcome.applied, check, fix))
+    return curve
+
+
+def print_fix_curve(curve: list[tuple[int, int, float, float]]) -> None:
+    print("\n--fix / --diff against a check (issue 15): generated scripts, a fixable mistake every ~4 lines")
+    print(f"  {'lines':>7} {'fixes':>6} {'check CPU s':>12} {'fix CPU s':>10} {'fix / check':>12}")
+    worst = 0.0
+    for lines, fixes, check, fix in curve:
+        ratio = fix / check if check else float("nan")
+        worst = max(worst, ratio)
+        print(f"  {lines:>7,} {fixes:>6,} {check:>12.3f} {fix:>10.3f} {ratio:>11.2f}x")
+    verdict = "OK" if worst <= 3.0 else "OVER TARGET"
+    print(f"  => worst fix / check = {worst:.2f}x (target <= 3x at any size): {verdict}")
 
 
 CROSS_FILE_MODULES = {
@@ -433,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=300, help="files in the generated folder (default 300)")
     parser.add_argument("--lines", type=int, default=80_000, help="lines in the generated folder (default 80000)")
     parser.add_argument("--no-folder", action="store_true", help="skip the folder-scale run")
+    parser.add_argument("--no-fix-curve", action="store_true", help="skip the --fix against check curve")
     parser.add_argument("--compare-jobs", action="store_true", help="also time the folder run with --jobs 1")
     args = parser.parse_args(argv)
 
@@ -473,6 +589,9 @@ def main(argv: list[str] | None = None) -> int:
 
     measure_cross_file(args.repeat)
 
+    if not args.no_fix_curve:
+        print_fix_curve(measure_fix_curve((1_000, 5_000, 20_000), max(1, min(3, args.repeat))))
+
     if not args.no_folder:
         with tempfile.TemporaryDirectory(prefix="nnlint-bench-") as tmp:
             files, lines = generate_folder(Path(tmp), args.files, args.lines)
@@ -486,6 +605,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.compare_jobs:
                 times = measure_folder(Path(tmp), args.folder_repeat, jobs=1)
                 print(f"  wall time, --jobs 1:     min {min(times):.3f} s, median {statistics.median(times):.3f} s")
+            with tempfile.TemporaryDirectory(prefix="nnlint-bench-cache-") as cache:
+                first = measure_folder(Path(tmp), 1, cache_dir=Path(cache))
+                cpu: list[float] = []
+                again = measure_folder(Path(tmp), max(3, args.folder_repeat), cache_dir=Path(cache), cpu=cpu)
+            low, middle = min(again), statistics.median(again)
+            verdict = "OK" if low <= 0.3 else "OVER TARGET"
+            print(f"  result cache (issue 15): first run {first[0]:.3f} s (analyses and stores); second run over "
+                  f"the unchanged folder: wall min {low:.3f} s, median {middle:.3f} s (target <= 0.3 s): {verdict}"
+                  + (f"; CPU min {min(cpu):.3f} s" if cpu else ""))
     return 0
 
 

@@ -8,24 +8,35 @@ import gc
 import os
 import re
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from pickle import PicklingError
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from nnlint import __version__
-from nnlint.config import ConfigError, Settings, settings_for, settings_from_mapping
-from nnlint.engine import SYNTAX_ERROR, active_rules, check_source, read_source
+from nnlint.config import (
+    ConfigError,
+    Settings,
+    matches_no_rule,
+    settings_for,
+    settings_from_mapping,
+    unknown_code_message,
+)
+from nnlint.engine import SYNTAX_ERROR, active_rules, check_source, fix_text, read_source
 from nnlint.fsutil import CHANGED, replace_file
 from nnlint.project import ProjectIndex, shared_index
 from nnlint.findings import Finding, Severity, Span
-from nnlint.fixes import apply_fixes, unified_diff
+from nnlint.fixes import unified_diff
 from nnlint.output import FORMATS, render
 from nnlint.registry import load_rules
 from nnlint.source import SourceDecodeError, decode_source
 from nnlint.walk import collect_files
+
+if TYPE_CHECKING:
+    from nnlint.cache import ResultCache
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # A process pool pays for itself once there is about half a second of sequential
@@ -34,7 +45,6 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # of source the pool's start and IPC cost more than they save.
 PARALLEL_MIN_FILES = 4
 PARALLEL_MIN_BYTES = 384 * 1024
-MAX_FIX_ROUNDS = 4
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 _ON_LINE = re.compile(r"\bon line (\d+)\b")
 _CODE_OR_PREFIX = re.compile(r"^(?:NN\d{0,3}|ALL)$")
@@ -90,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--jobs", type=_jobs, default=0, help="parallel worker processes (default: one per core)")
     check.add_argument("--stdin-filename", help="read the source from standard input, reporting it under this name")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings are reported")
+    check.add_argument("--no-cache", action="store_true", help="analyse every file, neither reading nor writing the result cache")
+    check.add_argument("--cache-dir", metavar="DIR", help="where the result cache lives (default: .nnlint_cache)")
 
     rule = commands.add_parser("rule", help="explain a rule", description="Print a rule's documentation.")
     rule.add_argument("code", nargs="?", help="rule code, e.g. NN101")
@@ -172,6 +184,27 @@ def _settings(args: argparse.Namespace, path: Path, cache: dict[Path, Settings])
     return base.merged(**overrides)
 
 
+def _command_line_codes(args: argparse.Namespace) -> list[str]:
+    """Check the codes given on the command line against the rules: a selection that
+    names no rule would check nothing (ConfigError, exit 2); an ignore of an unknown
+    code only warns. Returns the warnings."""
+    for flag, codes in (("--select", args.select), ("--extend-select", args.extend_select)):
+        unknown = [code for code in codes or () if matches_no_rule(code)]
+        if unknown:
+            raise ConfigError(unknown_code_message(", ".join(unknown), flag))
+    return [f"warning: {unknown_code_message(code, '--ignore')}; ignored"
+            for code in args.ignore or () if matches_no_rule(code)]
+
+
+def _print_warnings(messages: list[str], settings: "list[Settings]") -> None:
+    """Each warning once, before the report (configuration warnings come with their path)."""
+    seen: set[str] = set()
+    for message in [*messages, *(f"warning: {w}" for s in settings for w in s.warnings)]:
+        if message not in seen:
+            seen.add(message)
+            print(f"nnlint: {message}", file=sys.stderr)
+
+
 def tune_gc() -> None:
     """A check run allocates millions of small, long-lived AST objects: with the
     default thresholds the collector rescans them over and over (~30% of the run)."""
@@ -186,18 +219,25 @@ def run_check(args: argparse.Namespace) -> int:
     reports: list[FileReport] = []
     errors: list[str] = []
     fixing = args.fix or args.diff
+    try:
+        warnings = _command_line_codes(args)
+    except ConfigError as exc:
+        print(f"nnlint: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     if args.stdin_filename is not None:
-        return _run_stdin(args, cache)
+        return _run_stdin(args, cache, warnings)
     files, missing = collect_files([Path(p) for p in args.paths])
     errors.extend(f"nnlint: {p}: no such file or folder" for p in missing)
     jobs = []
     try:
         for path in files:
             jobs.append((path, _settings(args, path, cache), args.fix, args.diff))
+        cache_dir = None if fixing or args.no_cache or _env_flag("NNLINT_NO_CACHE") else _cache_dir(args, cache)
     except ConfigError as exc:
         print(f"nnlint: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    reports = _run_jobs(jobs, args.jobs)
+    _print_warnings(warnings, [job[1] for job in jobs])
+    reports = _run_cached(jobs, args.jobs, cache_dir) if cache_dir is not None else _run_jobs(jobs, args.jobs)
     for report in reports:
         if report.error:
             errors.append(f"nnlint: {report.path}: {report.error}")
@@ -231,7 +271,7 @@ def _write(text: str) -> None:
     sys.stdout.write(text)
 
 
-def _run_stdin(args: argparse.Namespace, cache: dict[Path, Settings]) -> int:
+def _run_stdin(args: argparse.Namespace, cache: dict[Path, Settings], warnings: list[str]) -> int:
     """`--stdin-filename NAME`: check standard input as if it were the file NAME.
 
     The configuration is the one NAME would get. With --fix the fixed source goes to
@@ -243,6 +283,7 @@ def _run_stdin(args: argparse.Namespace, cache: dict[Path, Settings]) -> int:
     except ConfigError as exc:
         print(f"nnlint: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    _print_warnings(warnings, [settings])
     data = sys.stdin.buffer.read()
     text: str | None
     try:
@@ -277,7 +318,73 @@ def _run_stdin(args: argparse.Namespace, cache: dict[Path, Settings]) -> int:
     return _exit_code(args, report.findings, errors, bool(report.diff))
 
 
-def _run_jobs(jobs: list[tuple[Path, Settings, bool, bool]], workers: int) -> list[FileReport]:
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _cache_dir(args: argparse.Namespace, cache: dict[Path, Settings]) -> Path:
+    from nnlint.cache import cache_folder
+
+    here = Settings() if args.isolated else settings_for(Path.cwd(), cache)
+    return cache_folder(args.cache_dir, (here.cache_dir or "", here.source)).absolute()
+
+
+def _run_cached(jobs: list[tuple[Path, Settings, bool, bool]], workers: int, folder: Path) -> list[FileReport]:
+    """Read what the result cache holds (in this process: a re-run of an unchanged tree
+    starts no workers), analyse the rest, and store their results."""
+    from nnlint.cache import ResultCache
+
+    results = ResultCache(folder)
+    started = time.time_ns()  # results depending on modules saved since then are not stored
+    reports: list[FileReport | None] = []
+    misses = []
+    roots: dict[str, Path] = {}  # project root by folder
+    for index, (path, settings, *_) in enumerate(jobs):
+        report = _from_cache(results, path, settings, roots)
+        reports.append(report)
+        if report is None:
+            misses.append((index, (path, settings, False, False, str(folder), started)))
+    for (index, _), report in zip(misses, _run_jobs([job for _, job in misses], workers)):
+        reports[index] = report
+    return reports  # type: ignore[return-value]
+
+
+def _from_cache(results: "ResultCache", path: Path, settings: Settings, roots: dict[str, Path]) -> FileReport | None:
+    if path.suffix != ".py":
+        return None
+    text, _ = read_source(path)
+    if text is None:
+        return None
+    from nnlint.project import find_project_root
+
+    try:
+        resolved = os.path.realpath(path)
+    except OSError:
+        return None
+    folder = os.path.dirname(resolved)
+    root = roots.get(folder)
+    if root is None:
+        root = roots[folder] = find_project_root(Path(folder))
+    findings = results.load(Path(resolved), text, settings, root, str(path))
+    return FileReport(str(path), findings) if findings is not None else None
+
+
+def _store_in_cache(
+    folder: str, started: int, path: Path, text: str, settings: Settings, project: ProjectIndex, report: FileReport
+) -> None:
+    from nnlint.cache import ResultCache, project_dependencies
+
+    record = project._recording
+    project.stop_recording()
+    if record is None or report.error is not None:
+        return
+    # The file's own imports count as read: a module appearing where one of them found
+    # none may change what the analysis would find.
+    deps = project_dependencies(project, path, record.read, record.absent, started)
+    ResultCache(Path(folder)).store(path.resolve(), text, settings, project.root, report.findings, deps)
+
+
+def _run_jobs(jobs: list[tuple], workers: int) -> list[FileReport]:
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(jobs) >= PARALLEL_MIN_FILES:
         size = 0
@@ -326,8 +433,11 @@ def _unreadable(display: str, problem: str, settings: Settings) -> list[Finding]
     return [Finding(SYNTAX_ERROR, f"cannot analyse: {problem}", Severity.ERROR, Span(line, 0, line, 0), path=display)]
 
 
-def _check_job(job: tuple[Path, Settings, bool, bool]) -> FileReport:
-    path, settings, fix, diff = job
+def _check_job(job: tuple) -> FileReport:
+    """(path, settings, fix, diff[, result cache folder to store a plain check's result])."""
+    path, settings, fix, diff, *rest = job
+    cache_folder = rest[0] if rest and not (fix or diff) else None
+    started = rest[1] if len(rest) > 1 else time.time_ns()
     display = str(path)
     if path.suffix == ".ipynb":
         checker = _notebook_checker()
@@ -343,6 +453,15 @@ def _check_job(job: tuple[Path, Settings, bool, bool]) -> FileReport:
             return FileReport(display, [], error=problem)
         return FileReport(display, _unreadable(display, problem or "unreadable", settings))
     project = shared_index(path)  # imported project modules are followed (issue 5)
+    if cache_folder is not None and path.suffix == ".py":
+        project.start_recording()  # what the analysis reads of the project keys its cache entry
+        try:
+            report = _guarded(lambda: _check_text(text, display, settings, False, project), display, text, settings)
+        except BaseException:
+            project.stop_recording()
+            raise
+        _store_in_cache(cache_folder, started, path, text, settings, project, report)
+        return report
     report = _guarded(lambda: _check_text(text, display, settings, fix or diff, project), display, text, settings)
     if fix and not diff and report.fixed and report.new_text is not None and not report.error:
         report.error = _write_atomically(path, text, report.new_text)
@@ -370,23 +489,17 @@ def _guarded(run, display: str, text: str, settings: Settings) -> FileReport:  #
 def _check_text(
     text: str, display: str, settings: Settings, fixing: bool, project: ProjectIndex | None = None
 ) -> FileReport:
-    # Fixes are applied and re-checked only when they will be used (--fix, --diff); a
-    # plain report shows each rule's fix as built.
-    result = check_source(text, display, settings, verify_fixes=fixing, project=project)
+    # Fixes are applied and re-checked only when they will be used (--fix, --diff), in
+    # verified batches (see `fix_text`); a plain report shows each rule's fix as built.
+    result = check_source(text, display, settings, verify_fixes=False, project=project)
     if result.internal_errors:
         error = f"internal error in {', '.join(result.internal_errors)}; please report it"
         return FileReport(display, result.findings, error=error)
     if not fixing:
         return FileReport(display, result.findings)
-    new_text, total = text, 0
-    findings = result.findings
-    for _ in range(MAX_FIX_ROUNDS):
-        new_text, applied = apply_fixes(new_text, findings)
-        if not applied:
-            break
-        total += applied
-        findings = check_source(new_text, display, settings, project=project).findings
-    return FileReport(display, findings, unified_diff(text, new_text, display), total, new_text=new_text)
+    outcome = fix_text(text, display, settings, project, result)
+    new_text = outcome.text
+    return FileReport(display, outcome.findings, unified_diff(text, new_text, display), outcome.applied, new_text=new_text)
 
 
 def _write_atomically(path: Path, original: str, new_text: str) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nnlint.findings import Severity
@@ -32,6 +32,11 @@ class Settings:
     severity: tuple[tuple[str, Severity], ...] = ()
     options: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
     source: str | None = None  # the pyproject.toml these came from, if any
+    # Problems that do not stop a run (an --ignore of a code no rule has): the CLI
+    # prints them once; they take no part in comparisons or the result cache's key.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    # `cache-dir`: where the CLI keeps its result cache (relative to `source`'s folder).
+    cache_dir: str | None = field(default=None, compare=False)
 
     def is_enabled(self, code: str, enabled_by_default: bool = True) -> bool:
         selected = _best_prefix(code, self.select + self.extend_select)
@@ -74,7 +79,7 @@ def _best_prefix(code: str, prefixes: tuple[str, ...]) -> str | None:
 
 _CODE_PATTERN = re.compile(r"^(?:NN\d{0,3}|ALL)$")
 KNOWN_KEYS = frozenset(
-    {"select", "ignore", "extend-select", "extend_select", "severity", "options", "rules"}
+    {"select", "ignore", "extend-select", "extend_select", "severity", "options", "rules", "cache-dir", "cache_dir"}
 )
 
 
@@ -93,6 +98,27 @@ def _codes(value: object, key: str) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"'{key}' must be a list of rule codes or prefixes, got {value!r}")
     return tuple(_check_code(v, key) for v in value)
+
+
+def matches_no_rule(code: str) -> bool:
+    """True when `code` (a well-formed code or prefix) names no rule: selecting it
+    would check nothing. NN000 (syntax errors) counts as a rule."""
+    from nnlint.registry import load_rules  # the registry imports rules: only when validating
+
+    normalized = "NN" if code.upper() == "ALL" else code.upper()
+    return not any(known.startswith(normalized) for known in ("NN000", *load_rules()))
+
+
+def unknown_code_message(code: str, key: str) -> str:
+    return f"{key}: {code} matches no rule (`nnlint rule --all` lists them)"
+
+
+def _known_selection(codes: tuple[str, ...], key: str) -> tuple[str, ...]:
+    """A selection naming a code no rule has would silently check nothing: an error."""
+    unknown = [code for code in codes if matches_no_rule(code)]
+    if unknown:
+        raise ConfigError(unknown_code_message(", ".join(unknown), f"'{key}'"))
+    return codes
 
 
 def _severity(code: object, level: object) -> tuple[str, Severity]:
@@ -147,11 +173,13 @@ def settings_from_mapping(data: dict[str, object], source: str | None = None, st
         if unknown:
             raise ConfigError(
                 f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
-                f"(known keys: select, ignore, extend-select, severity, options)"
+                f"(known keys: select, ignore, extend-select, severity, options, cache-dir)"
             )
-    select = _codes(data.get("select", []), "select")
+    select = _known_selection(_codes(data.get("select", []), "select"), "select")
     ignore = _codes(data.get("ignore", []), "ignore")
-    extend = _codes(data.get("extend-select", data.get("extend_select", [])), "extend-select")
+    extend = _known_selection(_codes(data.get("extend-select", data.get("extend_select", [])), "extend-select"), "extend-select")
+    # Ignoring a code no rule has is harmless (nothing to turn off), but likely a typo.
+    warnings = tuple(unknown_code_message(code, "'ignore'") for code in ignore if matches_no_rule(code))
     severity_table = data.get("severity", {})
     if not isinstance(severity_table, dict):
         raise ConfigError(f"'severity' must be a table of code = severity, got {severity_table!r}")
@@ -172,7 +200,21 @@ def settings_from_mapping(data: dict[str, object], source: str | None = None, st
         if strict:
             _check_options(key, values)
         options.append((key, tuple(sorted(values.items()))))
-    return Settings(select, ignore, extend, tuple(severities), tuple(options), source)
+    cache_dir = data.get("cache-dir", data.get("cache_dir"))
+    if cache_dir is not None:
+        # A configuration file comes with the code being checked: it may name a folder
+        # for nnlint to write into, but only one inside its own project.
+        if not isinstance(cache_dir, str) or not cache_dir.strip():
+            raise ConfigError(f"'cache-dir' must be a folder path, got {cache_dir!r}")
+        parts = Path(cache_dir).parts
+        if Path(cache_dir).is_absolute() or cache_dir.startswith("~") or ".." in parts:
+            raise ConfigError(
+                f"'cache-dir' must be a folder inside the project (a relative path without '..'), got {cache_dir!r}; "
+                "--cache-dir or NNLINT_CACHE_DIR can put it anywhere"
+            )
+    if source is not None:
+        warnings = tuple(f"{source}: [tool.nnlint]: {message}; ignored" for message in warnings)
+    return Settings(select, ignore, extend, tuple(severities), tuple(options), source, warnings, cache_dir)
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -21,7 +21,7 @@ from nnlint.findings import Finding, Severity, Span
 from collections import Counter
 
 from nnlint.findings import Fix
-from nnlint.fixes import OverlappingEdits, apply_edits
+from nnlint.fixes import OverlappingEdits, apply_edits, choose_compatible
 from nnlint.registry import Rule, load_rules
 from nnlint.project import ProjectIndex, shared_index
 from nnlint.semantic import Semantic
@@ -60,12 +60,21 @@ class Suppressions:
     lines: dict[int, set[str] | None] = field(default_factory=dict)  # None: every code
 
     def hides(self, finding: Finding) -> bool:
+        """A finding is silenced by a suppression of its code on its own line or on any of
+        the lines it names as related (the `opt.step()` of an NN101 anchored on
+        `backward()`); a bare `# noqa` counts on its own line only, since it is usually
+        written for another linter."""
         if any(finding.code.startswith(code) for code in self.file_codes):
             return True
-        if finding.span.line not in self.lines:
-            return False
-        codes = self.lines[finding.span.line]
-        return codes is None or any(finding.code.startswith(code) for code in codes)
+        if finding.span.line in self.lines:
+            codes = self.lines[finding.span.line]
+            if codes is None or any(finding.code.startswith(code) for code in codes):
+                return True
+        for related in finding.related:
+            codes = self.lines.get(related.span.line)
+            if codes and any(finding.code.startswith(code) for code in codes):
+                return True
+        return False
 
 
 def parse_suppressions(source: SourceFile) -> Suppressions:
@@ -249,6 +258,177 @@ def _batch_is_safe(
     if result.error is not None:
         return False
     remaining = Counter(f.code for f in findings if f.fix is None)
+    return not (Counter(f.code for f in result.findings) - remaining)
+
+
+# `--fix` and `--diff` apply fixes in at most this many rounds (a fix that becomes
+# possible only after another one was applied is taken in the next round).
+MAX_FIX_ROUNDS = 4
+# All of --fix's re-analyses together re-read at most this many times the file (or
+# VERIFY_MIN_CHARS): when every fix checks out that is one per round (usually one in
+# all); a fix that fails sends its batch into halves, and what does not fit is not applied.
+FIX_VERIFY_SIZE_FACTOR = 8
+
+
+@dataclass
+class FixOutcome:
+    text: str  # the text with every verified fix applied
+    applied: int  # how many fixes that is
+    findings: list[Finding]  # what remains in `text` (their fixes were refused or not reached)
+    result: CheckResult  # the analysis of `text`
+
+
+def fix_text(
+    text: str,
+    path: str = "<string>",
+    settings: Settings | None = None,
+    project: "ProjectIndex | None" = None,
+    result: CheckResult | None = None,
+) -> FixOutcome:
+    """Apply every safe fix to `text` (what `--fix` writes and `--diff` shows), in time
+    linear in the text and the fixes.
+
+    Each round takes all the fixes that do not overlap, applies them in one pass and
+    re-analyses the result once: if it parses, and no code is reported more often than
+    in the findings those fixes do not address (each fix removed its finding, none added
+    one), the whole batch is verified, and that analysis is also the report of what
+    remains. A batch that does not check out is split in halves, each verified together
+    with what was accepted before it, so a bad fix costs a few re-analyses (within a
+    budget proportional to the file), never one per fix; a fix that cannot be verified
+    is not applied. The remaining findings lose their fixes: --fix tried them."""
+    settings = settings or Settings()
+    if result is None:
+        result = check_source(text, path, settings, verify_fixes=False, project=project)
+    applied = 0
+    refused: set[tuple[str, Fix]] = set()  # refused fixes are not retried in later rounds
+    budget = max(VERIFY_MIN_CHARS, FIX_VERIFY_SIZE_FACTOR * len(text))
+    for _ in range(MAX_FIX_ROUNDS):
+        if result.error is not None or result.internal_errors:
+            break
+        findings = result.findings
+        batch = choose_compatible(text, findings, lambda _, f: (f.code, f.fix) not in refused)  # type: ignore[arg-type]
+        if not batch:
+            break
+        accepted, checked, budget = _verified_prefix(text, findings, batch, settings, project, budget)
+        refused.update((findings[i].code, findings[i].fix) for i in batch if i not in accepted)  # type: ignore[misc]
+        if not accepted or checked is None:
+            break
+        text, result = checked
+        applied += len(accepted)
+    for finding in result.findings:
+        finding.fix = None
+    return FixOutcome(text, applied, result.findings, result)
+
+
+def _verified_prefix(
+    text: str,
+    findings: list[Finding],
+    batch: list[int],
+    settings: Settings,
+    project: "ProjectIndex | None",
+    budget: int,
+) -> tuple[set[int], "tuple[str, CheckResult] | None", int]:
+    """The fixes of `batch` (non-overlapping) that verify together, the fixed text with
+    its analysis, and the budget left. Every accepted set is verified as a whole: a part
+    is tried together with what was accepted before it. When a part fails, the failed
+    analysis names suspects (the fix next to the syntax error, the finding a fix left in
+    place or the fix next to a new one): the rest is tried without them, then each alone;
+    if that names nobody, the part is split in halves."""
+    accepted: list[int] = []
+    checked: tuple[str, CheckResult] | None = None
+    pending = [batch]
+    path = findings[batch[0]].path
+    while pending and budget > 0:
+        part = pending.pop(0)
+        candidate = accepted + part
+        edits = [e for i in candidate for e in findings[i].fix.edits]  # type: ignore[union-attr]
+        try:
+            fixed = apply_edits(text, edits)
+        except OverlappingEdits:  # pragma: no cover - choose_compatible rules this out
+            continue
+        budget -= len(text)
+        result = check_source(fixed, path, settings, verify_fixes=False, project=project)
+        if fixed != text and _batch_verified(findings, candidate, result):
+            accepted, checked = candidate, (fixed, result)
+            continue
+        if len(part) == 1:
+            continue  # this fix cannot be verified: it is not applied
+        suspects = _suspects(text, findings, candidate, result) & set(part)
+        if suspects and len(suspects) < len(part):
+            pending[:0] = [[i for i in part if i not in suspects], *([i] for i in sorted(suspects))]
+        else:
+            half = len(part) // 2
+            pending[:0] = [part[:half], part[half:]]
+    return set(accepted), checked, budget
+
+
+def _suspects(text: str, findings: list[Finding], candidate: list[int], result: CheckResult) -> set[int]:
+    """The fixes of `candidate` that the failed analysis of their combined result points
+    at: the one whose edit precedes (or follows) a syntax error, one whose finding is
+    still reported where it was, and the ones whose edits are next to a finding the
+    original did not have. Only a guess: whatever it names is verified on its own."""
+    moved = _EditMap(text, findings, candidate)
+    fixed = result.source
+    suspects: set[int] = set()
+    if result.error is not None:
+        suspects |= moved.owners_near(fixed.offset(result.error.span.line, result.error.span.column))
+        return suspects
+    original = SourceFile(text)
+    kept = {  # where every finding of the original now is, by code
+        (f.code, moved.forward(original.offset(f.span.line, f.span.column))): i for i, f in enumerate(findings)
+    }
+    chosen = set(candidate)
+    for finding in result.findings:
+        at = fixed.offset(finding.span.line, finding.span.column)
+        index = kept.get((finding.code, at))
+        if index is None:  # a new finding: the fix next to it
+            suspects |= moved.owners_near(at)
+        elif index in chosen:  # its fix left it in place
+            suspects.add(index)
+    return suspects
+
+
+class _EditMap:
+    """Positions before and after a set of non-overlapping fixes, and which fix made each
+    edit (binary searches over the sorted edits: no per-fix pass over the text)."""
+
+    def __init__(self, text: str, findings: list[Finding], candidate: list[int]) -> None:
+        source = SourceFile(text)
+        located = sorted(
+            (source.offset(e.span.line, e.span.column), source.offset(e.span.end_line, e.span.end_column),
+             len(e.new_text), index)
+            for index in candidate for e in findings[index].fix.edits  # type: ignore[union-attr]
+        )
+        self.starts = [start for start, *_ in located]
+        self.ends = [end for _, end, *_ in located]
+        self.owners = [owner for *_, owner in located]
+        self.shift: list[int] = []  # how far text after edit k moved
+        shift = 0
+        self.fixed_starts = []
+        for start, end, size, _ in located:
+            self.fixed_starts.append(start + shift)
+            shift += size - (end - start)
+            self.shift.append(shift)
+
+    def forward(self, offset: int) -> int:
+        """Where an offset of the original text (outside the edits) is after them."""
+        k = bisect.bisect_right(self.ends, offset) - 1
+        return offset + (self.shift[k] if k >= 0 else 0)
+
+    def owners_near(self, fixed_offset: int) -> set[int]:
+        """The fixes whose edits are the last at or before, and the first after, a
+        position of the fixed text."""
+        k = bisect.bisect_right(self.fixed_starts, fixed_offset)
+        return {self.owners[j] for j in (k - 1, k) if 0 <= j < len(self.owners)}
+
+
+def _batch_verified(findings: list[Finding], fixed: list[int], result: CheckResult) -> bool:
+    """The fixed text parses and reports no code more often than the findings the
+    applied fixes do not address (counted per code)."""
+    if result.error is not None or result.internal_errors:
+        return False
+    remaining = Counter(f.code for f in findings)
+    remaining.subtract(findings[i].code for i in fixed)
     return not (Counter(f.code for f in result.findings) - remaining)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
 from typing import Callable, Sequence
 
@@ -14,22 +15,33 @@ class OverlappingEdits(ValueError):
     pass
 
 
-def apply_edits(text: str, edits: list[Edit] | tuple[Edit, ...]) -> str:
-    """Apply non-overlapping edits (positions in code points) to `text`."""
-    source = SourceFile(text)
-    located = []
-    for edit in edits:
-        start = source.offset(edit.span.line, edit.span.column)
-        end = source.offset(edit.span.end_line, edit.span.end_column)
-        located.append((start, end, edit.new_text))
+Range = tuple[int, int]  # code-point offsets [start, end) in the text
+
+
+def _locate(source: SourceFile, edits: Sequence[Edit]) -> list[tuple[int, int, str]]:
+    return [
+        (source.offset(e.span.line, e.span.column), source.offset(e.span.end_line, e.span.end_column), e.new_text)
+        for e in edits
+    ]
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """Apply non-overlapping edits (positions in code points) to `text`, in one pass:
+    the untouched stretches and the new texts are joined once (linear in the text and
+    the edits, however many edits there are)."""
+    located = _locate(SourceFile(text), edits)
     located.sort(key=lambda item: (item[0], item[1]))
-    for (s1, e1, _), (s2, _, _) in zip(located, located[1:]):
+    for (_, e1, _), (s2, _, _) in zip(located, located[1:]):
         if s2 < e1:
             raise OverlappingEdits("edits overlap")
-    out = text
-    for start, end, new_text in reversed(located):
-        out = out[:start] + new_text + out[end:]
-    return out
+    pieces: list[str] = []
+    done = 0
+    for start, end, new_text in located:
+        pieces.append(text[done:start])
+        pieces.append(new_text)
+        done = max(done, end)
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def fix_parses(text: str, fix: Fix) -> bool:
@@ -40,30 +52,63 @@ def fix_parses(text: str, fix: Fix) -> bool:
     return True
 
 
-def compatible_edits(
+class _TakenRanges:
+    """The ranges already edited, sorted, for conflict tests in O(log n) each (a scan
+    of every taken range per fix made choosing thousands of fixes quadratic)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ranges: list[Range] = []
+
+    def conflicts(self, candidate: Range) -> bool:
+        # Taken ranges never overlap one another, so their ends grow with their starts:
+        # only the last few starting at or before the candidate's end can reach into it.
+        index = bisect.bisect_right(self.starts, candidate[1]) - 1
+        while index >= 0 and self.ranges[index][1] >= candidate[0]:
+            if _overlaps(self.ranges[index], candidate):
+                return True
+            index -= 1
+        return False
+
+    def add(self, taken: Range) -> None:
+        index = bisect.bisect_right(self.ranges, taken)  # by (start, end): ends stay sorted too
+        self.starts.insert(index, taken[0])
+        self.ranges.insert(index, taken)
+
+
+def choose_compatible(
     text: str, findings: Sequence[Finding], accept: "Callable[[int, Finding], bool] | None" = None
-) -> tuple[list[Edit], int]:
-    """The edits of every fix that can be applied together (in source order, skipping a
-    fix that overlaps one already taken, and those `accept(index, finding)` refuses), and
-    how many fixes they come from. The combination is checked to parse; if it does not,
-    nothing is returned. Shared by `--fix`, the server's fix-all and notebooks."""
-    chosen: list[Edit] = []
-    taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
-    count = 0
+) -> list[int]:
+    """Indices of the findings whose fixes can be applied together: in source order,
+    skipping a fix that overlaps one already taken (or whose own edits overlap), and
+    those `accept(index, finding)` refuses. Linear in the fixes (one position table)."""
+    source = SourceFile(text)
+    taken = _TakenRanges()
+    chosen: list[int] = []
     for index in sorted(range(len(findings)), key=lambda i: Finding.sort_key(findings[i])):
         finding = findings[index]
         if finding.fix is None or (accept is not None and not accept(index, finding)):
             continue
-        ranges = [((e.span.line, e.span.column), (e.span.end_line, e.span.end_column)) for e in finding.fix.edits]
-        if any(_overlaps(r, t) for r in ranges for t in taken):
+        ranges = sorted((start, end) for start, end, _ in _locate(source, finding.fix.edits))
+        if any(b[0] < a[1] for a, b in zip(ranges, ranges[1:])):
+            continue  # the fix's own edits overlap (apply_edits would refuse them)
+        if any(taken.conflicts(r) for r in ranges):
             continue
-        try:
-            apply_edits(text, chosen + list(finding.fix.edits))
-        except OverlappingEdits:
-            continue
-        chosen.extend(finding.fix.edits)
-        taken.extend(ranges)
-        count += 1
+        for r in ranges:
+            taken.add(r)
+        chosen.append(index)
+    return chosen
+
+
+def compatible_edits(
+    text: str, findings: Sequence[Finding], accept: "Callable[[int, Finding], bool] | None" = None
+) -> tuple[list[Edit], int]:
+    """The edits of every fix that can be applied together (see `choose_compatible`),
+    and how many fixes they come from. The combination is checked to parse; if it does
+    not, nothing is returned. Shared by the server's fix-all and notebooks."""
+    indices = choose_compatible(text, findings, accept)
+    chosen = [edit for index in indices for edit in findings[index].fix.edits]  # type: ignore[union-attr]
+    count = len(indices) if chosen else 0
     if chosen and not fix_parses(text, Fix("all", tuple(chosen))):
         return [], 0
     return chosen, count
@@ -77,7 +122,7 @@ def apply_fixes(text: str, findings: list[Finding]) -> tuple[str, int]:
     return apply_edits(text, chosen), applied
 
 
-def _overlaps(a: tuple[tuple[int, int], tuple[int, int]], b: tuple[tuple[int, int], tuple[int, int]]) -> bool:
+def _overlaps(a: Range, b: Range) -> bool:
     if a[0] == a[1] or b[0] == b[1]:
         # Two insertions at the same point would be ambiguous; an insertion inside a
         # replaced range is a conflict.

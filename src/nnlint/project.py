@@ -14,9 +14,9 @@ from __future__ import annotations
 import ast
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from nnlint.source import SourceDecodeError, decode_source
 
@@ -116,6 +116,14 @@ def shared_index(path: Path) -> "ProjectIndex":
 
 
 @dataclass
+class DependencyRecord:
+    """What a check read of its project (see `ProjectIndex.start_recording`)."""
+
+    read: set[Path] = field(default_factory=set)
+    absent: set[Path] = field(default_factory=set)
+
+
+@dataclass
 class ModuleEntry:
     path: Path
     version: object  # (mtime_ns, size) on disk, or the editor's document version
@@ -150,6 +158,11 @@ class ProjectIndex:
         self._lock = threading.RLock()
         self._jedi_project = None
         self.listeners: list[Callable[[Path], None]] = []
+        # Where each on-disk resolution looked and found nothing (for the result cache:
+        # a module created there later would change the answer).
+        self._absent: dict[tuple[str, Path], tuple[Path, ...]] = {}
+        self._recording: "DependencyRecord | None" = None
+        self._edges: dict[Path, tuple["Semantic", tuple[Path, ...], frozenset[Path]]] = {}
 
     # ----------------------------------------------------------- editor state
     def set_overlay(self, path: Path, version: object, text: str) -> None:
@@ -172,13 +185,84 @@ class ProjectIndex:
     def depends_on(self, semantic: "Semantic", path: Path) -> bool:
         return path.resolve() in getattr(semantic, "dependencies", set())
 
+    # ---------------------------------------------------- what a check reads
+    def start_recording(self) -> "DependencyRecord":
+        """Record every module read and every empty place an import resolution looked at,
+        until `stop_recording` (the CLI's result cache keys a file's findings on them)."""
+        record = DependencyRecord()
+        self._recording = record
+        return record
+
+    def stop_recording(self) -> None:
+        self._recording = None
+
+    def analysed_text(self, path: Path) -> str | None:
+        """The text the index analysed (or failed to parse) for `path`, if it read it."""
+        with self._lock:
+            entry = self._modules.get(path.resolve())
+        return entry.text if entry is not None else None
+
+    def import_closure(self, read: "Iterable[Path]") -> tuple[set[Path], set[Path]]:
+        """The modules in `read` and every project module their imports lead to (on disk,
+        recursively), and the places those resolutions found empty. A module's analysis
+        can answer from what it learnt earlier of the modules it imports: a cached result
+        depends on all of them."""
+        modules: set[Path] = set()
+        absent: set[Path] = set()
+        queue = [p.resolve() for p in read]
+        while queue:
+            path = queue.pop()
+            if path in modules:
+                continue
+            modules.add(path)
+            found, empty = self._import_edges(path)
+            absent |= empty
+            queue.extend(p for p in found if p not in modules)
+        return modules, absent
+
+    def _import_edges(self, path: Path) -> tuple[tuple[Path, ...], frozenset[Path]]:
+        """The project modules `path`'s imports resolve to on disk, and the places they
+        found empty; kept per module version (every file of a run shares them)."""
+        semantic = self.semantic_of(path)
+        if semantic is None:
+            return (), frozenset()
+        with self._lock:
+            known = self._edges.get(path)
+        if known is not None and known[0] is semantic:
+            return known[1], known[2]
+        found_paths: list[Path] = []
+        empty: set[Path] = set()
+        for target in sorted(set(semantic.imports.values())):
+            leading = len(target) - len(target.lstrip("."))
+            parts = target.lstrip(".").split(".") if target.strip(".") else []
+            for cut in range(len(parts), -1, -1):
+                name = "." * leading + ".".join(parts[:cut])
+                if not name or name.split(".")[0] in THIRD_PARTY_ROOTS:
+                    continue
+                key = (name, path.parent)
+                with self._lock:
+                    known_found = self._resolved.get(key) if key in self._resolved else False
+                if known_found is False or key not in self._absent and known_found is None:
+                    found = self._find_on_disk(name, path)
+                else:
+                    found = known_found  # type: ignore[assignment]
+                empty.update(self._absent.get(key, ()))
+                if found is not None:
+                    found_paths.append(found)
+        edges = (tuple(dict.fromkeys(found_paths)), frozenset(empty))
+        with self._lock:
+            self._edges[path] = (semantic, *edges)
+        return edges
+
     # ------------------------------------------------------------- resolution
     def module_path(self, module: str, importer: Path | None) -> Path | None:
         """The project file that `import module` (possibly relative) names, if any."""
         key = (module, importer.parent if importer else self.root)
         with self._lock:
             if key in self._resolved:
-                return self._resolved[key]
+                found = self._resolved[key]
+                self._note_resolution(key, found)
+                return found
         found = self._find_on_disk(module, importer)
         root_name = module.split(".")[0]
         if (
@@ -194,7 +278,15 @@ class ProjectIndex:
             found = self._find_with_jedi(module)
         with self._lock:
             self._resolved[key] = found
+            self._note_resolution(key, found)
         return found
+
+    def _note_resolution(self, key: tuple[str, Path], found: Path | None) -> None:
+        record = self._recording
+        if record is not None:
+            record.absent.update(self._absent.get(key, ()))
+            if found is not None:
+                record.read.add(found)
 
     def _resolve_later(self, module: str, key: tuple[str, Path]) -> None:
         with self._lock:
@@ -263,14 +355,21 @@ class ProjectIndex:
             if module.split(".")[0] in THIRD_PARTY_ROOTS:
                 return None
             candidates = [root / module.replace(".", os.sep) for root in self._roots(importer)]
+        looked: list[Path] = []
+        found: Path | None = None
         for candidate in candidates:
             as_file = candidate.with_name(candidate.name + ".py")
             if as_file.is_file():
-                return as_file.resolve()
+                found = as_file.resolve()
+                break
             init = candidate / "__init__.py"
             if init.is_file():
-                return init.resolve()
-        return None
+                found = init.resolve()
+                break
+            looked += [as_file, init]
+        with self._lock:
+            self._absent[(module, importer.parent if importer else self.root)] = tuple(looked)
+        return found
 
     def _find_with_jedi(self, module: str) -> Path | None:
         """Ask jedi, in the user's environment, where a module lives; keep only files
@@ -305,6 +404,9 @@ class ProjectIndex:
         from nnlint.semantic import Semantic
 
         path = path.resolve()
+        record = self._recording
+        if record is not None:
+            record.read.add(path)
         with self._lock:
             overlay = self._overlays.get(path)
             if overlay is not None:
@@ -330,8 +432,10 @@ class ProjectIndex:
             tree = ast.parse(text, filename=str(path))
             semantic = Semantic.build(tree, path=path, project=self)
             semantic.version = version
-        except (OSError, SourceDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
-            semantic = None
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            semantic = None  # read, but not analysable: the text still decides that
+        except (OSError, SourceDecodeError):
+            semantic, text = None, None
         with self._lock:
             self._modules[path] = ModuleEntry(path, version, semantic, text)
         return semantic

@@ -157,12 +157,16 @@ function quote(arg: string): string {
   return /^[\w@%+=:,./\\-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\$`])/g, "\\$1")}"`;
 }
 
+/** Where pip gets nnlint: it is not on PyPI, so from its repository (in a checkout of it,
+ * `-m pip install .` does the same). README.md and docs/ show the same commands. */
+export const NNLINT_SOURCE = "git+https://github.com/nnlint/nnlint";
+
 /** The exact command that installs nnlint for this candidate. */
 export function installCommand(candidate: Candidate | undefined): string {
   if (!candidate || candidate.source === "nnlint.path") {
-    return "pip install nnlint";
+    return `pip install "${NNLINT_SOURCE}"`;
   }
-  return `${candidate.command.map(quote).join(" ")} -m pip install nnlint`;
+  return `${candidate.command.map(quote).join(" ")} -m pip install "${NNLINT_SOURCE}"`;
 }
 
 function describe(candidate: Candidate): string {
@@ -229,7 +233,7 @@ export async function resolveServer(
       .map((f) => `${describe(f.candidate)} ${why(f.result)}`)
       .join("; ")}).`;
   }
-  message += ` Install it with: ${install}`;
+  message += ` Install it with: ${install} (or, in a checkout of nnlint: ${install.replace(`"${NNLINT_SOURCE}"`, ".")})`;
   if (!first || first.candidate.source !== "nnlint.path") {
     message += " (or set nnlint.interpreter to a Python that has it).";
   } else {

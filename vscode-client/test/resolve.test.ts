@@ -94,9 +94,9 @@ describe("resolveServer", () => {
     assert.equal(r.ok, false);
     assert.equal(calls.length, 1);
     if (r.ok) return;
-    assert.equal(r.installCommand, "/venv/bin/python -m pip install nnlint");
+    assert.equal(r.installCommand, "/venv/bin/python -m pip install \"git+https://github.com/nnlint/nnlint\"");
     assert.match(r.message, /interpreter "\/venv\/bin\/python" from nnlint.interpreter does not have nnlint installed/);
-    assert.match(r.message, /Install it with: \/venv\/bin\/python -m pip install nnlint/);
+    assert.match(r.message, /Install it with: \/venv\/bin\/python -m pip install "git\+https:\/\/github\.com\/nnlint\/nnlint" \(or, in a checkout of nnlint: \/venv\/bin\/python -m pip install \.\)/);
   });
 
   test("automatic: the Python extension's environment lacks nnlint, python3 has it", async () => {
@@ -114,9 +114,9 @@ describe("resolveServer", () => {
     const r = await resolveServer({ ...base, pythonExtension: ["/ext/my env/python"] }, run);
     assert.equal(r.ok, false);
     if (r.ok) return;
-    assert.equal(r.installCommand, '"/ext/my env/python" -m pip install nnlint');
+    assert.equal(r.installCommand, '"/ext/my env/python" -m pip install "git+https://github.com/nnlint/nnlint"');
     assert.match(r.message, /no Python with nnlint installed was found/);
-    assert.match(r.message, /pip install nnlint/);
+    assert.match(r.message, /pip install "git\+https:\/\/github\.com\/nnlint\/nnlint"/);
   });
 
   test("no Python at all: plain pip command", async () => {
@@ -125,7 +125,7 @@ describe("resolveServer", () => {
     assert.equal(r.ok, false);
     if (r.ok) return;
     assert.match(r.message, /"python3" on PATH was not found/);
-    assert.equal(r.installCommand, "python3 -m pip install nnlint");
+    assert.equal(r.installCommand, "python3 -m pip install \"git+https://github.com/nnlint/nnlint\"");
   });
 
   test("nnlint installed without its server dependencies is reported as incomplete", async () => {
@@ -144,14 +144,14 @@ describe("resolveServer", () => {
     if (r.ok) return;
     assert.match(r.message, /command "\/bin\/nnlint" from nnlint.path failed \(ImportError: bad\)/);
     assert.match(r.message, /fix nnlint.path/);
-    assert.equal(r.installCommand, "pip install nnlint");
+    assert.equal(r.installCommand, 'pip install "git+https://github.com/nnlint/nnlint"');
   });
 
   test("installCommand quotes what needs quoting", () => {
-    assert.equal(installCommand(undefined), "pip install nnlint");
+    assert.equal(installCommand(undefined), 'pip install "git+https://github.com/nnlint/nnlint"');
     assert.equal(
       installCommand({ source: "nnlint.interpreter", command: ["C:\\Program Files\\Python\\python.exe"], explicit: true }),
-      '"C:\\\\Program Files\\\\Python\\\\python.exe" -m pip install nnlint',
+      '"C:\\\\Program Files\\\\Python\\\\python.exe" -m pip install "git+https://github.com/nnlint/nnlint"',
     );
   });
 });

@@ -1,10 +1,13 @@
--- Drive the nnlint language server from a real Neovim (0.7.2, headless):
---   NNLINT_PYTHON=python NNLINT_OUT=out.json nvim --headless -u tests/e2e/nvim/init.lua train.py
--- Waits for the diagnostics, hovers the first one, asks for its code actions, applies the
--- preferred quick fix, waits for the re-check, and writes everything to NNLINT_OUT as JSON.
--- Exits 0 when the run completed (pytest judges the content), 1 on any failure.
+-- Drive the nnlint language server from a real Neovim (0.7.2, headless), set up by the
+-- Neovim 0.7 snippet of docs/editors.md (NNLINT_SNIPPET, extracted by tests/e2e/test_neovim.py;
+-- its `nnlint server` is the nnlint on PATH):
+--   NNLINT_SNIPPET=snippet.lua NNLINT_OUT=out.json nvim --headless -u tests/e2e/nvim/init.lua train.py
+-- Waits for the snippet's client to attach and publish diagnostics, hovers the first one, asks
+-- for its code actions, applies the preferred quick fix, waits for the re-check, and writes
+-- everything to NNLINT_OUT as JSON. Exits 0 when the run completed (pytest judges the
+-- content), 1 on any failure.
 
-local python = os.getenv("NNLINT_PYTHON") or "python3"
+local snippet = os.getenv("NNLINT_SNIPPET")
 local out_path = os.getenv("NNLINT_OUT") or "nnlint-nvim.json"
 local timeout = tonumber(os.getenv("NNLINT_TIMEOUT_MS") or "30000")
 
@@ -41,17 +44,24 @@ local function dump(diagnostics)
   return items
 end
 
+local function nnlint_client(bufnr)
+  for id, client in pairs(vim.lsp.buf_get_clients(bufnr)) do
+    if client.name == "nnlint" then
+      return id
+    end
+  end
+  return nil
+end
+
 local function run()
   local bufnr = vim.api.nvim_get_current_buf()
-  local client_id = vim.lsp.start_client({
-    name = "nnlint",
-    cmd = { python, "-m", "nnlint", "server" },
-    root_dir = vim.fn.getcwd(),
-  })
-  if not client_id then
-    return fail("vim.lsp.start_client returned nil")
+  local client_id
+  if not vim.wait(timeout, function()
+    client_id = nnlint_client(bufnr)
+    return client_id ~= nil
+  end, 50) then
+    return fail("the documented set-up attached no nnlint client to " .. vim.api.nvim_buf_get_name(bufnr))
   end
-  vim.lsp.buf_attach_client(bufnr, client_id)
 
   if not vim.wait(timeout, function() return #vim.diagnostic.get(bufnr) > 0 end, 50) then
     return fail("no diagnostics within " .. timeout .. " ms")
@@ -112,6 +122,14 @@ local function run()
   vim.wait(2000, function() return vim.lsp.get_client_by_id(client_id) == nil end, 50)
   vim.cmd("qall!")
 end
+
+-- The documented set-up, exactly as a user's init.lua would carry it: it registers its
+-- FileType autocommand before train.py is loaded.
+if not snippet then
+  write_out({ error = "NNLINT_SNIPPET is not set" })
+  vim.cmd("cquit 1")
+end
+dofile(snippet)
 
 vim.api.nvim_create_autocmd("VimEnter", {
   callback = function()

@@ -395,7 +395,7 @@ async function run() {
   // 8. An interpreter without nnlint (`python -S` cannot see site-packages): the client restarts,
   //    shows ONE notification with the pip command and an "Open settings" button, status error.
   writeWorkspaceSettings({ "nnlint.interpreter": [PYTHON, "-S"] });
-  const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "pip install nnlint" });
+  const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "pip install \"git+https://github.com/nnlint/nnlint\"" });
   const toastText = await until(
     "the missing-nnlint notification",
     async () => ((await toast.count()) > 0 ? (await toast.first().innerText()).replace(/\s+/g, " ").trim() : false),
