@@ -358,6 +358,43 @@ def nn503():
     )
 
 
+class _Deep(nn.Module):
+    """An MLP whose hidden layers are kept in a plain list (`plain=True`) or a ModuleList."""
+
+    def __init__(self, plain: bool) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.inp = nn.Linear(FEATURES, 64)
+        hidden = [nn.Linear(64, 64) for _ in range(2)]
+        self.hidden = hidden if plain else nn.ModuleList(hidden)
+        self.out = nn.Linear(64, CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.inp(x))
+        for layer in self.hidden:
+            x = torch.relu(layer(x))
+        return self.out(x)
+
+
+def nn504():
+    bad, ok = _Deep(plain=True), _Deep(plain=False)
+    hidden = sum(p.numel() for layer in bad.hidden for p in layer.parameters())
+    total = sum(p.numel() for p in ok.parameters())
+    before = [layer.weight.detach().clone() for layer in bad.hidden]
+    train(bad, F.cross_entropy)
+    train(ok, F.cross_entropy)
+    unchanged = sum(int(torch.equal(b, layer.weight)) for b, layer in zip(before, bad.hidden))
+    return (
+        "NN504",
+        "hidden layers kept in a plain list, not an `nn.ModuleList`",
+        f"{hidden} of {total} parameters never trained ({unchanged} of 2 hidden layers keep their random "
+        f"weights) and missing from `state_dict()` ({len(bad.state_dict())} of {len(ok.state_dict())} tensors); "
+        f"test accuracy {pct(accuracy(bad))}",
+        f"all {total} trained and saved; test accuracy {pct(accuracy(ok))}",
+        "MLP with 2 hidden layers, SGD lr 0.1, 300 steps",
+    )
+
+
 def nn601():
     model = mlp()
     calls = []
@@ -374,7 +411,7 @@ def nn601():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
+EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn301, nn302, nn304, nn402, nn502, nn503, nn504, nn601)
 
 
 def table() -> str:

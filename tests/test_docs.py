@@ -541,3 +541,12 @@ def test_why_page_examples_run():
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert result.stdout.count("--- example") == len(blocks)
+
+
+# ------------------------------------------------------------------ rule lists
+@pytest.mark.parametrize("page", ["README.md", "vscode-client/README.md"])
+def test_rule_tables_list_every_rule(page):
+    """The README's and the VS Code extension's rule tables name every registered rule."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    missing = [code for code, rule in load_rules().items() if f"| {code} | {rule.name} |" not in text]
+    assert not missing, f"{page} does not list {missing}"
