@@ -411,7 +411,35 @@ def nn601():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn301, nn302, nn304, nn402, nn502, nn503, nn504, nn601)
+def nn602():
+    def run(discard: bool) -> tuple[float, float]:
+        model = mlp()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        loss = torch.tensor(0.0)
+        for x, y in batches(300):
+            x = x * 255  # inputs on a raw 8-bit scale
+            if discard:
+                x.div(255)  # the mistake: the scaled tensor is thrown away
+            else:
+                x = x.div(255)
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+        return loss.item(), accuracy(model, XT * 255 if discard else XT)
+
+    bad_loss, bad_acc = run(discard=True)
+    ok_loss, ok_acc = run(discard=False)
+    return (
+        "NN602",
+        "`x.div(255)` as a bare statement (result thrown away)",
+        f"inputs stay 255x too large, the training diverges: final loss {bad_loss:.3f}; test accuracy {pct(bad_acc)}",
+        f"final loss {ok_loss:.3f}; test accuracy {pct(ok_acc)}",
+        "MLP, SGD lr 0.1, 300 steps",
+    )
+
+
+EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn301, nn302, nn304, nn402, nn502, nn503, nn504, nn601, nn602)
 
 
 def table() -> str:
