@@ -325,6 +325,54 @@ def nn402():
     )
 
 
+def nn403():
+    def run(optimizer_first: bool) -> tuple[float, bool]:
+        model = mlp()
+        train(model, F.cross_entropy, steps=100)  # "pretrained" body
+        model.train()
+        if optimizer_first:
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        torch.manual_seed(1)
+        model[3] = nn.Linear(64, CLASSES)  # the new head
+        head = model[3].weight.detach().clone()
+        if not optimizer_first:
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for x, y in batches(300):
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        return accuracy(model), torch.equal(head, model[3].weight)
+
+    bad_acc, bad_frozen = run(optimizer_first=True)
+    ok_acc, ok_frozen = run(optimizer_first=False)
+    return (
+        "NN403",
+        "head replaced after the optimizer took `model.parameters()`",
+        f"new head {'never updated' if bad_frozen else 'updated'} (random weights after 300 steps); "
+        f"test accuracy {pct(bad_acc)}",
+        f"head {'never updated' if ok_frozen else 'trained'}; test accuracy {pct(ok_acc)}",
+        "MLP trained 100 steps, new Linear head, SGD lr 0.1, 300 steps",
+    )
+
+
+def nn405():
+    trained = mlp()
+    train(trained, F.cross_entropy)
+    checkpoint = {f"module.{k}": v for k, v in trained.state_dict().items()}  # saved from DataParallel
+    bad = mlp()
+    result = bad.load_state_dict(checkpoint, strict=False)  # no error: the skipped keys are only returned
+    loaded = len(checkpoint) - len(result.unexpected_keys)
+    ok = mlp()
+    ok.load_state_dict({k.removeprefix("module."): v for k, v in checkpoint.items()})
+    return (
+        "NN405",
+        "`load_state_dict(ckpt, strict=False)` of a checkpoint with a `module.` prefix, keys not checked",
+        f"{loaded} of {len(checkpoint)} tensors loaded, no error; test accuracy {pct(accuracy(bad))} (random weights)",
+        f"{len(checkpoint)} of {len(checkpoint)}; test accuracy {pct(accuracy(ok))}",
+        "MLP trained 300 steps, saved with a `module.` prefix",
+    )
+
+
 def nn502():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(FEATURES, 64), nn.BatchNorm1d(64))
@@ -439,7 +487,7 @@ def nn602():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn301, nn302, nn304, nn402, nn502, nn503, nn504, nn601, nn602)
+EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn301, nn302, nn304, nn402, nn403, nn405, nn502, nn503, nn504, nn601, nn602)
 
 
 def table() -> str:
