@@ -28,8 +28,11 @@ class LoadStateDictUnchecked(Rule):
     initialisation and trains or evaluates from scratch, and no error is raised.
     The returned `missing_keys` and `unexpected_keys` are the only sign.
 
-    Not reported when the returned keys are inspected, logged or asserted, and
-    nothing is reported unless the object is proven to be an `nn.Module`.
+    Not reported when the returned keys are inspected, logged or asserted, when
+    the state dict was matched against the model's own keys first
+    (`intersect_dicts(ckpt, model.state_dict())`, `{k: v for k, v in ckpt.items()
+    if k in model.state_dict()}`), and unless the object is proven to be an
+    `nn.Module`.
 
     ## Example
     ```python
@@ -63,7 +66,7 @@ class LoadStateDictUnchecked(Rule):
             strict = argument(site.node, 1, "strict")
             if strict is None or constant_value(strict) is not False or type(strict) is not ast.Constant:
                 continue
-            if not _result_dropped(sem, site):
+            if not _result_dropped(sem, site) or _matched_against_the_model(sem, site):
                 continue
             receiver = site.receiver
             if not train.is_proven_model(receiver, site.scope, site.line):
@@ -103,3 +106,27 @@ def _result_dropped(sem: Semantic, site: CallSite) -> bool:
     return all(reads.get(name, 0) == 0 for name in names) and not any(
         dotted(node) in names for node in ast.walk(site.scope.node) if type(node) is ast.Global
     )
+
+
+def _matched_against_the_model(sem: Semantic, site: CallSite) -> bool:
+    """Whether the state dict passed was built from the receiver's own `state_dict()`
+    (or its keys), following the names that carry it in the same function."""
+    receiver = dotted(site.receiver) if site.receiver is not None else None
+    state = argument(site.node, 0, "state_dict")
+    if receiver is None or state is None:
+        return False
+    todo: list[tuple[ast.expr, int]] = [(state, site.line)]
+    seen = 0
+    while todo and seen < 8:
+        expr, line = todo.pop()
+        seen += 1
+        for node in ast.walk(expr):
+            if type(node) is ast.Call and type(node.func) is ast.Attribute and node.func.attr == "state_dict" \
+                    and dotted(node.func.value) == receiver:
+                return True
+            if type(node) is ast.Name:
+                binding = sem.lookup(node.id, site.scope, line)
+                if binding is not None and binding.value is not None and binding.scope is site.scope \
+                        and binding.line < line:
+                    todo.append((binding.value, binding.line))
+    return False

@@ -443,6 +443,26 @@ def nn504():
     )
 
 
+def nn505():
+    model = mlp()
+    train(model, F.cross_entropy)
+    with torch.no_grad():
+        logits = torch.cat([model(XT[i : i + 64]) for i in range(0, len(XT), 64)])
+        wrong = torch.cat([F.softmax(model(XT[i : i + 64]), dim=0) for i in range(0, len(XT), 64)])
+        right = F.softmax(logits, dim=1)
+    wrong_acc = (wrong.argmax(1) == YT).float().mean().item()
+    right_acc = (right.argmax(1) == YT).float().mean().item()
+    sums = wrong.sum(1)
+    return (
+        "NN505",
+        "`F.softmax(model(x), dim=0)` on a batch of 64",
+        f"an example's probabilities sum to {sums.min().item():.2f}..{sums.max().item():.2f}, not 1; "
+        f"accuracy of argmax(1) {pct(wrong_acc)}",
+        f"rows sum to 1; accuracy {pct(right_acc)}",
+        "MLP trained 300 steps, test set in batches of 64",
+    )
+
+
 def nn601():
     model = mlp()
     calls = []
@@ -487,7 +507,7 @@ def nn602():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn301, nn302, nn304, nn402, nn403, nn405, nn502, nn503, nn504, nn601, nn602)
+EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn301, nn302, nn304, nn402, nn403, nn405, nn502, nn503, nn504, nn505, nn601, nn602)
 
 
 def table() -> str:

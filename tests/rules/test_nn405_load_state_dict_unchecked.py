@@ -164,3 +164,22 @@ SILENT = {
 @pytest.mark.parametrize("name", sorted(SILENT))
 def test_silent(name: str):
     assert codes(SILENT[name], "NN405") == []
+
+
+def test_silent_when_the_checkpoint_was_matched_against_the_model_keys():
+    code = """\
+    import torch
+    from torchvision import models
+
+    def intersect_dicts(a, b):
+        return {k: v for k, v in a.items() if k in b and v.shape == b[k].shape}
+
+    model = models.resnet18(num_classes=5)
+    ckpt = torch.load("pretrained.pt")
+    csd = intersect_dicts(ckpt, model.state_dict())
+    model.load_state_dict(csd, strict=False)
+    own = model.state_dict()
+    pretrained = {k: v for k, v in ckpt.items() if k in own}
+    model.load_state_dict(pretrained, strict=False)
+    """
+    assert codes(code, "NN405") == []
