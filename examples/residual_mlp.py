@@ -3,7 +3,7 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, TensorDataset
 
 
 class ResidualMLP(nn.Module):
@@ -44,9 +44,18 @@ def predict(model, dataset):
             yield F.softmax(scores, dim=0)  # expect: NN505
 
 
-if __name__ == "__main__":
-    from torch.utils.data import TensorDataset
+def pretrain(model, features, targets, steps=1000):
+    loader = DataLoader(TensorDataset(features, targets), batch_size=128)  # expect: NN208
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    model.train()
+    for _ in range(steps // len(loader)):
+        for x, y in loader:
+            optimizer.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            optimizer.step()
 
+
+if __name__ == "__main__":
     data = TensorDataset(torch.randn(1024, 20), torch.randint(0, 4, (1024,)))
     net = ResidualMLP(20, 64, 4)
     finetune(net, data, "cpu")

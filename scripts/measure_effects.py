@@ -246,6 +246,32 @@ def nn204():
     )
 
 
+def nn208():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    order = Y.argsort(stable=True)  # a training set stored sorted by class, as many are
+    dataset = TensorDataset(X[order], Y[order])
+
+    def run(shuffle: bool) -> float:
+        model = mlp()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        loader = DataLoader(dataset, batch_size=64, shuffle=shuffle, generator=torch.Generator().manual_seed(0))
+        for _ in range(5):
+            for x, y in loader:
+                opt.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+        return accuracy(model)
+
+    return (
+        "NN208",
+        "training `DataLoader` without `shuffle=True` over a class-sorted dataset",
+        f"every batch holds one class; test accuracy {pct(run(shuffle=False))}",
+        f"test accuracy {pct(run(shuffle=True))}",
+        "MLP, SGD lr 0.1, 5 epochs of 16 batches",
+    )
+
+
 def nn301():
     ok, bad = mlp(), mlp()
     ok_loss = train(ok, F.cross_entropy, steps=300)
@@ -507,7 +533,7 @@ def nn602():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn301, nn302, nn304, nn402, nn403, nn405, nn502, nn503, nn504, nn505, nn601, nn602)
+EXPERIMENTS = (nn101, nn102, nn103, nn201, nn202, nn203, nn204, nn208, nn301, nn302, nn304, nn402, nn403, nn405, nn502, nn503, nn504, nn505, nn601, nn602)
 
 
 def table() -> str:
