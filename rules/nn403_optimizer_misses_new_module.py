@@ -84,13 +84,16 @@ class OptimizerMissesNewModule(Rule):
             return
         train = training(sem)
         for optimizer in _optimizers(sem):
-            for target, value, stmt, node in _replacements(sem, optimizer):
+            for target, value, stmt, node, anchor in _replacements(sem, optimizer):
                 if not _replaced_module_has_parameters(sem, train, optimizer, value, stmt):
                     continue
-                use = _later_use(sem, optimizer, stmt)
+                use = _later_use(sem, optimizer, anchor)
                 if use is None:
                     continue
-                yield self._finding(ctx, optimizer, target, ctx.text(node), value, stmt, use)
+                finding = self._finding(ctx, optimizer, target, ctx.text(node), value, stmt, use)
+                if anchor is not stmt:
+                    finding.related.insert(1, ctx.related(anchor, f"this call runs the replacement (line {anchor.lineno})"))
+                yield finding
 
     def _finding(self, ctx: Context, optimizer: _Optimizer, target: str, written: str, value: ast.expr,
                  stmt: ast.stmt, use: ast.AST) -> Finding:
@@ -179,9 +182,11 @@ def _written(key: str, scope: Scope) -> str:
 
 
 # ---------------------------------------------------------------- replacements
-def _replacements(sem: Semantic, optimizer: _Optimizer) -> Iterator[tuple[str, ast.expr, ast.Assign, ast.expr]]:
+def _replacements(sem: Semantic,
+                  optimizer: _Optimizer) -> Iterator[tuple[str, ast.expr, ast.Assign, ast.expr, ast.stmt]]:
     """Assignments to a covered module (or a part of it) after the optimizer was built:
-    (target key, new value, statement, target node)."""
+    (target key, new value, statement, target node, the statement of the optimizer's
+    function that runs it: the assignment itself, or the call of a helper that makes it)."""
     for scope, after in _scopes_after(sem, optimizer):
         for stmt in _assignments(scope):
             if after is not None and (stmt.lineno, stmt.col_offset) <= after:
@@ -190,11 +195,30 @@ def _replacements(sem: Semantic, optimizer: _Optimizer) -> Iterator[tuple[str, a
                 continue
             for target in stmt.targets:
                 name = _target_key(sem, target, scope)
-                if name is None:
-                    continue
-                for key in optimizer.covers:
-                    if _related_keys(key, name):
-                        yield name, stmt.value, stmt, target
+                if name is not None and any(_related_keys(key, name) for key in optimizer.covers):
+                    yield name, stmt.value, stmt, target, stmt
+                    break
+        yield from _helper_replacements(sem, optimizer, scope, after)
+
+
+def _helper_replacements(sem: Semantic, optimizer: _Optimizer, scope: Scope,
+                         after: tuple[int, int] | None) -> Iterator[tuple[str, ast.expr, ast.Assign, ast.expr, ast.stmt]]:
+    """`replace_head(model, 10)` after the optimizer, where the helper (of this file) does
+    `net.fc = nn.Linear(...)` on its parameter."""
+    for site in scope.calls:
+        if after is not None and site.pos <= after or _loop_repeats_both(scope, optimizer, site.stmt):
+            continue
+        for function in sem.resolve_function(site.node, scope):
+            if function.owner not in (None, sem) or function is scope:
+                continue
+            for stmt in _assignments(function):
+                for target in stmt.targets:
+                    key = _target_key(sem, target, function)
+                    if key is None or not key.startswith("#"):
+                        continue
+                    mapped = sem.caller_key(function, key, site)
+                    if mapped is not None and any(_related_keys(k, mapped) for k in optimizer.covers):
+                        yield mapped, stmt.value, stmt, target, site.stmt
                         break
 
 
@@ -295,6 +319,8 @@ def _later_use(sem: Semantic, optimizer: _Optimizer, stmt: ast.stmt) -> ast.AST 
     if scope is None:
         return None
     end = (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
+    if any(b.line >= stmt.lineno for b in scope.bindings.get(optimizer.name, ())):
+        return None  # the name is given another optimizer (`opt = set_head_and_optimizer(model)`)
     for site in scope.calls:
         if site.pos <= end:
             continue

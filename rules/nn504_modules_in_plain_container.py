@@ -120,13 +120,15 @@ class ModulesInPlainContainer(Rule):
     def _check_attribute(self, ctx: Context, train: Training, info: ClassInfo, attr: str,
                          bindings: list[Binding]) -> Finding | None:
         sem = ctx.semantic
-        plain = [b for b in bindings if _is_plain_container(sem, b.value)]
-        if not plain or len(plain) != len(bindings):
-            return None  # also set to something else (`nn.ModuleList(self.layers)`)
+        if len(bindings) != 1:
+            return None  # set more than once (`self.layers = nn.ModuleList(self.layers)`)
+        binding = bindings[0]
+        local = _local_container(sem, binding)
+        if not _is_plain_container(sem, binding.value) and local is None:
+            return None
         if _wrapped_later(sem, info, attr):
             return None
-        binding = plain[0]
-        held = _contents(sem, train, info, attr, binding)
+        held = _contents(sem, train, info, attr, binding, local)
         if held is None or not held.modules or held.fill_sites < 2:
             return None
         stateful = [m for m, scope, line in held.modules if train.builds_stateful_module(m, scope, line)]
@@ -144,7 +146,7 @@ class ModulesInPlainContainer(Rule):
             f"them, `state_dict()` does not save them and `eval()` does not reach them; use `{wrapper}`"
         )
         related = [ctx.related(m, "a module kept in the plain container is made here") for m in stateful[:3]]
-        fix = self._fix(ctx, info, attr, binding, held)
+        fix = self._fix(ctx, info, attr, binding, held) if local is None else None
         return ctx.finding(self, binding.stmt, message, related, fix)
 
     # ------------------------------------------------------------------- fix
@@ -199,14 +201,35 @@ def _kind_of(sem: Semantic, value: ast.expr) -> str:
     return "list"
 
 
-def _contents(sem: Semantic, train: Training, info: ClassInfo, attr: str, binding: Binding) -> _Held | None:
-    """What the container is filled with: its literal elements, comprehension element, and
-    whatever the class's methods append or assign into it. None when it is filled in a
-    way this cannot follow (`self.layers.extend(make_layers())`)."""
+def _local_container(sem: Semantic, binding: Binding) -> Binding | None:
+    """`layers = []; ...; self.layers = layers`: the local list the attribute is given,
+    when it is a plain container of the same method that nothing wraps in a torch.nn
+    container (`nn.Sequential(*layers)`)."""
     value = binding.value
+    if type(value) is not ast.Name:
+        return None
+    scope = binding.scope
+    local = scope.bindings.get(value.id, [])
+    if len(local) != 1 or local[0].kind != "assign" or not _is_plain_container(sem, local[0].value):
+        return None
+    for site in scope.calls:
+        for argument in [*site.node.args, *(k.value for k in site.node.keywords)]:
+            inner = argument.value if type(argument) is ast.Starred else argument
+            if dotted(inner) == value.id and not (sem.call_name(site.node) or "").startswith(("list", "tuple")):
+                return None  # wrapped, or handed to something that may register it
+    return local[0]
+
+
+def _contents(sem: Semantic, train: Training, info: ClassInfo, attr: str, binding: Binding,
+              local: Binding | None = None) -> _Held | None:
+    """What the container is filled with: its literal elements, comprehension element, and
+    whatever the class's methods append or assign into it (or into the local list it was
+    given). None when it is filled in a way this cannot follow (`self.layers.extend(...)`)."""
+    source = local or binding
+    value = source.value
     assert value is not None
     held = _Held(_kind_of(sem, value))
-    scope = binding.scope
+    scope = source.scope
     elements: list[ast.expr] = []
     if type(value) in (ast.List, ast.Tuple):
         if any(type(e) is ast.Starred for e in value.elts):  # type: ignore[attr-defined]
@@ -223,10 +246,13 @@ def _contents(sem: Semantic, train: Training, info: ClassInfo, attr: str, bindin
         held.fill_sites += 1  # a comprehension makes several
     held.fill_sites += len(elements)
     for element in elements:
-        _add(held, sem, train, element, scope, binding.line)
+        _add(held, sem, train, element, scope, source.line)
     name = f"self.{attr}"
     for site in sem.calls:
-        if site.receiver is None or dotted(site.receiver) != name or sem.enclosing_class(site.scope) is not info:
+        if site.receiver is None or sem.enclosing_class(site.scope) is not info:
+            continue
+        receiver = dotted(site.receiver)
+        if receiver != name and not (local is not None and receiver == local.name and site.scope is local.scope):
             continue
         if site.method in ("append", "insert"):
             if not site.node.args:

@@ -163,6 +163,42 @@ def test_two_file_package(tmp_path: Path):
     assert [(f.code, f.span.line) for f in result.findings] == [("NN403", 8)]
 
 
+def test_head_replaced_by_a_helper_called_after_the_optimizer():
+    code = """\
+    import torch
+    import torch.nn as nn
+    import torchvision
+
+    def replace_head(net, classes):
+        net.fc = nn.Linear(net.fc.in_features, classes)  # here
+
+    def set_head_and_optimizer(net, classes):
+        net.fc = nn.Linear(net.fc.in_features, classes)
+        return torch.optim.SGD(net.parameters(), lr=0.01)
+
+    def main(loader):
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        replace_head(model, 10)  # call
+        for x, y in loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+    def fine(loader):
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        optimizer = set_head_and_optimizer(model, 10)
+        for x, y in loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    """
+    assert codes(code, "NN403") == [("NN403", line_of(code, "# here"))]
+    (finding,) = lint(code, "NN403")
+    assert line_of(code, "# call") in [r.span.line for r in finding.related]
+
+
 _PRELUDE = """\
 import torch
 import torch.nn as nn

@@ -182,6 +182,45 @@ def test_two_file_package(tmp_path: Path):
     assert [(f.code, f.span.line) for f in result.findings] == [("NN504", 7)]
 
 
+def test_local_list_given_to_the_attribute():
+    code = """\
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            layers = []
+            for _ in range(n):
+                layers.append(nn.Linear(4, 4))
+            self.layers = layers  # here
+            blocks = [nn.Conv2d(3, 3, 3) for _ in range(n)]
+            self.blocks = blocks
+            self.body = nn.Sequential(*blocks)
+    """
+    assert codes(code, "NN504") == [("NN504", line_of(code, "# here"))]
+    (finding,) = lint(code, "NN504")
+    assert finding.fix is None and finding.related[0].span.line == line_of(code, "layers.append")
+
+
+def test_dict_filled_by_item_assignment_in_a_loop():
+    code = """\
+    import torch.nn as nn
+
+    class MultiTask(nn.Module):
+        def __init__(self, tasks):
+            super().__init__()
+            self.trunk = nn.Linear(16, 16)
+            self.heads = {}  # here
+            for task, classes in tasks.items():
+                self.heads[task] = nn.Linear(16, classes)
+
+        def forward(self, x, task):
+            return self.heads[task](self.trunk(x))
+    """
+    assert codes(code, "NN504") == [("NN504", line_of(code, "# here"))]
+    assert "plain dict" in lint(code, "NN504")[0].message
+
+
 SILENT = {
     "wrapped later in ModuleList": """\
         import torch.nn as nn
