@@ -69,8 +69,10 @@ class LoadStateDictUnchecked(Rule):
             if not _result_dropped(sem, site) or _matched_against_the_model(sem, site):
                 continue
             receiver = site.receiver
-            if not train.is_proven_model(receiver, site.scope, site.line):
-                continue
+            wrapped = receiver.value if type(receiver) is ast.Attribute and receiver.attr == "module" else None
+            if not train.is_proven_model(receiver, site.scope, site.line) and not (
+                    wrapped is not None and train.is_proven_model(wrapped, site.scope, site.line)):
+                continue  # `model.module` of a proven DataParallel/DDP-wrapped module counts too
             name = ctx.text(receiver)
             message = (
                 f"`{name}.load_state_dict(..., strict=False)` returns the missing and unexpected keys, and they "

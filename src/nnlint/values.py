@@ -147,10 +147,12 @@ class Values:
         else:
             default = args.kw_defaults[index - len(positional)] if index - len(positional) < len(args.kw_defaults) else None
         out: list[tuple[ast.expr, Scope, int]] = []
-        callers = self.sem.callers(function)
+        constructing = self._constructor_calls(function)
+        callers = self.sem.callers(function) + constructing
         for site in callers:
             call = site.node
-            offset = 1 if function.params[:1] == ["self"] and type(call.func) is ast.Attribute else 0
+            offset = 1 if function.params[:1] == ["self"] and (
+                type(call.func) is ast.Attribute or site in constructing) else 0
             if any(type(a) is ast.Starred for a in call.args) or any(k.arg is None for k in call.keywords):
                 return []
             value = keyword(call, name)
@@ -166,6 +168,17 @@ class Values:
         if not callers and default is not None:
             out.append((default, function.parent or function, node.lineno))
         return out
+
+    def _constructor_calls(self, function: Scope) -> list[CallSite]:
+        """For a class's `__init__`: the calls in this file that build the class
+        (`Trainer(model, loader)` fills `__init__`'s parameters), unless a subclass here
+        could fill them through `super().__init__(...)` instead."""
+        cls = function.cls
+        if function.name != "__init__" or cls is None or cls.name not in self.sem.classes:
+            return []
+        if any(cls.name in info.bases for info in self.sem.classes.values()):
+            return []
+        return [site for site in self.sem.calls if site.method is None and self.sem.call_name(site.node) == cls.name]
 
     def construction(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> tuple[ast.Call, Scope] | None:
         """The constructor call that made the object `expr` holds (through helpers and params)."""

@@ -125,6 +125,30 @@ def test_two_file_package_dataset_class_elsewhere(tmp_path: Path):
     assert [(f.code, f.span.line) for f in result.findings] == [("NN208", 6)]
 
 
+def test_loader_handed_to_a_trainer_constructor():
+    code = """\
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    class Trainer:
+        def __init__(self, model, loader):
+            self.model = model
+            self.loader = loader
+            self.opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+        def fit(self, epochs):
+            for _ in range(epochs):
+                for x, y in self.loader:
+                    self.opt.zero_grad()
+                    torch.nn.functional.mse_loss(self.model(x), y).backward()
+                    self.opt.step()
+
+    train_loader = DataLoader(TensorDataset(torch.randn(64, 2), torch.randn(64, 1)), batch_size=8)  # here
+    Trainer(torch.nn.Linear(2, 1), train_loader).fit(3)
+    """
+    assert codes(code, "NN208") == [("NN208", line_of(code, "# here"))]
+
+
 _PRELUDE = """\
 import torch
 import torch.nn as nn

@@ -107,6 +107,18 @@ def test_helper_called_with_a_model(tmp_path: Path):
     assert codes(same_file, "NN405") == [("NN405", line_of(same_file, "# here"))]
 
 
+def test_module_of_a_wrapped_model():
+    code = """\
+    import torch
+    import torch.nn as nn
+    from torchvision import models
+
+    model = nn.DataParallel(models.resnet18())
+    model.module.load_state_dict(torch.load("a.pt"), strict=False)  # here
+    """
+    assert codes(code, "NN405") == [("NN405", line_of(code, "# here"))]
+
+
 SILENT = {
     "keys printed": """\
         import torch

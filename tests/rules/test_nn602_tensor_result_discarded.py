@@ -166,6 +166,28 @@ def test_no_fix_for_attributes_or_globals_read_in_a_function():
     assert all(f.fix is None for f in findings)
 
 
+def test_trainer_given_its_loader_by_the_constructor_call():
+    code = """\
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    class Trainer:
+        def __init__(self, model, loader, device):
+            self.model = model
+            self.loader = loader
+            self.device = device
+
+        def train_epoch(self):
+            for x, y in self.loader:
+                x.to(self.device)  # here
+                self.model(x).sum().backward()
+
+    loader = DataLoader(TensorDataset(torch.randn(8, 2), torch.randn(8)), batch_size=2)
+    Trainer(torch.nn.Linear(2, 1), loader, "cpu").train_epoch()
+    """
+    assert codes(code, "NN602") == [("NN602", line_of(code, "# here"))]
+
+
 SILENT = {
     "module.to() works in place": """\
         import torch
