@@ -10,7 +10,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import Binding, ClassInfo, Scope, Semantic, dotted
+from nnlint.semantic import Binding, CallSite, ClassInfo, Scope, Semantic, dotted
 from nnlint.torchnames import is_module_constructor
 from nnlint.training import Training, training
 
@@ -109,16 +109,18 @@ class ModulesInPlainContainer(Rule):
         if not sem.classes:
             return
         train = training(sem)
+        calls = _calls_by_class(sem)
         for info in sem.classes.values():
-            if not sem.is_module_class(info.name) or _registers_by_name(sem, info):
+            sites = calls.get(id(info), [])
+            if not info.attrs or not sem.is_module_class(info.name) or _registers_by_name(sem, info, sites):
                 continue
             for attr, bindings in info.attrs.items():
-                finding = self._check_attribute(ctx, train, info, attr, bindings)
+                finding = self._check_attribute(ctx, train, info, attr, bindings, sites)
                 if finding is not None:
                     yield finding
 
     def _check_attribute(self, ctx: Context, train: Training, info: ClassInfo, attr: str,
-                         bindings: list[Binding]) -> Finding | None:
+                         bindings: list[Binding], sites: list[CallSite]) -> Finding | None:
         sem = ctx.semantic
         if len(bindings) != 1:
             return None  # set more than once (`self.layers = nn.ModuleList(self.layers)`)
@@ -126,9 +128,9 @@ class ModulesInPlainContainer(Rule):
         local = _local_container(sem, binding)
         if not _is_plain_container(sem, binding.value) and local is None:
             return None
-        if _wrapped_later(sem, info, attr):
+        if _wrapped_later(sem, attr, sites):
             return None
-        held = _contents(sem, train, info, attr, binding, local)
+        held = _contents(sem, train, info, attr, binding, local, sites)
         if held is None or not held.modules or held.fill_sites < 2:
             return None
         stateful = [m for m, scope, line in held.modules if train.builds_stateful_module(m, scope, line)]
@@ -221,7 +223,7 @@ def _local_container(sem: Semantic, binding: Binding) -> Binding | None:
 
 
 def _contents(sem: Semantic, train: Training, info: ClassInfo, attr: str, binding: Binding,
-              local: Binding | None = None) -> _Held | None:
+              local: Binding | None, sites: list[CallSite]) -> _Held | None:
     """What the container is filled with: its literal elements, comprehension element, and
     whatever the class's methods append or assign into it (or into the local list it was
     given). None when it is filled in a way this cannot follow (`self.layers.extend(...)`)."""
@@ -248,8 +250,8 @@ def _contents(sem: Semantic, train: Training, info: ClassInfo, attr: str, bindin
     for element in elements:
         _add(held, sem, train, element, scope, source.line)
     name = f"self.{attr}"
-    for site in sem.calls:
-        if site.receiver is None or sem.enclosing_class(site.scope) is not info:
+    for site in sites:
+        if site.receiver is None:
             continue
         receiver = dotted(site.receiver)
         if receiver != name and not (local is not None and receiver == local.name and site.scope is local.scope):
@@ -308,15 +310,27 @@ def _in_loop(scope: Scope, node: ast.AST) -> bool:
     return any(loop.node.lineno <= line <= (loop.node.end_lineno or loop.node.lineno) for loop in scope.loops)
 
 
-def _registers_by_name(sem: Semantic, info: ClassInfo) -> bool:
+def _calls_by_class(sem: Semantic) -> dict[int, list[CallSite]]:
+    """The calls made in each class's methods (nested functions included), in one pass."""
+    owner: dict[int, ClassInfo | None] = {}
+    table: dict[int, list[CallSite]] = {}
+    for site in sem.calls:
+        key = id(site.scope)
+        if key not in owner:
+            owner[key] = sem.enclosing_class(site.scope)
+        info = owner[key]
+        if info is not None:
+            table.setdefault(id(info), []).append(site)
+    return table
+
+
+def _registers_by_name(sem: Semantic, info: ClassInfo, sites: list[CallSite]) -> bool:
     """The class registers modules by computed names (`self.add_module(f"layer{i}", m)`,
     `setattr(self, name, m)`), or defines its own `parameters()`: its lists may only be
     views of modules registered that way."""
     if any(name in info.methods for name in ("parameters", "named_parameters", "children", "named_children")):
         return True
-    for site in sem.calls:
-        if sem.enclosing_class(site.scope) is not info:
-            continue
+    for site in sites:
         if site.method in ("add_module", "register_module") and dotted(site.receiver) == "self":  # type: ignore[arg-type]
             return True
         if site.method is None and sem.call_name(site.node) == "setattr" and site.node.args \
@@ -325,13 +339,11 @@ def _registers_by_name(sem: Semantic, info: ClassInfo) -> bool:
     return False
 
 
-def _wrapped_later(sem: Semantic, info: ClassInfo, attr: str) -> bool:
+def _wrapped_later(sem: Semantic, attr: str, sites: list[CallSite]) -> bool:
     """`self.net = nn.Sequential(*self.layers)`, `nn.ModuleList(self.layers)`: the modules are
     registered through the container made from the list."""
     name = f"self.{attr}"
-    for site in sem.calls:
-        if sem.enclosing_class(site.scope) is not info:
-            continue
+    for site in sites:
         for argument in [*site.node.args, *(k.value for k in site.node.keywords)]:
             inner = argument.value if type(argument) is ast.Starred else argument
             if dotted(inner) == name and (sem.call_name(site.node) or "").startswith("torch.nn."):
