@@ -260,6 +260,32 @@ def nn204():
     )
 
 
+def nn208():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    order = Y.argsort(stable=True)  # a training set stored sorted by class, as many are
+    dataset = TensorDataset(X[order], Y[order])
+
+    def run(shuffle: bool) -> float:
+        model = mlp()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        loader = DataLoader(dataset, batch_size=64, shuffle=shuffle, generator=torch.Generator().manual_seed(0))
+        for _ in range(5):
+            for x, y in loader:
+                opt.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+        return accuracy(model)
+
+    return (
+        "NN208",
+        "training `DataLoader` without `shuffle=True` over a class-sorted dataset",
+        f"every batch holds one class; test accuracy {pct(run(shuffle=False))}",
+        f"test accuracy {pct(run(shuffle=True))}",
+        "MLP, SGD lr 0.1, 5 epochs of 16 batches",
+    )
+
+
 def nn301():
     ok, bad = mlp(), mlp()
     ok_loss = train(ok, F.cross_entropy, steps=300)
@@ -339,6 +365,54 @@ def nn402():
     )
 
 
+def nn403():
+    def run(optimizer_first: bool) -> tuple[float, bool]:
+        model = mlp()
+        train(model, F.cross_entropy, steps=100)  # "pretrained" body
+        model.train()
+        if optimizer_first:
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        torch.manual_seed(1)
+        model[3] = nn.Linear(64, CLASSES)  # the new head
+        head = model[3].weight.detach().clone()
+        if not optimizer_first:
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for x, y in batches(300):
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        return accuracy(model), torch.equal(head, model[3].weight)
+
+    bad_acc, bad_frozen = run(optimizer_first=True)
+    ok_acc, ok_frozen = run(optimizer_first=False)
+    return (
+        "NN403",
+        "head replaced after the optimizer took `model.parameters()`",
+        f"new head {'never updated' if bad_frozen else 'updated'} (random weights after 300 steps); "
+        f"test accuracy {pct(bad_acc)}",
+        f"head {'never updated' if ok_frozen else 'trained'}; test accuracy {pct(ok_acc)}",
+        "MLP trained 100 steps, new Linear head, SGD lr 0.1, 300 steps",
+    )
+
+
+def nn405():
+    trained = mlp()
+    train(trained, F.cross_entropy)
+    checkpoint = {f"module.{k}": v for k, v in trained.state_dict().items()}  # saved from DataParallel
+    bad = mlp()
+    result = bad.load_state_dict(checkpoint, strict=False)  # no error: the skipped keys are only returned
+    loaded = len(checkpoint) - len(result.unexpected_keys)
+    ok = mlp()
+    ok.load_state_dict({k.removeprefix("module."): v for k, v in checkpoint.items()})
+    return (
+        "NN405",
+        "`load_state_dict(ckpt, strict=False)` of a checkpoint with a `module.` prefix, keys not checked",
+        f"{loaded} of {len(checkpoint)} tensors loaded, no error; test accuracy {pct(accuracy(bad))} (random weights)",
+        f"{len(checkpoint)} of {len(checkpoint)}; test accuracy {pct(accuracy(ok))}",
+        "MLP trained 300 steps, saved with a `module.` prefix",
+    )
+
+
 def nn502():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(FEATURES, 64), nn.BatchNorm1d(64))
@@ -369,6 +443,63 @@ def nn503():
         f"{pct(moved)} of the values land in the wrong place",
         "0.0% (`x.permute(0, 2, 3, 1)`)",
         "8x3x32x32 batch",
+    )
+
+
+class _Deep(nn.Module):
+    """An MLP whose hidden layers are kept in a plain list (`plain=True`) or a ModuleList."""
+
+    def __init__(self, plain: bool) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.inp = nn.Linear(FEATURES, 64)
+        hidden = [nn.Linear(64, 64) for _ in range(2)]
+        self.hidden = hidden if plain else nn.ModuleList(hidden)
+        self.out = nn.Linear(64, CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.inp(x))
+        for layer in self.hidden:
+            x = torch.relu(layer(x))
+        return self.out(x)
+
+
+def nn504():
+    bad, ok = _Deep(plain=True), _Deep(plain=False)
+    hidden = sum(p.numel() for layer in bad.hidden for p in layer.parameters())
+    total = sum(p.numel() for p in ok.parameters())
+    before = [layer.weight.detach().clone() for layer in bad.hidden]
+    train(bad, F.cross_entropy)
+    train(ok, F.cross_entropy)
+    unchanged = sum(int(torch.equal(b, layer.weight)) for b, layer in zip(before, bad.hidden))
+    return (
+        "NN504",
+        "hidden layers kept in a plain list, not an `nn.ModuleList`",
+        f"{hidden} of {total} parameters never trained ({unchanged} of 2 hidden layers keep their random "
+        f"weights) and missing from `state_dict()` ({len(bad.state_dict())} of {len(ok.state_dict())} tensors); "
+        f"test accuracy {pct(accuracy(bad))}",
+        f"all {total} trained and saved; test accuracy {pct(accuracy(ok))}",
+        "MLP with 2 hidden layers, SGD lr 0.1, 300 steps",
+    )
+
+
+def nn505():
+    model = mlp()
+    train(model, F.cross_entropy)
+    with torch.no_grad():
+        logits = torch.cat([model(XT[i : i + 64]) for i in range(0, len(XT), 64)])
+        wrong = torch.cat([F.softmax(model(XT[i : i + 64]), dim=0) for i in range(0, len(XT), 64)])
+        right = F.softmax(logits, dim=1)
+    wrong_acc = (wrong.argmax(1) == YT).float().mean().item()
+    right_acc = (right.argmax(1) == YT).float().mean().item()
+    sums = wrong.sum(1)
+    return (
+        "NN505",
+        "`F.softmax(model(x), dim=0)` on a batch of 64",
+        f"an example's probabilities sum to {sums.min().item():.2f}..{sums.max().item():.2f}, not 1; "
+        f"accuracy of argmax(1) {pct(wrong_acc)}",
+        f"rows sum to 1; accuracy {pct(right_acc)}",
+        "MLP trained 300 steps, test set in batches of 64",
     )
 
 
@@ -512,7 +643,35 @@ def nn205():
     )
 
 
-EXPERIMENTS = (nn101, nn102, nn103, nn104, nn105, nn201, nn202, nn203, nn203_alpha, nn204, nn205, nn206, nn207, nn301, nn302, nn304, nn402, nn502, nn503, nn601)
+def nn602():
+    def run(discard: bool) -> tuple[float, float]:
+        model = mlp()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        loss = torch.tensor(0.0)
+        for x, y in batches(300):
+            x = x * 255  # inputs on a raw 8-bit scale
+            if discard:
+                x.div(255)  # the mistake: the scaled tensor is thrown away
+            else:
+                x = x.div(255)
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+        return loss.item(), accuracy(model, XT * 255 if discard else XT)
+
+    bad_loss, bad_acc = run(discard=True)
+    ok_loss, ok_acc = run(discard=False)
+    return (
+        "NN602",
+        "`x.div(255)` as a bare statement (result thrown away)",
+        f"inputs stay 255x too large, the training diverges: final loss {bad_loss:.3f}; test accuracy {pct(bad_acc)}",
+        f"final loss {ok_loss:.3f}; test accuracy {pct(ok_acc)}",
+        "MLP, SGD lr 0.1, 300 steps",
+    )
+
+
+EXPERIMENTS = (nn101, nn102, nn103, nn104, nn105, nn201, nn202, nn203, nn203_alpha, nn204, nn205, nn206, nn207, nn208, nn301, nn302, nn304, nn402, nn403, nn405, nn502, nn503, nn504, nn505, nn601, nn602)
 
 
 def table() -> str:

@@ -98,3 +98,23 @@ def is_module_constructor(qualname: str | None) -> bool:
     if qualname.startswith(MODEL_FACTORIES_PREFIXES):
         return last == "from_pretrained" or last == "create_model" or last == "load" or last[:1].islower() or last.startswith("AutoModel")
     return last == "from_pretrained"
+
+
+# torch.nn layers that hold no parameters, no buffers and behave the same in train() and
+# eval(): keeping one outside the module tree (a plain list) or swapping it in changes nothing
+# the optimizer, `.to()`, `state_dict()` or `eval()` would see.
+STATELESS_LAYERS = frozenset(
+    {
+        "Identity", "Flatten", "Unflatten", "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU",
+        "SiLU", "Mish", "Sigmoid", "Tanh", "Softmax", "Softmax2d", "LogSoftmax", "Softmin", "Softplus",
+        "Softsign", "Softshrink", "Hardshrink", "Tanhshrink", "Hardtanh", "Hardswish", "Hardsigmoid",
+        "LogSigmoid", "Threshold", "GLU", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
+        "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+        "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "MaxUnpool1d", "MaxUnpool2d",
+        "MaxUnpool3d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
+        "PixelUnshuffle", "ChannelShuffle", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d",
+        "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+        "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d",
+        "CircularPad3d", "Fold", "Unfold", "CosineSimilarity", "PairwiseDistance",
+    }
+)

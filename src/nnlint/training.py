@@ -18,6 +18,7 @@ from nnlint.semantic import (
 )
 from nnlint.torchnames import (
     MODE_DEPENDENT_LAYERS,
+    STATELESS_LAYERS,
     is_grad_scaler,
     is_module_constructor,
     is_optimizer_constructor,
@@ -656,6 +657,71 @@ class Training:
             ):
                 unknown = True  # `self.inc = inconv(3, 64)`: a layer this file cannot see into
         return None if unknown else False
+
+    def module_has_state(self, qualname: str, parameters_only: bool = False,
+                         _seen: frozenset[str] = frozenset()) -> bool | None:
+        """Whether a module built by `qualname` holds parameters or buffers (or, unless
+        `parameters_only`, behaves differently in eval mode): True when proven, False when
+        proven empty (`nn.ReLU`, `nn.Identity`, a project class made only of those), None
+        when this cannot be told (`nn.Sequential(*layers)`, a class of another library)."""
+        last = qualname.rsplit(".", 1)[-1]
+        if qualname.startswith("torch.nn."):
+            if qualname.startswith(("torch.nn.functional", "torch.nn.init", "torch.nn.utils")):
+                return None
+            if last in STATELESS_LAYERS or last.endswith("Loss"):
+                return False
+            if parameters_only and last.startswith(("Dropout", "AlphaDropout", "FeatureAlphaDropout")):
+                return False
+            if last in ("Sequential", "ModuleList", "ModuleDict", "Module", "Parameter", "ParameterList",
+                        "ParameterDict"):
+                return True if last.startswith("Parameter") else None
+            return True if last[:1].isupper() else None
+        if is_module_constructor(qualname):
+            return True  # a model zoo's network
+        found = self.sem.find_class(qualname)
+        if found is None or qualname in _seen:
+            return None
+        owner, info = found
+        seen = _seen | {qualname}
+        unknown = False
+        for base in info.bases:
+            if base.rsplit(".", 1)[-1] in ("Module", "LightningModule"):
+                continue
+            verdict = training(owner).module_has_state(base, parameters_only, seen)
+            if verdict:
+                return True
+            unknown = unknown or verdict is None
+        for site in owner.calls:
+            if site.scope.cls is not info:
+                continue
+            if site.method == "register_parameter" or site.method == "register_buffer" and not parameters_only:
+                return True
+            inner = owner.call_name(site.node) or ""
+            if not inner.startswith("torch.nn.") and owner.find_class(inner) is None:
+                unknown = unknown or inner.rsplit(".", 1)[-1][:1].isupper()  # another library's layer
+                continue
+            verdict = training(owner).module_has_state(inner, parameters_only, seen)
+            if verdict:
+                return True
+        return None if unknown else False
+
+    def builds_stateful_module(self, expr: ast.expr, scope: Scope, line: int, parameters_only: bool = False) -> bool:
+        """Whether `expr` is proven to hold a module with parameters or buffers (see
+        `module_has_state`); `nn.Sequential(nn.Linear(2, 2))` is decided by its layers."""
+        made = self.constructor_name(expr, scope, line)
+        if made is None:
+            return False
+        verdict = self.module_has_state(made, parameters_only)
+        if verdict is not None:
+            return verdict
+        origin = module_itself(self.sem.origin(expr, scope, line, through_shape_ops=False).expr)
+        if type(origin) is not ast.Call or self.sem.call_name(origin) != made or not made.startswith("torch.nn."):
+            return False
+        return any(
+            type(node) is ast.Call and node is not origin
+            and self.module_has_state(self.sem.call_name(node) or "", parameters_only) is True
+            for node in ast.walk(origin)
+        )
 
 
 # Layers whose dropout argument defaults to 0: mode-dependent only when given a rate.

@@ -149,10 +149,12 @@ class Values:
         else:
             default = args.kw_defaults[index - len(positional)] if index - len(positional) < len(args.kw_defaults) else None
         out: list[tuple[ast.expr, Scope, int]] = []
-        callers = self.sem.callers(function)
+        constructing = self._constructor_calls(function)
+        callers = self.sem.callers(function) + constructing
         for site in callers:
             call = site.node
-            offset = 1 if function.params[:1] == ["self"] and type(call.func) is ast.Attribute else 0
+            offset = 1 if function.params[:1] == ["self"] and (
+                type(call.func) is ast.Attribute or site in constructing) else 0
             if any(type(a) is ast.Starred for a in call.args) or any(k.arg is None for k in call.keywords):
                 return []
             value = keyword(call, name)
@@ -168,6 +170,17 @@ class Values:
         if not callers and default is not None:
             out.append((default, function.parent or function, node.lineno))
         return out
+
+    def _constructor_calls(self, function: Scope) -> list[CallSite]:
+        """For a class's `__init__`: the calls in this file that build the class
+        (`Trainer(model, loader)` fills `__init__`'s parameters), unless a subclass here
+        could fill them through `super().__init__(...)` instead."""
+        cls = function.cls
+        if function.name != "__init__" or cls is None or cls.name not in self.sem.classes:
+            return []
+        if any(cls.name in info.bases for info in self.sem.classes.values()):
+            return []
+        return [site for site in self.sem.calls if site.method is None and self.sem.call_name(site.node) == cls.name]
 
     def construction(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> tuple[ast.Call, Scope] | None:
         """The constructor call that made the object `expr` holds (through helpers and params)."""
@@ -518,6 +531,99 @@ class Values:
             info = next((self.sem.classes[b] for b in info.bases if b in self.sem.classes), None)
         return None
 
+    # ---------------------------------------------------------------- tensors
+    def tensor_proof(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> ast.AST | None:
+        """Where `expr` is proven to hold a `torch.Tensor`: a torch function or factory
+        (`torch.zeros`, `F.relu`), `nn.Parameter`, a torch layer or loss called on its input,
+        a tensor method of a proven tensor (`t.float()`), arithmetic on one, or a batch taken
+        from a `DataLoader` with the default collation (whose pieces are tensors, or lists
+        and dicts that have no tensor methods). Parameters count when every caller in the
+        file passes a proven tensor. None when not proven (a model's output may be a tuple,
+        a dict or a `ModelOutput`; `BatchEncoding.to()` works in place)."""
+        if depth > _MAX_DEPTH:
+            return None
+        found: ast.AST | None = None
+        for value, value_scope, hops in self.resolve(expr, scope, line, through_shape_ops=False):
+            if hops and hops[-1].kind in ("loop", "unpack") and hops[-1].value is None:
+                proof = self._batch_piece(hops[-1], depth)
+            else:
+                value_line = hops[-1].line if hops else line
+                proof = self._made_tensor(value, value_scope, value_line, depth)
+            if proof is None:
+                return None
+            found = found or proof
+        return found
+
+    def _made_tensor(self, value: ast.expr, scope: Scope, line: int, depth: int) -> ast.AST | None:
+        kind = type(value)
+        if kind is ast.BinOp and type(value.op) is not ast.MatMult or kind is ast.UnaryOp:  # type: ignore[attr-defined]
+            operands = [value.left, value.right] if kind is ast.BinOp else [value.operand]  # type: ignore[attr-defined]
+            for operand in operands:
+                proof = self.tensor_proof(operand, scope, line, depth + 1)
+                if proof is not None:
+                    return proof
+            return None
+        if kind is ast.Subscript:
+            return self.tensor_proof(value.value, scope, line, depth + 1)  # type: ignore[attr-defined]
+        if kind is not ast.Call:
+            return None
+        name = self.sem.call_name(value) or ""  # type: ignore[arg-type]
+        if name.startswith("torch."):
+            return value if _returns_tensor(name, value) else None  # type: ignore[arg-type]
+        func = value.func  # type: ignore[attr-defined]
+        if type(func) is ast.Attribute and func.attr in TENSOR_METHODS and not self._is_module_ref(func.value):
+            return self.tensor_proof(func.value, scope, line, depth + 1)
+        if type(func) in (ast.Name, ast.Attribute):
+            made = self.construction(func, scope, line)
+            layer = self.name_of(made[0]) if made is not None else None
+            if layer is not None and _layer_returns_tensor(layer):
+                return value
+        return None
+
+    def _batch_piece(self, binding: Binding, depth: int) -> ast.AST | None:
+        """For a name bound by iterating a DataLoader (`for x, y in loader`, `for i, (x, y) in
+        enumerate(loader)`, `x, y = batch`): the DataLoader's construction."""
+        if binding.kind == "unpack" and type(binding.stmt) not in (ast.For, ast.AsyncFor):
+            source = binding.unpacked_from
+            if source is None or type(source) not in (ast.Name, ast.Attribute, ast.Subscript):
+                return None
+            base = source
+            while type(base) is ast.Subscript:
+                base = base.value
+            found = self.resolve(base, binding.scope, binding.line, through_shape_ops=False)
+            if len(found) != 1 or not found[0][2] or type(found[0][2][-1].stmt) not in (ast.For, ast.AsyncFor):
+                return None
+            return self._batch_piece(found[0][2][-1], depth + 1)
+        stmt = binding.stmt
+        if type(stmt) not in (ast.For, ast.AsyncFor):
+            return None
+        target, iterable = stmt.target, stmt.iter  # type: ignore[attr-defined]
+        while type(iterable) is ast.Call and iterable.args:
+            wrapper = self.sem.call_name(iterable) or ""
+            if wrapper == "enumerate":
+                if type(target) is not ast.Tuple or len(target.elts) != 2:
+                    return None
+                target = target.elts[1]
+            elif wrapper not in ("tqdm", "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "iter"):
+                break
+            iterable = iterable.args[0]
+        if not any(type(node) is ast.Name and node.id == binding.name for node in ast.walk(target)):
+            return None  # the enumerate counter
+        if type(iterable) not in (ast.Name, ast.Attribute, ast.Call):
+            return None
+        made = self.construction(iterable, binding.scope, binding.line)  # also through `make_loader()`
+        if made is None or self.name_of(made[0]) not in DATALOADERS:
+            return None
+        loader = made[0]
+        if keyword(loader, "collate_fn") is not None or keyword(loader, "batch_sampler") is not None:
+            return None  # a custom batch: anything with any `.to()`
+        size = argument(loader, 1, "batch_size")
+        if size is not None and type(size) is ast.Constant and size.value is None:
+            return None  # no automatic batching: the dataset's own samples
+        if any(k.arg is None for k in loader.keywords) or any(type(a) is ast.Starred for a in loader.args):
+            return None
+        return loader
+
     # ---------------------------------------------------------------- losses
     def loss_of(self, site: CallSite) -> tuple[str, bool, ast.Call | None, Scope | None] | None:
         call = site.node
@@ -783,3 +889,62 @@ def activation_into_loss(ctx, rule, loss_kind: str, activation: str, applies: st
         edits = drop_activation_edits(ctx, vals, use)
         fix = Fix(rule.fix_title, tuple(edits)) if edits else None
         yield ctx.finding(rule, site.node, message, related, fix)
+
+
+# ------------------------------------------------------------------ tensor kinds
+DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
+# Tensor methods that return a tensor (so a chain of them on a tensor is one).
+TENSOR_METHODS = frozenset(
+    {
+        "to", "cuda", "cpu", "float", "double", "half", "bfloat16", "long", "int", "short", "byte", "bool",
+        "char", "detach", "clone", "contiguous", "clamp", "clip", "clamp_min", "clamp_max", "add", "sub",
+        "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "neg", "abs", "exp", "log",
+        "sqrt", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "masked_fill", "masked_scatter",
+        "index_fill", "index_add", "index_copy", "scatter", "scatter_add", "squeeze", "unsqueeze", "t",
+        "transpose", "permute", "reshape", "view", "view_as", "reshape_as", "expand", "expand_as", "repeat",
+        "flatten", "round", "floor", "ceil", "sign", "nan_to_num", "lerp", "addcmul", "addcdiv", "mean", "sum",
+        "matmul", "mm", "bmm", "type_as", "requires_grad_", "pin_memory", "squeeze_", "unsqueeze_",
+        "add_", "sub_", "mul_", "div_", "clamp_", "zero_", "fill_", "copy_", "normal_", "uniform_",
+    }
+)
+# torch functions that do not return one tensor (a tuple, a module, a device, nothing, ...).
+_NOT_TENSOR_FUNCTIONS = frozenset(
+    {
+        "split", "chunk", "unbind", "tensor_split", "hsplit", "vsplit", "dsplit", "meshgrid", "broadcast_tensors",
+        "sort", "topk", "kthvalue", "mode", "median", "max", "min", "aminmax", "var_mean", "std_mean", "unique",
+        "unique_consecutive", "lu", "qr", "svd", "eig", "slogdet", "lstsq", "histogram", "frexp", "where",
+        "nonzero", "load", "save", "device", "dtype", "manual_seed", "seed", "no_grad", "enable_grad",
+        "set_grad_enabled", "inference_mode", "compile", "is_tensor", "numel", "get_default_dtype",
+        "set_default_dtype", "from_dlpack", "autocast", "Generator", "Size", "finfo", "iinfo",
+    }
+)
+# torch.nn layers whose call returns a tuple, its input untouched, or whatever its contents return.
+_NOT_TENSOR_LAYERS = frozenset(
+    {
+        "RNN", "LSTM", "GRU", "LSTMCell", "MultiheadAttention", "Sequential", "ModuleList", "ModuleDict",
+        "Module", "Identity", "AdaptiveLogSoftmaxWithLoss", "DataParallel", "DistributedDataParallel",
+        "MaxPool1d", "MaxPool2d", "MaxPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+        "FractionalMaxPool2d", "FractionalMaxPool3d", "Parameter", "ParameterList", "ParameterDict",
+    }
+)
+
+
+def _returns_tensor(name: str, call: ast.Call) -> bool:
+    """Whether the torch function `name` returns one tensor."""
+    parts = name.split(".")
+    last = parts[-1]
+    if name in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
+        return True
+    if name.startswith("torch.nn.functional."):
+        return "return_indices" not in {k.arg for k in call.keywords} and not last.endswith("_with_indices") \
+            and last != "multi_head_attention_forward" and len(parts) == 4
+    if len(parts) != 2 or not last[:1].islower() or last in _NOT_TENSOR_FUNCTIONS or last.startswith(("is_", "set_")):
+        return False
+    return True
+
+
+def _layer_returns_tensor(name: str) -> bool:
+    if not name.startswith("torch.nn.") or name.startswith("torch.nn.functional."):
+        return False
+    last = name.rsplit(".", 1)[-1]
+    return last[:1].isupper() and last not in _NOT_TENSOR_LAYERS and "." not in name[len("torch.nn."):]

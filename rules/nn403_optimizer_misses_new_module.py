@@ -1,0 +1,373 @@
+"""NN403 optimizer-misses-new-module."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Iterator
+
+from nnlint.context import Context
+from nnlint.findings import Finding, Severity
+from nnlint.registry import Rule, register
+from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic, dotted, keyword, module_itself
+from nnlint.torchnames import is_optimizer_constructor
+from nnlint.training import Training, training
+
+_PARAMETER_METHODS = ("parameters", "named_parameters")
+
+
+@dataclass
+class _Optimizer:
+    """An optimizer that took the parameters of the modules `covers` (keys as the
+    scope `scope` names them) at `site`, kept in `name`."""
+
+    site: CallSite  # the construction, or the call of the helper that makes it
+    scope: Scope
+    name: str  # "opt", "self.optimizer"
+    covers: list[str]
+    sources: list[str]  # the same modules as written (`new_head` in {"params": new_head.parameters()})
+
+
+@register
+class OptimizerMissesNewModule(Rule):
+    """
+    ## What it does
+    Flags a sub-module replaced (`model.fc = nn.Linear(512, 10)`), or a model
+    rebuilt (`model = Net()`), after an optimizer took the model's parameters, when
+    that optimizer keeps training afterwards and no new optimizer is built and no
+    `add_param_group` adds the new parameters.
+
+    ## Why is this bad?
+    `torch.optim` optimizers hold the parameter *tensors* they were given, not
+    the module. Replacing a layer creates new parameter tensors the optimizer has
+    never seen: `optimizer.step()` keeps updating the old, detached layer, and the
+    new head keeps its random initialisation for the whole run. The loss may still
+    go down a little through the other layers, so nothing looks broken. This is
+    the usual fine-tuning story: load a pretrained network, build the optimizer,
+    then swap in a new classifier.
+
+    Not reported: replacements without parameters (`nn.Identity()`,
+    `nn.Dropout()`), `model = model.to(device)`, `DDP(model)`,
+    `torch.compile(model)`, `accelerator.prepare(model)` (the same parameters), a
+    new head whose parameters were already given to the optimizer, and an
+    optimizer built (or `add_param_group` called) after the replacement.
+
+    ## Example
+    ```python
+    model = torchvision.models.resnet18(weights="DEFAULT")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    model.fc = nn.Linear(model.fc.in_features, 10)
+    train(model, optimizer)
+    ```
+
+    ## Use instead
+    ```python
+    model = torchvision.models.resnet18(weights="DEFAULT")
+    model.fc = nn.Linear(model.fc.in_features, 10)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    train(model, optimizer)
+    ```
+
+    ## Fix
+    None: whether to rebuild the optimizer (losing its state) or add a parameter
+    group (with which learning rate?) is a choice only the author can make.
+    """
+
+    code = "NN403"
+    name = "optimizer-misses-new-module"
+    severity = Severity.WARNING
+    summary = "A sub-module replaced after the optimizer took the parameters: the new layer is never trained"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        sem = ctx.semantic
+        if "param" not in ctx.source.text:
+            return
+        train = training(sem)
+        for optimizer in _optimizers(sem):
+            for target, value, stmt, node, anchor in _replacements(sem, optimizer):
+                if not _replaced_module_has_parameters(sem, train, optimizer, value, stmt):
+                    continue
+                use = _later_use(sem, optimizer, anchor)
+                if use is None:
+                    continue
+                finding = self._finding(ctx, optimizer, target, ctx.text(node), value, stmt, use)
+                if anchor is not stmt:
+                    finding.related.insert(1, ctx.related(anchor, f"this call runs the replacement (line {anchor.lineno})"))
+                yield finding
+
+    def _finding(self, ctx: Context, optimizer: _Optimizer, target: str, written: str, value: ast.expr,
+                 stmt: ast.stmt, use: ast.AST) -> Finding:
+        key = next(k for k in optimizer.covers if _related_keys(k, target))
+        covered = optimizer.sources[optimizer.covers.index(key)]
+        what = "rebuilt" if target == key else "replaced"
+        made = ctx.text(value.func) if type(value) is ast.Call else ctx.text(value)
+        message = (
+            f"`{written}` is {what} (a new `{_short(made)}`) after the optimizer `{optimizer.name}` took "
+            f"`{covered}`'s parameters on line {optimizer.site.line}: the optimizer still holds the old "
+            f"parameter tensors, so the new ones are never updated; build the optimizer after this line or "
+            f"call `{optimizer.name}.add_param_group(...)` with the new parameters"
+        )
+        related = [
+            ctx.related(optimizer.site.node, f"`{optimizer.name}` takes `{covered}`'s parameters here"),
+            ctx.related(use, f"`{optimizer.name}` is still used after the replacement (line {use.lineno})"),  # type: ignore[attr-defined]
+        ]
+        return ctx.finding(self, stmt, message, related)
+
+
+# ------------------------------------------------------------------ optimizers
+def _optimizers(sem: Semantic) -> Iterator[_Optimizer]:
+    for site in sem.calls:
+        name = sem.call_name(site.node)
+        stmt = site.stmt
+        if type(stmt) is not ast.Assign or stmt.value is not site.node or len(stmt.targets) != 1:
+            continue
+        holder = dotted(stmt.targets[0])
+        if holder is None:
+            continue
+        if is_optimizer_constructor(name):
+            covers, sources = _covered(sem, site.node, site.scope, site.line)
+        else:
+            covers, sources = _covered_by_helper(sem, site)
+        if covers:
+            yield _Optimizer(site, site.scope, holder, covers, sources)
+
+
+def _covered(sem: Semantic, call: ast.Call, scope: Scope, line: int) -> tuple[list[str], list[str]]:
+    """The modules whose parameters an optimizer construction takes, as keys of `scope`."""
+    params = call.args[0] if call.args else keyword(call, "params")
+    if params is None:
+        return [], []
+    if type(params) is ast.Name:  # `params = model.parameters()` (or a list of groups) first
+        binding = sem.lookup(params.id, scope, line)
+        if binding is None or binding.value is None:
+            return [], []
+        params = binding.value
+    covers: list[str] = []
+    sources: list[str] = []
+    for node in ast.walk(params):
+        if type(node) is ast.Call and type(node.func) is ast.Attribute and node.func.attr in _PARAMETER_METHODS:
+            key = sem.param_key(node.func.value, scope)
+            if key is not None:
+                covers.append(key)
+                sources.append(dotted(node.func.value) or key)
+    return covers, sources
+
+
+def _covered_by_helper(sem: Semantic, site: CallSite) -> tuple[list[str], list[str]]:
+    """`opt = make_optimizer(model, lr)`: the helper returns an optimizer built from the
+    parameters of one of its parameters; that argument, as the caller names it."""
+    covers: list[str] = []
+    sources: list[str] = []
+    for function in sem.resolve_function(site.node, site.scope):
+        owner = function.owner or sem
+        for ret in function.returns:
+            if type(ret.value) is not ast.Call or not is_optimizer_constructor(owner.call_name(ret.value)):
+                continue
+            inner, _ = _covered(owner, ret.value, function, ret.lineno)
+            for key in inner:
+                mapped = sem.caller_key(function, key, site) if key.startswith("#") else None
+                if mapped is not None:
+                    covers.append(mapped)
+                    sources.append(_written(mapped, site.scope))
+    return covers, sources
+
+
+def _written(key: str, scope: Scope) -> str:
+    """A key as the code spells it: "#0.fc" in `def f(model)` is `model.fc`."""
+    if not key.startswith("#"):
+        return key
+    index, _, rest = key[1:].partition(".")
+    name = scope.params[int(index)] if int(index) < len(scope.params) else key
+    return f"{name}.{rest}" if rest else name
+
+
+# ---------------------------------------------------------------- replacements
+def _replacements(sem: Semantic,
+                  optimizer: _Optimizer) -> Iterator[tuple[str, ast.expr, ast.Assign, ast.expr, ast.stmt]]:
+    """Assignments to a covered module (or a part of it) after the optimizer was built:
+    (target key, new value, statement, target node, the statement of the optimizer's
+    function that runs it: the assignment itself, or the call of a helper that makes it)."""
+    for scope, after in _scopes_after(sem, optimizer):
+        for stmt in _assignments(scope):
+            if after is not None and (stmt.lineno, stmt.col_offset) <= after:
+                continue
+            if _loop_repeats_both(scope, optimizer, stmt):
+                continue
+            for target in stmt.targets:
+                name = _target_key(sem, target, scope)
+                if name is not None and any(_related_keys(key, name) for key in optimizer.covers):
+                    yield name, stmt.value, stmt, target, stmt
+                    break
+        yield from _helper_replacements(sem, optimizer, scope, after)
+
+
+def _helper_replacements(sem: Semantic, optimizer: _Optimizer, scope: Scope,
+                         after: tuple[int, int] | None) -> Iterator[tuple[str, ast.expr, ast.Assign, ast.expr, ast.stmt]]:
+    """`replace_head(model, 10)` after the optimizer, where the helper (of this file) does
+    `net.fc = nn.Linear(...)` on its parameter."""
+    for site in scope.calls:
+        if after is not None and site.pos <= after or _loop_repeats_both(scope, optimizer, site.stmt):
+            continue
+        for function in sem.resolve_function(site.node, scope):
+            if function.owner not in (None, sem) or function is scope:
+                continue
+            for stmt in _assignments(function):
+                for target in stmt.targets:
+                    key = _target_key(sem, target, function)
+                    if key is None or not key.startswith("#"):
+                        continue
+                    mapped = sem.caller_key(function, key, site)
+                    if mapped is not None and any(_related_keys(k, mapped) for k in optimizer.covers):
+                        yield mapped, stmt.value, stmt, target, site.stmt
+                        break
+
+
+def _scopes_after(sem: Semantic, optimizer: _Optimizer) -> Iterator[tuple[Scope, tuple[int, int] | None]]:
+    """The optimizer's own scope (statements after it), and for an optimizer kept on `self`
+    by `__init__`, the class's other methods (which all run after the constructor)."""
+    site = optimizer.site
+    yield optimizer.scope, (site.stmt.end_lineno or site.line, site.stmt.end_col_offset or 0)
+    cls = sem.enclosing_class(optimizer.scope)
+    if cls is not None and optimizer.scope.name == "__init__" and optimizer.name.startswith("self."):
+        for name, method in cls.methods.items():
+            if name != "__init__":
+                yield method, None
+
+
+def _assignments(scope: Scope) -> Iterator[ast.Assign]:
+    """The assignments of a function (or the module), without nested functions and classes."""
+    body = scope.node.body if isinstance(scope.node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)) else []
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        if type(node) in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda):
+            continue
+        if type(node) is ast.Assign:
+            yield node  # type: ignore[misc]
+        stack.extend(reversed([c for c in ast.iter_child_nodes(node) if isinstance(c, ast.stmt)]))
+
+
+def _target_key(sem: Semantic, target: ast.expr, scope: Scope) -> str | None:
+    """The target as `Semantic.param_key` names objects ("#0.fc" for a parameter's `fc`)."""
+    if type(target) is ast.Subscript:
+        base = sem.param_key(target.value, scope)
+        return f"{base}.[]" if base is not None else None
+    return sem.param_key(target, scope)
+
+
+def _target_name(target: ast.expr) -> str | None:
+    """`model.fc` -> "model.fc"; `model.classifier[6]` -> "model.classifier.[]"."""
+    if type(target) is ast.Subscript:
+        base = dotted(target.value)
+        return f"{base}.[]" if base is not None else None
+    return dotted(target)
+
+
+def _related_keys(covered: str, target: str) -> bool:
+    """Whether assigning `target` changes parameters the optimizer of `covered` holds."""
+    return target == covered or target.startswith(covered + ".") or covered.startswith(target + ".")
+
+
+def _loop_repeats_both(scope: Scope, optimizer: _Optimizer, stmt: ast.stmt) -> bool:
+    """A loop around both the construction and the replacement builds a new optimizer
+    for the new layer on its next iteration."""
+    if optimizer.scope is not scope:
+        return False
+    return any(loop.node.lineno <= stmt.lineno <= (loop.node.end_lineno or 0) for loop in optimizer.site.loops)
+
+
+def _replaced_module_has_parameters(sem: Semantic, train: Training, optimizer: _Optimizer, value: ast.expr,
+                                    stmt: ast.Assign) -> bool:
+    if dotted(value) in optimizer.sources:
+        return False  # `{"params": head.parameters()}` given to the optimizer, then `model.fc = head`
+    origin = module_itself(value)
+    if type(origin) is ast.Call and _wraps(origin, stmt):
+        return False  # `DDP(model)`, `torch.compile(model)`, `nn.Sequential(model.fc, nn.Dropout())`
+    return train.builds_stateful_module(value, _innermost_scope(sem, stmt), stmt.lineno, parameters_only=True)
+
+
+def _innermost_scope(sem: Semantic, stmt: ast.stmt) -> Scope:
+    """The function (or the module) a statement is written in."""
+    found = sem.module
+    for scope in sem.scopes:
+        node = scope.node
+        if scope.is_function and node.lineno <= stmt.lineno <= (node.end_lineno or 0):  # type: ignore[attr-defined]
+            if found is sem.module or node.lineno >= found.node.lineno:  # type: ignore[attr-defined]
+                found = scope
+    return found
+
+
+def _wraps(call: ast.Call, stmt: ast.Assign) -> bool:
+    """Whether the new value is built around the object it replaces (`DDP(model)`,
+    `nn.Sequential(model.fc, nn.Dropout())`); `nn.Linear(model.fc.in_features, 10)` only
+    reads a size from it."""
+    targets = {_target_name(t) for t in stmt.targets}
+    for node in ast.walk(call):
+        if type(node) is not ast.Call:
+            continue
+        for argument in [*node.args, *(k.value for k in node.keywords)]:
+            inner = argument.value if type(argument) is ast.Starred else argument
+            if dotted(inner) in targets or type(inner) is ast.Subscript and _target_name(inner) in targets:
+                return True
+    return False
+
+
+def _later_use(sem: Semantic, optimizer: _Optimizer, stmt: ast.stmt) -> ast.AST | None:
+    """The first use of the optimizer after `stmt` in the same function (its step, or a
+    call that is handed it), unless a new optimizer or a parameter group comes first."""
+    scope = _scope_holding(sem, optimizer, stmt)
+    if scope is None:
+        return None
+    end = (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
+    if any(b.line >= stmt.lineno for b in scope.bindings.get(optimizer.name, ())):
+        return None  # the name is given another optimizer (`opt = set_head_and_optimizer(model)`)
+    for site in scope.calls:
+        if site.pos <= end:
+            continue
+        name = sem.call_name(site.node)
+        if is_optimizer_constructor(name) or site.method == "add_param_group":
+            return None
+        if site.method is None and any(is_optimizer_constructor(sem.call_name(ret.value))
+                                       for function in sem.resolve_function(site.node, site.scope)
+                                       for ret in function.returns if type(ret.value) is ast.Call):
+            return None  # a helper that builds a new optimizer
+        mentions = [site.receiver] if site.receiver is not None else []
+        mentions += [*site.node.args, *(k.value for k in site.node.keywords)]
+        if any(dotted(m) == optimizer.name for m in mentions):
+            return site.node
+    for ret in scope.returns:
+        if ret.lineno > end[0] and ret.value is not None and any(
+                dotted(node) == optimizer.name for node in ast.walk(ret.value)):
+            return ret  # handed to the caller, who trains with it
+    if optimizer.name.startswith("self.") and scope is not optimizer.scope:
+        return _used_in_other_methods(sem, optimizer, scope)
+    return None
+
+
+def _scope_holding(sem: Semantic, optimizer: _Optimizer, stmt: ast.stmt) -> Scope | None:
+    innermost = _innermost_scope(sem, stmt)
+    return next((scope for scope, _after in _scopes_after(sem, optimizer) if scope is innermost), None)
+
+
+def _used_in_other_methods(sem: Semantic, optimizer: _Optimizer, replacing: Scope) -> ast.AST | None:
+    """For `self.opt` built in `__init__` and a layer replaced in another method: the
+    class steps `self.opt` somewhere, and no method but `__init__` rebuilds it or adds a
+    parameter group."""
+    cls: ClassInfo | None = sem.enclosing_class(optimizer.scope)
+    if cls is None:
+        return None
+    use: ast.AST | None = None
+    for name, method in cls.methods.items():
+        if name == "__init__":
+            continue
+        for site in method.calls:
+            if is_optimizer_constructor(sem.call_name(site.node)) or site.method == "add_param_group":
+                return None
+            if site.method == "step" and dotted(site.receiver) == optimizer.name and use is None:  # type: ignore[arg-type]
+                use = site.node
+    return use
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,250 @@
+"""NN505 softmax-over-batch-dim."""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from nnlint.context import Context
+from nnlint.findings import Finding, Fix, Severity
+from nnlint.registry import Rule, register
+from nnlint.semantic import CallSite, Scope, argument, called_module, constant_value, dotted
+from nnlint.torchnames import LOG_SOFTMAX_FUNCTIONS, LOG_SOFTMAX_MODULES, SOFTMAX_FUNCTIONS, SOFTMAX_MODULES
+from nnlint.values import DATALOADERS, LOGITS, Values, values
+
+# Tensor methods that keep the shape (the batch stays in dim 0).
+_SAME_SHAPE = frozenset({"float", "double", "half", "bfloat16", "to", "cpu", "cuda", "detach", "clone", "contiguous"})
+# Operations that may move the batch away from dim 0 inside a forward pass.
+_REORDERING = frozenset({"transpose", "permute", "t", "swapaxes", "swapdims", "movedim", "moveaxis", "T", "mT"})
+# torch.nn layers that are sequence-first unless built with batch_first=True.
+_SEQUENCE_FIRST = frozenset(
+    {"RNN", "LSTM", "GRU", "Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
+     "TransformerDecoderLayer", "MultiheadAttention"}
+)
+_CLASS_DIM = {"Linear": "-1", "LazyLinear": "-1", "Bilinear": "-1", "Conv1d": "1", "Conv2d": "1", "Conv3d": "1",
+              "LazyConv1d": "1", "LazyConv2d": "1", "LazyConv3d": "1"}
+
+
+@register
+class SoftmaxOverBatchDim(Rule):
+    """
+    ## What it does
+    Flags `softmax` / `log_softmax` (function, tensor method or `nn.Softmax`
+    module) with `dim=0` applied to a model's output that is proven batch-first:
+    the model is called on a batch from a `DataLoader` (which stacks samples
+    along dim 0) and ends in a `Linear` or convolution layer, with nothing in its
+    forward pass that moves the batch dimension.
+
+    ## Why is this bad?
+    Dim 0 of such an output is the batch. A softmax over it normalises each
+    class *across the examples of the batch*: every row stops being a
+    distribution over classes, the "probabilities" of an example depend on which
+    other examples share its batch, and a batch of one always gets probability 1.
+    Nothing raises, shapes are unchanged, and `argmax(1)` of the result is often
+    wrong.
+
+    Not reported: a 1-D vector (`F.softmax(logits[0], dim=0)`, one example's
+    scores), attention weights or other values computed inside a forward pass,
+    sequence-first models (RNNs and Transformers without `batch_first=True`, or a
+    forward that transposes or permutes), and outputs whose origin is not known.
+
+    ## Example
+    ```python
+    for images, labels in test_loader:
+        probs = F.softmax(model(images), dim=0)
+    ```
+
+    ## Use instead
+    ```python
+    for images, labels in test_loader:
+        probs = F.softmax(model(images), dim=1)
+    ```
+
+    ## Fix
+    Replaces `dim=0` by the class dimension the model's last layer produces:
+    `dim=-1` after a `Linear` layer (its output features are the last dimension),
+    `dim=1` after a convolution (its channels).
+    """
+
+    code = "NN505"
+    name = "softmax-over-batch-dim"
+    severity = Severity.WARNING
+    summary = "softmax(dim=0) over a batch-first model output normalises across the batch, not the classes"
+    fix_title = "Normalise over the class dimension"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        text = ctx.source.text
+        if "softmax" not in text and "Softmax" not in text:
+            return
+        sem = ctx.semantic
+        vals: Values | None = None
+        for site in sem.calls:
+            vals = vals or values(sem)
+            found = _softmax_over_dim0(vals, site)
+            if found is None:
+                continue
+            tensor, dim = found
+            proof = _batch_first_output(vals, tensor, site.scope, site.line)
+            if proof is None:
+                continue
+            model_call, loader, class_dim = proof
+            model_text = ctx.text(model_call.func)
+            message = (
+                f"softmax over dim 0 of `{_short(ctx.text(tensor))}`, the output of `{model_text}` on a batch from a "
+                f"DataLoader: dim 0 is the batch, so each class is normalised across the examples of the batch "
+                f"instead of each example across its classes; use dim={class_dim or 1}"
+            )
+            related = [
+                ctx.related(model_call, f"`{model_text}` ends in a layer that keeps the batch in dim 0"),
+                ctx.related(loader, "this DataLoader stacks the samples along dim 0"),
+            ]
+            fix = None
+            if class_dim is not None and type(dim) is ast.Constant:
+                fix = Fix(f"Use dim={class_dim}", (ctx.replace(dim, class_dim),))
+            yield ctx.finding(self, site.node, message, related, fix)
+
+
+def _softmax_over_dim0(vals: Values, site: CallSite) -> tuple[ast.expr, ast.expr] | None:
+    """(input, dim argument) of a softmax or log_softmax over dim 0, else None."""
+    call = site.node
+    sem = vals.sem
+    name = sem.call_name(call)
+    tensor: ast.expr | None = None
+    dim: ast.expr | None = None
+    if name in SOFTMAX_FUNCTIONS or name in LOG_SOFTMAX_FUNCTIONS:
+        tensor, dim = argument(call, 0, "input"), argument(call, 1, "dim")
+    elif site.method in ("softmax", "log_softmax") and site.receiver is not None \
+            and not vals._is_module_ref(site.receiver) and dotted(site.receiver) != "self" \
+            and not (type(site.receiver) is ast.Attribute and dotted(site.receiver.value) == "self"):
+        if vals.construction(call.func, site.scope, site.line) is not None:
+            return None  # `self.softmax(x)`: a layer kept in an attribute
+        tensor, dim = site.receiver, argument(call, 0, "dim")
+    elif type(call.func) in (ast.Name, ast.Attribute, ast.Call) and len(call.args) == 1:
+        if type(call.func) is ast.Call:  # `nn.Softmax(dim=0)(logits)`
+            ctor: ast.Call | None = call.func
+        else:
+            made = vals.construction(called_module(call.func), site.scope, site.line)
+            ctor = made[0] if made is not None else None
+        if ctor is None or vals.name_of(ctor) not in SOFTMAX_MODULES | LOG_SOFTMAX_MODULES:
+            return None
+        tensor, dim = call.args[0], argument(ctor, 0, "dim")
+    if tensor is None or dim is None or constant_value(dim) != 0 or type(dim) is not ast.Constant:
+        return None
+    return tensor, dim
+
+
+def _batch_first_output(vals: Values, tensor: ast.expr, scope: Scope,
+                        line: int) -> tuple[ast.Call, ast.Call, str | None] | None:
+    """For the output of a model called on a DataLoader batch, the model ending in a
+    layer that keeps the batch in dim 0: (model call, DataLoader, class dimension)."""
+    while type(tensor) is ast.Call and type(tensor.func) is ast.Attribute and tensor.func.attr in _SAME_SHAPE:
+        tensor = tensor.func.value
+    found = vals.resolve(tensor, scope, line, through_shape_ops=False)
+    if len(found) != 1:
+        return None
+    value, value_scope, hops = found[0]
+    if type(value) is not ast.Call or not value.args or hops and hops[-1].kind != "assign":
+        return None
+    value_line = hops[-1].line if hops else line
+    kind = vals.kind(value, value_scope, value_line)
+    if kind is None or kind.kind != LOGITS or not isinstance(kind.model_def, ast.Call):
+        return None
+    ctor = kind.model_def
+    loader = _whole_batch(vals, value.args[0], value_scope, value_line)
+    if loader is None:
+        return None
+    last = _last_layer(vals, ctor)
+    if last is None or not _keeps_batch_first(vals, ctor):
+        return None
+    return value, loader, _CLASS_DIM.get(last)
+
+
+def _whole_batch(vals: Values, expr: ast.expr, scope: Scope, line: int) -> ast.Call | None:
+    """The DataLoader when `expr` is a whole piece of its batch (`x` of `for x, y in
+    loader`, also after `x = x.to(device)`), not an indexed example (`x[0]`)."""
+    sem = vals.sem
+    for _ in range(8):
+        while type(expr) is ast.Call and type(expr.func) is ast.Attribute and expr.func.attr in _SAME_SHAPE:
+            expr = expr.func.value
+        name = dotted(expr)
+        if name is None:
+            return None
+        binding = sem.lookup(name, scope, line)
+        if binding is None:
+            return None
+        if type(binding.stmt) in (ast.For, ast.AsyncFor) or binding.kind == "unpack":
+            made = vals._batch_piece(binding, 0)
+            return made if type(made) is ast.Call and vals.name_of(made) in DATALOADERS else None
+        if binding.kind != "assign" or binding.value is None or binding.line >= line and binding.scope is scope:
+            return None
+        expr, scope, line = binding.value, binding.scope, binding.line
+    return None
+
+
+def _last_layer(vals: Values, ctor: ast.Call) -> str | None:
+    """The torch.nn class of the model's last layer (`Linear`, `Conv2d`), when visible."""
+    name = vals.name_of(ctor) or ""
+    if name == "torch.nn.Sequential":
+        layer = vals._last_layer(ctor)
+        layer_name = vals.name_of(layer) if type(layer) is ast.Call else None
+        return layer_name.rsplit(".", 1)[-1] if layer_name and layer_name.startswith("torch.nn.") else None
+    if name.startswith("torch.nn."):
+        return name.rsplit(".", 1)[-1]
+    return _class_last_layer(vals, name)
+
+
+def _class_last_layer(vals: Values, name: str) -> str | None:
+    foreign = vals._foreign_class(name)
+    if foreign is not None:  # a model class of another project module: read there
+        return _class_last_layer(foreign[0], foreign[1])
+    forward = vals._method(name, "forward")
+    if forward is None or not forward.returns:
+        return None
+    layers = set()
+    for ret in forward.returns:
+        if ret.value is None:
+            return None
+        for value, value_scope, _hops in vals.resolve(ret.value, forward, ret.lineno):
+            if type(value) is not ast.Call or type(value.func) not in (ast.Name, ast.Attribute):
+                return None
+            made = vals.construction(value.func, value_scope, ret.lineno)
+            layer = vals.name_of(made[0]) if made is not None else None
+            if not layer or not layer.startswith("torch.nn."):
+                return None
+            layers.add(layer.rsplit(".", 1)[-1])
+    return layers.pop() if len(layers) == 1 else None
+
+
+def _keeps_batch_first(vals: Values, ctor: ast.Call) -> bool:
+    """No sequence-first layer and no transpose/permute in the model's definition."""
+    sem = vals.sem
+    name = vals.name_of(ctor) or ""
+    if name == "torch.nn.Sequential":
+        if any(type(a) is ast.Starred for a in ctor.args):
+            return False
+        nodes: list[ast.AST] = [ctor]
+    elif name.startswith("torch.nn."):
+        return name.rsplit(".", 1)[-1] not in _SEQUENCE_FIRST
+    else:
+        found = sem.find_class(name)  # here or in another project module
+        if found is None:
+            return False
+        sem, info = found
+        nodes = [info.node]
+    for root in nodes:
+        for node in ast.walk(root):
+            if type(node) is ast.Attribute and node.attr in _REORDERING:
+                return False
+            if type(node) is ast.Call:
+                called = sem.call_name(node) or ""
+                if called.startswith("torch.nn.") and called.rsplit(".", 1)[-1] in _SEQUENCE_FIRST and not any(
+                        k.arg == "batch_first" and constant_value(k.value) is True for k in node.keywords):
+                    return False
+                if called in ("torch.transpose", "torch.permute", "torch.swapaxes", "torch.movedim", "torch.t"):
+                    return False
+    return True
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

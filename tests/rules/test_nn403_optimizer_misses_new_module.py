@@ -1,0 +1,298 @@
+"""NN403 optimizer-misses-new-module."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import codes, line_of, lint
+
+from nnlint.config import Settings
+from nnlint.engine import check_source
+from nnlint.project import ProjectIndex
+
+WRONG = """\
+import torch
+import torch.nn as nn
+import torchvision
+
+def train(model, optimizer, loader, epochs):
+    model.train()
+    for _ in range(epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+def main(loader):
+    model = torchvision.models.resnet18(weights="DEFAULT")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model.fc = nn.Linear(model.fc.in_features, 10)  # here
+    train(model, optimizer, loader, epochs=5)
+"""
+
+
+def test_flags_head_replaced_after_the_optimizer():
+    assert codes(WRONG, "NN4") == [("NN403", line_of(WRONG, "# here"))]
+    (finding,) = lint(WRONG, "NN403")
+    assert "`model.fc` is replaced" in finding.message and "`optimizer`" in finding.message
+    assert [r.span.line for r in finding.related] == [line_of(WRONG, "torch.optim.SGD"),
+                                                     line_of(WRONG, "train(model, optimizer, loader, epochs=5)")]
+    assert finding.fix is None
+
+
+def test_indexed_classifier_in_the_same_loop_function():
+    code = """\
+    import torch
+    import torch.nn as nn
+    from torchvision import models
+
+    model = models.vgg16(weights="DEFAULT")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    model.classifier[6] = nn.Sequential(nn.Dropout(0.2), nn.Linear(4096, 10))  # here
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    """
+    assert codes(code, "NN403") == [("NN403", line_of(code, "# here"))]
+    assert "`model.classifier[6]`" in lint(code, "NN403")[0].message
+
+
+def test_model_rebuilt_after_the_optimizer():
+    code = """\
+    import torch
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.fc(x)
+
+    net = Net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    net = Net()  # here
+    for x, y in data:
+        opt.zero_grad()
+        nn.functional.mse_loss(net(x), y).backward()
+        opt.step()
+    """
+    assert codes(code, "NN403") == [("NN403", line_of(code, "# here"))]
+    assert "is rebuilt" in lint(code, "NN403")[0].message
+
+
+def test_trainer_class_replacing_the_head_in_a_method():
+    code = """\
+    import torch
+    import torch.nn as nn
+
+    class Trainer:
+        def __init__(self, model, lr):
+            self.model = model
+            self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr)
+
+        def adapt(self, num_classes):
+            self.model.head = nn.Linear(768, num_classes)  # here
+
+        def fit(self, loader):
+            for batch in loader:
+                self.optimizer.zero_grad()
+                self.model(batch).sum().backward()
+                self.optimizer.step()
+    """
+    assert codes(code, "NN403") == [("NN403", line_of(code, "# here"))]
+
+
+def test_optimizer_made_by_a_helper_and_returned():
+    code = """\
+    import torch
+    import torch.nn as nn
+
+    def make_optimizer(net, lr):
+        return torch.optim.SGD(net.parameters(), lr=lr)
+
+    def setup(model, lr):
+        opt = make_optimizer(model, lr)
+        model.classifier = nn.Linear(512, 3)  # here
+        return model, opt
+    """
+    assert codes(code, "NN403") == [("NN403", line_of(code, "# here"))]
+    assert "took `model`'s parameters" in lint(code, "NN403")[0].message
+
+
+def test_two_file_package(tmp_path: Path):
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/heads.py": """\
+            from torch import nn
+
+            class Head(nn.Module):
+                def __init__(self, dim, classes):
+                    super().__init__()
+                    self.proj = nn.Linear(dim, classes)
+
+                def forward(self, x):
+                    return self.proj(x)
+            """,
+        "pkg/train.py": """\
+            import torch
+            from torchvision import models
+            from pkg.heads import Head
+
+            def run(loader):
+                model = models.resnet50(weights="DEFAULT")
+                optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+                model.fc = Head(2048, 5)
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    torch.nn.functional.cross_entropy(model(x), y).backward()
+                    optimizer.step()
+            """,
+    }
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    target = tmp_path / "pkg" / "train.py"
+    index = ProjectIndex(tmp_path, use_jedi=False)
+    result = check_source(target.read_text(), str(target), Settings(select=("NN403",)), project=index)
+    assert [(f.code, f.span.line) for f in result.findings] == [("NN403", 8)]
+
+
+def test_head_replaced_by_a_helper_called_after_the_optimizer():
+    code = """\
+    import torch
+    import torch.nn as nn
+    import torchvision
+
+    def replace_head(net, classes):
+        net.fc = nn.Linear(net.fc.in_features, classes)  # here
+
+    def set_head_and_optimizer(net, classes):
+        net.fc = nn.Linear(net.fc.in_features, classes)
+        return torch.optim.SGD(net.parameters(), lr=0.01)
+
+    def main(loader):
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        replace_head(model, 10)  # call
+        for x, y in loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+    def fine(loader):
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        optimizer = set_head_and_optimizer(model, 10)
+        for x, y in loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    """
+    assert codes(code, "NN403") == [("NN403", line_of(code, "# here"))]
+    (finding,) = lint(code, "NN403")
+    assert line_of(code, "# call") in [r.span.line for r in finding.related]
+
+
+_PRELUDE = """\
+import torch
+import torch.nn as nn
+import torchvision
+from accelerate import Accelerator
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+def fit(model, optimizer, loader):
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+"""
+
+SILENT = {
+    "add_param_group": """\
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        model.fc = nn.Linear(512, 10)
+        optimizer.add_param_group({"params": model.fc.parameters()})
+        fit(model, optimizer, loader)
+        """,
+    "optimizer built after the replacement": """\
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        for p in model.parameters():
+            p.requires_grad = False
+        model.fc = nn.Linear(512, 10)
+        optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.01)
+        fit(model, optimizer, loader)
+        """,
+    "a new optimizer after the replacement": """\
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        fit(model, optimizer, loader)
+        model.fc = nn.Linear(512, 10)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.001)
+        fit(model, optimizer, loader)
+        """,
+    "same parameters: to, DDP, compile, prepare": """\
+        accelerator = Accelerator()
+        net = torchvision.models.resnet18(weights="DEFAULT")
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+        net = net.to("cuda")
+        net = DDP(net)
+        net = torch.compile(net)
+        net, optimizer = accelerator.prepare(net, optimizer)
+        fit(net, optimizer, loader)
+        """,
+    "parameter-free replacements": """\
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        model.fc = nn.Identity()
+        model.avgpool = nn.AdaptiveAvgPool2d(1)
+        model.dropout = nn.Dropout(0.5)
+        fit(model, optimizer, loader)
+        """,
+    "the new head was given to the optimizer": """\
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        head = nn.Linear(512, 10)
+        optimizer = torch.optim.SGD([{"params": model.layer4.parameters()}, {"params": head.parameters()}], lr=0.01)
+        model.fc = head
+        fit(model, optimizer, loader)
+        """,
+    "the old optimizer is not used any more": """\
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        fit(model, optimizer, loader)
+        model.fc = nn.Linear(512, 10)
+        evaluate(model)
+        """,
+    "a wrapper around the old layer": """\
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        model.fc = nn.Sequential(nn.Dropout(0.2), model.fc)
+        fit(model, optimizer, loader)
+        """,
+    "an unrelated module": """\
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        critic = torchvision.models.resnet18()
+        critic.fc = nn.Linear(512, 1)
+        fit(model, optimizer, loader)
+        """,
+    "a loop that rebuilds the optimizer every stage": """\
+        model = torchvision.models.resnet18(weights="DEFAULT")
+        for classes in (10, 100):
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+            fit(model, optimizer, loader)
+            model.fc = nn.Linear(512, classes)
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SILENT))
+def test_silent(name: str):
+    assert codes(_PRELUDE + textwrap.dedent(SILENT[name]), "NN403") == []
