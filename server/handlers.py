@@ -37,7 +37,7 @@ from nnlint.project import ProjectIndex, configure_shared_indexes, shared_index
 from nnlint.registry import load_rules
 from nnlint.source import SourceFile
 
-from . import convert, i18n, notebooks, transport
+from . import convert, i18n, notebooks, pygls_adapter, transport
 from .settings import PyprojectCache, ServerSettings, effective_settings, parse_settings
 
 log = logging.getLogger("nnlint.server")
@@ -51,6 +51,7 @@ _DISABLE_COMMENT = re.compile(r"#\s*nnlint\s*:\s*disable\s*=\s*([A-Za-z0-9_]+(?:
 _CODE_WORD = re.compile(r"[A-Za-z]+[0-9]*")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 CONFIG_WAIT_S = 3.0
+OUT_OF_STEP = "the server's copy of the document may differ from the editor's; reopen it"
 
 
 @dataclass
@@ -225,6 +226,17 @@ class NnlintServer(LanguageServer):
         if problem:
             self.report(problem)
         return DocConfig(editor, engine, i18n.language(editor.locale or self.client_locale))
+
+    def out_of_step(self, uri: str) -> bool:
+        """True when our copy of the document (or of a notebook's cell) may differ from the
+        client's: a change did not fit it. No edit is computed on it then."""
+        cells = [uri]
+        notebook = self.workspace.get_notebook_document(notebook_uri=uri) or self.workspace.get_notebook_document(
+            cell_uri=uri
+        )
+        if notebook is not None:
+            cells = [cell.document for cell in notebook.cells]
+        return any(self.is_open(cell) and pygls_adapter.is_suspect(self.workspace.get_text_document(cell)) for cell in cells)
 
     def codec(self) -> PositionCodec:
         return self.workspace.position_codec
@@ -802,7 +814,7 @@ class NnlintServer(LanguageServer):
         """The edit inserting the check above the loop on 0-based `line` of a file or cell,
         as (document URI, LSP edits) for the current version; None if there is no such loop
         (or the document changed meanwhile). Cached per version."""
-        if not self.is_open(uri):
+        if not self.is_open(uri) or self.out_of_step(uri):
             return None
         doc = self.workspace.get_text_document(uri)
         config = self.config_for(uri)
@@ -986,8 +998,7 @@ def create_server() -> NnlintServer:
     @server.feature(t.INITIALIZE)
     def initialize(ls: NnlintServer, params: t.InitializeParams) -> None:
         transport.watch_parent(params.process_id, lambda: ls.stop_serving(1))
-        workspace = ls.workspace
-        workspace._position_codec = convert.FastPositionCodec(workspace.position_encoding)  # type: ignore[attr-defined]
+        pygls_adapter.install_workspace(ls, convert.FastPositionCodec(ls.workspace.position_encoding))
         ls.client_locale = params.locale
         options = params.initialization_options
         if options is not None:
@@ -1224,6 +1235,8 @@ def create_server() -> NnlintServer:
         uri = _uri_argument(args)
         notebook = (uri if uri in ls.notebooks else ls.notebook_of(uri)) if uri is not None else None
         if notebook is not None:  # a notebook, or one of its cells: fix the whole notebook
+            if ls.out_of_step(notebook):
+                return {"applied": False, "edits": 0, "reason": OUT_OF_STEP}
             by_cell = await ls.notebook_fix_all(notebook)
             if not by_cell:
                 return {"applied": False, "edits": 0}
@@ -1233,6 +1246,8 @@ def create_server() -> NnlintServer:
             return {"applied": bool(result and result.applied), "edits": sum(len(e) for e in by_cell.values())}
         if uri is None or not ls.is_open(uri):
             return {"applied": False, "edits": 0}
+        if ls.out_of_step(uri):
+            return {"applied": False, "edits": 0, "reason": OUT_OF_STEP}
         findings = await ls.current_findings(uri) or []
         verified = await ls.verified_fixes(uri)
         edits = ls.fix_all_edits(uri, [f for i, f in enumerate(findings) if verified.get(i)])
@@ -1358,6 +1373,8 @@ def _hover(ls: NnlintServer, uri: str, position: t.Position) -> t.Hover | None:
 
 async def _code_actions(ls: NnlintServer, uri: str, params: t.CodeActionParams) -> list[t.CodeAction]:
     doc = ls.workspace.get_text_document(uri)
+    if ls.out_of_step(uri):
+        return []  # our text may not be the client's: an edit computed on it could corrupt code
     state = ls.docs[uri]
     config = ls.config_for(uri)
     only = params.context.only

@@ -33,6 +33,8 @@ from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
 
+from .pygls_adapter import ProtocolFixes
+
 log = logging.getLogger("nnlint.server.transport")
 
 PARSE_ERROR = -32700
@@ -110,7 +112,7 @@ class FrameReader:
         return available
 
 
-class Protocol(LanguageServerProtocol):
+class Protocol(ProtocolFixes, LanguageServerProtocol):
     """pygls' protocol, answering every request it cannot handle."""
 
     def send_error(self, msg_id: Any, code: int, message: str) -> None:
