@@ -10,7 +10,7 @@ import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from pickle import PicklingError
 from typing import Sequence
@@ -48,6 +48,7 @@ class FileReport:
     fixed: int = 0
     error: str | None = None
     new_text: str | None = None
+    unfixed: list[Finding] = field(default_factory=list)  # the findings before --fix
 
 
 def _codes(value: str) -> tuple[str, ...]:
@@ -346,6 +347,8 @@ def _check_job(job: tuple[Path, Settings, bool, bool]) -> FileReport:
     report = _guarded(lambda: _check_text(text, display, settings, fix or diff, project), display, text, settings)
     if fix and not diff and report.fixed and report.new_text is not None and not report.error:
         report.error = _write_atomically(path, text, report.new_text)
+        if report.error:  # nothing was written: what is in the file is still to be reported
+            report.findings, report.fixed = report.unfixed, 0
     return report
 
 
@@ -386,30 +389,31 @@ def _check_text(
             break
         total += applied
         findings = check_source(new_text, display, settings, project=project).findings
-    return FileReport(display, findings, unified_diff(text, new_text, display), total, new_text=new_text)
+    return FileReport(
+        display, findings, unified_diff(text, new_text, display), total, new_text=new_text, unfixed=result.findings
+    )
 
 
 def _write_atomically(path: Path, original: str, new_text: str) -> str | None:
-    """Write via a temporary file and rename; refuse if the file changed since it was read."""
+    """Write the fixed text through the file (see `fsutil`), in the encoding it declares;
+    refuse if the file changed since it was read."""
+    try:
+        original_bytes = path.read_bytes()
+    except OSError as exc:
+        return f"cannot write fixes: {exc.strerror or exc}"
     current, _ = read_source(path)
     if current != original:
         return CHANGED
     encoding = _declared_encoding(path)
     try:
+        if codecs.lookup(encoding).name == "utf-8-sig":  # the BOM is the file's, added below
+            encoding = "utf-8"
         data = new_text.encode(encoding)
     except (LookupError, UnicodeEncodeError):
         data = new_text.encode("utf-8")
-    if _has_bom(path):
+    if original_bytes.startswith(codecs.BOM_UTF8):
         data = codecs.BOM_UTF8 + data
-    return replace_file(path, data, lambda: read_source(path)[0] == original)
-
-
-def _has_bom(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(3) == codecs.BOM_UTF8
-    except OSError:
-        return False
+    return replace_file(path, data, original_bytes)
 
 
 def _declared_encoding(path: Path) -> str:
@@ -419,6 +423,8 @@ def _declared_encoding(path: Path) -> str:
             head = handle.read(1024)
     except OSError:
         return "utf-8"
+    if head.startswith(codecs.BOM_UTF8):  # the cookie follows the BOM
+        head = head[len(codecs.BOM_UTF8) :]
     for raw_line in head.split(b"\n", 2)[:2]:
         match = _CODING_COOKIE.match(raw_line)
         if match:
