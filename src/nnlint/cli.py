@@ -157,8 +157,10 @@ def run_rule(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------- check
-def _settings(args: argparse.Namespace, path: Path, cache: dict[Path, Settings]) -> Settings:
-    base = Settings() if args.isolated else settings_for(path, cache)
+def _settings(
+    args: argparse.Namespace, path: Path, cache: dict[Path, Settings], warnings: list[str] | None = None
+) -> Settings:
+    base = Settings() if args.isolated else settings_for(path, cache, warnings)
     overrides = {}
     if args.select is not None:
         # As in Ruff, a command-line --select replaces the configured selection and
@@ -189,15 +191,18 @@ def run_check(args: argparse.Namespace) -> int:
     fixing = args.fix or args.diff
     if args.stdin_filename is not None:
         return _run_stdin(args, cache)
-    files, missing = collect_files([Path(p) for p in args.paths])
+    warnings: list[str] = []
+    files, missing = collect_files([Path(p) for p in args.paths], warnings)
     errors.extend(f"nnlint: {p}: no such file or folder" for p in missing)
     jobs = []
     try:
         for path in files:
-            jobs.append((path, _settings(args, path, cache), args.fix, args.diff))
+            jobs.append((path, _settings(args, path, cache, warnings), args.fix, args.diff))
     except ConfigError as exc:
         print(f"nnlint: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    for warning in dict.fromkeys(warnings):  # skipped paths: said, and the run goes on
+        print(f"nnlint: warning: {warning}", file=sys.stderr)
     reports = _run_jobs(jobs, args.jobs)
     for report in reports:
         if report.error:

@@ -21,7 +21,9 @@ from __future__ import annotations
 import ast
 import codecs
 import json
+import errno
 import re
+from stat import S_ISREG
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Hashable, Iterable, Sequence
@@ -631,7 +633,10 @@ def _source_value_spans(raw: str) -> dict[int, tuple[int, int]]:
 
 
 def read_notebook(path: Path) -> tuple[str, bytes]:
-    size = path.stat().st_size
+    info = path.stat()
+    if not S_ISREG(info.st_mode):  # a FIFO would block the read for ever
+        raise OSError(errno.EINVAL, "not a regular file")
+    size = info.st_size
     if size > MAX_NOTEBOOK_BYTES:
         raise NotebookError(f"notebook is too large to analyse ({size // 1024 // 1024} MiB)")
     data = path.read_bytes()
