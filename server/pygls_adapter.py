@@ -165,5 +165,13 @@ class ProtocolFixes:
             return
         super()._handle_response(msg_id, result, error)  # type: ignore[misc]
 
+    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        data = getattr(error, "data", None)
+        if isinstance(data, dict) and "traceback" in data:  # logged by pygls already
+            error = t.ResponseError(code=error.code, message=error.message)
+        super()._send_response(msg_id, result, error)  # type: ignore[misc]
+
     def pending_futures(self) -> int:
-        return len(self._request_futures)
+        """Handlers in flight, but for the request being answered (if any)."""
+        current = getattr(self, "msg_id", None)
+        return sum(1 for key in list(self._request_futures) if key != current)
