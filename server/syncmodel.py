@@ -119,7 +119,7 @@ def check_document_sync(
     document's text is not the client's (and resynchronise it with a full change)."""
     rng = random.Random(seed)
     result = SyncResult()
-    per_encoding = max(1, edits // len(encodings))
+    per_encoding = max(1, -(-edits // len(encodings)))  # at least `edits` in all
     for encoding in encodings:
         buffer = ClientBuffer(SEED_TEXT, encoding)
         document = make_document(SEED_TEXT, encoding)

@@ -138,3 +138,28 @@ def test_the_interpreter_setting_is_ignored_in_an_untrusted_workspace(tmp_path: 
             time.sleep(0.1)
     finally:
         trusted.close()
+
+
+def test_a_pyproject_nested_too_deeply_is_reported_and_the_project_still_diagnosed(tmp_path: Path) -> None:
+    """tomllib's RecursionError escaped: the project was never diagnosed again."""
+    (tmp_path / "pyproject.toml").write_text("[tool.black]\nx = " + "[" * 600 + "]" * 600 + "\n", encoding="utf-8")
+    wire = Wire()
+    try:
+        wire.initialize(tmp_path.as_uri())
+        uri = (tmp_path / "model.py").as_uri()
+        wire.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": TEXT}})
+        deadline = time.monotonic() + 20
+        while True:
+            published = [
+                n["params"] for n in wire.notifications
+                if n["method"] == "textDocument/publishDiagnostics" and n["params"]["uri"] == uri
+            ]
+            if published and published[-1]["diagnostics"]:
+                break
+            assert time.monotonic() < deadline, "the document is never diagnosed"
+            time.sleep(0.1)
+        assert [d["code"] for d in published[-1]["diagnostics"]] == ["NN203"]
+        messages = [n["params"]["message"] for n in wire.notifications if n["method"] == "window/logMessage"]
+        assert any("pyproject.toml" in m and "nested too deeply" in m for m in messages), messages
+    finally:
+        wire.close()
