@@ -165,7 +165,7 @@ class Protocol(ProtocolFixes, LanguageServerProtocol):
                 return  # a malformed response: nobody to answer
             self.send_error(msg_id if is_request else None, INVALID_REQUEST, "Invalid Request")
             return
-        if is_request and self.is_notification_method(data["method"]):
+        if is_request and data["method"] != t.EXIT and self.is_notification_method(data["method"]):
             # a notification sent with an id (didOpen, $/cancelRequest...): there is no
             # request of that name; answer, or the client waits for ever. Not handled:
             # the error tells the client nothing was done.

@@ -323,6 +323,8 @@ DANGEROUS_ATTRS = {
 ALLOWED = {
     ("registry.py", "import_module"),  # nnlint's own rule modules, by package name
     ("bench.py", "subprocess"),  # the developer benchmark runs the nnlint CLI
+    ("soak.py", "subprocess"),  # the reliability report runs the nnlint server (`-I -m nnlint server`)
+    ("fixcheck.py", "subprocess"),  # the reliability report runs `nnlint check --fix` on its own files
 }
 
 

@@ -10,7 +10,8 @@ Writing in place keeps all of them, and a symlink stays a symlink. What makes it
 - the file is compared with what was checked under the same open handle just before the
   write: a file saved by someone else meanwhile is left alone;
 - when the new text is longer, the space is reserved first (posix_fallocate): a full
-  disk fails before the first byte of the file changes.
+  disk fails before the first byte of the file changes; a write that fails later puts the
+  original bytes back.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 CHANGED = "file changed while it was being checked; fixes not written"
 READ_ONLY = "the file is read-only; fixes not written"
@@ -45,14 +47,27 @@ def replace_file(path: Path, data: bytes, original: bytes) -> str | None:
                 return CHANGED
             if len(data) > len(original):
                 _reserve(handle.fileno(), len(data))
-            handle.seek(0)
-            handle.write(data)
-            handle.truncate()
-            handle.flush()
-            os.fsync(handle.fileno())
+            try:
+                _overwrite(handle, data)
+            except OSError as exc:
+                # a failure after the first byte changed: put back what was there
+                try:
+                    _overwrite(handle, original, sync=False)
+                except OSError as again:
+                    return f"cannot write fixes: {exc.strerror or exc}; restoring the file failed too: {again.strerror or again}"
+                return f"cannot write fixes: {exc.strerror or exc}; the file is as it was"
     except OSError as exc:
         return f"cannot write fixes: {exc.strerror or exc}"
     return None
+
+
+def _overwrite(handle: BinaryIO, data: bytes, sync: bool = True) -> None:
+    handle.seek(0)
+    handle.write(data)
+    handle.truncate()
+    handle.flush()
+    if sync:
+        os.fsync(handle.fileno())
 
 
 def _reserve(fd: int, size: int) -> None:
