@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
@@ -153,9 +154,24 @@ class ProtocolFixes:
         if replies:  # a client request: pygls removes it when it answers
             return
         future = self._request_futures.get(msg_id)
-        if future is not None:
-            futures = self._request_futures
+        if future is None:
+            return
+        futures = self._request_futures
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # driven without a loop (tests calling handlers directly)
             future.add_done_callback(lambda _done, key=msg_id: futures.pop(key, None))
+            return
+
+        def forget(_done: Any, key: Any = msg_id) -> None:
+            # Later, on the loop: a future can finish while pygls iterates the table
+            # (`shutdown` cancels every future in it), and from a worker thread.
+            try:
+                loop.call_soon_threadsafe(futures.pop, key, None)
+            except RuntimeError:  # the loop is closed: the server is gone
+                pass
+
+        future.add_done_callback(forget)
 
     def _handle_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
         future = self._request_futures.get(msg_id)

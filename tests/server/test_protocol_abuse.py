@@ -163,3 +163,17 @@ def test_a_pyproject_nested_too_deeply_is_reported_and_the_project_still_diagnos
         assert any("pyproject.toml" in m and "nested too deeply" in m for m in messages), messages
     finally:
         wire.close()
+
+
+def test_shutdown_with_handlers_in_flight_and_exit_sent_with_an_id() -> None:
+    """`shutdown` answers while notification handlers are in flight (their futures leave
+    pygls' table as they finish); notifications sent with an id are refused with -32601,
+    but for `exit`: a client that gets it wrong must still be able to stop the server."""
+    wire = Wire()
+    wire.initialize(None)
+    for version in range(2, 50):  # notification handlers in flight while shutdown cancels them
+        wire.notify("workspace/didChangeConfiguration", {"settings": {"nnlint": {"debounceMs": version}}})
+    answer = wire.call("shutdown", timeout=10)
+    assert answer is not None and "error" not in answer, answer  # was "dictionary changed size during iteration"
+    wire.send({"jsonrpc": "2.0", "id": 999, "method": "exit", "params": None})
+    assert wire.process.wait(timeout=10) == 0
