@@ -37,7 +37,7 @@ from nnlint.project import ProjectIndex, configure_shared_indexes, shared_index
 from nnlint.registry import load_rules
 from nnlint.source import SourceFile
 
-from . import convert, i18n, notebooks, transport
+from . import convert, i18n, notebooks, pygls_adapter, transport
 from .settings import PyprojectCache, ServerSettings, effective_settings, parse_settings
 
 log = logging.getLogger("nnlint.server")
@@ -51,6 +51,7 @@ _DISABLE_COMMENT = re.compile(r"#\s*nnlint\s*:\s*disable\s*=\s*([A-Za-z0-9_]+(?:
 _CODE_WORD = re.compile(r"[A-Za-z]+[0-9]*")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 CONFIG_WAIT_S = 3.0
+OUT_OF_STEP = "the server's copy of the document may differ from the editor's; reopen it"
 
 
 @dataclass
@@ -142,6 +143,9 @@ class NnlintServer(LanguageServer):
         self.docs_base: str | None = None
         self.projects: dict[str, ProjectIndex | None] = {}  # unquoted URI -> its project index
         self.trim_task: asyncio.Task | None = None
+        self.workspace_trusted: bool | None = None  # initializationOptions.workspaceTrusted
+        self.cross_file_interpreter: str | None = None  # what the project indexes run jedi with
+        self.cross_file_started = False
 
     # ------------------------------------------------------------------ helpers
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -225,6 +229,17 @@ class NnlintServer(LanguageServer):
         if problem:
             self.report(problem)
         return DocConfig(editor, engine, i18n.language(editor.locale or self.client_locale))
+
+    def out_of_step(self, uri: str) -> bool:
+        """True when our copy of the document (or of a notebook's cell) may differ from the
+        client's: a change did not fit it. No edit is computed on it then."""
+        cells = [uri]
+        notebook = self.workspace.get_notebook_document(notebook_uri=uri) or self.workspace.get_notebook_document(
+            cell_uri=uri
+        )
+        if notebook is not None:
+            cells = [cell.document for cell in notebook.cells]
+        return any(self.is_open(cell) and pygls_adapter.is_suspect(self.workspace.get_text_document(cell)) for cell in cells)
 
     def codec(self) -> PositionCodec:
         return self.workspace.position_codec
@@ -433,7 +448,8 @@ class NnlintServer(LanguageServer):
         index warms it up at once and re-analyses open documents when a lookup lands
         (the second publish for the same version)."""
         loop = asyncio.get_running_loop()
-        interpreter = self.global_settings.interpreter
+        interpreter = self.trusted_interpreter()
+        self.cross_file_interpreter, self.cross_file_started = interpreter, True
 
         def on_create(index: ProjectIndex) -> None:
             index.listeners.append(lambda _path: loop.call_soon_threadsafe(self.refresh_all))
@@ -513,13 +529,52 @@ class NnlintServer(LanguageServer):
         items = [t.ConfigurationItem(section="nnlint")] + [
             t.ConfigurationItem(section="nnlint", scope_uri=folder) for folder in folders
         ]
+        request = asyncio.ensure_future(self.workspace_configuration_async(t.ConfigurationParams(items=items)))
+        done, _ = await asyncio.wait({request}, timeout=CONFIG_WAIT_S)
+        if not done:
+            # A slow client: go on with the current settings, and take its answer when it
+            # comes (cancelling the request dropped the answer, and the new settings).
+            log.warning("no answer to workspace/configuration within %.0f s; it is used when it comes", CONFIG_WAIT_S)
+            request.add_done_callback(lambda answer: self._late_configuration(answer, folders))
+            return
         try:
-            results = await asyncio.wait_for(
-                self.workspace_configuration_async(t.ConfigurationParams(items=items)), CONFIG_WAIT_S
-            )
+            results = request.result()
         except Exception as exc:  # noqa: BLE001 - a client that cannot answer keeps the old settings
             log.warning("workspace/configuration failed: %s", exc)
             return
+        self._apply_configuration(results, folders)
+
+    def _late_configuration(self, answer: "asyncio.Future[Any]", folders: list[str]) -> None:
+        if answer.cancelled() or answer.exception() is not None:
+            log.warning("workspace/configuration failed: %s", "cancelled" if answer.cancelled() else answer.exception())
+            return
+        self._apply_configuration(answer.result(), folders)
+        self.settings_changed()
+
+    def settings_changed(self) -> None:
+        """New settings are in: a new interpreter is used at once (cross-file lookups
+        restart with it), and every open document is analysed again."""
+        interpreter = self.trusted_interpreter()
+        if interpreter != self.cross_file_interpreter and self.cross_file_started:
+            self.start_cross_file()
+            for state in list(self.docs.values()):
+                if state.notebook is None and self.is_open(state.uri):
+                    self.overlay(state.uri)
+        self.refresh_all()
+
+    def trusted_interpreter(self) -> str | None:
+        """The interpreter setting, which makes jedi run that program: not in a workspace
+        the client says is untrusted (VS Code's workspace trust)."""
+        interpreter = self.global_settings.interpreter
+        if interpreter and self.workspace_trusted is False:
+            self.report(
+                "nnlint: the interpreter setting is ignored in an untrusted workspace (jedi would run it); "
+                "trust the workspace to use it"
+            )
+            return None
+        return interpreter
+
+    def _apply_configuration(self, results: Any, folders: list[str]) -> None:
         results = list(results or [])
         if results and results[0] is not None:
             self.global_settings = self._parse(results[0], self.global_settings)
@@ -802,7 +857,7 @@ class NnlintServer(LanguageServer):
         """The edit inserting the check above the loop on 0-based `line` of a file or cell,
         as (document URI, LSP edits) for the current version; None if there is no such loop
         (or the document changed meanwhile). Cached per version."""
-        if not self.is_open(uri):
+        if not self.is_open(uri) or self.out_of_step(uri):
             return None
         doc = self.workspace.get_text_document(uri)
         config = self.config_for(uri)
@@ -986,8 +1041,7 @@ def create_server() -> NnlintServer:
     @server.feature(t.INITIALIZE)
     def initialize(ls: NnlintServer, params: t.InitializeParams) -> None:
         transport.watch_parent(params.process_id, lambda: ls.stop_serving(1))
-        workspace = ls.workspace
-        workspace._position_codec = convert.FastPositionCodec(workspace.position_encoding)  # type: ignore[attr-defined]
+        pygls_adapter.install_workspace(ls, convert.FastPositionCodec(ls.workspace.position_encoding))
         ls.client_locale = params.locale
         options = params.initialization_options
         if options is not None:
@@ -995,6 +1049,8 @@ def create_server() -> NnlintServer:
             ls._init_problems = problems  # type: ignore[attr-defined]
         if isinstance(options, dict) and isinstance(options.get("docsBaseUrl"), str):
             ls.docs_base = options["docsBaseUrl"]
+        if isinstance(options, dict) and isinstance(options.get("workspaceTrusted"), bool):
+            ls.workspace_trusted = options["workspaceTrusted"]
         for folder in params.workspace_folders or []:
             ls.folder_settings[folder.uri] = ls.global_settings
         if not ls.folder_settings and params.root_uri:
@@ -1170,7 +1226,7 @@ def create_server() -> NnlintServer:
             ls.global_settings = ls._parse(params.settings, ls.global_settings)
             for folder in ls.folder_settings:
                 ls.folder_settings[folder] = ls.global_settings
-        ls.refresh_all()
+        ls.settings_changed()
 
     @server.feature(t.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(ls: NnlintServer, params: t.DidChangeWatchedFilesParams) -> None:
@@ -1222,8 +1278,12 @@ def create_server() -> NnlintServer:
     @server.command("nnlint.applyFixAll")
     async def apply_fix_all(ls: NnlintServer, *args: Any) -> dict[str, Any]:
         uri = _uri_argument(args)
+        if uri is None:
+            return {"applied": False, "edits": 0, "reason": "expected a document URI, {uri} or {textDocument: {uri}}"}
         notebook = (uri if uri in ls.notebooks else ls.notebook_of(uri)) if uri is not None else None
         if notebook is not None:  # a notebook, or one of its cells: fix the whole notebook
+            if ls.out_of_step(notebook):
+                return {"applied": False, "edits": 0, "reason": OUT_OF_STEP}
             by_cell = await ls.notebook_fix_all(notebook)
             if not by_cell:
                 return {"applied": False, "edits": 0}
@@ -1233,6 +1293,8 @@ def create_server() -> NnlintServer:
             return {"applied": bool(result and result.applied), "edits": sum(len(e) for e in by_cell.values())}
         if uri is None or not ls.is_open(uri):
             return {"applied": False, "edits": 0}
+        if ls.out_of_step(uri):
+            return {"applied": False, "edits": 0, "reason": OUT_OF_STEP}
         findings = await ls.current_findings(uri) or []
         verified = await ls.verified_fixes(uri)
         edits = ls.fix_all_edits(uri, [f for i, f in enumerate(findings) if verified.get(i)])
@@ -1305,13 +1367,16 @@ async def pull_diagnostics(ls: NnlintServer, params: t.DocumentDiagnosticParams)
 
 
 def _uri_argument(args: Sequence[Any]) -> str | None:
+    """The document URI a command was given: "uri", {"uri": uri} or {"textDocument":
+    {"uri": uri}}; None for anything else (a malformed argument is not an error trace)."""
     if not args:
         return None
     first = args[0]
     if isinstance(first, str):
         return first
     if isinstance(first, dict):
-        value = first.get("uri") or (first.get("textDocument") or {}).get("uri")
+        document = first.get("textDocument")
+        value = first.get("uri") or (document.get("uri") if isinstance(document, dict) else None)
         return value if isinstance(value, str) else None
     return None
 
@@ -1358,6 +1423,8 @@ def _hover(ls: NnlintServer, uri: str, position: t.Position) -> t.Hover | None:
 
 async def _code_actions(ls: NnlintServer, uri: str, params: t.CodeActionParams) -> list[t.CodeAction]:
     doc = ls.workspace.get_text_document(uri)
+    if ls.out_of_step(uri):
+        return []  # our text may not be the client's: an edit computed on it could corrupt code
     state = ls.docs[uri]
     config = ls.config_for(uri)
     only = params.context.only
@@ -1483,6 +1550,8 @@ def _debug_info(ls: NnlintServer) -> dict[str, Any]:
         "versions": versions(),
         "python": sys.version,
         "interpreter": sys.executable,
+        "crossFileInterpreter": _project_options().get("environment_path"),
+        "workspaceTrusted": ls.workspace_trusted,
         "platform": platform.platform(),
         "pid": os.getpid(),
         "positionEncoding": getattr(ls.workspace.position_encoding, "value", ls.workspace.position_encoding),
@@ -1500,6 +1569,13 @@ def _debug_info(ls: NnlintServer) -> dict[str, Any]:
         "modules": {"pygls": getattr(pygls, "__file__", None), "lsprotocol": getattr(lsprotocol, "__file__", None)},
         "state": _state_sizes(ls),
     }
+
+
+def _project_options() -> dict[str, Any]:
+    """How the engine makes project indexes now (the interpreter jedi runs, above all)."""
+    from nnlint import project as project_module
+
+    return dict(getattr(project_module, "_SHARED_OPTIONS", {}))
 
 
 def _state_sizes(ls: NnlintServer) -> dict[str, int]:
@@ -1520,6 +1596,8 @@ def _state_sizes(ls: NnlintServer) -> dict[str, int]:
         "projectsRemembered": len(ls.projects),
         "projectIndexes": len(indexes),
         "projectOverlays": sum(len(getattr(i, "_overlays", {})) for i in indexes),
+        # pygls' table of handlers in flight (but for this request)
+        "requestFutures": ls.protocol.pending_futures(),
     }
 
 

@@ -33,11 +33,14 @@ from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
 
+from .pygls_adapter import ProtocolFixes
+
 log = logging.getLogger("nnlint.server.transport")
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 INVALID_PARAMS = -32602
+METHOD_NOT_FOUND = -32601
 PARENT_POLL_S = float(os.environ.get("NNLINT_PARENT_POLL_S", "2.0"))
 MAX_HEADER_BYTES = 8192
 
@@ -47,10 +50,15 @@ _HEADERS_END = re.compile(rb"\r?\n\r?\n")
 
 
 class FrameReader:
-    """Bytes in, (body | None for a broken frame) out. Feed chunks; take complete frames."""
+    """Bytes in, (body | None for a broken frame) out. Feed chunks; take complete frames.
+
+    Linear in the bytes fed: a frame's body is scanned once, as its chunks arrive (a
+    32 MB didOpen arrives in 512 chunks; scanning it whole for each was quadratic)."""
 
     def __init__(self) -> None:
         self.buffer = bytearray()
+        self._body: tuple[int, int] | None = None  # (start, declared length) of the frame being read
+        self._scanned = 0  # how far that body has been searched for a header (a truncated frame)
 
     def feed(self, data: bytes) -> None:
         self.buffer.extend(data)
@@ -64,6 +72,8 @@ class FrameReader:
             out.append(frame)  # type: ignore[arg-type]
 
     def _next(self) -> bytes | None | bool:
+        if self._body is not None:
+            return self._read_body(*self._body)
         buf = self.buffer
         match = _HEADER.search(buf)
         if match is None:
@@ -88,29 +98,37 @@ class FrameReader:
                 del buf[: match.end()]
                 return None
             return False
-        headers = bytes(buf[: end.start()])
         # another Content-Length inside the header block: the first frame was cut short
-        again = _HEADER_ANYWHERE.search(headers, match.end())
+        again = _HEADER_ANYWHERE.search(buf, match.end(), end.start())
         if again is not None:
             del buf[: again.start()]
             return None
-        length = int(match.group(1))
-        body_start = end.end()
-        available = bytes(buf[body_start : body_start + length])
+        self._body = (end.end(), int(match.group(1)))
+        self._scanned = end.end()
+        return self._read_body(*self._body)
+
+    def _read_body(self, body_start: int, length: int) -> bytes | None | bool:
+        buf = self.buffer
         # a header line inside the body: the frame was truncated (JSON cannot contain one);
-        # look a little past the declared end for a header that straddles it
-        cut = _HEADER_ANYWHERE.search(bytes(buf[body_start : body_start + length + 64]))
-        if cut is not None and cut.start() < length:
-            del buf[: body_start + cut.start()]
-            log.warning("truncated frame (declared %d bytes, got %d)", length, cut.start())
+        # look a little past the declared end for a header that straddles it. Only the
+        # bytes that arrived since the last look are searched (with a header's overlap).
+        limit = min(len(buf), body_start + length + 64)
+        cut = _HEADER_ANYWHERE.search(buf, max(body_start, self._scanned - 64), limit)
+        self._scanned = limit
+        if cut is not None and cut.start() - body_start < length:
+            log.warning("truncated frame (declared %d bytes, got %d)", length, cut.start() - body_start)
+            del buf[: cut.start()]
+            self._body = None
             return None
-        if len(available) < length:
+        if len(buf) - body_start < length:
             return False
+        body = bytes(buf[body_start : body_start + length])
         del buf[: body_start + length]
-        return available
+        self._body = None
+        return body
 
 
-class Protocol(LanguageServerProtocol):
+class Protocol(ProtocolFixes, LanguageServerProtocol):
     """pygls' protocol, answering every request it cannot handle."""
 
     def send_error(self, msg_id: Any, code: int, message: str) -> None:
@@ -122,6 +140,13 @@ class Protocol(LanguageServerProtocol):
             return
         try:
             data = json.loads(body)
+        except RecursionError:
+            # valid JSON nested deeper than the parser goes: answer the request (its id
+            # is read by a flat scan), or the client waits for ever
+            msg_id = top_level_id(body)
+            log.warning("a message nested too deeply (id %r) was refused", msg_id)
+            self.send_error(msg_id, INVALID_REQUEST, "Invalid Request: nested too deeply")
+            return
         except (ValueError, UnicodeDecodeError) as exc:
             log.warning("malformed JSON body: %s", exc)
             self.send_error(None, PARSE_ERROR, f"Parse error: {exc}")
@@ -140,8 +165,17 @@ class Protocol(LanguageServerProtocol):
                 return  # a malformed response: nobody to answer
             self.send_error(msg_id if is_request else None, INVALID_REQUEST, "Invalid Request")
             return
+        if is_request and data["method"] != t.EXIT and self.is_notification_method(data["method"]):
+            # a notification sent with an id (didOpen, $/cancelRequest...): there is no
+            # request of that name; answer, or the client waits for ever. Not handled:
+            # the error tells the client nothing was done.
+            self.send_error(msg_id, METHOD_NOT_FOUND, f"{data['method']} is a notification, not a request")
+            return
         try:
             message = self._structure(data)
+        except RecursionError:
+            self.send_error(msg_id if is_request else None, INVALID_PARAMS, "Invalid params: nested too deeply")
+            return
         except JsonRpcException as exc:
             if is_request:
                 code = INVALID_PARAMS if isinstance(exc, JsonRpcInvalidParams) else exc.code
@@ -154,9 +188,51 @@ class Protocol(LanguageServerProtocol):
             return
         self.handle_message(message)
 
+    def is_notification_method(self, method: str) -> bool:
+        """A method LSP defines as a notification (its message type has no id)."""
+        message_type = self.get_message_type(method)
+        fields = getattr(message_type, "__attrs_attrs__", None)
+        return fields is not None and not any(f.name == "id" for f in fields)
+
     def _structure(self, data: Any) -> Any:
         """As pygls' object hook would, bottom-up (nested objects are plain dicts either way)."""
         return self.structure_message(data)
+
+
+def top_level_id(body: bytes) -> int | str | None:
+    """The `id` of a JSON object read by one flat pass (no recursion): for a message too
+    deeply nested for the JSON parser. None if there is none (or it is not a number or
+    string)."""
+    depth, index, size = 0, 0, len(body)
+    key_pending = False  # at depth 1: the last string read was a key ("id")
+    while index < size:
+        char = body[index]
+        if char == 0x22:  # a string
+            end = index + 1
+            while end < size and body[end] != 0x22:
+                end += 2 if body[end] == 0x5C else 1
+            if depth == 1:
+                after = body[end + 1 :].lstrip()
+                if after[:1] == b":":
+                    key_pending = body[index + 1 : end] == b"id"
+                elif key_pending:
+                    try:
+                        return json.loads(body[index : end + 1])
+                    except ValueError:
+                        return None
+            index = end + 1
+            continue
+        if char in b"[{":
+            depth += 1
+        elif char in b"]}":
+            depth -= 1
+        elif depth == 1 and key_pending and char in b"-0123456789":
+            match = re.match(rb"-?\d+", body[index:index + 40])
+            return int(match.group()) if match else None
+        elif depth == 1 and key_pending and char in b"ntf":  # null, true, false: not an id
+            return None
+        index += 1
+    return None
 
 
 class _Writer:

@@ -131,7 +131,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nnlint", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-def test_check_fix_on_a_folder_writes_by_rename_and_leaves_no_temp_files(tmp_path: Path) -> None:
+def test_check_fix_on_a_folder_writes_in_place_and_leaves_no_temp_files(tmp_path: Path) -> None:
     folder, fixable = fixable_folder(tmp_path)
     crlf = folder / "crlf_copy.py"
     crlf.write_bytes(fixable[0].read_bytes().replace(b"\n", b"\r\n"))
@@ -145,8 +145,8 @@ def test_check_fix_on_a_folder_writes_by_rename_and_leaves_no_temp_files(tmp_pat
     assert changed, "nothing was fixed"
     for path in changed:
         ast.parse(path.read_bytes())
-        # Written through a new file renamed over the old one: a new inode.
-        assert path.stat().st_ino != before[path][0], f"{path.name} was rewritten in place"
+        # Written through the file (issue 18: owner, xattrs and hard links kept): the same inode.
+        assert path.stat().st_ino == before[path][0], f"{path.name} was replaced by a new file"
     assert set(folder.iterdir()) == set(before), "temporary files were left behind"
     assert (folder / "clean.py").stat().st_mtime_ns == clean_stat.st_mtime_ns
     assert (folder / "broken.py").read_text() == "def f(:\n"

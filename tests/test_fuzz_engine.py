@@ -248,3 +248,17 @@ def test_a_crashing_rule_is_reported_by_the_cli_without_a_traceback(
     captured = capsys.readouterr()
     assert code == 2
     assert victim.code in captured.err and "Traceback" not in captured.err + captured.out
+
+
+def test_server_report_prints_issue_18_figures() -> None:
+    """`python -m nnlint.reliability` adds the language-server and --fix figures (small sizes here)."""
+    from nnlint.reliability import build_server_report, render_server
+
+    report = build_server_report(sync_edits=3_000, edits=300, cycles=30, frames_mb=(1, 2))
+    assert report.sync_divergences == 0 and report.sync_edits >= 2_998
+    assert report.pygls_divergences > 0  # the model does catch pygls' splitlines() drift
+    assert [size for size, _ in report.frames] == [1, 2]
+    assert not any(v.startswith("FAILED") for v in report.fix_metadata.values()), report.fix_metadata
+    text = render_server(report)
+    for label in ("text sync, random edits", "RSS over 300 edits", "open/close", "request behind one frame", "--fix keeps hard links"):
+        assert label in text, text

@@ -350,6 +350,8 @@ DANGEROUS_ATTRS = {
 ALLOWED = {
     ("registry.py", "import_module"),  # nnlint's own rule modules, by package name
     ("bench.py", "subprocess"),  # the developer benchmark runs the nnlint CLI
+    ("soak.py", "subprocess"),  # the reliability report runs the nnlint server (`-I -m nnlint server`)
+    ("fixcheck.py", "subprocess"),  # the reliability report runs `nnlint check --fix` on its own files
 }
 
 
@@ -400,3 +402,49 @@ def test_the_guard_catches_an_eval() -> None:
     tree = ast.parse("x = eval(text)\nimportlib.import_module(name)\n")
     calls = [_called_name(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)]
     assert ("", "eval") in calls and ("importlib", "import_module") in calls
+
+
+# ------------------------------------------------- the server command of the VS Code client
+def _client_script(name: str) -> str:
+    """A Python script the VS Code client runs, read from vscode-client/src/resolve.ts: an
+    array of JSON-style string literals (or SAFE_PATH) joined with newlines."""
+    import re
+
+    source = (ROOT / "vscode-client" / "src" / "resolve.ts").read_text(encoding="utf-8")
+    safe = json.loads(re.search(r'export const SAFE_PATH = ("(?:[^"\\]|\\.)*");', source).group(1))
+    body = re.search(rf"export const {name} = \[(.*?)\]\.join\(", source, re.S).group(1)
+    parts = re.findall(r'"(?:[^"\\]|\\.)*"|SAFE_PATH', body)
+    return "\n".join(safe if part == "SAFE_PATH" else json.loads(part) for part in parts)
+
+
+def shadowing_package(tmp_path: Path) -> tuple[Path, Path]:
+    """A workspace holding an `nnlint/` package that writes a marker when imported."""
+    workspace, marker = tmp_path / "workspace", tmp_path / "marker-nnlint-package"
+    (workspace / "nnlint").mkdir(parents=True)
+    (workspace / "nnlint" / "__init__.py").write_text(payload(marker, "the workspace's nnlint/ ran") + "\n")
+    (workspace / "nnlint" / "__main__.py").write_text(payload(marker, "the workspace's nnlint/ ran") + "\n")
+    return workspace, marker
+
+
+def test_a_plain_python_dash_m_would_run_a_workspace_nnlint_package(tmp_path: Path) -> None:
+    """Why the client does not start `python -m nnlint server` in the workspace folder."""
+    workspace, marker = shadowing_package(tmp_path)
+    subprocess.run([sys.executable, "-m", "nnlint", "--version"], cwd=workspace, capture_output=True, timeout=60)
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("name", ["SERVER_SCRIPT", "PROBE_SCRIPT"])
+def test_the_vscode_client_commands_never_run_a_workspace_nnlint_package(tmp_path: Path, name: str) -> None:
+    workspace, marker = shadowing_package(tmp_path)
+    script = _client_script(name)
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--version"], cwd=workspace, capture_output=True, text=True, timeout=60
+    )
+    assert not marker.exists(), "the workspace's nnlint/ package ran"
+    assert done.returncode == 0, done.stderr
+    from nnlint import __version__
+
+    if name == "SERVER_SCRIPT":
+        assert done.stdout.strip() == f"nnlint {__version__}"
+    else:
+        assert json.loads(done.stdout)["version"] == __version__

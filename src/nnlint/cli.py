@@ -11,7 +11,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from pickle import PicklingError
 from typing import TYPE_CHECKING, Sequence
@@ -58,6 +58,7 @@ class FileReport:
     fixed: int = 0
     error: str | None = None
     new_text: str | None = None
+    unfixed: list[Finding] = field(default_factory=list)  # the findings before --fix
 
 
 def _codes(value: str) -> tuple[str, ...]:
@@ -168,8 +169,10 @@ def run_rule(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------- check
-def _settings(args: argparse.Namespace, path: Path, cache: dict[Path, Settings]) -> Settings:
-    base = Settings() if args.isolated else settings_for(path, cache)
+def _settings(
+    args: argparse.Namespace, path: Path, cache: dict[Path, Settings], warnings: list[str] | None = None
+) -> Settings:
+    base = Settings() if args.isolated else settings_for(path, cache, warnings)
     overrides = {}
     if args.select is not None:
         # As in Ruff, a command-line --select replaces the configured selection and
@@ -226,17 +229,19 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.stdin_filename is not None:
         return _run_stdin(args, cache, warnings)
-    files, missing = collect_files([Path(p) for p in args.paths])
+    skipped: list[str] = []  # paths passed over (symlink loops, FIFOs...) and unusable configs
+    files, missing = collect_files([Path(p) for p in args.paths], skipped)
     errors.extend(f"nnlint: {p}: no such file or folder" for p in missing)
     jobs = []
     try:
         for path in files:
-            jobs.append((path, _settings(args, path, cache), args.fix, args.diff))
+            jobs.append((path, _settings(args, path, cache, skipped), args.fix, args.diff))
         cache_dir = None if fixing or args.no_cache or _env_flag("NNLINT_NO_CACHE") else _cache_dir(args, cache)
     except ConfigError as exc:
         print(f"nnlint: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    _print_warnings(warnings, [job[1] for job in jobs])
+    # skipped paths and unusable configs are said, and the run goes on
+    _print_warnings([*warnings, *(f"warning: {w}" for w in skipped)], [job[1] for job in jobs])
     reports = _run_cached(jobs, args.jobs, cache_dir) if cache_dir is not None else _run_jobs(jobs, args.jobs)
     for report in reports:
         if report.error:
@@ -465,6 +470,8 @@ def _check_job(job: tuple) -> FileReport:
     report = _guarded(lambda: _check_text(text, display, settings, fix or diff, project), display, text, settings)
     if fix and not diff and report.fixed and report.new_text is not None and not report.error:
         report.error = _write_atomically(path, text, report.new_text)
+        if report.error:  # nothing was written: what is in the file is still to be reported
+            report.findings, report.fixed = report.unfixed, 0
     return report
 
 
@@ -499,30 +506,32 @@ def _check_text(
         return FileReport(display, result.findings)
     outcome = fix_text(text, display, settings, project, result)
     new_text = outcome.text
-    return FileReport(display, outcome.findings, unified_diff(text, new_text, display), outcome.applied, new_text=new_text)
+    return FileReport(
+        display, outcome.findings, unified_diff(text, new_text, display), outcome.applied, new_text=new_text,
+        unfixed=result.findings,
+    )
 
 
 def _write_atomically(path: Path, original: str, new_text: str) -> str | None:
-    """Write via a temporary file and rename; refuse if the file changed since it was read."""
+    """Write the fixed text through the file (see `fsutil`), in the encoding it declares;
+    refuse if the file changed since it was read."""
+    try:
+        original_bytes = path.read_bytes()
+    except OSError as exc:
+        return f"cannot write fixes: {exc.strerror or exc}"
     current, _ = read_source(path)
     if current != original:
         return CHANGED
     encoding = _declared_encoding(path)
     try:
+        if codecs.lookup(encoding).name == "utf-8-sig":  # the BOM is the file's, added below
+            encoding = "utf-8"
         data = new_text.encode(encoding)
     except (LookupError, UnicodeEncodeError):
         data = new_text.encode("utf-8")
-    if _has_bom(path):
+    if original_bytes.startswith(codecs.BOM_UTF8):
         data = codecs.BOM_UTF8 + data
-    return replace_file(path, data, lambda: read_source(path)[0] == original)
-
-
-def _has_bom(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(3) == codecs.BOM_UTF8
-    except OSError:
-        return False
+    return replace_file(path, data, original_bytes)
 
 
 def _declared_encoding(path: Path) -> str:
@@ -532,6 +541,8 @@ def _declared_encoding(path: Path) -> str:
             head = handle.read(1024)
     except OSError:
         return "utf-8"
+    if head.startswith(codecs.BOM_UTF8):  # the cookie follows the BOM
+        head = head[len(codecs.BOM_UTF8) :]
     for raw_line in head.split(b"\n", 2)[:2]:
         match = _CODING_COOKIE.match(raw_line)
         if match:

@@ -24,6 +24,10 @@ class ConfigError(ValueError):
     pass
 
 
+class UnreadableConfig(ConfigError):
+    """A configuration file that cannot be read at all (not a mistake in its settings)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     select: tuple[str, ...] = ()
@@ -230,7 +234,11 @@ def find_pyproject(start: Path) -> Path | None:
 def load_pyproject(path: Path) -> Settings | None:
     """Settings from `[tool.nnlint]`, or None when the file has no such table."""
     try:
+        if not path.is_file():  # never block reading a FIFO named pyproject.toml
+            raise UnreadableConfig(f"{path}: cannot read configuration: not a regular file")
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except RecursionError as exc:  # valid TOML, nested deeper than the parser can go
+        raise UnreadableConfig(f"{path}: cannot read configuration: values nested too deeply") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
@@ -249,10 +257,12 @@ def load_pyproject(path: Path) -> Settings | None:
         raise ConfigError(f"{path}: [tool.nnlint]: {exc}") from exc
 
 
-def settings_for(path: Path, cache: dict[Path, Settings] | None = None) -> Settings:
+def settings_for(path: Path, cache: dict[Path, Settings] | None = None, warnings: list[str] | None = None) -> Settings:
     """Settings for a file or folder: `[tool.nnlint]` of the nearest pyproject.toml that
     has one (a pyproject.toml without the table is passed over, as Ruff does), else
-    the defaults. `cache` maps folders (and pyproject files) to their settings."""
+    the defaults. `cache` maps folders (and pyproject files) to their settings. With
+    `warnings`, a pyproject.toml that parses as TOML but cannot be read here (nested
+    too deeply) is passed over with a warning instead of stopping the run."""
     try:
         resolved = path.resolve()
         folder = resolved if resolved.is_dir() else resolved.parent
@@ -270,7 +280,13 @@ def settings_for(path: Path, cache: dict[Path, Settings] | None = None) -> Setti
             if cache is not None and candidate in cache:
                 loaded: Settings | None = cache[candidate]
             else:
-                loaded = load_pyproject(candidate)
+                try:
+                    loaded = load_pyproject(candidate)
+                except UnreadableConfig as exc:
+                    if warnings is None:
+                        raise
+                    warnings.append(f"{exc}; its settings are not used")
+                    loaded = None
             if loaded is not None:
                 if cache is not None:
                     cache[candidate] = loaded

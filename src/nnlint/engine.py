@@ -7,6 +7,7 @@ on bad input (a file that cannot be analysed yields a single NN000 finding).
 from __future__ import annotations
 
 import ast
+import stat
 import logging
 import bisect
 import re
@@ -474,7 +475,10 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 def read_source(path: Path) -> tuple[str | None, str | None]:
     """Read a file as Python source: (text, None) or (None, a clear error message)."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read for ever
+            return None, "cannot read file: not a regular file"
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             return None, f"file is too large to analyse ({size // 1024 // 1024} MiB; the limit is 10 MiB)"
         data = path.read_bytes()

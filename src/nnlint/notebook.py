@@ -21,13 +21,15 @@ from __future__ import annotations
 import ast
 import codecs
 import json
+import errno
 import re
+from stat import S_ISREG
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Hashable, Iterable, Sequence
 
 from nnlint.config import Settings
-from nnlint.fsutil import CHANGED, replace_file
+from nnlint.fsutil import replace_file
 from nnlint.findings import Edit, Finding, Fix, Related, Severity, Span
 from nnlint.fixes import OverlappingEdits, apply_edits, unified_diff
 
@@ -631,7 +633,10 @@ def _source_value_spans(raw: str) -> dict[int, tuple[int, int]]:
 
 
 def read_notebook(path: Path) -> tuple[str, bytes]:
-    size = path.stat().st_size
+    info = path.stat()
+    if not S_ISREG(info.st_mode):  # a FIFO would block the read for ever
+        raise OSError(errno.EINVAL, "not a regular file")
+    size = info.st_size
     if size > MAX_NOTEBOOK_BYTES:
         raise NotebookError(f"notebook is too large to analyse ({size // 1024 // 1024} MiB)")
     data = path.read_bytes()
@@ -689,6 +694,9 @@ def check_notebook_path(path: Path, settings: Settings, fix: bool = False, diff:
         report.diff = unified_diff(raw, new_raw, display)
         if fix and not diff:
             report.error = write_atomically(Path(path), original_bytes, new_raw)
+            if report.error:  # nothing was written: report what is in the file
+                report.findings, _, _ = check_notebook_text(raw, display, settings, False)
+                report.fixed = 0
     return report
 
 
@@ -699,17 +707,8 @@ def _whole_file_error(display: str, problem: str, settings: Settings) -> list[Fi
 
 
 def write_atomically(path: Path, original: bytes, new_raw: str) -> str | None:
-    """Temporary file + rename; refuses when the file changed since it was read."""
+    """Written through the file (see `fsutil`); refused when it changed since it was read."""
     data = new_raw.encode("utf-8")
     if original.startswith(codecs.BOM_UTF8):
         data = codecs.BOM_UTF8 + data
-
-    def unchanged() -> bool:
-        try:
-            return path.read_bytes() == original
-        except OSError:
-            return False
-
-    if not unchanged():
-        return CHANGED
-    return replace_file(path, data, unchanged)
+    return replace_file(path, data, original)

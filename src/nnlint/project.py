@@ -16,6 +16,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from nnlint.source import SourceDecodeError, decode_source
@@ -415,6 +416,8 @@ class ProjectIndex:
                 try:
                     stat = path.stat()
                 except OSError:
+                    return None
+                if not S_ISREG(stat.st_mode):  # a FIFO named like a module: reading it blocks
                     return None
                 version = (stat.st_mtime_ns, stat.st_size)
                 text = None

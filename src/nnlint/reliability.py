@@ -1,6 +1,7 @@
 """Reliability harness: fuzz the engine, prove fixes safe, print one report.
 
-    python -m nnlint.reliability [--examples N] [--seed S] [--big-lines N] [--json]
+    python -m nnlint.reliability [--examples N] [--seed S] [--big-lines N] [--sync-edits N]
+                                 [--no-server | --only-server] [--json]
 
 The same helpers back the test suite (tests/test_fuzz_engine.py, tests/test_fix_safety.py).
 Everything here only calls `check_source` on text: nothing is imported or executed.
@@ -468,22 +469,117 @@ def render(report: Report) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------- the server and the file system
+@dataclass
+class ServerReport:
+    """Issue 18's figures: text sync, memory, frame sizes, what --fix keeps."""
+
+    sync_edits: int = 0
+    sync_divergences: int = 0
+    sync_suspect: int = 0
+    pygls_edits: int = 0  # the same check against pygls' own TextDocument, for comparison
+    pygls_divergences: int = 0
+    rss_edits_kib: tuple[int, int] = (0, 0)
+    rss_cycles_kib: tuple[int, int] = (0, 0)
+    futures: tuple[int, int] = (-1, -1)
+    edits: int = 0
+    cycles: int = 0
+    frames: list[tuple[int, float]] = field(default_factory=list)
+    fix_metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return (
+            self.sync_divergences > 0
+            or self.rss_edits_kib[1] - self.rss_edits_kib[0] >= 2048
+            or self.rss_cycles_kib[1] - self.rss_cycles_kib[0] >= 2048
+            or any(v.startswith("FAILED") for v in self.fix_metadata.values())
+        )
+
+
+def build_server_report(
+    sync_edits: int = 100_000, edits: int = 10_000, cycles: int = 1_000, frames_mb: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+) -> ServerReport:
+    from pygls.workspace.position_codec import PositionCodec
+    from pygls.workspace.text_document import TextDocument
+
+    from nnlint.fixcheck import fix_metadata_check
+    from nnlint.server import soak
+    from nnlint.server.convert import FastPositionCodec
+    from nnlint.server.pygls_adapter import LspTextDocument
+    from nnlint.server.syncmodel import check_document_sync
+
+    report = ServerReport()
+    ours = check_document_sync(
+        lambda text, enc: LspTextDocument("file:///sync.py", text, 1, position_codec=FastPositionCodec(enc)), sync_edits
+    )
+    report.sync_edits, report.sync_divergences, report.sync_suspect = ours.edits, ours.divergences, ours.suspect_marks
+    theirs = check_document_sync(
+        lambda text, enc: TextDocument("file:///sync.py", text, 1, position_codec=PositionCodec(enc)), 10_000
+    )
+    report.pygls_edits, report.pygls_divergences = theirs.edits, theirs.divergences
+    if os.path.exists("/proc/self/status"):
+        measured = soak.memory_soak(edits=edits, cycles=cycles)
+        report.edits, report.cycles = edits, cycles
+        report.rss_edits_kib, report.rss_cycles_kib = measured.rss_edits_kib, measured.rss_cycles_kib
+        report.futures = (measured.futures_after_edits, measured.futures_after_cycles)
+    report.frames = soak.frame_curve(frames_mb)
+    report.fix_metadata = fix_metadata_check()
+    return report
+
+
+def render_server(report: ServerReport) -> str:
+    def mb(kib: int) -> str:
+        return f"{kib / 1024:.1f} MB"
+
+    lines = [
+        "language server and --fix (issue 18)",
+        f"  text sync, random edits          {report.sync_edits} edits, {report.sync_divergences} divergences "
+        f"({report.sync_suspect} changes refused as not fitting)",
+        f"    pygls' own TextDocument        {report.pygls_edits} edits, {report.pygls_divergences} divergences",
+    ]
+    if report.edits:
+        (a, b), (c, d) = report.rss_edits_kib, report.rss_cycles_kib
+        lines += [
+            f"  RSS over {report.edits} edits         {mb(a)} -> {mb(b)} ({b - a:+d} KiB)",
+            f"  RSS over {report.cycles} open/close    {mb(c)} -> {mb(d)} ({d - c:+d} KiB)",
+            f"  pygls futures table after each   {report.futures[0]} / {report.futures[1]}",
+        ]
+    curve = ", ".join(f"{size} MB {seconds:.2f} s" for size, seconds in report.frames)
+    lines.append(f"  request behind one frame of      {curve}")
+    for check, outcome in report.fix_metadata.items():
+        lines.append(f"  --fix keeps {check:<24} {outcome}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nnlint.reliability", description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=int(os.environ.get("NNLINT_FUZZ_EXAMPLES", 300)))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--big-lines", type=int, default=50_000)
+    parser.add_argument("--sync-edits", type=int, default=100_000, help="random edits of the text-sync check")
+    parser.add_argument("--no-server", action="store_true", help="skip the language-server and --fix checks")
+    parser.add_argument("--only-server", action="store_true", help="only the language-server and --fix checks")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    report = build_report(args.examples, args.seed, args.big_lines)
+    report = None if args.only_server else build_report(args.examples, args.seed, args.big_lines)
+    server = None if args.no_server else build_server_report(args.sync_edits)
     if args.json:
-        data = {k: v for k, v in report.__dict__.items() if k != "fixes"}
-        data["fixes"] = {k: v for k, v in report.fixes.__dict__.items() if k not in ("problems", "unsafe")}
-        data["fix_bugs"] = [p.__dict__ for p in report.fixes.problems + report.fixes.unsafe]
+        data: dict[str, object] = {}
+        if report is not None:
+            data = {k: v for k, v in report.__dict__.items() if k != "fixes"}
+            data["fixes"] = {k: v for k, v in report.fixes.__dict__.items() if k not in ("problems", "unsafe")}
+            data["fix_bugs"] = [p.__dict__ for p in report.fixes.problems + report.fixes.unsafe]
+        if server is not None:
+            data["server"] = server.__dict__
         print(json.dumps(data, indent=2))
     else:
-        print(render(report))
-    return 1 if report.crashes or report.fixes.unsafe_verified else 0
+        if report is not None:
+            print(render(report))
+        if server is not None:
+            print(render_server(server))
+    failed = report is not None and bool(report.crashes or report.fixes.unsafe_verified)
+    return 1 if failed or (server is not None and server.failed) else 0
 
 
 if __name__ == "__main__":

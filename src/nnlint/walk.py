@@ -4,8 +4,10 @@ its sub-folders, and those of its parent folders up to the repository root)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -69,10 +71,11 @@ class IgnoreRules:
     """A .gitignore reader: globs, `**`, `dir/`, anchored patterns (a `/` at the start or
     in the middle), `!` negation, `\\#`/`\\!` escapes and trailing-space trimming."""
 
-    def __init__(self, root: Path, lines: list[str]) -> None:
+    def __init__(self, root: Path, lines: list[str], source: str | None = None) -> None:
         self.root = root
         self.patterns: list[tuple[re.Pattern[str], bool, bool, bool]] = []
-        for raw in lines:
+        self.problems: list[str] = []  # patterns that cannot be read (each a warning)
+        for number, raw in enumerate(lines, 1):
             line = raw.rstrip("\n\r")
             if not line.strip() or line.startswith("#"):
                 continue
@@ -90,17 +93,30 @@ class IgnoreRules:
                 continue
             anchored = "/" in line
             line = line.lstrip("/")
-            self.patterns.append((_glob_to_regex(line), negate, only_dirs, anchored))
+            try:
+                regex = _glob_to_regex(line)
+            except (re.error, RecursionError) as exc:
+                # git matches nothing with a pattern it cannot read (`[z-a]`): neither do we
+                where = f"{source}:{number}" if source else f"line {number}"
+                self.problems.append(f"{where}: ignore pattern {raw.strip()!r} cannot be read ({exc}); it matches nothing")
+                continue
+            self.patterns.append((regex, negate, only_dirs, anchored))
 
     @classmethod
     def load(cls, root: Path) -> "IgnoreRules":
-        lines: list[str] = []
+        rules = cls(root, [])
         for name in IGNORE_FILES:
+            path = root / name
             try:
-                lines += (root / name).read_text(encoding="utf-8", errors="replace").splitlines()
+                if not path.is_file():
+                    continue  # absent, or a FIFO/device named like an ignore file: never read it
+                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
             except OSError:
-                pass
-        return cls(root, lines)
+                continue
+            read = cls(root, lines, str(path))
+            rules.patterns += read.patterns
+            rules.problems += read.problems
+        return rules
 
     def verdict(self, path: Path, is_dir: bool) -> bool | None:
         """True (ignored), False (re-included by `!`) or None (no pattern matched)."""
@@ -121,7 +137,7 @@ class IgnoreRules:
         return bool(self.verdict(path, is_dir))
 
 
-def _parent_rules(root: Path) -> list[IgnoreRules]:
+def _parent_rules(root: Path, problems: list[str] | None = None) -> list[IgnoreRules]:
     """Ignore files of the folders above `root`, up to the repository root (a folder
     with `.git`), outermost first. Without a repository, none."""
     try:
@@ -138,38 +154,68 @@ def _parent_rules(root: Path) -> list[IgnoreRules]:
     stack = []
     for folder in reversed(parents):
         if any((folder / name).is_file() for name in IGNORE_FILES):
-            stack.append(IgnoreRules.load(folder))
+            loaded = IgnoreRules.load(folder)
+            stack.append(loaded)
+            if problems is not None:
+                problems.extend(loaded.problems)
     return stack
 
 
-def collect_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
+def collect_files(paths: list[Path], warnings: list[str] | None = None) -> tuple[list[Path], list[str]]:
     """Files to check, in a stable order, and the arguments that do not exist.
 
     A file named on the command line is always checked, whatever its suffix or the
-    ignore files say; folders are walked for .py, .pyi and .ipynb files."""
+    ignore files say; folders are walked for .py, .pyi and .ipynb files. What cannot be
+    checked is skipped with a warning naming its path, appended to `warnings` (a symlink
+    loop, a dangling symlink, a FIFO or device named like a source file, an ignore
+    pattern that cannot be read): the rest of the run goes on."""
     files: list[Path] = []
     missing: list[str] = []
     seen: set[Path] = set()
+    problems: list[str] = warnings if warnings is not None else []
 
     def add(found: Path) -> None:
+        problem = unreadable_reason(found)
+        if problem is not None:
+            problems.append(f"{found}: {problem}; skipped")
+            return
         key = found.resolve()
         if key not in seen:
             seen.add(key)
             files.append(found)
 
     for path in paths:
-        if path.is_file():
-            add(path)
-        elif path.is_dir():
-            for found in _walk(path):
+        if path.is_dir():
+            for found in _walk(path, problems):
                 add(found)
+        elif os.path.lexists(path):
+            add(path)
         else:
             missing.append(str(path))
     return files, missing
 
 
-def _walk(root: Path) -> list[Path]:
-    base = _parent_rules(root)
+def unreadable_reason(path: Path) -> str | None:
+    """Why a path found as a file cannot be read as one (None: a regular file). Reading a
+    FIFO would block for ever; resolving a symlink loop raises."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
+        if os.path.islink(path):
+            return "dangling symlink" if exc.errno == errno.ENOENT else f"symlink to an unreadable target ({exc.strerror})"
+        return f"cannot read file: {exc.strerror or exc}"
+    except (RuntimeError, ValueError) as exc:
+        return f"cannot read file: {exc}"
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode) else "a device"
+        return f"not a regular file ({kind})" if not stat.S_ISDIR(info.st_mode) else "a folder"
+    return None
+
+
+def _walk(root: Path, problems: list[str] | None = None) -> list[Path]:
+    base = _parent_rules(root, problems)
     resolved_root = root.resolve()
     stacks: dict[str, list[IgnoreRules]] = {}
     found: list[Path] = []
@@ -178,7 +224,10 @@ def _walk(root: Path) -> list[Path]:
         parent_stack = stacks.get(os.path.dirname(folder), base) if folder != str(root) else base
         stack = parent_stack
         if any(name in filenames for name in IGNORE_FILES):
-            stack = [*parent_stack, IgnoreRules.load(here)]
+            loaded = IgnoreRules.load(here)
+            stack = [*parent_stack, loaded]
+            if problems is not None:
+                problems.extend(loaded.problems)
         stacks[folder] = stack
         # Patterns of parent folders' ignore files are matched against resolved paths.
         resolved_here = resolved_root / here.relative_to(root) if base else here

@@ -164,7 +164,9 @@ async function startClient(reason: string): Promise<void> {
     outputChannel: log,
     traceOutputChannel: log,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
-    initializationOptions: serverSettingsFor(folder?.uri),
+    // The server ignores its `interpreter` setting (jedi would run that program) in an
+    // untrusted workspace; granting trust restarts the client (onDidGrantWorkspaceTrust).
+    initializationOptions: { ...serverSettingsFor(folder?.uri), workspaceTrusted: vscode.workspace.isTrusted },
     diagnosticCollectionName: "nnlint.push", // the pull collection is named "nnlint" (the server's identifier)
     middleware: {
       workspace: {

@@ -51,7 +51,19 @@ export type Resolution =
   | { ok: false; message: string; installCommand: string; log: string[] };
 
 /** Printed by a Python that can run the server: JSON with nnlint's version and what is missing. */
+// `python -c` and `python -m` put the working directory (the workspace folder) first on the
+// import path: an `nnlint/` folder there would run instead of the installed package. Both
+// scripts drop that entry before importing anything (`-I` would also drop the user
+// site-packages and PYTHONPATH; `-P` needs Python 3.11).
+export const SAFE_PATH = "import sys; sys.path[:1] = [] if sys.path and sys.path[0] in ('', '.') else sys.path[:1]";
+
+/** Runs `nnlint server` as `python -m nnlint server` would, without the working directory. */
+export const SERVER_SCRIPT = [SAFE_PATH, "import runpy", "runpy.run_module('nnlint', run_name='__main__', alter_sys=True)"].join(
+  "\n",
+);
+
 export const PROBE_SCRIPT = [
+  SAFE_PATH,
   "import importlib.util as u, json, sys",
   "import nnlint",
   "missing = [m for m in ('pygls', 'lsprotocol', 'nnlint.server') if u.find_spec(m) is None]",
@@ -101,7 +113,7 @@ export function serverCommand(candidate: Candidate): ServerCommand {
   if (candidate.source === "nnlint.path") {
     return { command, args: [...rest, "server"] };
   }
-  return { command, args: [...rest, "-m", "nnlint", "server"] };
+  return { command, args: [...rest, "-c", SERVER_SCRIPT, "server"] };
 }
 
 /** What running a probe command gave. */

@@ -3,6 +3,8 @@ import { describe, test } from "node:test";
 
 import {
   PROBE_SCRIPT,
+  SAFE_PATH,
+  SERVER_SCRIPT,
   ResolveInput,
   RunResult,
   ServerCommand,
@@ -62,13 +64,24 @@ describe("candidates", () => {
   });
 });
 
+describe("the working directory cannot shadow nnlint", () => {
+  test("both scripts drop the working directory before importing anything", () => {
+    for (const script of [SERVER_SCRIPT, PROBE_SCRIPT]) {
+      const lines = script.split("\n");
+      assert.equal(lines[0], SAFE_PATH);
+      assert.ok(lines.slice(1).some((line) => /nnlint/.test(line)));
+    }
+    assert.match(SERVER_SCRIPT, /runpy\.run_module\('nnlint', run_name='__main__', alter_sys=True\)/);
+  });
+});
+
 describe("resolveServer", () => {
-  test("interpreter with nnlint: runs `<python> -m nnlint server`", async () => {
+  test("interpreter with nnlint: runs nnlint's __main__ without the working directory on the import path", async () => {
     const { run, calls } = runner({ "/venv/bin/python": ok("0.3.0") });
     const r = await resolveServer({ ...base, interpreter: ["/venv/bin/python"] }, run);
     assert.equal(r.ok, true);
     if (!r.ok) return;
-    assert.deepEqual(r.server, { command: "/venv/bin/python", args: ["-m", "nnlint", "server"] });
+    assert.deepEqual(r.server, { command: "/venv/bin/python", args: ["-c", SERVER_SCRIPT, "server"] });
     assert.equal(r.version, "0.3.0");
     assert.deepEqual(calls, [{ command: "/venv/bin/python", args: ["-c", PROBE_SCRIPT] }]);
   });
@@ -77,7 +90,7 @@ describe("resolveServer", () => {
     const { run } = runner({ py: ok() });
     const r = await resolveServer({ ...base, interpreter: ["py", "-3.11"] }, run);
     assert.equal(r.ok, true);
-    if (r.ok) assert.deepEqual(r.server, { command: "py", args: ["-3.11", "-m", "nnlint", "server"] });
+    if (r.ok) assert.deepEqual(r.server, { command: "py", args: ["-3.11", "-c", SERVER_SCRIPT, "server"] });
   });
 
   test("nnlint.path: checked with --version, started with `server`", async () => {
@@ -105,7 +118,7 @@ describe("resolveServer", () => {
     assert.equal(r.ok, true);
     if (!r.ok) return;
     assert.equal(r.candidate.source, "PATH");
-    assert.deepEqual(r.server, { command: "python3", args: ["-m", "nnlint", "server"] });
+    assert.deepEqual(r.server, { command: "python3", args: ["-c", SERVER_SCRIPT, "server"] });
     assert.match(r.log.join("\n"), /selected interpreter "\/ext\/py" does not have nnlint installed/);
   });
 
