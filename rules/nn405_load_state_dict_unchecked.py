@@ -34,6 +34,11 @@ class LoadStateDictUnchecked(Rule):
     if k in model.state_dict()}`), and unless the object is proven to be an
     `nn.Module`.
 
+    Shown at information severity: `strict=False` is most often a deliberate
+    partial load (a new head, filtered keys), and on the reviewed public
+    repositories none of the dropped results hid a mismatch that was shown to
+    happen. Raise it with `severity = { NN405 = "warning" }`.
+
     ## Example
     ```python
     model.load_state_dict(torch.load("backbone.pt"), strict=False)
@@ -52,7 +57,7 @@ class LoadStateDictUnchecked(Rule):
 
     code = "NN405"
     name = "load-state-dict-unchecked"
-    severity = Severity.WARNING
+    severity = Severity.INFORMATION
     summary = "load_state_dict(..., strict=False) whose missing/unexpected keys are dropped: a mismatch loads nothing"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
