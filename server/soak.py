@@ -33,6 +33,25 @@ TEXT = (
 )
 
 
+
+def read_message(stream: Any) -> dict[str, Any] | None:
+    """The next JSON-RPC message on a blocking byte stream (`Content-Length` framing, other
+    headers ignored), or None at the end of the stream. A client's simple reader: the
+    server's own is `transport.FrameReader`."""
+    while True:
+        length = None
+        while True:
+            line = stream.readline()
+            if not line:
+                return None
+            if line in (b"\r\n", b"\n"):
+                break
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length is not None:
+            return json.loads(stream.read(length))
+
 class Wire:
     """A server process and a reader thread collecting its messages."""
 
@@ -63,19 +82,9 @@ class Wire:
         stream = self.process.stdout
         assert stream is not None
         while True:
-            length = None
-            while True:
-                line = stream.readline()
-                if not line:
-                    return
-                if line in (b"\r\n", b"\n"):
-                    break
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            if length is None:
-                continue
-            message = json.loads(stream.read(length))
+            message = read_message(stream)
+            if message is None:
+                return
             if "method" in message and "id" in message:  # a server request
                 threading.Thread(target=self._answer, args=(message,), daemon=True).start()
                 continue

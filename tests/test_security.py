@@ -23,6 +23,7 @@ import pytest
 
 from nnlint.config import ConfigError, Settings, load_pyproject, settings_from_mapping
 from nnlint.findings import Severity
+from nnlint.server.soak import read_message
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = [ROOT / "src" / "nnlint", ROOT / "rules", ROOT / "server"]
@@ -192,19 +193,10 @@ class RawClient:
         stream = self.process.stdout
         assert stream is not None
         while True:
-            length = None
-            while True:
-                line = stream.readline()
-                if not line:
-                    return
-                if line in (b"\r\n", b"\n"):
-                    break
-                key, _, value = line.decode("ascii").partition(":")
-                if key.strip().lower() == "content-length":
-                    length = int(value.strip())
-            if length is None:
-                continue
-            self.messages.put(json.loads(stream.read(length)))
+            message = read_message(stream)
+            if message is None:
+                return
+            self.messages.put(message)
 
     def send(self, message: dict) -> None:
         assert self.process.stdin is not None
