@@ -117,16 +117,8 @@ class MissingEval(Rule):
         )
         related = [ctx.related(verdict.node, verdict.reason)]
         related += [ctx.related(node, text) for node, text in verdict.more]
-        severity = None
-        if not train.is_proven_model(train.model_of(call), scope, call.line):
-            # Only its name says it is a model (it may be a plain function): say it softly.
-            severity = Severity.HINT
-            message += f" (`{model}` is taken for a model from its name alone)"
-        elif has_mode_layers is None:
-            # A proven module whose layers are not visible here (a parameter, a factory, another
-            # package): it may have no dropout or batch norm at all, and then nothing changes.
-            severity = Severity.INFORMATION
-            message += f" (whether `{model}` has dropout or batch norm is not visible here)"
+        severity, note = train.mode_claim(train.model_of(call), scope, call.line, has_mode_layers, model)
+        message += note
         return ctx.finding(self, call.node, message, related, self._fix(ctx, context, scope, model), severity)
 
     def _fix(self, ctx: Context, context: ast.AST, scope: Scope, model: str) -> Fix | None:

@@ -109,15 +109,8 @@ class MissingTrain(Rule):
         ]
         edit = ctx.insert_at_block_start(loop.node.body, f"{model}.train()")
         fix = Fix(self.fix_title.format(model=model), (edit,)) if edit is not None else None
-        severity = None
-        if not train.is_proven_model(train.model_of(forward), forward.scope, forward.line):
-            severity = Severity.HINT  # only its name says it is a model
-            message += f" (`{model}` is taken for a model from its name alone)"
-        elif has_mode_layers is None:
-            # A proven module whose layers are not visible here: it may have no dropout or batch
-            # norm, and then its mode changes nothing.
-            severity = Severity.INFORMATION
-            message += f" (whether `{model}` has dropout or batch norm is not visible here)"
+        severity, note = train.mode_claim(train.model_of(forward), forward.scope, forward.line, has_mode_layers, model)
+        message += note
         return ctx.finding(self, forward.node, message, related, fix, severity)
 
 

@@ -509,11 +509,7 @@ def _is_projection(sem: Semantic, value: ast.expr | None, scope: Scope, line: in
     argument = value.args[0]
     if dotted(argument) != source.tensor or sem.lookup(source.tensor, scope, line) is not source.binding:
         return False
-    name = sem.call_name(value)
-    if name in _PROJECTIONS:
-        return True
-    made = sem.constructed_class(value.func, scope, line)
-    return made in _PROJECTIONS
+    return _is_linear_call(sem, value, scope, line)
 
 
 def _viewed_again(sem: Semantic, site: CallSite) -> bool:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from nnlint.findings import Severity
 from nnlint.semantic import (
     CallSite, ClassInfo, Loop, Scope, Semantic, called_module, dotted, looks_like_model_name, looks_like_optimizer_name,
     module_itself,
@@ -201,6 +202,18 @@ class Training:
         if self.module_only_use(name) is not None:
             return True
         return depth < 3 and self._callers_pass_models(name, scope, depth)
+
+    def mode_claim(self, expr: ast.expr, scope: Scope, line: int, has_mode_layers: bool | None,
+                   model: str) -> tuple[Severity | None, str]:
+        """How sure a mode finding (NN201, NN202) about `expr` can be: the severity to use
+        (None: the rule's own) and what the message adds. A name alone says it softly (hint);
+        a proven module whose layers are not visible here may have no dropout or batch norm,
+        and then nothing changes (information)."""
+        if not self.is_proven_model(expr, scope, line):
+            return Severity.HINT, f" (`{model}` is taken for a model from its name alone)"
+        if has_mode_layers is None:
+            return Severity.INFORMATION, f" (whether `{model}` has dropout or batch norm is not visible here)"
+        return None, ""
 
     def _callers_pass_models(self, name: str, scope: Scope, depth: int) -> bool:
         """For a parameter of `scope` (or an attribute of one): whether every caller in this
