@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import gc
 import os
 import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from pathlib import Path
 from pickle import PicklingError
 from typing import TYPE_CHECKING, Sequence
@@ -25,10 +23,10 @@ from nnlint.config import (
     settings_from_mapping,
     unknown_code_message,
 )
-from nnlint.engine import SYNTAX_ERROR, active_rules, check_source, fix_text, read_source
+from nnlint.engine import SYNTAX_ERROR, active_rules, check_source, fix_text, read_source, tune_gc
 from nnlint.fsutil import CHANGED, replace_file
 from nnlint.project import ProjectIndex, shared_index
-from nnlint.findings import Finding, Severity, Span
+from nnlint.findings import FileReport, Finding, Severity, Span
 from nnlint.fixes import unified_diff
 from nnlint.output import FORMATS, render
 from nnlint.registry import load_rules
@@ -48,17 +46,6 @@ PARALLEL_MIN_BYTES = 384 * 1024
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 _ON_LINE = re.compile(r"\bon line (\d+)\b")
 _CODE_OR_PREFIX = re.compile(r"^(?:NN\d{0,3}|ALL)$")
-
-
-@dataclass
-class FileReport:
-    path: str
-    findings: list[Finding]
-    diff: str = ""
-    fixed: int = 0
-    error: str | None = None
-    new_text: str | None = None
-    unfixed: list[Finding] = field(default_factory=list)  # the findings before --fix
 
 
 def _codes(value: str) -> tuple[str, ...]:
@@ -206,14 +193,6 @@ def _print_warnings(messages: list[str], settings: "list[Settings]") -> None:
         if message not in seen:
             seen.add(message)
             print(f"nnlint: {message}", file=sys.stderr)
-
-
-def tune_gc() -> None:
-    """A check run allocates millions of small, long-lived AST objects: with the
-    default thresholds the collector rescans them over and over (~30% of the run)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import ClassVar, Protocol
 
-from nnlint.config import Settings
 from nnlint.findings import Edit, Finding, Fix, Related, Severity, Span
 from nnlint.semantic import Semantic
+from nnlint.settings import Settings
 from nnlint.source import SourceFile
 from nnlint.training import Training, training
 from nnlint.values import Values, values
 
-if TYPE_CHECKING:
-    from nnlint.registry import Rule
+
+class RuleIdentity(Protocol):
+    """What a finding needs of the rule that makes it (a `nnlint.registry.Rule` class or
+    instance). The registry's `Rule.check` takes a `Context`, so the context names only this
+    much of a rule instead of importing the registry back."""
+
+    code: ClassVar[str]
+    severity: ClassVar[Severity]
+    options: ClassVar[dict[str, object]]
 
 
 @dataclass
@@ -68,12 +75,12 @@ class Context:
     def related(self, node: ast.AST, message: str) -> Related:
         return Related(self.span(node), message)
 
-    def option(self, rule: "type[Rule] | Rule", name: str) -> object:
+    def option(self, rule: "type[RuleIdentity] | RuleIdentity", name: str) -> object:
         return self.settings.option(rule.code, name, rule.options.get(name))
 
     def finding(
         self,
-        rule: "type[Rule] | Rule",
+        rule: "type[RuleIdentity] | RuleIdentity",
         node: ast.AST | Span,
         message: str,
         related: list[Related] | None = None,

@@ -76,3 +76,17 @@ class Finding:
         for rel in self.related:
             lines.append(f"- line {rel.span.line}: {rel.message}")
         return "\n".join(lines)
+
+
+@dataclass
+class FileReport:
+    """One file's result in a CLI run (a script or a notebook): its findings, and with
+    --fix/--diff what was fixed, or why the file could not be checked."""
+
+    path: str
+    findings: list[Finding]
+    diff: str = ""
+    fixed: int = 0
+    error: str | None = None
+    new_text: str | None = None
+    unfixed: list[Finding] = field(default_factory=list)  # the findings before --fix

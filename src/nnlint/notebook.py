@@ -26,15 +26,13 @@ import re
 from stat import S_ISREG
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Hashable, Iterable, Sequence
+from typing import Hashable, Iterable, Sequence
 
 from nnlint.config import Settings
 from nnlint.fsutil import replace_file
-from nnlint.findings import Edit, Finding, Fix, Related, Severity, Span
+from nnlint.findings import Edit, FileReport, Finding, Fix, Related, Severity, Span
 from nnlint.fixes import OverlappingEdits, apply_edits, unified_diff
 
-if TYPE_CHECKING:
-    from nnlint.cli import FileReport
 
 SYNTAX_ERROR = "NN000"
 MAX_FIX_ROUNDS = 4
@@ -675,9 +673,7 @@ def check_notebook_text(
     return findings, new_raw, total
 
 
-def check_notebook_path(path: Path, settings: Settings, fix: bool = False, diff: bool = False) -> "FileReport":
-    from nnlint.cli import FileReport
-
+def check_notebook_path(path: Path, settings: Settings, fix: bool = False, diff: bool = False) -> FileReport:
     display = str(path)
     try:
         raw, original_bytes = read_notebook(Path(path))

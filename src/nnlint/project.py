@@ -17,12 +17,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import Callable, Iterable
 
+from nnlint.semantic import ClassInfo, Scope, Semantic
 from nnlint.source import SourceDecodeError, decode_source
-
-if TYPE_CHECKING:
-    from nnlint.semantic import ClassInfo, Scope, Semantic
 
 MAX_MODULE_BYTES = 2 * 1024 * 1024
 MAX_REEXPORT_DEPTH = 4
@@ -402,8 +400,6 @@ class ProjectIndex:
 
     # --------------------------------------------------------------- analysis
     def semantic_of(self, path: Path) -> "Semantic | None":
-        from nnlint.semantic import Semantic
-
         path = path.resolve()
         record = self._recording
         if record is not None:

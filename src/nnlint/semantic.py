@@ -17,14 +17,11 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, TypeVar
+from typing import Iterator, Protocol, TypeVar
 
 _A = TypeVar("_A")
 
 from nnlint.torchnames import CLIP_FUNCTIONS
-
-if TYPE_CHECKING:
-    from nnlint.project import ProjectIndex
 
 # Conventional aliases assumed only when the file never binds the name itself
 # (fragments and notebook cells often rely on imports made elsewhere).
@@ -34,6 +31,20 @@ CONVENTIONAL_ALIASES = {
     "F": "torch.nn.functional",
     "optim": "torch.optim",
 }
+
+
+class ModuleLookup(Protocol):
+    """What the index asks of the other modules of a project (`nnlint.project.ProjectIndex`,
+    which builds a `Semantic` for each of them, so the index names only this much of it)."""
+
+    root: Path
+
+    def function(self, qualname: str, importer: Path | None) -> "Scope | None": ...
+
+    def class_info(self, qualname: str, importer: Path | None) -> "tuple[Semantic, ClassInfo] | None": ...
+
+    def torch_alias(self, qualname: str, importer: Path | None) -> str | None: ...
+
 
 GRAD_DISABLING = frozenset(
     {
@@ -302,7 +313,7 @@ def looks_like_optimizer_name(name: str) -> bool:
 class Semantic:
     """The index of one module. Build with `Semantic.build(tree)`."""
 
-    def __init__(self, tree: ast.Module, path: "Path | None" = None, project: "ProjectIndex | None" = None) -> None:
+    def __init__(self, tree: ast.Module, path: "Path | None" = None, project: "ModuleLookup | None" = None) -> None:
         self.tree = tree
         self.path = path
         self.project = project
@@ -334,7 +345,7 @@ class Semantic:
         self._call_names: dict[int, str | None] = {}
 
     @classmethod
-    def build(cls, tree: ast.Module, path: "Path | None" = None, project: "ProjectIndex | None" = None) -> "Semantic":
+    def build(cls, tree: ast.Module, path: "Path | None" = None, project: "ModuleLookup | None" = None) -> "Semantic":
         semantic = cls(tree, path, project)
         _Walker(semantic).run()
         return semantic
