@@ -507,9 +507,6 @@ class Semantic:
         name = cache[key] = self.qualname(call.func)
         return name
 
-    def is_torch_name(self, qualname: str | None, *candidates: str) -> bool:
-        return qualname is not None and qualname in candidates
-
     # --------------------------------------------------------------- bindings
     def lookup(self, name: str, scope: Scope, line: int) -> Binding | None:
         """The binding of `name` that reaches `line` in `scope` (or an enclosing scope)."""
@@ -1017,8 +1014,6 @@ class _Walker:
         self.sem.scope_of_node[id(stmt)] = scope
         if self.cls is not None:
             self.cls.methods.setdefault(stmt.name, scope)
-        elif self.scope is self.sem.module or not self.scope.is_function:
-            self.sem.functions.setdefault(stmt.name, []).append(scope)
         else:
             self.sem.functions.setdefault(stmt.name, []).append(scope)
         positional = args.posonlyargs + args.args

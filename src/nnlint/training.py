@@ -330,9 +330,6 @@ class Training:
                 steps.append((site, optimizer))
         return steps
 
-    def zero_grad_sites(self, loop: Loop) -> list[CallSite]:
-        return [s for s in loop.calls if s.method == "zero_grad"]
-
     def clears_gradients_in(self, loop: Loop) -> list[CallSite | ast.AST]:
         """Everything in `loop` that resets gradients: zero_grad(), p.grad = None,
         p.grad.zero_(), or a same-file helper that does one of those."""

@@ -209,10 +209,6 @@ class Values:
             self._foreign[id(found[0])] = found[1].owner
         return found
 
-    def class_of(self, expr: ast.expr, scope: Scope, line: int) -> str | None:
-        made = self.construction(expr, scope, line)
-        return self.name_of(made[0]) if made else None
-
     # ---------------------------------------------------------------- kinds
     def kind(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> Value | None:
         key = (id(expr), line)
