@@ -105,3 +105,22 @@ def test_symlink_loops_do_not_hang(tmp_path: Path) -> None:
     touch(tmp_path, "pkg/a.py")
     (tmp_path / "pkg" / "loop").symlink_to(tmp_path, target_is_directory=True)
     assert found(tmp_path) == ["pkg/a.py"]
+
+
+def test_folder_globs_read_as_git_does(tmp_path: Path) -> None:
+    """`a/**` ignores what is inside `a`, not `a` itself, so a later `!` can re-include;
+    `x/**/` ignores the folders inside `x` but not its files; `*/` ignores every folder."""
+    (tmp_path / ".gitignore").write_text("a/**\n!a/keep.py\nx/**/\n", encoding="utf-8")
+    touch(tmp_path, "a/drop.py", "a/keep.py", "x/top.py", "x/sub/deep.py", "y/z.py")
+    assert found(tmp_path) == ["a/keep.py", "x/top.py", "y/z.py"]
+    rules = IgnoreRules(Path("/r"), ["*/"])
+    assert rules.ignored(Path("/r/q"), True) and not rules.ignored(Path("/r/q.py"), False)
+
+
+def test_a_folder_named_on_the_command_line_is_walked_even_if_a_parent_ignores_it(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".gitignore").write_text("generated/\n", encoding="utf-8")
+    touch(repo, "generated/a.py", "src/b.py")
+    assert found(tmp_path, repo) == ["repo/src/b.py"]
+    assert found(tmp_path, repo / "generated") == ["repo/generated/a.py"]

@@ -8,8 +8,10 @@ import errno
 import os
 import re
 import stat
-from functools import lru_cache
 from pathlib import Path
+
+from pathspec.patterns.gitignore import GitIgnorePatternError
+from pathspec.patterns.gitignore.spec import _DIR_MARK, GitIgnoreSpecPattern
 
 ALWAYS_SKIPPED = frozenset(
     {
@@ -22,85 +24,44 @@ SUFFIXES = (".py", ".pyi", ".ipynb")
 IGNORE_FILES = (".gitignore", ".nnlintignore")
 
 
-@lru_cache(maxsize=1024)
-def _glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Translate one gitignore glob (already stripped of `!`, leading and trailing `/`)
-    to a regex over a POSIX relative path: `*` and `?` stop at `/`, `**` crosses it."""
-    out = []
-    i, n = 0, len(pattern)
-    while i < n:
-        char = pattern[i]
-        if char == "*":
-            if pattern.startswith("**", i):
-                at_start = i == 0 or pattern[i - 1] == "/"
-                after = pattern[i + 2 : i + 3]
-                if at_start and after == "/":  # `**/`: zero or more folders
-                    out.append("(?:.*/)?")
-                    i += 3
-                    continue
-                if at_start and after == "":  # trailing `/**`: everything inside
-                    out.append(".*")
-                    i += 2
-                    continue
-                out.append("[^/]*")
-                i += 2
-                continue
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "]") else i + 1)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                body = pattern[i + 1 : end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
-        elif char == "\\" and i + 1 < n:
-            i += 1
-            out.append(re.escape(pattern[i]))
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
-
-
 class IgnoreRules:
-    """A .gitignore reader: globs, `**`, `dir/`, anchored patterns (a `/` at the start or
-    in the middle), `!` negation, `\\#`/`\\!` escapes and trailing-space trimming."""
+    """One ignore file's patterns, read by pathspec's gitignore pattern class (globs, `**`,
+    `dir/`, anchored patterns, `!` negation, `\\#`/`\\!` escapes, trailing-space trimming).
+
+    The last pattern that matches a path decides, as in git. Only a match of the path itself
+    counts: the walk never enters an ignored folder, so a pattern that matches one of the
+    path's folders (pathspec answers for the files inside ignored folders too) has already had
+    its say, or was overruled by a deeper ignore file; and the folder a walk starts from is
+    walked whatever a parent's ignore file says of it.
+    """
 
     def __init__(self, root: Path, lines: list[str], source: str | None = None) -> None:
         self.root = root
-        self.patterns: list[tuple[re.Pattern[str], bool, bool, bool]] = []
+        self.patterns: list[tuple[GitIgnoreSpecPattern, bool]] = []  # (pattern, folders only)
         self.problems: list[str] = []  # patterns that cannot be read (each a warning)
         for number, raw in enumerate(lines, 1):
             line = raw.rstrip("\n\r")
             if not line.strip() or line.startswith("#"):
                 continue
-            # Trailing spaces are ignored unless escaped with a backslash.
-            stripped = line.rstrip(" \t")
-            if stripped.endswith("\\") and len(stripped) < len(line):
-                stripped += " "
-            line = stripped
-            negate = line.startswith("!")
-            if negate:
-                line = line[1:]
-            only_dirs = line.endswith("/")
-            line = line.rstrip("/")
-            if not line:
+            # A trailing `/` (before trailing spaces, which do not count unless escaped)
+            # limits a pattern to folders. It is applied here, on the pattern without it:
+            # pathspec reads `a/**/`, `**/` and `*/` as other patterns than git does.
+            body = line.rstrip(" \t")
+            if body.endswith("\\") and len(body) < len(line):
+                body += " "
+            only_dirs = body.endswith("/")
+            body = body.rstrip("/")
+            if body.lstrip("!").strip("/") == "":  # `!`, `/`, `!/`: git reads nothing into them
                 continue
-            anchored = "/" in line
-            line = line.lstrip("/")
             try:
-                regex = _glob_to_regex(line)
-            except (re.error, RecursionError) as exc:
+                pattern = GitIgnoreSpecPattern(body)
+            except (GitIgnorePatternError, re.error, RecursionError) as exc:
                 # git matches nothing with a pattern it cannot read (`[z-a]`): neither do we
                 where = f"{source}:{number}" if source else f"line {number}"
                 self.problems.append(f"{where}: ignore pattern {raw.strip()!r} cannot be read ({exc}); it matches nothing")
                 continue
-            self.patterns.append((regex, negate, only_dirs, anchored))
+            if pattern.include is not None:
+                self.patterns.append((pattern, only_dirs))
 
     @classmethod
     def load(cls, root: Path) -> "IgnoreRules":
@@ -124,17 +85,32 @@ class IgnoreRules:
             relative = path.relative_to(self.root).as_posix()
         except ValueError:
             return None
+        # pathspec's convention: a folder is asked about with a trailing slash.
+        target = relative + "/" if is_dir else relative
         result: bool | None = None
-        for regex, negate, only_dirs, anchored in self.patterns:
+        for pattern, only_dirs in self.patterns:
             if only_dirs and not is_dir:
                 continue
-            target = relative if anchored else path.name
-            if regex.match(target):
-                result = not negate
+            found = pattern.match_file(target)
+            if found is not None and _matches_itself(found.match, target, is_dir):
+                result = pattern.include
         return result
 
     def ignored(self, path: Path, is_dir: bool) -> bool:
         return bool(self.verdict(path, is_dir))
+
+
+def _matches_itself(match: re.Match[str], target: str, is_dir: bool) -> bool:
+    """Whether a pattern's match is of `target` itself rather than of one of its folders.
+
+    pathspec's gitignore regexes end a match at a folder boundary in a named group (the
+    directory mark): ending before the end of `target`, it matched a folder above it.
+    Without the mark, the match is a `dir/**` or `*` kind (everything inside a folder), which
+    git does not apply to the folder itself (`a/**` leaves `a` to be walked, so `!a/keep.py`
+    can re-include)."""
+    if match.groupdict().get(_DIR_MARK) is not None:
+        return match.end(_DIR_MARK) == len(target)
+    return not is_dir or match.end() < len(target)
 
 
 def _parent_rules(root: Path, problems: list[str] | None = None) -> list[IgnoreRules]:
