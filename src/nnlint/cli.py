@@ -30,7 +30,7 @@ from nnlint.findings import FileReport, Finding, Severity, Span
 from nnlint.fixes import unified_diff
 from nnlint.output import FORMATS, render
 from nnlint.registry import load_rules
-from nnlint.source import SourceDecodeError, decode_source
+from nnlint.source import SourceDecodeError, decode_source, source_encoding
 from nnlint.walk import collect_files
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # of source the pool's start and IPC cost more than they save.
 PARALLEL_MIN_FILES = 4
 PARALLEL_MIN_BYTES = 384 * 1024
-_CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 _ON_LINE = re.compile(r"\bon line (\d+)\b")
 _CODE_OR_PREFIX = re.compile(r"^(?:NN\d{0,3}|ALL)$")
 
@@ -518,15 +517,9 @@ def _declared_encoding(path: Path) -> str:
     try:
         with open(path, "rb") as handle:
             head = handle.read(1024)
-    except OSError:
+        return source_encoding(head)
+    except (OSError, SourceDecodeError):
         return "utf-8"
-    if head.startswith(codecs.BOM_UTF8):  # the cookie follows the BOM
-        head = head[len(codecs.BOM_UTF8) :]
-    for raw_line in head.split(b"\n", 2)[:2]:
-        match = _CODING_COOKIE.match(raw_line)
-        if match:
-            return match.group(1).decode("ascii", "replace")
-    return "utf-8"
 
 
 def settings_from_editor(data: dict[str, object]) -> Settings:

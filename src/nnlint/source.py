@@ -7,11 +7,12 @@ Lines end at \\n, \\r\\n or \\r, the same terminators the Python tokenizer and L
 from __future__ import annotations
 
 import codecs
+import io
 import re
+import tokenize
 from dataclasses import dataclass, field
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
 class SourceDecodeError(ValueError):
@@ -24,20 +25,30 @@ class SourceDecodeError(ValueError):
 _UTF8_BACKPORT_CODECS = frozenset({"future_fstrings", "future-fstrings", "future_annotations", "future-annotations"})
 
 
+def source_encoding(data: bytes) -> str:
+    """The encoding Python reads source bytes in (PEP 263: a UTF-8 BOM, else a coding cookie
+    on one of the first two lines, else UTF-8), as `tokenize.detect_encoding` finds it;
+    "utf-8-sig" means a BOM. A cookie naming no codec raises SourceDecodeError."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        message = str(exc.msg)
+        if message.startswith("unknown encoding"):  # "unknown encoding: <name>"
+            name = message.rpartition(": ")[2]
+            if name.lower() in _UTF8_BACKPORT_CODECS:
+                return "utf-8"
+            raise SourceDecodeError(f"unknown source encoding {name!r}") from exc
+        # Undecodable first lines without a cookie, or a BOM with a cookie of another
+        # encoding: read as UTF-8, which reports the first bad byte and its line.
+        return "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    return "utf-8" if encoding.lower() in _UTF8_BACKPORT_CODECS else encoding
+
+
 def decode_source(data: bytes) -> str:
     """Decode Python source bytes following PEP 263 (BOM, coding cookie, else UTF-8)."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-        encoding = "utf-8"
-    else:
-        encoding = "utf-8"
-        for raw_line in data.split(b"\n", 2)[:2]:
-            match = _CODING.match(raw_line)
-            if match:
-                encoding = match.group(1).decode("ascii", "replace")
-                break
-    if encoding.lower() in _UTF8_BACKPORT_CODECS:
-        encoding = "utf-8"
+    encoding = source_encoding(data)
+    if encoding == "utf-8-sig":
+        data, encoding = data[len(codecs.BOM_UTF8):], "utf-8"
     try:
         return data.decode(encoding)
     except LookupError as exc:
