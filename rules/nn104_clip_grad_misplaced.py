@@ -213,8 +213,7 @@ class ClipGradMisplaced(Rule):
             insertion = Edit(Span(anchor.lineno, 0, anchor.lineno, 0), lines)
         else:
             anchor_end = anchor.end_lineno or anchor.lineno
-            rest = source.line_text(anchor_end)[source.column(anchor_end, anchor.end_col_offset or 0):].strip()
-            if rest and not rest.startswith("#") or anchor_end >= len(source.lines):
+            if not source.ends_line(anchor) or anchor_end >= len(source.lines):
                 return None  # something else on the backward's line, or no line after it
             insertion = Edit(Span(anchor_end + 1, 0, anchor_end + 1, 0), lines)
         title = "Move the clip before the step" if above else "Move the clip after backward()"

@@ -365,12 +365,9 @@ def _wrapped_by_callers(sem: Semantic, scope: Scope, depth: int = 0) -> bool:
 # --------------------------------------------------------------------------- fixes
 def _no_grad_name(sem: Semantic) -> str | None:
     """How this file spells `torch.no_grad` (None when torch is bound to something else)."""
-    for local, full in sem.imports.items():
-        if full == "torch.no_grad":
-            return local
-    for local, full in sem.imports.items():
-        if full == "torch":
-            return f"{local}.no_grad"
+    spelled = sem.spelling("torch.no_grad")
+    if spelled is not None:
+        return spelled
     if "torch" not in sem.imports and sem.qualname(ast.Name(id="torch")) == "torch":
         return "torch.no_grad"
     return None
@@ -403,12 +400,9 @@ def _indent_unit(ctx: Context, stmt: ast.stmt, scope: Scope) -> str:
 
 def _wrap_fix(ctx: Context, stmt: ast.stmt, scope: Scope, no_grad: str) -> Fix | None:
     source = ctx.source
-    if not ctx.statement_starts_line(stmt):
+    if not source.occupies_whole_lines(stmt):
         return None
     first, last = stmt.lineno, stmt.end_lineno or stmt.lineno
-    tail = source.line_text(last)[source.column(last, stmt.end_col_offset or 0):]
-    if tail.strip() and not tail.strip().startswith("#"):
-        return None
     for node in ast.walk(stmt):  # a multi-line string would change if indented
         if type(node) in (ast.Constant, ast.JoinedStr) and (node.end_lineno or node.lineno) != node.lineno:  # type: ignore[attr-defined]
             return None

@@ -8,7 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.values import LOGITS, LossUse, Values, imported_as, model_label, short
+from nnlint.values import LOGITS, LossUse, Values, model_label, short
 
 
 @register
@@ -89,7 +89,7 @@ class LogitsIntoBce(Rule):
             func = use.site.node.func
             if type(func) is ast.Attribute and func.attr == "binary_cross_entropy":
                 return (ctx.insert_after(func, "_with_logits"),)
-            local = imported_as(sem, "torch.nn.functional.binary_cross_entropy_with_logits")
+            local = sem.imported_as("torch.nn.functional.binary_cross_entropy_with_logits")
             if local is not None:
                 return (ctx.replace(func, local),)
             return None
@@ -103,10 +103,10 @@ class LogitsIntoBce(Rule):
         func = ctor.func
         if type(func) is ast.Attribute and func.attr == "BCELoss":
             return (ctx.replace(func, f"{ctx.text(func.value)}.BCEWithLogitsLoss"),)
-        local = imported_as(sem, "torch.nn.BCEWithLogitsLoss", "torch.nn.modules.loss.BCEWithLogitsLoss")
+        local = sem.imported_as("torch.nn.BCEWithLogitsLoss", "torch.nn.modules.loss.BCEWithLogitsLoss")
         if local is not None:
             return (ctx.replace(func, local),)
-        nn_alias = imported_as(sem, "torch.nn")
+        nn_alias = sem.imported_as("torch.nn")
         if nn_alias is not None:
             return (ctx.replace(func, f"{nn_alias}.BCEWithLogitsLoss"),)
         return None

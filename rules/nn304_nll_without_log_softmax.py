@@ -14,7 +14,6 @@ from nnlint.values import (
     SOFTMAX,
     LossUse,
     Values,
-    imported_as,
     log_softmax_spelling,
     model_label,
     short,
@@ -139,7 +138,7 @@ class NllWithoutLogSoftmax(Rule):
         if only_here and type(func) is ast.Attribute and func.attr == "softmax":
             return (ctx.replace(func, f"{ctx.text(func.value)}.log_softmax"),)
         if only_here and type(func) is ast.Name:
-            local = imported_as(sem, "torch.nn.functional.log_softmax", "torch.log_softmax")
+            local = sem.imported_as("torch.nn.functional.log_softmax", "torch.log_softmax")
             if local is not None:
                 return (ctx.replace(func, local),)
         # else: log_softmax of the logits, when they are still there unchanged

@@ -154,7 +154,7 @@ class ModulesInPlainContainer(Rule):
     # ------------------------------------------------------------------- fix
     def _fix(self, ctx: Context, info: ClassInfo, attr: str, binding: Binding, held: _Held) -> Fix | None:
         sem = ctx.semantic
-        nn = _nn_spelling(sem)
+        nn = sem.spelling("torch.nn")
         value = binding.value
         if nn is None or value is None or len(info.attrs[attr]) != 1 or not held.all_modules:
             return None
@@ -390,16 +390,6 @@ def _valid_keys(value: ast.Dict) -> bool:
         if not text or "." in text or text in _MODULE_ATTRIBUTES or text.startswith("_") or keyword.iskeyword(text):
             return False
     return True
-
-
-def _nn_spelling(sem: Semantic) -> str | None:
-    for local, target in sem.imports.items():
-        if target == "torch.nn":
-            return local
-    for local, target in sem.imports.items():
-        if target == "torch":
-            return f"{local}.nn"
-    return None
 
 
 def _callee(node: ast.expr) -> ast.expr:

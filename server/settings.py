@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnlint.config import ConfigError, Settings, find_pyproject, load_pyproject, settings_from_mapping
+from nnlint.config import ConfigError, Settings, code_list, find_pyproject, load_pyproject, settings_from_mapping
 
 RUN_MODES = ("onType", "onSave")
 PREFERENCES = ("editorFirst", "filesystemFirst", "editorOnly")
@@ -65,11 +65,10 @@ def _unwrap(raw: Any) -> Any:
 
 
 def _code_list(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [part for part in value.split(",")]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+    items = code_list(value)
+    if items is None:
         raise TypeError("a list of rule codes or prefixes")
-    return tuple(v.strip().upper() for v in value if v.strip())
+    return tuple(v.strip().upper() for v in items if v.strip())
 
 
 def parse_settings(raw: Any) -> tuple[ServerSettings, list[str]]:

@@ -18,6 +18,8 @@ from nnlint import __version__
 from nnlint.config import (
     ConfigError,
     Settings,
+    code_list,
+    is_code_or_prefix,
     matches_no_rule,
     settings_for,
     settings_from_mapping,
@@ -44,13 +46,12 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 PARALLEL_MIN_FILES = 4
 PARALLEL_MIN_BYTES = 384 * 1024
 _ON_LINE = re.compile(r"\bon line (\d+)\b")
-_CODE_OR_PREFIX = re.compile(r"^(?:NN\d{0,3}|ALL)$")
 
 
 def _codes(value: str) -> tuple[str, ...]:
-    codes = tuple(part.strip().upper() for part in value.split(",") if part.strip())
+    codes = tuple(part.upper() for part in code_list(value) or ())
     for code in codes:
-        if not _CODE_OR_PREFIX.match(code):
+        if not is_code_or_prefix(code):
             raise argparse.ArgumentTypeError(
                 f"{code!r} is not a rule code or prefix (expected e.g. NN101, NN1 or ALL)"
             )

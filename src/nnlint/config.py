@@ -36,19 +36,35 @@ KNOWN_KEYS = frozenset(
 
 def _check_code(code: str, key: str) -> str:
     normalized = code.strip().upper()
-    if not _CODE_PATTERN.match(normalized):
+    if not is_code_or_prefix(normalized):
         raise ConfigError(
             f"'{key}' has {code!r}, which is not a rule code or prefix (expected e.g. NN101, NN1 or ALL)"
         )
     return normalized
 
 
-def _codes(value: object, key: str) -> tuple[str, ...]:
+def code_list(value: object) -> list[str] | None:
+    """The items of a list of rule codes or prefixes, as `[tool.nnlint]`, the command line
+    and editor settings give them: a list of strings, or one comma-separated string (its
+    parts stripped, empty ones dropped). None when `value` is neither. Each caller checks
+    and normalizes the items in its own way (and words its own error)."""
     if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
+        return [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        return None
+    return list(value)
+
+
+def is_code_or_prefix(code: str) -> bool:
+    """`NN101`, `NN1`, `NN` or `ALL` (upper case, stripped)."""
+    return bool(_CODE_PATTERN.match(code))
+
+
+def _codes(value: object, key: str) -> tuple[str, ...]:
+    items = code_list(value)
+    if items is None:
         raise ConfigError(f"'{key}' must be a list of rule codes or prefixes, got {value!r}")
-    return tuple(_check_code(v, key) for v in value)
+    return tuple(_check_code(v, key) for v in items)
 
 
 def matches_no_rule(code: str) -> bool:

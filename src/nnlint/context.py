@@ -95,8 +95,7 @@ class Context:
     # ----------------------------------------------------------------- edits
     def statement_starts_line(self, stmt: ast.stmt) -> bool:
         """True when only indentation precedes `stmt` on its line (so a line can go above it)."""
-        prefix = self.source.line_text(stmt.lineno)[: self.source.column(stmt.lineno, stmt.col_offset)]
-        return prefix.strip() == ""
+        return self.source.starts_line(stmt)
 
     def insert_line_before(self, stmt: ast.stmt, code: str) -> Edit | None:
         """An edit that puts `code` on its own line above `stmt`, at the same indentation."""
@@ -122,12 +121,9 @@ class Context:
 
     def delete_statement(self, stmt: ast.stmt) -> Edit | None:
         """Remove a statement that occupies whole lines (with its line break)."""
-        if not self.statement_starts_line(stmt):
+        if not self.source.occupies_whole_lines(stmt):
             return None
         end_line = stmt.end_lineno or stmt.lineno
-        rest = self.source.line_text(end_line)[self.source.column(end_line, stmt.end_col_offset or 0):]
-        if rest.strip() and not rest.strip().startswith("#"):
-            return None
         if end_line >= len(self.source.lines):
             return Edit(Span(stmt.lineno, 0, end_line, len(self.source.line_text(end_line))), "")
         return Edit(Span(stmt.lineno, 0, end_line + 1, 0), "")

@@ -32,6 +32,7 @@ from nnlint.config import Settings
 from nnlint.fsutil import replace_file
 from nnlint.findings import Edit, FileReport, Finding, Fix, Related, Severity, Span
 from nnlint.fixes import OverlappingEdits, apply_edits, unified_diff
+from nnlint.source import LINE_BREAK
 
 
 SYNTAX_ERROR = "NN000"
@@ -40,7 +41,6 @@ MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 
 # Cell magics whose body is Python that runs: only their first line is masked.
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "memit", "profile", "skip_if"})
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _ON_LINE = re.compile(r"\b(line) (\d+)\b")
 _ASSIGN_MAGIC = re.compile(r"^(?P<lhs>\s*[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*)(?P<magic>[%!].*)$")
 
@@ -65,7 +65,7 @@ class Cell:
 
 
 def _split_lines(text: str) -> list[str]:
-    return _LINE_BREAK.split(text)
+    return LINE_BREAK.split(text)
 
 
 def _scan_line_states(lines: Sequence[str]) -> list[bool]:
@@ -139,7 +139,7 @@ def mask_ipython(text: str) -> tuple[str, frozenset[int]]:
     analysis (`pass`, or `name = None` for `name = !cmd`). Returns the masked text and
     the 1-based lines that changed; all other lines are kept byte for byte."""
     lines = _split_lines(text)
-    breaks = _LINE_BREAK.findall(text)
+    breaks = LINE_BREAK.findall(text)
     masked: set[int] = set()
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is not None and lines[first].lstrip().startswith("%%"):
@@ -235,7 +235,7 @@ class NotebookProgram:
             if not program_text.endswith(("\n", "\r")):
                 program_text += "\n"
             cell.start = line
-            cell.line_count = len(_LINE_BREAK.findall(program_text))
+            cell.line_count = len(LINE_BREAK.findall(program_text))
             line += cell.line_count
             parts.append(program_text)
         return cls(built, "".join(parts))

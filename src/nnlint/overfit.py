@@ -30,6 +30,7 @@ from nnlint.findings import Edit, Span
 from nnlint.semantic import CallSite, Semantic, dotted
 from nnlint.source import SourceFile
 from nnlint.training import training
+from nnlint.vocabulary import is_scaled_loss
 
 if TYPE_CHECKING:
     from nnlint.config import Settings
@@ -142,21 +143,12 @@ def _loss_expr(sem: Semantic, site: CallSite) -> ast.expr | None:
         if call.args:  # accelerator.backward(loss), fabric.backward(loss)
             return call.args[0]
         expr = site.receiver
-        if type(expr) is ast.Call and type(expr.func) is ast.Attribute and expr.func.attr == "scale" and expr.args:
-            expr = expr.args[0]  # scaler.scale(loss).backward()
+        if is_scaled_loss(expr) and expr.args:  # type: ignore[union-attr]
+            expr = expr.args[0]  # type: ignore[union-attr]  # scaler.scale(loss).backward()
         return expr
     if sem.call_name(call) == "torch.autograd.backward" and call.args:
         return call.args[0]
     return None
-
-
-def _starts_line(source: SourceFile, stmt: ast.stmt) -> bool:
-    prefix = source.line_text(stmt.lineno)[: source.column(stmt.lineno, stmt.col_offset)]
-    if prefix.strip():
-        return False
-    end_line = stmt.end_lineno or stmt.lineno
-    rest = source.line_text(end_line)[source.column(end_line, stmt.end_col_offset or 0):].strip()
-    return not rest or rest.startswith("#")
 
 
 def overfit_plans(source: SourceFile, sem: Semantic) -> list[OverfitPlan]:
@@ -188,7 +180,7 @@ def _plan(source: SourceFile, sem: Semantic, site: CallSite) -> OverfitPlan | No
     range_like = type(node) is ast.While or _is_range_like(sem, node.iter)  # type: ignore[union-attr]
     outer = [lp for lp in site.loops if lp.scope is loop_info.scope]
     anchor = outer[0].node
-    if not _starts_line(source, anchor):
+    if not source.occupies_whole_lines(anchor):
         return None
     body = node.body
     bstmt = _top_statement(body, site.node)
@@ -244,7 +236,7 @@ def _plan(source: SourceFile, sem: Semantic, site: CallSite) -> OverfitPlan | No
             step_text = [f"{optimizer_text}.step()"]
     copied = chosen + (steps or [])
     for stmt in copied:
-        if not isinstance(stmt, _COPYABLE) or not _starts_line(source, stmt):
+        if not isinstance(stmt, _COPYABLE) or not source.occupies_whole_lines(stmt):
             return None
         if any(isinstance(n, _CONTROL) for n in ast.walk(stmt)):
             return None

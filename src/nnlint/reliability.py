@@ -35,7 +35,7 @@ from nnlint.config import Settings
 from nnlint.engine import SYNTAX_ERROR, check_source
 from nnlint.findings import Finding
 from nnlint.fixes import OverlappingEdits, apply_edits
-from nnlint.source import SourceDecodeError, decode_source
+from nnlint.source import LINE_BREAK, SourceDecodeError, decode_source
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -57,7 +57,6 @@ SNIPPETS = (
     "f'{", "b'", "0x", "1e", "...", "->", ":=", "lambda: (yield)", "*args", "**kw",
 )
 
-LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LINE_WITH_END = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 

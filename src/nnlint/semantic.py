@@ -22,6 +22,7 @@ from typing import Iterator, Protocol, TypeVar
 _A = TypeVar("_A")
 
 from nnlint.torchnames import CLIP_FUNCTIONS
+from nnlint.vocabulary import is_scaled_loss
 
 # Conventional aliases assumed only when the file never binds the name itself
 # (fragments and notebook cells often rely on imports made elsewhere).
@@ -507,6 +508,26 @@ class Semantic:
         name = cache[key] = self.qualname(call.func)
         return name
 
+    # ------------------------------------------------------------- spelling
+    def imported_as(self, *qualnames: str) -> str | None:
+        """The local name of the file's first import of one of `qualnames`, if any."""
+        for local, target in self.imports.items():
+            if target in qualnames:
+                return local
+        return None
+
+    def spelling(self, qualname: str) -> str | None:
+        """How this file spells `qualname` (for a fix to write it in the file's own import
+        style): its imported name, else the imported name of its nearest parent module with
+        the rest appended (`torch.nn` is `nn` after `from torch import nn`, `torch.nn` after
+        `import torch`). None when nothing of it is imported."""
+        parts = qualname.split(".")
+        for cut in range(len(parts), 0, -1):
+            local = self.imported_as(".".join(parts[:cut]))
+            if local is not None:
+                return ".".join([local, *parts[cut:]])
+        return None
+
     # --------------------------------------------------------------- bindings
     def lookup(self, name: str, scope: Scope, line: int) -> Binding | None:
         """The binding of `name` that reaches `line` in `scope` (or an enclosing scope)."""
@@ -758,7 +779,7 @@ class Semantic:
             if method == "zero_grad":
                 return [("zero_grad", key, site)]
             if method == "backward":
-                if type(receiver) is ast.Call and type(receiver.func) is ast.Attribute and receiver.func.attr == "scale":
+                if is_scaled_loss(receiver):
                     # `scaler.scale(loss).backward()`: gradients multiplied by the loss scale
                     return [("backward", key, site), ("scaled_backward", key, site)]
                 return [("backward", key, site)]

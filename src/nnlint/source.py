@@ -6,13 +6,15 @@ Lines end at \\n, \\r\\n or \\r, the same terminators the Python tokenizer and L
 
 from __future__ import annotations
 
+import ast
 import codecs
 import io
 import re
 import tokenize
 from dataclasses import dataclass, field
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# The line terminators of Python source (and of LSP): the one split every module uses.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class SourceDecodeError(ValueError):
@@ -72,7 +74,7 @@ class SourceFile:
     def lines(self) -> list[str]:
         """Lines without their terminators, split exactly as the tokenizer does."""
         if self._lines is None:
-            self._lines = _LINE_BREAK.split(self.text)
+            self._lines = LINE_BREAK.split(self.text)
         return self._lines
 
     def line_text(self, line: int) -> str:
@@ -90,7 +92,7 @@ class SourceFile:
         """Code-point offset of the start of each line in `text`."""
         if self._offsets is None:
             offsets = [0]
-            for match in _LINE_BREAK.finditer(self.text):
+            for match in LINE_BREAK.finditer(self.text):
                 offsets.append(match.end())
             self._offsets = offsets
         return self._offsets
@@ -103,9 +105,27 @@ class SourceFile:
         return offsets[line - 1] + min(column, len(self.line_text(line)))
 
     def newline(self) -> str:
-        match = _LINE_BREAK.search(self.text)
+        match = LINE_BREAK.search(self.text)
         return match.group(0) if match else "\n"
 
     def indent_of(self, line: int) -> str:
         text = self.line_text(line)
         return text[: len(text) - len(text.lstrip(" \t"))]
+
+    # ------------------------------------------------ whole-line statements (for fixes)
+    def starts_line(self, node: ast.stmt | ast.expr) -> bool:
+        """True when only indentation precedes `node` on its first line (so a line can go
+        above it, or it can be removed with its line)."""
+        prefix = self.line_text(node.lineno)[: self.column(node.lineno, node.col_offset)]
+        return prefix.strip() == ""
+
+    def ends_line(self, node: ast.stmt | ast.expr) -> bool:
+        """True when nothing but a comment follows `node` on its last line."""
+        end_line = node.end_lineno or node.lineno
+        rest = self.line_text(end_line)[self.column(end_line, node.end_col_offset or 0):].strip()
+        return not rest or rest.startswith("#")
+
+    def occupies_whole_lines(self, node: ast.stmt | ast.expr) -> bool:
+        """True when `node` has its lines to itself (a trailing comment aside)."""
+        return self.starts_line(node) and self.ends_line(node)
+

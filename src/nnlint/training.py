@@ -25,6 +25,7 @@ from nnlint.torchnames import (
     is_optimizer_constructor,
     is_scheduler_constructor,
 )
+from nnlint.vocabulary import is_scaled_loss
 
 _EVAL_WORDS = frozenset(
     {"eval", "evaluate", "evaluation", "validate", "validation", "val", "valid", "predict", "prediction",
@@ -67,12 +68,6 @@ _GRADIENT_KINDS = frozenset({"backward", "scaled_backward", "zero_grad", "clear_
 def _on_self(site: CallSite) -> bool:
     """`self.method(...)`."""
     return type(site.receiver) is ast.Name and site.receiver.id == "self"
-
-
-def _is_scaled(site: CallSite) -> bool:
-    """`scaler.scale(loss).backward()`."""
-    receiver = site.receiver
-    return type(receiver) is ast.Call and type(receiver.func) is ast.Attribute and receiver.func.attr == "scale"
 
 
 def _direct(kind: str, site: CallSite) -> bool:
@@ -378,7 +373,7 @@ class Training:
                 continue  # a scheduler's, an environment's: not a gradient event
             if self.is_backward(site) and not self.sem.resolve_function(site.node, site.scope):
                 events.append(GradientEvent("backward", site))
-                if _is_scaled(site):
+                if is_scaled_loss(site.receiver):  # `scaler.scale(loss).backward()`
                     events.append(GradientEvent("scaled_backward", site))
                 continue
             for kind, _key, _ in self.sem.site_effects(site):

@@ -714,19 +714,6 @@ class Values:
         """How often each name is read in `scope`."""
         return self.sem.name_reads(scope)
 
-    def functional_alias(self) -> str | None:
-        """How this file spells torch.nn.functional (`F`, `nn.functional`, `torch.nn.functional`)."""
-        imports = self.sem.imports
-        for local, target in imports.items():
-            if target == "torch.nn.functional":
-                return local
-        for local, target in imports.items():
-            if target == "torch.nn":
-                return f"{local}.functional"
-        for local, target in imports.items():
-            if target == "torch":
-                return f"{local}.nn.functional"
-        return None
 
 
 def values(sem: Semantic, source_text: str | None = None) -> Values:
@@ -831,27 +818,19 @@ def drop_activation_edits(ctx, vals: Values, use: LossUse) -> list | None:  # no
 
 def log_softmax_spelling(sem: Semantic) -> str | None:
     """How to call log_softmax in this file, keeping its import style."""
-    imports = sem.imports
-    for local, target in imports.items():
-        if target == "torch.nn.functional":
-            return f"{local}.log_softmax"
-    for local, target in imports.items():
-        if target in ("torch.nn.functional.log_softmax", "torch.log_softmax"):
-            return local
-    for local, target in imports.items():
-        if target == "torch":
-            return f"{local}.log_softmax"
-    for local, target in imports.items():
-        if target == "torch.nn":
-            return f"{local}.functional.log_softmax"
-    return None
-
-
-def imported_as(sem: Semantic, *qualnames: str) -> str | None:
-    for local, target in sem.imports.items():
-        if target in qualnames:
-            return local
-    return None
+    # The functional module first (`F.log_softmax`), then the function itself, then
+    # torch's own `torch.log_softmax` before the longer `nn.functional.log_softmax`.
+    functional = sem.imported_as("torch.nn.functional")
+    if functional is not None:
+        return f"{functional}.log_softmax"
+    direct = sem.imported_as("torch.nn.functional.log_softmax", "torch.log_softmax")
+    if direct is not None:
+        return direct
+    torch = sem.imported_as("torch")
+    if torch is not None:
+        return f"{torch}.log_softmax"
+    nn = sem.imported_as("torch.nn")
+    return f"{nn}.functional.log_softmax" if nn is not None else None
 
 
 def model_label(ctx, value: Value) -> str:  # noqa: ANN001
