@@ -11,7 +11,8 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic
 from nnlint.torchnames import is_module_constructor
-from nnlint.training import Training, in_lightning_eval_hook, is_eval_role_name, mode_before, name_expr
+from nnlint.training import Training, in_lightning_eval_hook, mode_before, name_expr
+from nnlint.vocabulary import is_eval_role_name
 
 MAX_CALLER_DEPTH = 3
 

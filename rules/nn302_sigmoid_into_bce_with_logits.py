@@ -7,7 +7,8 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Severity
 from nnlint.registry import Rule, register
-from nnlint.values import SIGMOID, activation_into_loss
+from nnlint.rules._loss_inputs import activation_into_loss
+from nnlint.values import SIGMOID
 
 
 @register

@@ -8,7 +8,8 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.values import LOGITS, LossUse, Values, model_label, short
+from nnlint.rules._loss_inputs import model_label
+from nnlint.values import LOGITS, LossUse, Values, short
 
 
 @register

@@ -9,17 +9,8 @@ from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import dotted
-from nnlint.values import (
-    LOGITS,
-    SOFTMAX,
-    LossUse,
-    Values,
-    log_softmax_spelling,
-    model_label,
-    short,
-    traced_name,
-    unchanged_between,
-)
+from nnlint.rules._loss_inputs import log_softmax_spelling, model_label, traced_name, unchanged_between
+from nnlint.values import LOGITS, SOFTMAX, LossUse, Values, short
 
 
 @register

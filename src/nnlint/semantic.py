@@ -13,7 +13,6 @@ name through the file's imports) without its whole-module libcst metadata.
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Iterator, Protocol, TypeVar
 _A = TypeVar("_A")
 
 from nnlint.torchnames import CLIP_FUNCTIONS
-from nnlint.vocabulary import is_scaled_loss
+from nnlint.vocabulary import MODE_METHODS, RECEIVER_EFFECTS, is_scaled_loss, steps_through_scaler
 
 # Conventional aliases assumed only when the file never binds the name itself
 # (fragments and notebook cells often rely on imports made elsewhere).
@@ -97,15 +96,6 @@ SHAPE_FUNCTIONS = frozenset(
         "torch.permute", "torch.transpose", "torch.round",
     }
 )
-
-_MODEL_NAME = re.compile(
-    r"(^|_)(model|net|network|module|classifier|encoder|decoder|backbone|generator|"
-    r"discriminator|critic|actor|student|teacher|autoencoder|cnn|rnn|lstm|gru|mlp|"
-    r"transformer|resnet|vgg|bert|gpt|unet|vae|regressor|forecaster|policy)s?\d*($|_)",
-    re.IGNORECASE,
-)
-_OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimizer|optimiser)s?(\d*|_[a-z0-9]+)?$", re.IGNORECASE)
-
 
 @dataclass(eq=False, repr=False)
 class Binding:
@@ -300,15 +290,6 @@ def constant_value(node: ast.expr | None) -> object:
         if isinstance(value, (int, float)):
             return -value
     return None
-
-
-def looks_like_model_name(name: str) -> bool:
-    return bool(_MODEL_NAME.search(name.rsplit(".", 1)[-1]))
-
-
-def looks_like_optimizer_name(name: str) -> bool:
-    last = name.rsplit(".", 1)[-1]
-    return bool(_OPTIMIZER_NAME.search(last)) and "sched" not in last.lower()
 
 
 class Semantic:
@@ -766,31 +747,26 @@ class Semantic:
                 method = None  # a trainer's own `self.backward(loss)`: what its body does is the effect
         if method is not None:
             receiver = site.receiver
-            if method in ("eval", "train") and receiver is not None:
+            if method in MODE_METHODS and receiver is not None:
                 receiver = module_itself(receiver)
             key = self.param_key(receiver, scope) or "?"
-            if method == "eval":
-                return [("eval", key, site)]
             if method == "train":
                 mode = argument(call, 0, "mode")
                 if mode is not None and constant_value(mode) is False:
                     return [("eval", key, site)]
                 return [("train", key, site)]
-            if method == "zero_grad":
-                return [("zero_grad", key, site)]
-            if method == "backward":
-                if is_scaled_loss(receiver):
-                    # `scaler.scale(loss).backward()`: gradients multiplied by the loss scale
-                    return [("backward", key, site), ("scaled_backward", key, site)]
-                return [("backward", key, site)]
+            if method == "backward" and is_scaled_loss(receiver):
+                # `scaler.scale(loss).backward()`: gradients multiplied by the loss scale
+                return [("backward", key, site), ("scaled_backward", key, site)]
             if method == "unscale_" and call.args:
                 return [("unscale", self.param_key(call.args[0], scope) or "?", site)]
-            if method == "step" and call.args and type(receiver) is ast.Name and "scal" in receiver.id.lower():
+            if method == "step" and call.args and steps_through_scaler(receiver):
                 return [("step", self.param_key(call.args[0], scope) or "?", site)]
-            if method == "step":
-                return [("step", key, site)]
             if method == "zero_" and type(receiver) is ast.Attribute and receiver.attr == "grad":
                 return [("clear_grad", key, site)]
+            kinds = RECEIVER_EFFECTS.get(method)
+            if kinds is not None:
+                return [(kind, key, site) for kind in kinds]
         targets = self.resolve_function(call, scope)
         if not targets:
             return []

@@ -8,14 +8,12 @@ train/eval mode events (direct or through same-file helpers) in execution order.
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from functools import cached_property
 
 from nnlint.findings import Severity
 from nnlint.semantic import (
-    CallSite, ClassInfo, Loop, Scope, Semantic, called_module, dotted, looks_like_model_name, looks_like_optimizer_name,
-    module_itself,
+    CallSite, ClassInfo, Loop, Scope, Semantic, called_module, dotted, module_itself,
 )
 from nnlint.torchnames import (
     MODE_DEPENDENT_LAYERS,
@@ -25,13 +23,14 @@ from nnlint.torchnames import (
     is_optimizer_constructor,
     is_scheduler_constructor,
 )
-from nnlint.vocabulary import is_scaled_loss
-
-_EVAL_WORDS = frozenset(
-    {"eval", "evaluate", "evaluation", "validate", "validation", "val", "valid", "predict", "prediction",
-     "predictions", "inference", "infer", "score", "accuracy"}
+from nnlint.vocabulary import (
+    GRADIENT_KINDS,
+    MODE_KINDS,
+    is_scaled_loss,
+    looks_like_model_name,
+    looks_like_optimizer_name,
 )
-_WORD = re.compile(r"[a-z]+")
+
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,6 @@ class GradientEvent:
 _ITER_WRAPPERS = frozenset({"enumerate", "iter", "tqdm", "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm",
                             "tqdm.autonotebook.tqdm"})
 
-_GRADIENT_KINDS = frozenset({"backward", "scaled_backward", "zero_grad", "clear_grad", "clip", "unscale", "step"})
 
 
 def _on_self(site: CallSite) -> bool:
@@ -77,11 +75,6 @@ def _direct(kind: str, site: CallSite) -> bool:
     if kind in ("backward", "scaled_backward"):
         return site.method == "backward"
     return site.method in ({"unscale": "unscale_"}.get(kind, kind), "zero_")
-
-
-def is_eval_role_name(name: str) -> bool:
-    words = set(_WORD.findall(name.lower()))
-    return bool(words & _EVAL_WORDS) or name.lower() in ("test", "test_epoch", "run_test", "test_model", "test_loop")
 
 
 class Training:
@@ -377,7 +370,7 @@ class Training:
                     events.append(GradientEvent("scaled_backward", site))
                 continue
             for kind, _key, _ in self.sem.site_effects(site):
-                if kind in _GRADIENT_KINDS:
+                if kind in GRADIENT_KINDS:
                     argument = site.node.args[0] if kind == "unscale" and site.node.args else None
                     events.append(GradientEvent(kind, site, argument, helper=not _direct(kind, site)))
         return events
@@ -865,7 +858,6 @@ def training(semantic: Semantic) -> Training:
 
 
 # ------------------------------------------------------------------ mode analysis
-MODE_KINDS = ("eval", "train")
 
 
 def mode_events(sem: Semantic, sites: list[CallSite], key: str, scope: Scope) -> list[tuple[str, CallSite, CallSite]]:
