@@ -9,11 +9,9 @@ import os
 import re
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from pickle import PicklingError
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Sequence
 
 from nnlint import __version__
@@ -25,18 +23,18 @@ from nnlint.config import (
     settings_from_mapping,
     unknown_code_message,
 )
-from nnlint.engine import SYNTAX_ERROR, active_rules, check_source, fix_text, read_source
-from nnlint.fsutil import CHANGED, replace_file
-from nnlint.project import ProjectIndex, shared_index
-from nnlint.findings import Finding, Severity, Span
-from nnlint.fixes import unified_diff
-from nnlint.output import FORMATS, render
-from nnlint.registry import load_rules
-from nnlint.source import SourceDecodeError, decode_source
+from nnlint.findings import SYNTAX_ERROR, Finding, Severity, Span
+from nnlint.output import FORMATS, RULE_FORMATS, render
+from nnlint.source import MAX_FILE_BYTES, SourceDecodeError, decode_source, read_source
 from nnlint.walk import collect_files
+from nnlint.fsutil import CHANGED, replace_file
 
+# The engine, the rules and the process pool are imported when a file is analysed: a
+# re-run that the result cache answers never loads them (a third of its time).
 if TYPE_CHECKING:
     from nnlint.cache import ResultCache
+    from nnlint.project import ProjectIndex
+    from nnlint.registry import Rule
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # A process pool pays for itself once there is about half a second of sequential
@@ -59,6 +57,7 @@ class FileReport:
     error: str | None = None
     new_text: str | None = None
     unfixed: list[Finding] = field(default_factory=list)  # the findings before --fix
+    cache_entry: "dict | None" = None  # a worker's result for the cache, written by the main process
 
 
 def _codes(value: str) -> tuple[str, ...]:
@@ -150,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # ------------------------------------------------------------------------ rule
 def run_rule(args: argparse.Namespace) -> int:
+    from nnlint.registry import load_rules
+
     rules = load_rules()
     if args.all or not args.code:
         width = max(len(rule.name) for rule in rules.values())
@@ -250,7 +251,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.diff:
         _write("".join(r.diff for r in reports))
     else:
-        output = render(args.format, findings, load_rules())
+        output = render(args.format, findings, _rules_for(args.format))
         if output:
             _write(output if output.endswith("\n") else output + "\n")
     if fixing and not args.diff:
@@ -309,11 +310,11 @@ def _run_stdin(args: argparse.Namespace, cache: dict[Path, Settings], warnings: 
         else:  # undecodable: give the bytes back untouched
             sys.stdout.flush()
             sys.stdout.buffer.write(data)
-        output = render(args.format, report.findings, load_rules())
+        output = render(args.format, report.findings, _rules_for(args.format))
         if report.findings and output:
             print(output, file=sys.stderr)
     else:
-        output = render(args.format, report.findings, load_rules())
+        output = render(args.format, report.findings, _rules_for(args.format))
         if output:
             _write(output if output.endswith("\n") else output + "\n")
     sys.stdout.flush()
@@ -336,7 +337,8 @@ def _cache_dir(args: argparse.Namespace, cache: dict[Path, Settings]) -> Path:
 
 def _run_cached(jobs: list[tuple[Path, Settings, bool, bool]], workers: int, folder: Path) -> list[FileReport]:
     """Read what the result cache holds (in this process: a re-run of an unchanged tree
-    starts no workers), analyse the rest, and store their results."""
+    starts no workers and imports no analysis), analyse the rest, and store their
+    results (the workers send them back; this process writes each folder's index once)."""
     from nnlint.cache import ResultCache
 
     results = ResultCache(folder)
@@ -350,43 +352,53 @@ def _run_cached(jobs: list[tuple[Path, Settings, bool, bool]], workers: int, fol
         if report is None:
             misses.append((index, (path, settings, False, False, str(folder), started)))
     for (index, _), report in zip(misses, _run_jobs([job for _, job in misses], workers)):
+        if report.cache_entry is not None:
+            results.add(report.cache_entry)
+            report.cache_entry = None
         reports[index] = report
+    results.flush()
     return reports  # type: ignore[return-value]
 
 
 def _from_cache(results: "ResultCache", path: Path, settings: Settings, roots: dict[str, Path]) -> FileReport | None:
+    """The cached report of `path`, if the cache holds a valid one (else None: analyse it;
+    reading problems are left to the analysis, which reports them)."""
     if path.suffix != ".py":
         return None
-    text, _ = read_source(path)
-    if text is None:
+    try:
+        resolved = os.path.realpath(path)
+        info = os.stat(resolved)
+        if not S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:  # a FIFO would block the read
+            return None
+        with open(resolved, "rb") as handle:
+            data = handle.read()
+    except (OSError, ValueError):
         return None
     from nnlint.project import find_project_root
 
-    try:
-        resolved = os.path.realpath(path)
-    except OSError:
-        return None
     folder = os.path.dirname(resolved)
     root = roots.get(folder)
     if root is None:
         root = roots[folder] = find_project_root(Path(folder))
-    findings = results.load(Path(resolved), text, settings, root, str(path))
+    findings = results.load(Path(resolved), data, settings, root, str(path))
     return FileReport(str(path), findings) if findings is not None else None
 
 
-def _store_in_cache(
-    folder: str, started: int, path: Path, text: str, settings: Settings, project: ProjectIndex, report: FileReport
-) -> None:
+def _cache_entry(
+    folder: str, started: int, path: Path, text: str, settings: Settings, project: "ProjectIndex", report: FileReport
+) -> "dict | None":
+    """What the cache will hold for this check (None: nothing, e.g. it read a module saved
+    during the run)."""
     from nnlint.cache import ResultCache, project_dependencies
 
     record = project._recording
     project.stop_recording()
     if record is None or report.error is not None:
-        return
+        return None
     # The file's own imports count as read: a module appearing where one of them found
     # none may change what the analysis would find.
     deps = project_dependencies(project, path, record.read, record.absent, started)
-    ResultCache(Path(folder)).store(path.resolve(), text, settings, project.root, report.findings, deps)
+    return ResultCache(Path(folder)).entry(path.resolve(), text, settings, project.root, report.findings, deps)
 
 
 def _run_jobs(jobs: list[tuple], workers: int) -> list[FileReport]:
@@ -406,6 +418,10 @@ def _run_jobs(jobs: list[tuple], workers: int) -> list[FileReport]:
         workers = 1
     if workers == 1:
         return [_check_job(job) for job in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    from pickle import PicklingError
+
     workers = min(workers, len(jobs))
     chunk = max(1, min(16, len(jobs) // (workers * 8)))
     try:
@@ -416,8 +432,20 @@ def _run_jobs(jobs: list[tuple], workers: int) -> list[FileReport]:
 
 
 def _init_worker() -> None:
+    from nnlint.registry import load_rules
+
     tune_gc()
     load_rules()
+
+
+def _rules_for(fmt: str) -> "dict[str, type[Rule]]":
+    """The rule catalog, for the formats that describe the rules (SARIF); the others
+    print findings only, and a cached re-run then never imports a rule."""
+    if fmt not in RULE_FORMATS:
+        return {}
+    from nnlint.registry import load_rules
+
+    return load_rules()
 
 
 def _notebook_checker():  # type: ignore[no-untyped-def]
@@ -457,6 +485,8 @@ def _check_job(job: tuple) -> FileReport:
         if problem and problem.startswith("cannot read file"):
             return FileReport(display, [], error=problem)
         return FileReport(display, _unreadable(display, problem or "unreadable", settings))
+    from nnlint.project import shared_index
+
     project = shared_index(path)  # imported project modules are followed (issue 5)
     if cache_folder is not None and path.suffix == ".py":
         project.start_recording()  # what the analysis reads of the project keys its cache entry
@@ -465,7 +495,7 @@ def _check_job(job: tuple) -> FileReport:
         except BaseException:
             project.stop_recording()
             raise
-        _store_in_cache(cache_folder, started, path, text, settings, project, report)
+        report.cache_entry = _cache_entry(cache_folder, started, path, text, settings, project, report)
         return report
     report = _guarded(lambda: _check_text(text, display, settings, fix or diff, project), display, text, settings)
     if fix and not diff and report.fixed and report.new_text is not None and not report.error:
@@ -481,6 +511,8 @@ def _guarded(run, display: str, text: str, settings: Settings) -> FileReport:  #
     try:
         return run()
     except Exception as crash:  # noqa: BLE001
+        from nnlint.engine import active_rules, check_source
+
         findings: list[Finding] = []
         broken: list[str] = []
         for rule in active_rules(settings):
@@ -498,6 +530,9 @@ def _check_text(
 ) -> FileReport:
     # Fixes are applied and re-checked only when they will be used (--fix, --diff), in
     # verified batches (see `fix_text`); a plain report shows each rule's fix as built.
+    from nnlint.engine import check_source, fix_text
+    from nnlint.fixes import unified_diff
+
     result = check_source(text, display, settings, verify_fixes=False, project=project)
     if result.internal_errors:
         error = f"internal error in {', '.join(result.internal_errors)}; please report it"

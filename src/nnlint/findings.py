@@ -10,6 +10,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+# The code of "this file could not be analysed" (a syntax error, an unreadable file).
+SYNTAX_ERROR = "NN000"
+
 
 class Severity(str, enum.Enum):
     ERROR = "error"
