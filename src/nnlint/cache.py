@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -202,6 +201,7 @@ class ResultCache:
         self._absent: dict[str, bool] = {}
         self._indexes: dict[str, dict[str, Entry]] = {}  # index file -> entries read
         self._pending: dict[str, dict[str, Entry]] = {}  # index file -> entries to write
+        self._settings_keys: dict[int, tuple["Settings", str]] = {}
         self._ready = False
 
     def _index_path(self, path: str) -> str:
@@ -211,7 +211,10 @@ class ResultCache:
         return os.path.join(self.folder, f"{name}.json")
 
     def _key(self, settings: "Settings", root: Path) -> str:
-        return f"{settings_key(settings)}\0{root}"
+        known = self._settings_keys.get(id(settings))
+        if known is None or known[0] is not settings:  # the files of a run share one Settings
+            known = self._settings_keys[id(settings)] = (settings, settings_key(settings))
+        return f"{known[1]}\0{root}"
 
     def _read_index(self, index: str) -> dict[str, Entry]:
         """The entries of an index file as on disk now ({} if missing, corrupt, of
@@ -307,6 +310,8 @@ class ResultCache:
 
     def _write(self, index: str, data: dict[str, object]) -> None:
         self._prepare()
+        import tempfile  # only a run that writes pays for the import
+
         fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".tmp", dir=self.folder)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -331,6 +336,8 @@ class ResultCache:
         for name, content in ((".gitignore", GITIGNORE), ("CACHEDIR.TAG", CACHEDIR_TAG)):
             marker = self.folder / name
             if not marker.exists():
+                import tempfile
+
                 fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=self.folder)
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(content)

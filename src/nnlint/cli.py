@@ -26,7 +26,7 @@ from nnlint.config import (
 from nnlint.findings import SYNTAX_ERROR, Finding, Severity, Span
 from nnlint.output import FORMATS, RULE_FORMATS, render
 from nnlint.source import MAX_FILE_BYTES, SourceDecodeError, decode_source, read_source
-from nnlint.walk import collect_files
+from nnlint.walk import collect_files, real_path
 from nnlint.fsutil import CHANGED, replace_file
 
 # The engine, the rules and the process pool are imported when a file is analysed: a
@@ -209,16 +209,20 @@ def _print_warnings(messages: list[str], settings: "list[Settings]") -> None:
             print(f"nnlint: {message}", file=sys.stderr)
 
 
-def tune_gc() -> None:
+def tune_gc(collect: bool = True) -> None:
     """A check run allocates millions of small, long-lived AST objects: with the
-    default thresholds the collector rescans them over and over (~30% of the run)."""
-    gc.collect()
+    default thresholds the collector rescans them over and over (~30% of the run).
+    What exists now (the imported modules) is frozen out of every collection; a
+    short-lived process skips the collection before it (tens of milliseconds, and in a
+    forked worker it would touch every page shared with its parent)."""
+    if collect:
+        gc.collect()
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
 
 
 def run_check(args: argparse.Namespace) -> int:
-    tune_gc()
+    tune_gc(collect=False)
     cache: dict[Path, Settings] = {}
     reports: list[FileReport] = []
     errors: list[str] = []
@@ -346,8 +350,9 @@ def _run_cached(jobs: list[tuple[Path, Settings, bool, bool]], workers: int, fol
     reports: list[FileReport | None] = []
     misses = []
     roots: dict[str, Path] = {}  # project root by folder
+    folders: dict[str, str] = {}  # resolved folders
     for index, (path, settings, *_) in enumerate(jobs):
-        report = _from_cache(results, path, settings, roots)
+        report = _from_cache(results, path, settings, roots, folders)
         reports.append(report)
         if report is None:
             misses.append((index, (path, settings, False, False, str(folder), started)))
@@ -360,13 +365,15 @@ def _run_cached(jobs: list[tuple[Path, Settings, bool, bool]], workers: int, fol
     return reports  # type: ignore[return-value]
 
 
-def _from_cache(results: "ResultCache", path: Path, settings: Settings, roots: dict[str, Path]) -> FileReport | None:
+def _from_cache(
+    results: "ResultCache", path: Path, settings: Settings, roots: dict[str, Path], folders: dict[str, str] | None = None
+) -> FileReport | None:
     """The cached report of `path`, if the cache holds a valid one (else None: analyse it;
     reading problems are left to the analysis, which reports them)."""
     if path.suffix != ".py":
         return None
     try:
-        resolved = os.path.realpath(path)
+        resolved = real_path(str(path), {} if folders is None else folders)
         info = os.stat(resolved)
         if not S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:  # a FIFO would block the read
             return None
@@ -434,7 +441,7 @@ def _run_jobs(jobs: list[tuple], workers: int) -> list[FileReport]:
 def _init_worker() -> None:
     from nnlint.registry import load_rules
 
-    tune_gc()
+    tune_gc(collect=False)
     load_rules()
 
 
