@@ -429,6 +429,13 @@ def _run_jobs(jobs: list[tuple], workers: int) -> list[FileReport]:
     from concurrent.futures.process import BrokenProcessPool
     from pickle import PicklingError
 
+    # The engine and the rules are imported here, before the workers start: forked
+    # workers inherit them instead of each importing them again.
+    import nnlint.engine  # noqa: F401
+    from nnlint.registry import load_rules
+
+    load_rules()
+    gc.freeze()  # and the collector leaves those pages alone in the workers (copy-on-write)
     workers = min(workers, len(jobs))
     chunk = max(1, min(16, len(jobs) // (workers * 8)))
     try:
@@ -475,6 +482,18 @@ def _unreadable(display: str, problem: str, settings: Settings) -> list[Finding]
 
 def _check_job(job: tuple) -> FileReport:
     """(path, settings, fix, diff[, result cache folder to store a plain check's result])."""
+    try:
+        return _check_one(job)
+    finally:
+        # What the check left alive (the file's tree and analysis, kept by the project
+        # index for the files that import it) is moved out of the collector's sight: a
+        # folder run otherwise rescans every earlier file's objects in each full collection,
+        # and collects them all again at exit (measured: 40% of a 50-file run, 40% of a
+        # 15,000-line file's). A check process is short-lived; the server does not run this.
+        gc.freeze()
+
+
+def _check_one(job: tuple) -> FileReport:
     path, settings, fix, diff, *rest = job
     cache_folder = rest[0] if rest and not (fix or diff) else None
     started = rest[1] if len(rest) > 1 else time.time_ns()
