@@ -83,8 +83,9 @@ class OptimizerMissesNewModule(Rule):
         if "param" not in ctx.source.text:
             return
         train = training(sem)
+        assigned: dict[int, list[ast.Assign]] = {}  # each function's assignments, walked once per file
         for optimizer in _optimizers(sem):
-            for target, value, stmt, node, anchor in _replacements(sem, optimizer):
+            for target, value, stmt, node, anchor in _replacements(sem, optimizer, assigned):
                 if not _replaced_module_has_parameters(sem, train, optimizer, value, stmt):
                     continue
                 use = _later_use(sem, optimizer, anchor)
@@ -117,10 +118,10 @@ class OptimizerMissesNewModule(Rule):
 # ------------------------------------------------------------------ optimizers
 def _optimizers(sem: Semantic) -> Iterator[_Optimizer]:
     for site in sem.calls:
-        name = sem.call_name(site.node)
         stmt = site.stmt
         if type(stmt) is not ast.Assign or stmt.value is not site.node or len(stmt.targets) != 1:
             continue
+        name = sem.call_name(site.node)
         holder = dotted(stmt.targets[0])
         if holder is None:
             continue
@@ -182,13 +183,13 @@ def _written(key: str, scope: Scope) -> str:
 
 
 # ---------------------------------------------------------------- replacements
-def _replacements(sem: Semantic,
-                  optimizer: _Optimizer) -> Iterator[tuple[str, ast.expr, ast.Assign, ast.expr, ast.stmt]]:
+def _replacements(sem: Semantic, optimizer: _Optimizer, assigned: dict[int, list[ast.Assign]] | None = None,
+                  ) -> Iterator[tuple[str, ast.expr, ast.Assign, ast.expr, ast.stmt]]:
     """Assignments to a covered module (or a part of it) after the optimizer was built:
     (target key, new value, statement, target node, the statement of the optimizer's
     function that runs it: the assignment itself, or the call of a helper that makes it)."""
     for scope, after in _scopes_after(sem, optimizer):
-        for stmt in _assignments(scope):
+        for stmt in _assignments(scope, assigned):
             if after is not None and (stmt.lineno, stmt.col_offset) <= after:
                 continue
             if _loop_repeats_both(scope, optimizer, stmt):
@@ -198,11 +199,11 @@ def _replacements(sem: Semantic,
                 if name is not None and any(_related_keys(key, name) for key in optimizer.covers):
                     yield name, stmt.value, stmt, target, stmt
                     break
-        yield from _helper_replacements(sem, optimizer, scope, after)
+        yield from _helper_replacements(sem, optimizer, scope, after, assigned)
 
 
-def _helper_replacements(sem: Semantic, optimizer: _Optimizer, scope: Scope,
-                         after: tuple[int, int] | None) -> Iterator[tuple[str, ast.expr, ast.Assign, ast.expr, ast.stmt]]:
+def _helper_replacements(sem: Semantic, optimizer: _Optimizer, scope: Scope, after: tuple[int, int] | None,
+                         assigned: dict[int, list[ast.Assign]] | None = None) -> Iterator[tuple[str, ast.expr, ast.Assign, ast.expr, ast.stmt]]:
     """`replace_head(model, 10)` after the optimizer, where the helper (of this file) does
     `net.fc = nn.Linear(...)` on its parameter."""
     for site in scope.calls:
@@ -211,7 +212,7 @@ def _helper_replacements(sem: Semantic, optimizer: _Optimizer, scope: Scope,
         for function in sem.resolve_function(site.node, scope):
             if function.owner not in (None, sem) or function is scope:
                 continue
-            for stmt in _assignments(function):
+            for stmt in _assignments(function, assigned):
                 for target in stmt.targets:
                     key = _target_key(sem, target, function)
                     if key is None or not key.startswith("#"):
@@ -234,8 +235,15 @@ def _scopes_after(sem: Semantic, optimizer: _Optimizer) -> Iterator[tuple[Scope,
                 yield method, None
 
 
-def _assignments(scope: Scope) -> Iterator[ast.Assign]:
-    """The assignments of a function (or the module), without nested functions and classes."""
+def _assignments(scope: Scope, assigned: dict[int, list[ast.Assign]] | None = None) -> list[ast.Assign]:
+    """The assignments of a function (or the module), without nested functions and
+    classes, in source order; `assigned` keeps them per scope (every optimizer and every
+    helper call asks again)."""
+    if assigned is not None:
+        known = assigned.get(id(scope))
+        if known is not None:
+            return known
+    found: list[ast.Assign] = []
     body = scope.node.body if isinstance(scope.node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)) else []
     stack: list[ast.AST] = list(reversed(body))
     while stack:
@@ -243,8 +251,11 @@ def _assignments(scope: Scope) -> Iterator[ast.Assign]:
         if type(node) in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda):
             continue
         if type(node) is ast.Assign:
-            yield node  # type: ignore[misc]
+            found.append(node)  # type: ignore[arg-type]
         stack.extend(reversed([c for c in ast.iter_child_nodes(node) if isinstance(c, ast.stmt)]))
+    if assigned is not None:
+        assigned[id(scope)] = found
+    return found
 
 
 def _target_key(sem: Semantic, target: ast.expr, scope: Scope) -> str | None:

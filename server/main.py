@@ -27,7 +27,7 @@ def start(args: argparse.Namespace) -> int:
     from .handlers import create_server
 
     server = create_server()
-    from nnlint.engine import tune_gc
+    from nnlint.runtime import tune_gc
 
     # Every analysis allocates a whole AST; with the default collector thresholds the
     # long-lived objects are rescanned over and over (about a third of an analysis).

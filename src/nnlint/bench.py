@@ -3,13 +3,16 @@
 Prints, in one run, milliseconds per 1,000 lines for `ast.parse`, `libcst.parse_module`,
 nnlint (everything `check_source` does, all rules) and nnlint minus the parse (semantic
 index + rules), on generated realistic training scripts (~1,000 and ~5,000 lines) and on
-the bundled examples/ folder, with the ratio to `ast.parse` (target: <= 2x). Then the
-folder-scale figure: `nnlint check --format json` as a subprocess on a generated folder of
-~300 files / ~80,000 lines (target: < 2 s wall time), and the same run again with the result
-cache filled (target: <= 0.3 s). Also the `--fix` against check curve at 1k, 5k and 20k lines
-of a script with a fixable mistake every ~4 lines (target: <= 3x).
+the bundled examples/ folder, with the ratio to `ast.parse` (target: <= 2x; CPU time, parse
+and analysis interleaved). `nnlint check` on one 15,000-line file as a process against a
+bare `ast.parse` process (target: <= 3x). The language server's didChange -> diagnostics
+p95 on a 1,500-line file with debounce 0 (target: <= 50 ms). The `--fix` against check
+curve at 1k, 5k and 20k lines of a script with a fixable mistake every ~4 lines (target:
+<= 3x). Then the folder-scale figure: `nnlint check --format json` as a subprocess on a
+generated folder of 330 files / ~82,000 lines (target: <= 1.5 s wall time on 2 cores),
+and the same run again with the result cache filled (target: <= 0.3 s).
 
-Every figure is the min and the median of several repetitions.
+Every figure is the min (and the median) of several repetitions; each says its verdict.
 """
 
 from __future__ import annotations
@@ -328,7 +331,10 @@ def _per_kloc(times: list[float], lines: int) -> tuple[float, float]:
 
 
 def measure_texts(texts: list[str], repeat: int) -> dict[str, tuple[float, float]]:
-    """ms per 1,000 lines (min, median) of each stage over `texts` as one batch."""
+    """ms per 1,000 lines (min, median) of each stage over `texts` as one batch: CPU time
+    of this process (on a busy machine wall time mostly measures the other processes;
+    the two agree on an idle one), `ast.parse` timed right before each analysis so the
+    ratio compares runs made under the same load."""
     import libcst
 
     from nnlint.config import Settings
@@ -369,16 +375,19 @@ def measure_texts(texts: list[str], repeat: int) -> dict[str, tuple[float, float
             for rule in rules:
                 list(rule.check(ctx))
 
+    cpu = time.process_time
     parse_all()  # warm caches and imports
-    results = {"ast.parse": _per_kloc(_timings(parse_all, repeat), lines)}
-    results["libcst.parse_module"] = _per_kloc(_timings(libcst_all, max(2, repeat // 2)), lines)
-    times = []
+    analysis_only_runs = []
+    parse_runs = []
     for _ in range(repeat):
+        parse_runs.extend(_timings(parse_all, 1, cpu))
         prepared = [(SourceFile(text, "bench.py"), ast.parse(text)) for text in texts]
-        times.extend(_timings(analysis_only, 1))
-    results[ALL_RULES] = _per_kloc(times, lines)
-    results["nnlint check (parse+rules)"] = _per_kloc(_timings(nnlint_unverified, repeat), lines)
-    results["  + verify every fix"] = _per_kloc(_timings(nnlint_all, repeat), lines)
+        analysis_only_runs.extend(_timings(analysis_only, 1, cpu))
+    results = {"ast.parse": _per_kloc(parse_runs, lines)}
+    results["libcst.parse_module"] = _per_kloc(_timings(libcst_all, max(2, repeat // 2), cpu), lines)
+    results[ALL_RULES] = _per_kloc(analysis_only_runs, lines)
+    results["nnlint check (parse+rules)"] = _per_kloc(_timings(nnlint_unverified, repeat, cpu), lines)
+    results["  + verify every fix"] = _per_kloc(_timings(nnlint_all, repeat, cpu), lines)
     return results
 
 
@@ -394,13 +403,13 @@ def _print_title(title: str, lines: int, files: int) -> None:
 
 def _print_table(results: dict[str, tuple[float, float]]) -> None:
     base_min, base_median = results["ast.parse"]
-    print(f"  {'stage':<28} {'min ms/kloc':>12} {'median ms/kloc':>15} {'x ast.parse (median)':>21}")
+    print(f"  {'stage (CPU time)':<28} {'min ms/kloc':>12} {'median ms/kloc':>15} {'x ast.parse (min)':>18}")
     for name, (low, middle) in results.items():
-        ratio = middle / base_median if base_median else float("nan")
-        print(f"  {name:<28} {low:>12.2f} {middle:>15.2f} {ratio:>20.2f}x")
-    ratio = results[ALL_RULES][1] / base_median if base_median else float("nan")
+        ratio = low / base_min if base_min else float("nan")
+        print(f"  {name:<28} {low:>12.2f} {middle:>15.2f} {ratio:>17.2f}x")
+    ratio = results[ALL_RULES][0] / base_min if base_min else float("nan")
     verdict = "OK" if ratio <= 2.0 else "OVER TARGET"
-    print(f"  => all rules / ast.parse = {ratio:.2f}x (target <= 2x): {verdict}")
+    print(f"  => all rules / ast.parse = {ratio:.2f}x, min of each (target <= 2x): {verdict}")
 
 
 def measure_folder(
@@ -429,6 +438,81 @@ def measure_folder(
             raise SystemExit(f"nnlint check failed ({completed.returncode}): {completed.stderr[-2000:]}")
         json.loads(completed.stdout)
     return times
+
+
+def _process_times(command: list[str], repeat: int) -> tuple[float, float]:
+    """(min wall s, min user+system CPU s) of `repeat` runs of `command`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "NNLINT_NO_CACHE")}
+    walls, cpus = [], []
+    for _ in range(repeat):
+        used = resource.getrusage(resource.RUSAGE_CHILDREN) if resource else None
+        start = time.perf_counter()
+        completed = subprocess.run(command, capture_output=True, text=True, env=env)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN) if resource else None
+        if used and after:
+            cpus.append(after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime)
+        if completed.returncode not in (0, 1):
+            raise SystemExit(f"{command[:4]} failed ({completed.returncode}): {completed.stderr[-2000:]}")
+    return min(walls), min(cpus) if cpus else float("nan")
+
+
+BARE_PARSE = "import ast, sys\nwith open(sys.argv[1], 'rb') as f:\n    ast.parse(f.read())\n"
+
+
+def measure_big_file(lines: int, repeat: int) -> None:
+    """Issue 13's figure: `nnlint check` on one big file as a process against a process
+    that only parses it (`python -c 'ast.parse(...)'`, the same interpreter start)."""
+    with tempfile.TemporaryDirectory(prefix="nnlint-bigfile-") as tmp:
+        path = Path(tmp) / "big_train.py"
+        text = generate_script(lines)
+        path.write_text(text, encoding="utf-8")
+        count = text.count("\n") + 1
+        check = [sys.executable, "-m", "nnlint", "check", "--no-cache", "--isolated", "--format", "json", str(path)]
+        parse = [sys.executable, "-c", BARE_PARSE, str(path)]
+        _process_times(check, 1)  # warm the .pyc files and the page cache
+        parse_wall, parse_cpu = _process_times(parse, repeat)
+        check_wall, check_cpu = _process_times(check, repeat)
+    ratio = check_cpu / parse_cpu if parse_cpu else float("nan")
+    verdict = "OK" if ratio <= 3.0 else "OVER TARGET"
+    print(f"\none big file (issue 13): `nnlint check` on {count:,} lines, as a process, against a bare "
+          f"`ast.parse` process, min of {repeat}")
+    print(f"  ast.parse process: CPU {parse_cpu:.3f} s, wall {parse_wall:.3f} s")
+    print(f"  nnlint check:      CPU {check_cpu:.3f} s, wall {check_wall:.3f} s")
+    print(f"  => check / bare parse = {ratio:.2f}x CPU, {check_wall / parse_wall:.2f}x wall "
+          f"(target <= 3x): {verdict}")
+
+
+def measure_server(lines: int, edits: int) -> None:
+    """Issue 13's figure: didChange -> publishDiagnostics in the language server (debounce
+    0, so the latency is the analysis and the protocol) on a file of `lines` lines."""
+    import asyncio
+
+    try:
+        from nnlint.server.bench import Bench, percentile, training_script
+    except ImportError as exc:  # the server's dependencies are not installed
+        print(f"\nlanguage server: skipped ({exc})")
+        return
+
+    async def run() -> list[float]:
+        with tempfile.TemporaryDirectory(prefix="nnlint-server-bench-") as folder:
+            root = Path(folder)
+            bench = Bench(0)
+            await bench.start(root)
+            try:
+                uri = (root / f"edit_{lines}.py").as_uri()
+                text = training_script(lines)
+                await asyncio.wait_for(bench.open(uri, text), 60)
+                return await bench.edits(uri, text, edits)
+            finally:
+                await bench.stop()
+
+    latencies = asyncio.run(run())
+    p95 = percentile(latencies, 0.95)
+    verdict = "OK" if p95 <= 50 else "OVER TARGET"
+    print(f"\nlanguage server (issue 13): didChange -> publishDiagnostics, {lines:,}-line file, debounce 0, "
+          f"{edits} edits: min {min(latencies):.1f} ms, median {statistics.median(latencies):.1f} ms, "
+          f"p95 {p95:.1f} ms (target p95 <= 50 ms): {verdict}")
 
 
 def measure_fix_curve(sizes: tuple[int, ...], repeat: int) -> list[tuple[int, int, float, float]]:
@@ -545,8 +629,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nnlint.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="repetitions per figure (default 7)")
     parser.add_argument("--folder-repeat", type=int, default=3, help="repetitions of the folder run (default 3)")
-    parser.add_argument("--files", type=int, default=300, help="files in the generated folder (default 300)")
-    parser.add_argument("--lines", type=int, default=80_000, help="lines in the generated folder (default 80000)")
+    parser.add_argument("--files", type=int, default=330, help="files in the generated folder (default 330)")
+    # Each generated file ends past its target by part of a snippet: 78,500 asked is ~82,000 written.
+    parser.add_argument("--lines", type=int, default=78_500, help="lines asked of the generated folder (default 78500: ~82,000 written)")
+    parser.add_argument("--big-file", type=int, default=15_000, help="lines of the one-big-file figure (default 15000)")
+    parser.add_argument("--no-server", action="store_true", help="skip the language-server latency figure")
+    parser.add_argument("--server-edits", type=int, default=40, help="edits timed in the server (default 40)")
     parser.add_argument("--no-folder", action="store_true", help="skip the folder-scale run")
     parser.add_argument("--no-fix-curve", action="store_true", help="skip the --fix against check curve")
     parser.add_argument("--compare-jobs", action="store_true", help="also time the folder run with --jobs 1")
@@ -555,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
     from nnlint import __version__
     from nnlint.registry import load_rules
 
-    from nnlint.cli import tune_gc
+    from nnlint.runtime import tune_gc
 
     tune_gc()  # the collector settings `nnlint check` runs with
     rules = load_rules()
@@ -589,6 +677,11 @@ def main(argv: list[str] | None = None) -> int:
 
     measure_cross_file(args.repeat)
 
+    measure_big_file(args.big_file, max(3, min(5, args.repeat)))
+
+    if not args.no_server:
+        measure_server(1_500, args.server_edits)
+
     if not args.no_fix_curve:
         print_fix_curve(measure_fix_curve((1_000, 5_000, 20_000), max(1, min(3, args.repeat))))
 
@@ -597,11 +690,13 @@ def main(argv: list[str] | None = None) -> int:
             files, lines = generate_folder(Path(tmp), args.files, args.lines)
             print(f"\nfolder scale: `nnlint check --format json` (subprocess) on {files} files, {lines:,} lines")
             measure_folder(Path(tmp), 1)  # warm the page cache and .pyc files
-            times = measure_folder(Path(tmp), args.folder_repeat)
+            cpu_total: list[float] = []
+            times = measure_folder(Path(tmp), args.folder_repeat, cpu=cpu_total)
             low, middle = min(times), statistics.median(times)
-            verdict = "OK" if middle < 2.0 else "OVER TARGET"
-            print(f"  wall time, default jobs: min {low:.3f} s, median {middle:.3f} s "
-                  f"(target < 2 s): {verdict}")
+            verdict = "OK" if low <= 1.5 else "OVER TARGET"
+            print(f"  wall time, default jobs ({os.cpu_count()} cores): min {low:.3f} s, median {middle:.3f} s "
+                  f"(target <= 1.5 s on 2 cores): {verdict}"
+                  + (f"; CPU of all processes min {min(cpu_total):.3f} s" if cpu_total else ""))
             if args.compare_jobs:
                 times = measure_folder(Path(tmp), args.folder_repeat, jobs=1)
                 print(f"  wall time, --jobs 1:     min {min(times):.3f} s, median {statistics.median(times):.3f} s")

@@ -15,19 +15,21 @@ of these still hold, so it is never stale:
   resolution found no module (`utils.py`, `utils/__init__.py` next to the importer, ...)
   still has none, so adding a module that an import would now find misses too.
 
-Entries are written to a temporary file and renamed into place: two runs at once never
-see half an entry, and the last one to finish wins. An unreadable, corrupt or foreign
-entry is a miss. Only plain checks of `.py` files use the cache (`--fix`, `--diff`,
-standard input and notebooks always analyse).
+The entries of the files of one folder live together in one index file (a re-run reads
+a handful of files, not one per checked file). An index is written to a temporary file
+and renamed into place, merged with what is on disk at that moment: two runs at once
+never see half an index, and an entry lost to the other run's rename only costs speed.
+An unreadable, corrupt or foreign index or entry is a miss. Only plain checks of `.py`
+files use the cache (`--fix`, `--diff`, standard input and notebooks always analyse).
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from nnlint.project import ProjectIndex
 
 CACHE_DIR_NAME = ".nnlint_cache"
-FORMAT = 1
+FORMAT = 2
 FILE_MODE = 0o644  # mkstemp's 0600 would keep a shared cache (and its .gitignore) private
 GITIGNORE = "# Created by nnlint: its result cache, never committed.\n*\n"
 CACHEDIR_TAG = (
@@ -49,8 +51,28 @@ CACHEDIR_TAG = (
 )
 
 
+# ------------------------------------------------------------------ hashing
 def text_hash(text: str) -> str:
+    """The key of an analysed text: the hash of its UTF-8 bytes."""
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def source_hash(data: bytes) -> str | None:
+    """`text_hash` of the text the source bytes `data` decode to (None if they do not).
+    Bytes with no BOM and no coding cookie decode as UTF-8 and are that text's UTF-8
+    bytes: they are hashed as they are, without decoding (stored hashes are only ever
+    of texts that encode to valid UTF-8, so invalid bytes match none)."""
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1) if first >= 0 else -1
+    head = data[: second if second >= 0 else len(data)]
+    if b"coding" not in head and not data.startswith(codecs.BOM_UTF8):
+        return hashlib.blake2b(data, digest_size=16).hexdigest()
+    from nnlint.source import SourceDecodeError, decode_source
+
+    try:
+        return text_hash(decode_source(data))
+    except SourceDecodeError:
+        return None
 
 
 _ENGINE: str | None = None
@@ -58,15 +80,15 @@ _ENGINE: str | None = None
 
 def engine_fingerprint() -> str:
     """nnlint's version, the interpreter, and the size and mtime of every module of
-    the engine and its rules (stat calls only; nothing is imported or read)."""
+    the engine and its rules (stat calls only; no rule module is imported or read)."""
     global _ENGINE
     if _ENGINE is None:
-        import importlib.util
+        import nnlint
+        import nnlint.rules  # the package alone: its __init__ imports no rule
 
         parts = [__version__, sys.version, sys.executable]
-        for package in ("nnlint", "nnlint.rules"):
-            spec = importlib.util.find_spec(package)
-            for folder in (spec.submodule_search_locations or []) if spec else []:
+        for package, folders in (("nnlint", nnlint.__path__), ("nnlint.rules", nnlint.rules.__path__)):
+            for folder in folders:
                 try:
                     names = sorted(os.listdir(folder))
                 except OSError:
@@ -167,71 +189,139 @@ def _racy(path: Path, run_start_ns: int) -> bool:
 
 
 # --------------------------------------------------------------------- cache
+Entry = dict  # one file's findings with what they depend on (JSON data)
+
+
 class ResultCache:
+    """The entries of one cache folder, read and written one folder's index at a time."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._hashes: dict[str, str | None] = {}  # module path -> hash now, per run
         self._absent: dict[str, bool] = {}
+        self._indexes: dict[str, dict[str, Entry]] = {}  # index file -> entries read
+        self._pending: dict[str, dict[str, Entry]] = {}  # index file -> entries to write
+        self._settings_keys: dict[int, tuple["Settings", str]] = {}
         self._ready = False
 
-    def _entry_path(self, path: Path, key: str) -> Path:
-        name = hashlib.blake2b(f"{path}\0{key}".encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-        return self.folder / name[:2] / f"{name}.json"
+    def _index_path(self, path: str) -> str:
+        """The index holding the entry of the file at (resolved) `path`: one per folder."""
+        folder = os.path.dirname(path)
+        name = hashlib.blake2b(folder.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        return os.path.join(self.folder, f"{name}.json")
 
     def _key(self, settings: "Settings", root: Path) -> str:
-        return f"{engine_fingerprint()}\0{settings_key(settings)}\0{root}"
+        known = self._settings_keys.get(id(settings))
+        if known is None or known[0] is not settings:  # the files of a run share one Settings
+            known = self._settings_keys[id(settings)] = (settings, settings_key(settings))
+        return f"{known[1]}\0{root}"
 
-    def load(self, path: Path, text: str, settings: "Settings", root: Path, display: str) -> list[Finding] | None:
-        """The cached findings of `path` with this text and these settings, if still valid."""
-        key = self._key(settings, root)
+    def _read_index(self, index: str) -> dict[str, Entry]:
+        """The entries of an index file as on disk now ({} if missing, corrupt, of
+        another format or of another nnlint)."""
         try:
-            with open(self._entry_path(path, key), encoding="utf-8") as handle:
-                entry = json.load(handle)
-            if entry.get("format") != FORMAT or entry.get("key") != key or entry.get("hash") != text_hash(text):
+            with open(index, "rb") as handle:
+                data = json.loads(handle.read())
+            if data.get("format") != FORMAT or data.get("engine") != engine_fingerprint():
+                return {}
+            entries = data["entries"]
+            return entries if isinstance(entries, dict) else {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+    def _entries(self, index: str) -> dict[str, Entry]:
+        entries = self._indexes.get(index)
+        if entries is None:
+            entries = self._indexes[index] = self._read_index(index)
+        return entries
+
+    def load(self, path: Path, data: bytes, settings: "Settings", root: Path, display: str) -> list[Finding] | None:
+        """The cached findings of the file at (resolved) `path`, whose bytes are `data`,
+        under these settings, if still valid."""
+        name = str(path)
+        try:
+            entry = self._entries(self._index_path(name)).get(name)
+            if not isinstance(entry, dict) or entry.get("key") != self._key(settings, root):
                 return None
-            if entry.get("path") != str(path):
+            own = source_hash(data)
+            if own is None or entry.get("hash") != own:
                 return None
             for module, seen in entry["modules"].items():
-                if self._hash_now(module) != seen:
+                if module != name and self._hash_now(module) != seen:
                     return None
             for place in entry["absent"]:
                 if self._exists(place):
                     return None
             return [finding_from_data(item, display) for item in entry["findings"]]
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None
 
-    def store(self, path: Path, text: str, settings: "Settings", root: Path, findings: list[Finding], deps: Dependencies) -> None:
-        """Write the entry atomically (temporary file, then rename); failures are silent:
-        a cache that cannot be written only costs speed."""
+    def entry(
+        self, path: Path, text: str, settings: "Settings", root: Path, findings: list[Finding], deps: Dependencies
+    ) -> Entry | None:
+        """The entry for the file at (resolved) `path` analysed as `text`, or None when it
+        must not be stored (it read something that cannot be hashed)."""
         if not deps.complete:
-            return
-        key = self._key(settings, root)
-        entry = {
-            "format": FORMAT,
-            "key": key,
+            return None
+        try:
+            text.encode("utf-8")  # lone surrogates: keys must be of valid UTF-8 (see source_hash)
+        except UnicodeEncodeError:
+            return None
+        return {
             "path": str(path),
+            "key": self._key(settings, root),
             "hash": text_hash(text),
             "modules": deps.modules,
             "absent": deps.absent,
             "findings": [finding_to_data(f) for f in findings],
         }
-        target = self._entry_path(path, key)
-        try:
-            self._prepare()
-            target.parent.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".entry.", suffix=".tmp", dir=target.parent)
+
+    def add(self, entry: Entry) -> None:
+        """Keep `entry` to be written by `flush`."""
+        name = entry["path"]
+        self._pending.setdefault(self._index_path(name), {})[name] = entry
+
+    def store(
+        self, path: Path, text: str, settings: "Settings", root: Path, findings: list[Finding], deps: Dependencies
+    ) -> None:
+        """Write one file's entry now (see `entry`, `add` and `flush`)."""
+        entry = self.entry(path, text, settings, root, findings, deps)
+        if entry is not None:
+            self.add(entry)
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the index of every folder that has new entries: what is on disk now
+        (another run may have written since this one read it), minus entries of files
+        that no longer exist, plus this run's entries; atomically (temporary file, then
+        rename). Failures are silent: a cache that cannot be written only costs speed."""
+        pending, self._pending = self._pending, {}
+        for index, added in pending.items():
+            entries = {
+                name: entry for name, entry in self._read_index(index).items()
+                if name not in added and os.path.exists(name)
+            }
+            entries.update(added)
+            self._indexes[index] = entries
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(entry, handle, separators=(",", ":"))
-                os.chmod(tmp, FILE_MODE)
-                os.replace(tmp, target)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
-        except (OSError, ValueError, TypeError):
-            pass
+                self._write(index, {"format": FORMAT, "engine": engine_fingerprint(), "entries": entries})
+            except (OSError, ValueError, TypeError):
+                pass
+
+    def _write(self, index: str, data: dict[str, object]) -> None:
+        self._prepare()
+        import tempfile  # only a run that writes pays for the import
+
+        fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".tmp", dir=self.folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, separators=(",", ":"))
+            os.chmod(tmp, FILE_MODE)
+            os.replace(tmp, index)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
 
     def _prepare(self) -> None:
         """Create the folder with its own .gitignore (and a CACHEDIR.TAG for backup tools).
@@ -246,6 +336,8 @@ class ResultCache:
         for name, content in ((".gitignore", GITIGNORE), ("CACHEDIR.TAG", CACHEDIR_TAG)):
             marker = self.folder / name
             if not marker.exists():
+                import tempfile
+
                 fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=self.folder)
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(content)
@@ -255,12 +347,10 @@ class ResultCache:
 
     def _hash_now(self, module: str) -> str | None:
         if module not in self._hashes:
-            from nnlint.source import SourceDecodeError, decode_source
-
             try:
                 with open(module, "rb") as handle:
-                    self._hashes[module] = text_hash(decode_source(handle.read()))
-            except (OSError, SourceDecodeError):
+                    self._hashes[module] = source_hash(handle.read())
+            except OSError:
                 self._hashes[module] = None
         return self._hashes[module]
 

@@ -7,8 +7,6 @@ on bad input (a file that cannot be analysed yields a single NN000 finding).
 from __future__ import annotations
 
 import ast
-import gc
-import stat
 import logging
 import bisect
 import re
@@ -19,7 +17,7 @@ from pathlib import Path
 
 from nnlint.config import Settings
 from nnlint.context import Context
-from nnlint.findings import Finding, Severity, Span
+from nnlint.findings import SYNTAX_ERROR, Finding, Severity, Span
 from collections import Counter
 
 from nnlint.findings import Fix
@@ -27,11 +25,9 @@ from nnlint.fixes import OverlappingEdits, apply_edits, choose_compatible
 from nnlint.registry import Rule, load_rules
 from nnlint.project import ProjectIndex, shared_index
 from nnlint.semantic import Semantic
-from nnlint.source import SourceDecodeError, SourceFile, decode_source
+from nnlint.source import MAX_FILE_BYTES, SourceDecodeError, SourceFile, decode_source, read_source  # noqa: F401 - re-exported
 
-SYNTAX_ERROR = "NN000"
 _log = logging.getLogger("nnlint")
-MAX_FILE_BYTES = 10 * 1024 * 1024
 # Verifying a fix re-checks the whole file, so verifying every fix of a large file with
 # many findings is quadratic. The re-checked text is capped (linear in the file's size);
 # fixes past the budget are not offered (never unverified): `--fix` picks them up in a
@@ -113,14 +109,6 @@ def active_rules(settings: Settings) -> list[Rule]:
         for code, rule_class in load_rules().items()
         if settings.is_enabled(code, rule_class.enabled_by_default)
     ]
-
-
-def tune_gc() -> None:
-    """A check run allocates millions of small, long-lived AST objects: with the
-    default thresholds the collector rescans them over and over (~30% of the run)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
 
 
 def _error(source: SourceFile, message: str, line: int = 1, column: int = 0) -> Finding:
@@ -479,26 +467,6 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
             seen.add(key)
             unique.append(finding)
     return unique
-
-
-def read_source(path: Path) -> tuple[str | None, str | None]:
-    """Read a file as Python source: (text, None) or (None, a clear error message)."""
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read for ever
-            return None, "cannot read file: not a regular file"
-        size = info.st_size
-        if size > MAX_FILE_BYTES:
-            return None, f"file is too large to analyse ({size // 1024 // 1024} MiB; the limit is 10 MiB)"
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"cannot read file: {exc.strerror or exc}"
-    if b"\0" in data[:8192] and not path.suffix == ".py":
-        return None, "binary file"
-    try:
-        return decode_source(data), None
-    except SourceDecodeError as exc:
-        return None, str(exc)
 
 
 def check_path(

@@ -10,6 +10,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+# The code of "this file could not be analysed" (a syntax error, an unreadable file).
+SYNTAX_ERROR = "NN000"
+
 
 class Severity(str, enum.Enum):
     ERROR = "error"
@@ -90,3 +93,4 @@ class FileReport:
     error: str | None = None
     new_text: str | None = None
     unfixed: list[Finding] = field(default_factory=list)  # the findings before --fix
+    cache_entry: "dict | None" = None  # a worker's result for the cache, written by the main process

@@ -30,12 +30,11 @@ from typing import Hashable, Iterable, Sequence
 
 from nnlint.config import Settings
 from nnlint.fsutil import replace_file
-from nnlint.findings import Edit, FileReport, Finding, Fix, Related, Severity, Span
+from nnlint.findings import SYNTAX_ERROR, Edit, FileReport, Finding, Fix, Related, Severity, Span
 from nnlint.fixes import OverlappingEdits, apply_edits, unified_diff
 from nnlint.source import LINE_BREAK
 
 
-SYNTAX_ERROR = "NN000"
 MAX_FIX_ROUNDS = 4
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 

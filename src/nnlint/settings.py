@@ -53,7 +53,7 @@ class Settings:
 
     def merged(self, **overrides: object) -> "Settings":
         values = {k: v for k, v in overrides.items() if v is not None}
-        return replace(self, **values)  # type: ignore[arg-type]
+        return replace(self, **values) if values else self  # type: ignore[arg-type]
 
 
 def _best_prefix(code: str, prefixes: tuple[str, ...]) -> str | None:

@@ -10,11 +10,16 @@ import ast
 import codecs
 import io
 import re
+import stat
 import tokenize
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # The line terminators of Python source (and of LSP): the one split every module uses.
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 class SourceDecodeError(ValueError):
@@ -61,6 +66,26 @@ def decode_source(data: bytes) -> str:
             f"file is not valid {encoding} (byte 0x{data[exc.start]:02x} on line {line}); "
             "save it as UTF-8 or declare its encoding with a '# -*- coding: ... -*-' line"
         ) from exc
+
+
+def read_source(path: Path) -> tuple[str | None, str | None]:
+    """Read a file as Python source: (text, None) or (None, a clear error message)."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read for ever
+            return None, "cannot read file: not a regular file"
+        size = info.st_size
+        if size > MAX_FILE_BYTES:
+            return None, f"file is too large to analyse ({size // 1024 // 1024} MiB; the limit is 10 MiB)"
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read file: {exc.strerror or exc}"
+    if b"\0" in data[:8192] and not path.suffix == ".py":
+        return None, "binary file"
+    try:
+        return decode_source(data), None
+    except SourceDecodeError as exc:
+        return None, str(exc)
 
 
 @dataclass

@@ -147,7 +147,8 @@ def collect_files(paths: list[Path], warnings: list[str] | None = None) -> tuple
     pattern that cannot be read): the rest of the run goes on."""
     files: list[Path] = []
     missing: list[str] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
+    folders: dict[str, str] = {}
     problems: list[str] = warnings if warnings is not None else []
 
     def add(found: Path) -> None:
@@ -155,7 +156,7 @@ def collect_files(paths: list[Path], warnings: list[str] | None = None) -> tuple
         if problem is not None:
             problems.append(f"{found}: {problem}; skipped")
             return
-        key = found.resolve()
+        key = real_path(str(found), folders)
         if key not in seen:
             seen.add(key)
             files.append(found)
@@ -169,6 +170,19 @@ def collect_files(paths: list[Path], warnings: list[str] | None = None) -> tuple
         else:
             missing.append(str(path))
     return files, missing
+
+
+def real_path(path: str, folders: dict[str, str]) -> str:
+    """`os.path.realpath(path)`, resolving each folder once (`folders` keeps them for a
+    run): the real path of a file that is not a symlink is its real folder's, plus its
+    name. Thousands of files then cost a stat each, not one per path component."""
+    folder, name = os.path.split(path)
+    if name in ("", ".", "..") or os.path.islink(path):
+        return os.path.realpath(path)
+    real = folders.get(folder)
+    if real is None:
+        real = folders[folder] = os.path.realpath(folder or ".")
+    return os.path.join(real, name)
 
 
 def unreadable_reason(path: Path) -> str | None:
