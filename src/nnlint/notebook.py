@@ -18,7 +18,6 @@ Front ends:
 
 from __future__ import annotations
 
-import ast
 import codecs
 import json
 import errno
@@ -32,6 +31,7 @@ from nnlint.config import Settings
 from nnlint.fsutil import replace_file
 from nnlint.findings import Edit, Finding, Fix, Related, Severity, Span
 from nnlint.fixes import OverlappingEdits, apply_edits, unified_diff
+from nnlint.parsing import parse_python
 
 if TYPE_CHECKING:
     from nnlint.cli import FileReport
@@ -191,7 +191,7 @@ def _join(lines: list[str], breaks: list[str]) -> str:
 
 def _parses(text: str) -> SyntaxError | None:
     try:
-        ast.parse(text)
+        parse_python(text)
     except SyntaxError as exc:
         return exc
     except (ValueError, RecursionError, MemoryError) as exc:
