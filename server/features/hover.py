@@ -81,12 +81,18 @@ def hover_for_diagnostics(diagnostics: Sequence[t.Diagnostic], docs_base: str | 
             lines += ["", f"### {i18n.text(lang, 'related')}", ""]
             for rel in diagnostic.related_information:
                 number = rel.location.range.start.line + 1
-                lines.append(f"- [{i18n.line_label(lang, number)}]({rel.location.uri}#L{number}): {rel.message}")
+                lines.append(f"- [{i18n.line_label(lang, number)}]({line_link(rel.location.uri, number)}): {rel.message}")
         rule = load_rules().get(code)
         sections = doc_sections(rule.documentation()) if rule is not None else []
         lines += [part for index in (WHY, EXAMPLE) if index < len(sections) for part in ("", sections[index])]
         parts.append("\n".join(lines))
     return "\n\n---\n\n".join(parts)
+
+
+def line_link(uri: str, line: int) -> str:
+    """A link to a line of a file (VS Code and others read the `#L<line>` fragment). A
+    notebook cell's URI has a fragment already (it names the cell): the link opens the cell."""
+    return uri if "#" in uri else f"{uri}#L{line}"
 
 
 def hover_for_rule(code: str, docs_base: str | None, lang: str) -> str | None:

@@ -152,3 +152,11 @@ def test_suppression_comments_give_each_code_its_columns() -> None:
     assert [(code, line[start:end]) for code, start, end in comments[0].codes] == [("NN999", "NN999"), ("NN203", "nn203")]
     assert suppression_comments("z = 1  # noqa\n")[0].bare
     assert suppression_comments("z = 1\n") == []
+
+
+def test_related_line_links_point_at_the_line_or_at_the_cell() -> None:
+    from nnlint.server.features.hover import line_link
+
+    assert line_link("file:///home/me/train.py", 12) == "file:///home/me/train.py#L12"
+    cell = "vscode-notebook-cell:/home/me/nb.ipynb#W2sZmlsZQ%3D%3D"
+    assert line_link(cell, 3) == cell  # the fragment names the cell; a second one would break the link
