@@ -155,3 +155,24 @@ def test_the_server_does_not_import_a_removed_module_or_patch_the_parser() -> No
     original = stdlib_ast.parse
     create_server()
     assert stdlib_ast.parse is original, "the standard library's ast.parse was replaced"
+
+
+def test_python_dash_m_nnlint_server_is_nnlint_server(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    def frame(message: dict) -> bytes:
+        body = json.dumps(message).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    messages = (
+        frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}})
+        + frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
+        + frame({"jsonrpc": "2.0", "method": "exit"})
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "nnlint.server"], input=messages, capture_output=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert b'"serverInfo"' in done.stdout and b'"hoverProvider"' in done.stdout
