@@ -25,6 +25,8 @@ from pathlib import Path
 from lsprotocol import types as t
 from pygls.lsp.client import LanguageClient
 
+from nnlint.server import pygls_adapter
+
 HEADER = """\
 import torch
 import torch.nn as nn
@@ -162,7 +164,7 @@ class Bench:
         return (self.arrivals[(uri, last)] - sent) * 1000 - self.debounce_ms
 
     def rss_mb(self) -> float | None:
-        server = self.client._server  # the subprocess
+        server = pygls_adapter.client_process(self.client)
         if server is None:
             return None
         try:

@@ -7,18 +7,17 @@ position arithmetic happens here beyond 1-based -> 0-based lines.
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
+
+import attrs
 
 from lsprotocol import types as t
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition, ServerTextRange
 
 from nnlint.findings import Edit, Finding, Severity, Span
 from nnlint.output import rule_url
-from nnlint.registry import load_rules
 from nnlint.source import SourceFile
-
-from . import i18n
 
 SOURCE = "nnlint"
 
@@ -69,6 +68,74 @@ def edits_to_lsp(codec: PositionCodec, lines: Sequence[str], edits: Iterable[Edi
     return [t.TextEdit(range=span_to_range(codec, lines, e.span), new_text=e.new_text) for e in edits]
 
 
+@dataclass(frozen=True)
+class FixData:
+    """A fix carried by a diagnostic: its title and its LSP edits."""
+
+    title: str
+    edits: tuple[t.TextEdit, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "edits": [{"range": range_dict(e.range), "newText": e.new_text} for e in self.edits],
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> "FixData | None":
+        """None for anything malformed (a client may send back whatever it likes)."""
+        if not isinstance(value, dict):
+            return None
+        try:
+            edits = tuple(
+                t.TextEdit(range=range_from_dict(e["range"]), new_text=str(e["newText"])) for e in value["edits"]
+            )
+            return cls(str(value["title"]), edits)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class DiagnosticData:
+    """What a diagnostic carries in its `data` (the client sends it back with code action
+    requests): the document version and the finding's index it was computed for, its fix,
+    and for a notebook cell the serial of the notebook analysis it came from."""
+
+    version: int | None = None
+    index: int | None = None
+    fix: FixData | None = None
+    notebook_result: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "version": self.version,
+            "index": self.index,
+            "fix": self.fix.to_json() if self.fix is not None else None,
+        }
+        if self.notebook_result is not None:
+            data["notebookResult"] = self.notebook_result
+        return data
+
+    @classmethod
+    def from_json(cls, value: Any) -> "DiagnosticData":
+        if not isinstance(value, dict):
+            return cls()
+        return cls(
+            version=_int_or_none(value.get("version")),
+            index=_int_or_none(value.get("index")),
+            fix=FixData.from_json(value.get("fix")),
+            notebook_result=_int_or_none(value.get("notebookResult")),
+        )
+
+    @classmethod
+    def of(cls, diagnostic: t.Diagnostic) -> "DiagnosticData":
+        return cls.from_json(diagnostic.data)
+
+
 def finding_to_diagnostic(
     finding: Finding,
     uri: str,
@@ -84,13 +151,7 @@ def finding_to_diagnostic(
     url = rule_url(finding.code, docs_base) if docs_base else rule_url(finding.code)
     fix = None
     if finding.fix is not None:
-        fix = {
-            "title": finding.fix.title,
-            "edits": [
-                {"range": range_dict(e.range), "newText": e.new_text}
-                for e in edits_to_lsp(codec, lines, finding.fix.edits)
-            ],
-        }
+        fix = FixData(finding.fix.title, tuple(edits_to_lsp(codec, lines, finding.fix.edits)))
     targets = list(related_in) if related_in is not None else [(uri, lines)] * len(finding.related)
     related = [
         t.DiagnosticRelatedInformation(
@@ -107,40 +168,16 @@ def finding_to_diagnostic(
         source=SOURCE,
         message=finding.message,
         related_information=related or None,
-        data={"version": version, "index": index, "fix": fix},
+        data=DiagnosticData(version, index, fix).to_json(),
     )
 
 
-def diagnostic_data(diagnostic: t.Diagnostic) -> dict[str, Any]:
-    data = diagnostic.data
-    return data if isinstance(data, dict) else {}
-
-
-def fix_edits(diagnostic: t.Diagnostic) -> tuple[str, list[t.TextEdit]] | None:
-    """The fix a diagnostic carries in `data`, or None (also for malformed data)."""
-    fix = diagnostic_data(diagnostic).get("fix")
-    if not isinstance(fix, dict):
-        return None
-    try:
-        edits = [t.TextEdit(range=range_from_dict(e["range"]), new_text=str(e["newText"])) for e in fix["edits"]]
-        return str(fix["title"]), edits
-    except (KeyError, TypeError, ValueError):
-        return None
+def with_data(diagnostic: t.Diagnostic, data: DiagnosticData) -> t.Diagnostic:
+    return attrs.evolve(diagnostic, data=data.to_json())
 
 
 def without_fix(diagnostic: t.Diagnostic) -> t.Diagnostic:
-    data = dict(diagnostic_data(diagnostic))
-    data["fix"] = None
-    return t.Diagnostic(
-        range=diagnostic.range,
-        severity=diagnostic.severity,
-        code=diagnostic.code,
-        code_description=diagnostic.code_description,
-        source=diagnostic.source,
-        message=diagnostic.message,
-        related_information=diagnostic.related_information,
-        data=data,
-    )
+    return with_data(diagnostic, replace(DiagnosticData.of(diagnostic), fix=None))
 
 
 def shift(diagnostic: t.Diagnostic, first_line: int, delta: int) -> t.Diagnostic:
@@ -158,21 +195,10 @@ def shift(diagnostic: t.Diagnostic, first_line: int, delta: int) -> t.Diagnostic
     related = None
     if diagnostic.related_information:
         related = [
-            t.DiagnosticRelatedInformation(
-                location=t.Location(uri=rel.location.uri, range=move(rel.location.range)), message=rel.message
-            )
+            attrs.evolve(rel, location=attrs.evolve(rel.location, range=move(rel.location.range)))
             for rel in diagnostic.related_information
         ]
-    return t.Diagnostic(
-        range=move(diagnostic.range),
-        severity=diagnostic.severity,
-        code=diagnostic.code,
-        code_description=diagnostic.code_description,
-        source=diagnostic.source,
-        message=diagnostic.message,
-        related_information=related,
-        data=diagnostic.data,
-    )
+    return attrs.evolve(diagnostic, range=move(diagnostic.range), related_information=related)
 
 
 def contains(r: t.Range, p: t.Position) -> bool:
@@ -184,50 +210,6 @@ def overlaps(a: t.Range, b: t.Range) -> bool:
         b.start.line,
         b.start.character,
     ) <= (a.end.line, a.end.character)
-
-
-# --------------------------------------------------------------------------- hover
-def rule_heading(code: str, docs_base: str | None, lang: str) -> str:
-    rule = load_rules().get(code)
-    url = rule_url(code, docs_base) if docs_base else rule_url(code)
-    if rule is None:
-        return f"**[{code}]({url})**"
-    severity = f"{i18n.text(lang, 'default_severity')}: {rule.severity.value}"
-    return f"**[{code}]({url})** `{rule.name}` ({severity})"
-
-
-def rule_documentation(code: str) -> str | None:
-    rule = load_rules().get(code)
-    if rule is None:
-        return None
-    return _demote_headings(rule.documentation())
-
-
-def _demote_headings(markdown: str) -> str:
-    """Rule docs use '##' sections; nest them under the hover's own headings."""
-    return re.sub(r"^(#{1,5}) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", markdown, flags=re.MULTILINE)
-
-
-def hover_for_diagnostics(diagnostics: Sequence[t.Diagnostic], docs_base: str | None, lang: str) -> str:
-    parts = []
-    for diagnostic in diagnostics:
-        code = str(diagnostic.code)
-        lines = [rule_heading(code, docs_base, lang), "", f"### {i18n.text(lang, 'instance')}", "", diagnostic.message]
-        for rel in diagnostic.related_information or []:
-            lines.append(f"- {i18n.line_label(lang, rel.location.range.start.line + 1)}: {rel.message}")
-        doc = rule_documentation(code)
-        if doc:
-            lines += ["", f"### {i18n.text(lang, 'documentation')}", "", doc]
-        parts.append("\n".join(lines))
-    return "\n\n---\n\n".join(parts)
-
-
-def hover_for_rule(code: str, docs_base: str | None, lang: str) -> str | None:
-    doc = rule_documentation(code)
-    if doc is None:
-        return None
-    rule = load_rules()[code]
-    return "\n".join([rule_heading(code, docs_base, lang), "", rule.summary, "", doc])
 
 
 class _FastUnits:

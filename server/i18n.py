@@ -4,8 +4,7 @@ from __future__ import annotations
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
-        "instance": "This finding",
-        "documentation": "Rule documentation",
+        "related": "Related lines",
         "rule": "Rule",
         "line": "line",
         "disable_line": "Disable for this line",
@@ -17,8 +16,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "overfit_none": "no training loop to check on that line any more",
     },
     "ko": {
-        "instance": "이 진단",
-        "documentation": "규칙 설명",
+        "related": "관련 줄",
         "rule": "규칙",
         "line": "행",
         "disable_line": "이 줄에서 비활성화",

@@ -24,7 +24,7 @@ def _configure_logging(log_file: str | None, verbose: int) -> None:
 
 def start(args: argparse.Namespace) -> int:
     _configure_logging(getattr(args, "log_file", None), getattr(args, "verbose", 0) or 0)
-    from .handlers import create_server
+    from .app import create_server
 
     server = create_server()
     from nnlint.runtime import tune_gc

@@ -1,7 +1,7 @@
 """Notebook documents: the client's cells -> one `NotebookProgram` -> LSP results per cell.
 
 Only snapshots and pure functions live here (the thread-side work); scheduling, staleness
-and publishing stay in `handlers`. A cell is identified by its text document URI (the
+and publishing live in `scheduling`. A cell is identified by its text document URI (the
 client's spelling), which is also the `cell_id` given to the engine.
 """
 
@@ -23,6 +23,7 @@ from nnlint.notebook import NotebookProgram
 from nnlint.project import ProjectIndex
 
 from . import convert
+from .analysis import dependencies_only
 
 NOTEBOOK_TYPES = ("jupyter-notebook", "interactive")
 PYTHON_LANGUAGES = ("python", "ipython", "python3")
@@ -158,8 +159,6 @@ def analyse(
                 )
     by_cell = _lenses(program)
     elapsed = (time.perf_counter() - start) * 1000
-    from .handlers import dependencies_only
-
     return NotebookResult(snap, program, findings, cells, elapsed, dependencies_only(result.semantic), by_cell)
 
 

@@ -9,6 +9,8 @@
   not fit its text (a range past the end, or ending before it starts): its copy may then
   differ from the client's, and no edit is offered on it until the client sends the whole
   text again.
+- `send_raw`, `is_shut_down`, `reset_stop_event`, `set_stop_event`: what the hardened
+  transport (transport.py) needs of pygls' protocol and server that pygls keeps private.
 - `ProtocolFixes`: pygls files the future of every notification handler (and of every step
   of its built-in generator handlers) in `_request_futures` under a fresh UUID and never
   removes it: one entry per didChange, for the life of the server. A response that
@@ -22,6 +24,7 @@ import asyncio
 import functools
 import logging
 import re
+import threading
 from typing import Any, Sequence
 
 from lsprotocol import types as t
@@ -30,6 +33,24 @@ from pygls.workspace.position_codec import PositionCodec
 from pygls.workspace.text_document import TextDocument
 
 log = logging.getLogger("nnlint.server.sync")
+
+# Every private member of pygls used here, by the pygls class that has it (tests check each
+# still exists with the signature used, and that no other server module touches one).
+PRIVATE_MEMBERS: dict[str, tuple[str, ...]] = {
+    "pygls.protocol.json_rpc.JsonRPCProtocol": (
+        "_send_data",
+        "_shutdown",
+        "_request_futures",
+        "_execute_handler",
+        "_handle_response",
+        "_send_response",
+    ),
+    "pygls.protocol.language_server.LanguageServerProtocol": ("_workspace",),
+    "pygls.server.JsonRPCServer": ("_stop_event",),
+    "pygls.workspace.workspace.Workspace": ("_sync_kind", "_position_codec", "_create_text_document"),
+    "pygls.workspace.text_document.TextDocument": ("_source", "_apply_incremental_change", "_apply_full_change"),
+    "pygls.client.JsonRPCClient": ("_server",),
+}
 
 # A line with its terminator; only \r\n, \r and \n end a line (LSP 3.17, "Text Documents").
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -135,6 +156,33 @@ def install_workspace(server: Any, codec: PositionCodec) -> None:
     new = LspWorkspace(old.root_uri, old._sync_kind, list(old.folders.values()), old.position_encoding)
     new._position_codec = codec
     server.protocol._workspace = new
+
+
+def send_raw(protocol: Any, message: dict[str, Any]) -> None:
+    """Write a JSON-RPC message as is (an error pygls has no way to send: a reply to a
+    request it could not even parse)."""
+    protocol._send_data(message)
+
+
+def is_shut_down(protocol: Any) -> bool:
+    """The client sent `shutdown`."""
+    return bool(protocol._shutdown)
+
+
+def reset_stop_event(server: Any) -> None:
+    """pygls' server loops wait on this event; the transport runs its own loop and sets it
+    when it stops, so that pygls' threads (if any) end too."""
+    server._stop_event = threading.Event()
+
+
+def set_stop_event(server: Any) -> None:
+    server._stop_event.set()
+
+
+def client_process(client: Any) -> Any:
+    """The server subprocess a pygls client started (`start_io`), or None (the benchmark
+    reads its memory)."""
+    return client._server
 
 
 def is_suspect(document: Any) -> bool:

@@ -17,6 +17,25 @@ RUN_MODES = ("onType", "onSave")
 PREFERENCES = ("editorFirst", "filesystemFirst", "editorOnly")
 DEFAULT_DEBOUNCE_MS = 250
 
+# Every key of the "nnlint" section `parse_settings` reads. The VS Code client sends a subset
+# (vscode-client/src/settings.ts, SERVER_KEYS); tests/server/test_settings_keys.py checks
+# that the two lists agree.
+EDITOR_KEYS = (
+    "enable",
+    "select",
+    "ignore",
+    "extendSelect",
+    "severity",
+    "options",
+    "run",
+    "debounceMs",
+    "showSyntaxErrors",
+    "configurationPreference",
+    "locale",
+    "interpreter",
+    "environmentPath",  # another name of `interpreter` (the VS Code Python tools' term)
+)
+
 
 @dataclass(frozen=True)
 class ServerSettings:
@@ -133,14 +152,15 @@ def parse_settings(raw: Any) -> tuple[ServerSettings, list[str]]:
             values["locale"] = raw["locale"]
         else:
             bad("locale", "a string such as 'en' or 'ko'")
-    interpreter = raw.get("interpreter", raw.get("environmentPath"))
+    interpreter_key = "interpreter" if "interpreter" in raw else "environmentPath"
+    interpreter = raw.get(interpreter_key)
     if isinstance(interpreter, list):  # the VS Code Python tools' shape: ["/path/python"]
         interpreter = interpreter[0] if interpreter else None
     if interpreter is not None:
         if isinstance(interpreter, str):
             values["interpreter"] = interpreter or None
         else:
-            bad("interpreter", "the path of a Python executable or environment")
+            bad(interpreter_key, "the path of a Python executable or environment")
     return ServerSettings(**values), problems
 
 

@@ -33,6 +33,7 @@ from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
 
+from . import pygls_adapter
 from .pygls_adapter import ProtocolFixes
 
 log = logging.getLogger("nnlint.server.transport")
@@ -132,7 +133,7 @@ class Protocol(ProtocolFixes, LanguageServerProtocol):
     """pygls' protocol, answering every request it cannot handle."""
 
     def send_error(self, msg_id: Any, code: int, message: str) -> None:
-        self._send_data({"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}})
+        pygls_adapter.send_raw(self, {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}})
 
     def handle_body(self, body: bytes | None) -> None:
         if body is None:
@@ -183,7 +184,7 @@ class Protocol(ProtocolFixes, LanguageServerProtocol):
             else:
                 log.warning("dropping %s with invalid params", data.get("method") or "a response")
             return
-        if self._shutdown and is_request and data["method"] != t.EXIT:
+        if pygls_adapter.is_shut_down(self) and is_request and data["method"] != t.EXIT:
             self.send_error(msg_id, INVALID_REQUEST, "the server is shut down")
             return
         self.handle_message(message)
@@ -266,7 +267,7 @@ def serve_stdio(server: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | N
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout.buffer
     protocol: Protocol = server.protocol
-    server._stop_event = threading.Event()
+    pygls_adapter.reset_stop_event(server)
     outcome: dict[str, int] = {}
 
     async def main() -> None:
@@ -338,11 +339,11 @@ def serve_stdio(server: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | N
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        server._stop_event.set()
+        pygls_adapter.set_stop_event(server)
         on_stop = getattr(server, "on_stop", None)
         if on_stop is not None:
             on_stop()
-    return outcome.get("code", 0 if protocol._shutdown else 1)
+    return outcome.get("code", 0 if pygls_adapter.is_shut_down(protocol) else 1)
 
 
 def process_alive(pid: int) -> bool:

@@ -21,21 +21,18 @@ PACKAGES = {
     "nnlint.server": ROOT / "server",
 }
 
-# Cycles another branch breaks, as the sorted module names of the cycle.
-KNOWN_CYCLES: set[tuple[str, ...]] = {
-    # server handlers <-> notebooks: broken by branch i16s (the server split by feature).
-    # Delete this exception when merging i16s.
-    ("nnlint.server.handlers", "nnlint.server.notebooks"),
-}
-
-
 def module_files() -> dict[str, Path]:
     """Module name -> file, for every module of the three packages."""
     modules: dict[str, Path] = {}
     for package, folder in PACKAGES.items():
-        for path in sorted(folder.glob("*.py")):
-            name = package if path.stem == "__init__" else f"{package}.{path.stem}"
-            modules[name] = path
+        # Subpackages (server/features) too: their modules import and are imported alike.
+        for path in sorted(folder.rglob("*.py")):
+            parts = path.relative_to(folder).with_suffix("").parts
+            if "__pycache__" in parts or "node_modules" in parts:
+                continue
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            modules[".".join((package, *parts))] = path
     return modules
 
 
@@ -137,7 +134,7 @@ def cycle_path(graph: dict[str, set[str]], group: list[str]) -> list[str]:
 def test_every_package_is_walked() -> None:
     files = module_files()
     assert "nnlint.engine" in files and "nnlint.rules.nn101_missing_zero_grad" in files
-    assert "nnlint.server.handlers" in files
+    assert "nnlint.server.features.hover" in files
 
 
 def test_walk_sees_function_level_and_type_checking_imports() -> None:
@@ -172,13 +169,5 @@ def test_no_import_cycles() -> None:
     graph = import_graph()
     cycles = []
     for group in strongly_connected(graph):
-        if tuple(group) in KNOWN_CYCLES:
-            continue
         cycles.append(" -> ".join(cycle_path(graph, group)) + f"  (modules in the cycle: {', '.join(group)})")
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
-
-
-def test_known_cycles_still_exist() -> None:
-    """An exception for a cycle that is gone must be deleted, not left to hide a new one."""
-    groups = {tuple(group) for group in strongly_connected(import_graph())}
-    assert KNOWN_CYCLES <= groups, f"no longer cycles, delete them from KNOWN_CYCLES: {KNOWN_CYCLES - groups}"

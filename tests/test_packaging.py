@@ -73,8 +73,10 @@ def test_wheel_layout(wheel: Path) -> None:
     assert "nnlint/rules/__init__.py" in names
     rule_modules = sorted(p.name for p in (ROOT / "rules").glob("nn*.py"))
     assert rule_modules and all(f"nnlint/rules/{m}" in names for m in rule_modules)
-    server_modules = sorted(p.name for p in (ROOT / "server").glob("*.py"))
-    assert all(f"nnlint/server/{m}" in names for m in server_modules)
+    server_modules = sorted(p.relative_to(ROOT / "server").as_posix() for p in (ROOT / "server").rglob("*.py"))
+    assert "features/hover.py" in server_modules  # subpackages too (server/features/)
+    missing = [m for m in server_modules if f"nnlint/server/{m}" not in names]
+    assert not missing, f"not in the wheel: {missing}"
     if (ROOT / "server" / "__init__.py").is_file():
         assert "nnlint/server/__init__.py" in names
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)

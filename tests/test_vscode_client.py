@@ -188,7 +188,7 @@ def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
     # What a user sees, step by step.
     assert any("NN203" in row and "training=self.training" in row for row in seen["problems"]), seen["problems"]
     assert "NN203" in seen["hover"] and "functional-dropout-always-on" in seen["hover"]
-    assert "What it does" in seen["hover"]  # the rule's explanation, from the server's hover
+    assert "Why is this bad" in seen["hover"]  # the rule's explanation, from the server's hover
     assert any(title.startswith("nnlint (NN203)") and "training=self.training" in title for title in seen["quickFixes"])
     assert seen["fixedLine"] == "x = F.dropout(x, 0.5, training=self.training)"
     assert "ready" in seen["statusBar"], seen["statusBar"]

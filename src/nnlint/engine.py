@@ -26,6 +26,7 @@ from nnlint.registry import Rule, load_rules
 from nnlint.project import ProjectIndex, shared_index
 from nnlint.semantic import Semantic
 from nnlint.source import MAX_FILE_BYTES, SourceDecodeError, SourceFile, decode_source, read_source  # noqa: F401 - re-exported
+from nnlint.parsing import parse_python
 
 _log = logging.getLogger("nnlint")
 # Verifying a fix re-checks the whole file, so verifying every fix of a large file with
@@ -75,25 +76,55 @@ class Suppressions:
         return False
 
 
+@dataclass(frozen=True)
+class SuppressionComment:
+    """One suppression comment on a line: `# nnlint: disable=...`, `# nnlint:
+    disable-file=...` or `# noqa[: ...]`. `codes` holds each code with its (start, end)
+    columns in the line; a bare `# noqa` has none and silences every code."""
+
+    kind: str  # "disable", "disable-file" or "noqa"
+    start: int  # column of the comment's "#"
+    codes: tuple[tuple[str, int, int], ...]
+    bare: bool = False  # `# noqa` without a code list: every code on the line
+
+    @property
+    def code_names(self) -> set[str]:
+        return {code for code, _, _ in self.codes}
+
+
+def suppression_comments(line: str) -> list[SuppressionComment]:
+    """The suppression comments on one line of source, in order (the grammar the engine
+    honours; the language server's hover and "disable for this line" action use it too)."""
+    if "#" not in line:
+        return []
+    found = []
+    for match in _SUPPRESSION.finditer(line):
+        group = "codes" if match.group("kind") else "noqa"
+        kind = match.group("kind").lower() if match.group("kind") else "noqa"
+        codes: tuple[tuple[str, int, int], ...] = ()
+        if match.group(group):
+            offset = match.start(group)
+            codes = tuple(
+                (code.group().upper(), offset + code.start(), offset + code.end())
+                for code in _CODE_LIST.finditer(match.group(group))
+            )
+        found.append(SuppressionComment(kind, match.start(), codes, bare=match.group(group) is None))
+    return found
+
+
 def parse_suppressions(source: SourceFile) -> Suppressions:
     result = Suppressions()
     text = source.text
     if "nnlint" not in text and "noqa" not in text and "NOQA" not in text:
         return result
     for number, line in enumerate(source.lines, start=1):
-        if "#" not in line:
-            continue
-        for match in _SUPPRESSION.finditer(line):
-            if match.group("kind"):
-                codes = {c.upper() for c in _CODE_LIST.findall(match.group("codes"))}
-                if match.group("kind").lower() == "disable-file":
-                    result.file_codes |= codes
-                else:
-                    _add_line_codes(result, number, codes)
-            elif match.group("noqa"):
-                _add_line_codes(result, number, {c.upper() for c in _CODE_LIST.findall(match.group("noqa"))})
-            else:
+        for comment in suppression_comments(line):
+            if comment.kind == "disable-file":
+                result.file_codes |= comment.code_names
+            elif comment.bare:
                 result.lines[number] = None
+            else:
+                _add_line_codes(result, number, comment.code_names)
     return result
 
 
@@ -134,7 +165,7 @@ def parse(source: SourceFile) -> ast.Module | Finding:
         # `-W error` / PYTHONWARNINGS=error they would turn valid code into an NN000.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(source.text, filename=source.path)
+            return parse_python(source.text, filename=source.path)
     except SyntaxError as exc:
         line = exc.lineno or 1
         column = 0

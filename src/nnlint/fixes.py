@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import bisect
 import difflib
 from typing import Callable, Sequence
 
 from nnlint.findings import Edit, Finding, Fix
 from nnlint.source import SourceFile
+from nnlint.parsing import parse_python
 
 
 class OverlappingEdits(ValueError):
@@ -46,7 +46,7 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
 
 def fix_parses(text: str, fix: Fix) -> bool:
     try:
-        ast.parse(apply_edits(text, fix.edits))
+        parse_python(apply_edits(text, fix.edits))
     except (SyntaxError, ValueError, OverlappingEdits, RecursionError, MemoryError):
         return False
     return True

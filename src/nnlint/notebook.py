@@ -18,7 +18,6 @@ Front ends:
 
 from __future__ import annotations
 
-import ast
 import codecs
 import json
 import errno
@@ -33,6 +32,7 @@ from nnlint.fsutil import replace_file
 from nnlint.findings import SYNTAX_ERROR, Edit, FileReport, Finding, Fix, Related, Severity, Span
 from nnlint.fixes import OverlappingEdits, apply_edits, unified_diff
 from nnlint.source import LINE_BREAK
+from nnlint.parsing import parse_python
 
 
 MAX_FIX_ROUNDS = 4
@@ -188,7 +188,7 @@ def _join(lines: list[str], breaks: list[str]) -> str:
 
 def _parses(text: str) -> SyntaxError | None:
     try:
-        ast.parse(text)
+        parse_python(text)
     except SyntaxError as exc:
         return exc
     except (ValueError, RecursionError, MemoryError) as exc:

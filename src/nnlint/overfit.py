@@ -31,6 +31,7 @@ from nnlint.semantic import CallSite, Semantic, dotted
 from nnlint.source import SourceFile
 from nnlint.training import training
 from nnlint.vocabulary import is_scaled_loss
+from nnlint.parsing import parse_python
 
 if TYPE_CHECKING:
     from nnlint.config import Settings
@@ -418,7 +419,7 @@ def overfit_snippet(source: SourceFile, plan: OverfitPlan) -> str | None:
 
 def _parse_expr(text: str) -> ast.expr | None:
     try:
-        return ast.parse(text.strip(), mode="eval").body
+        return parse_python(text.strip(), mode="eval").body
     except SyntaxError:
         return None
 
@@ -427,7 +428,7 @@ def _parse_expr(text: str) -> ast.expr | None:
 def _analyse(text: str, path: str = "<string>") -> tuple[SourceFile, Semantic] | None:
     source = SourceFile(text, path)
     try:
-        tree = ast.parse(text)
+        tree = parse_python(text)
         return source, Semantic.build(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None

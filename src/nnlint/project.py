@@ -11,7 +11,6 @@ Nothing here imports or runs the user's code: other modules are read and parsed.
 
 from __future__ import annotations
 
-import ast
 import os
 import threading
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Callable, Iterable
 
 from nnlint.semantic import ClassInfo, Scope, Semantic
 from nnlint.source import SourceDecodeError, decode_source
+from nnlint.parsing import parse_python
 
 MAX_MODULE_BYTES = 2 * 1024 * 1024
 MAX_REEXPORT_DEPTH = 4
@@ -428,7 +428,7 @@ class ProjectIndex:
                 if version[1] > MAX_MODULE_BYTES:  # type: ignore[index]
                     raise SourceDecodeError("too large")
                 text = decode_source(path.read_bytes())
-            tree = ast.parse(text, filename=str(path))
+            tree = parse_python(text, filename=str(path))
             semantic = Semantic.build(tree, path=path, project=self)
             semantic.version = version
         except (SyntaxError, ValueError, RecursionError, MemoryError):

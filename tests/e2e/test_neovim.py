@@ -105,8 +105,8 @@ def test_neovim_shows_hovers_and_applies_the_quick_fix(tmp_path: Path) -> None:
     assert diagnostic["severity"] == 2  # vim.diagnostic.severity.WARN
     assert diagnostic["href"].endswith("/NN203.md") and diagnostic["related"] == 1
 
-    assert "### This finding" in result["hover"] and "`Net` is an nn.Module" in result["hover"]
-    assert "### Rule documentation" in result["hover"]
+    assert "### Related lines" in result["hover"] and "`Net` is an nn.Module" in result["hover"]
+    assert "### Why is this bad?" in result["hover"] and "### Example" in result["hover"]
     assert result["actions"][:2] == [
         "nnlint (NN203): Add training=self.training",
         "nnlint (NN203): Disable for this line",

@@ -1,5 +1,6 @@
-"""Hovers: the instance explanation plus the rule's documentation on a flagged range, the
-rule's documentation on a code in a suppression comment; English and Korean UI strings."""
+"""Hovers: on a flagged range, what the message lacks (the client shows the message above the
+hover): the related lines as links, the rule's "why" and its example; the rule's
+documentation on a code in a suppression comment; English and Korean UI strings."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ async def hover_at(client: LanguageClient, doc: ClientDoc, position: t.Position)
     return await client.text_document_hover_async(t.HoverParams(text_document=doc.ident, position=position))
 
 
-async def test_hover_on_a_finding_explains_the_instance_then_the_rule(client: LanguageClient) -> None:
+async def test_hover_on_a_finding_links_the_related_lines_then_explains_why(client: LanguageClient) -> None:
     doc: ClientDoc = client.doc  # type: ignore[attr-defined]
     hover = await hover_at(client, doc, doc.position(CALL, 3))
     assert hover is not None and hover.contents.kind == t.MarkupKind.Markdown
@@ -51,13 +52,15 @@ async def test_hover_on_a_finding_explains_the_instance_then_the_rule(client: La
         "**[NN203](https://github.com/nnlint/nnlint/blob/main/docs/rules/NN203.md)** "
         "`functional-dropout-always-on` (default severity: warning)"
     )
-    instance = text.index("### This finding")
-    docs = text.index("### Rule documentation")
-    assert instance < docs
-    between = text[instance:docs]
-    assert "`F.dropout(...)` in `Net.forward` keeps dropping activations after `.eval()`" in between
-    assert "- line 5: `Net` is an nn.Module whose eval() this call ignores" in between
-    assert "#### What it does" in text[docs:] and "#### Use instead" in text[docs:]
+    # the message is not repeated: the client shows it above the hover
+    assert "keeps dropping activations after `.eval()`" not in text
+    related, why, example = (text.index(h) for h in ("### Related lines", "### Why is this bad?", "### Example"))
+    assert related < why < example
+    assert f"- [line 5]({doc.uri}#L5): `Net` is an nn.Module whose eval() this call ignores" in text[related:why]
+    assert "`model.eval()`\nswitches off every `nn.Dropout` layer but not this call" in text[why:example]
+    assert "```python\nclass Net(nn.Module):" in text[example:]
+    # only the why and the example: not what it does, what to use instead or the fix
+    assert "What it does" not in text and "Use instead" not in text and "### Fix" not in text
     assert hover.range == doc.range_of(CALL)
 
 

@@ -27,9 +27,9 @@ async def test_korean_hover_headings(client: LanguageClient) -> None:
     assert hover is not None
     text = hover.contents.value
     assert "(기본 심각도: warning)" in text
-    assert "### 이 진단" in text and "### 규칙 설명" in text
-    assert "- 5행: `Net` is an nn.Module" in text
-    assert "keeps dropping activations" in text  # the rule's own message stays English
+    assert "### 관련 줄" in text
+    assert f"- [5행]({doc.uri}#L5): `Net` is an nn.Module" in text  # the related note stays English
+    assert "### Why is this bad?" in text  # the rule's documentation stays English
 
 
 async def test_korean_code_action_titles(client: LanguageClient) -> None:

@@ -311,8 +311,10 @@ async def test_hover_in_a_cell(client: LanguageClient) -> None:
     )
     assert hover is not None and hover.range == diagnostics[0].range
     value = hover.contents.value
-    assert "NN101" in value and "#### What it does" in value
+    assert "NN101" in value and "### Why is this bad?" in value
     assert "created here (cell 2)" in value
+    # the related line links to its cell (a cell URI already has a fragment: no #L added)
+    assert any(f"]({c.uri}): " in value for c in nb.cells), value
     nothing = await client.text_document_hover_async(
         t.HoverParams(text_document=t.TextDocumentIdentifier(uri=nb.cells[1].uri), position=t.Position(0, 2))
     )

@@ -58,7 +58,7 @@ def test_apply_fix_all_with_a_malformed_argument_answers_without_a_traceback(wir
 
 def test_an_internal_error_carries_no_traceback() -> None:
     """A handler that raises answers -32603 with its message; the traceback stays in the log."""
-    from nnlint.server.handlers import create_server
+    from nnlint.server.app import create_server
 
     server = create_server()
 

@@ -59,7 +59,7 @@ async def test_wrong_types_are_logged_and_defaults_used(client: LanguageClient) 
     hover = await client.text_document_hover_async(
         t.HoverParams(text_document=doc_a.ident, position=diagnostics[0].range.start)
     )
-    assert "### This finding" in hover.contents.value
+    assert "### Related lines" in hover.contents.value
 
 
 async def test_per_folder_settings_from_workspace_configuration(client: LanguageClient) -> None:

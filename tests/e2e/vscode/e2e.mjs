@@ -315,7 +315,7 @@ async function run() {
       if ((await hover.count()) === 0) return false;
       const text = (await hover.first().innerText()).trim();
       // the diagnostic's message and the server's hover (the rule's explanation), fully loaded
-      const done = /NN203/.test(text) && /functional-dropout-always-on/.test(text) && /What it does/.test(text);
+      const done = /NN203/.test(text) && /functional-dropout-always-on/.test(text) && /Why is this bad/.test(text);
       return done && !/Loading\.\.\./.test(text) ? text : false;
     },
     30000,

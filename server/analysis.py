@@ -1,0 +1,81 @@
+"""The work that runs in the analysis pool (off the event loop): the engine call and the
+conversion to LSP, fix verification, memory release. Pure functions of their arguments:
+no server state is read or written here (scheduling does that, on the loop)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from types import SimpleNamespace
+from typing import Any
+
+from lsprotocol import types as t
+from pygls.workspace.position_codec import PositionCodec
+
+from nnlint.config import Settings
+from nnlint.engine import SYNTAX_ERROR, check_source, safe_fixes
+from nnlint.findings import Finding
+from nnlint.project import ProjectIndex
+
+from . import convert
+
+log = logging.getLogger("nnlint.server")
+
+
+def analyse_text(
+    text: str,
+    path: str,
+    settings: Settings,
+    codec: PositionCodec,
+    uri: str,
+    version: int | None,
+    docs_base: str | None,
+    project: ProjectIndex | None,
+) -> tuple[list[Finding] | None, list[t.Diagnostic] | None, t.Diagnostic | None, float, Any]:
+    """The engine call plus the conversion to LSP. Fixes are verified on demand (`verify`),
+    not on every keystroke."""
+    start = time.perf_counter()
+    result = check_source(text, path, settings, verify_fixes=False, project=project)
+    lines = result.source.lines
+    if result.error is not None:
+        error = convert.finding_to_diagnostic(result.error, uri, codec, lines, version, docs_base)
+        return None, None, error, (time.perf_counter() - start) * 1000, None
+    findings = [f for f in result.findings if f.code != SYNTAX_ERROR]
+    diagnostics = [
+        convert.finding_to_diagnostic(f, uri, codec, lines, version, docs_base, index)
+        for index, f in enumerate(findings)
+    ]
+    return findings, diagnostics, None, (time.perf_counter() - start) * 1000, dependencies_only(result.semantic)
+
+
+def dependencies_only(semantic: Any) -> Any:
+    """What the server keeps of an analysis: the modules it read (to re-analyse when one
+    changes). The index itself is released at once, so an editing session does not pile
+    up one semantic index per keystroke for the cyclic collector."""
+    if semantic is None:
+        return None
+    kept = SimpleNamespace(dependencies=dict(semantic.dependencies))
+    semantic.release()
+    return kept
+
+
+def release_memory() -> None:
+    import gc
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
+
+
+def verify(text: str, findings: list[Finding], settings: Settings, project: ProjectIndex | None) -> dict[int, bool]:
+    try:
+        return safe_fixes(text, findings, settings, project)
+    except Exception:  # noqa: BLE001 - an unverifiable fix is simply not offered
+        log.exception("verifying fixes failed")
+        return {index: False for index, finding in enumerate(findings) if finding.fix is not None}
