@@ -1,4 +1,4 @@
-from conftest import apply_fix_and_recheck, codes, lint
+from helpers import apply_fix_and_recheck, codes, lint
 
 from nnlint.findings import Severity
 

@@ -1,4 +1,4 @@
-from conftest import apply_fix_and_recheck, codes, lint, lint_package
+from helpers import apply_fix_and_recheck, codes, lint, lint_package
 
 WRONG = """\
 import torch.nn as nn

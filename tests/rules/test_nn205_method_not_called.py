@@ -1,4 +1,4 @@
-from conftest import apply_fix_and_recheck, codes, line_of, lint, lint_package
+from helpers import apply_fix_and_recheck, codes, line_of, lint, lint_package
 
 import textwrap
 

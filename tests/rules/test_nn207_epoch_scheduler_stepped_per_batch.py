@@ -1,4 +1,4 @@
-from conftest import codes, line_of, lint, lint_package
+from helpers import codes, line_of, lint, lint_package
 
 from nnlint.findings import Severity
 

@@ -1,6 +1,6 @@
 """NN301 softmax-into-cross-entropy."""
 
-from conftest import apply_fix_and_recheck, codes, line_of, lint
+from helpers import apply_fix_and_recheck, codes, line_of, lint
 
 WRONG = '''
 import torch

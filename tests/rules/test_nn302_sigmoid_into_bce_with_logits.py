@@ -1,6 +1,6 @@
 """NN302 sigmoid-into-bce-with-logits."""
 
-from conftest import apply_fix_and_recheck, codes, line_of, lint
+from helpers import apply_fix_and_recheck, codes, line_of, lint
 
 WRONG = '''
 import torch

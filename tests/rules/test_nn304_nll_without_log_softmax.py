@@ -1,6 +1,6 @@
 """NN304 nll-without-log-softmax."""
 
-from conftest import apply_fix_and_recheck, codes, line_of, lint
+from helpers import apply_fix_and_recheck, codes, line_of, lint
 
 WRONG = '''
 import torch
@@ -136,9 +136,9 @@ def test_flags_raw_element_of_a_tuple_returning_model() -> None:
     first, second = model(x)
     loss = F.nll_loss(first, y) + F.nll_loss(second, z)
     """
-    from conftest import codes
+    from helpers import codes
     assert codes(code, "NN304") == [("NN304", 12)]
-    findings = __import__("conftest").lint(code, "NN304")
+    findings = __import__("helpers").lint(code, "NN304")
     assert "`first`" in findings[0].message
 
 

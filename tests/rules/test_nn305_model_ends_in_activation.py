@@ -1,6 +1,6 @@
 """NN305 model-ends-in-activation."""
 
-from conftest import codes, line_of, lint
+from helpers import codes, line_of, lint
 
 WRONG = '''
 import torch

@@ -1,6 +1,6 @@
 """NN401 unfrozen-pretrained-high-lr."""
 
-from conftest import apply_fix_and_recheck, codes, line_of, lint
+from helpers import apply_fix_and_recheck, codes, line_of, lint
 
 from nnlint.config import Settings
 from nnlint.engine import check_source

@@ -1,7 +1,7 @@
 """NN402 requires-grad-typo."""
 
 import pytest
-from conftest import apply_fix_and_recheck, codes, line_of, lint
+from helpers import apply_fix_and_recheck, codes, line_of, lint
 
 WRONG = '''
 import torch
@@ -124,7 +124,7 @@ def test_own_attribute_that_is_read_is_clean():
 
 
 def test_flags_camel_case_typo_in_a_file_without_lowercase_grad() -> None:
-    from conftest import codes
+    from helpers import codes
     code = """\
     from torchvision import models
     model = models.resnet18(weights="DEFAULT")

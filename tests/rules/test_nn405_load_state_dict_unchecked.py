@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import codes, line_of, lint
+from helpers import codes, line_of, lint
 
 from nnlint.config import Settings
 from nnlint.engine import check_source

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import apply_fix_and_recheck, codes, line_of, lint
+from helpers import apply_fix_and_recheck, codes, line_of, lint
 
 HEADER = """
 import torch
