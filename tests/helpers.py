@@ -64,7 +64,9 @@ def apply_fix_and_recheck(code: str, rule_code: str) -> str:
     return check_fix(text, before, target, "train.py")
 
 
-def check_fix(text: str, before: list[Finding], target: Finding, path: str, *, exact: bool = True) -> str:
+def check_fix(
+    text: str, before: list[Finding], target: Finding, path: str, *, exact: bool = True, settings: Settings | None = None
+) -> str:
     """Apply `target`'s fix to `text` (whose findings are `before`) and prove it safe: the
     result parses, that finding is gone and no other finding appeared (with `exact`, none
     vanished either: a fix that makes a missing `.eval` call also settles the missing-eval
@@ -73,7 +75,7 @@ def check_fix(text: str, before: list[Finding], target: Finding, path: str, *, e
     assert target.fix is not None, f"{target.code} has no fix"
     fixed = apply_edits(text, target.fix.edits)
     ast.parse(fixed)
-    after = check_source(fixed, path).findings
+    after = check_source(fixed, path, settings).findings
     old_codes = sorted(f.code for f in before if f is not target)
     new_codes = sorted(f.code for f in after)
     if exact:

@@ -577,3 +577,22 @@ def test_rule_table_follows_the_registry_and_check_mode_sees_a_stale_table(tmp_p
     readme.write_text("no markers\n", encoding="utf-8")
     with pytest.raises(ValueError):
         docs.table_updates(tmp_path)
+
+
+# ------------------------------------------------------------- rule documentation
+SECTIONS = ["What it does", "Why is this bad?", "Example", "Use instead", "Fix"]
+
+
+@pytest.mark.parametrize("code", list(load_rules()))
+def test_rule_documentation_has_the_sections_and_examples(code):
+    """The contract CONTRIBUTING.md states: the docstring starts with the five sections in
+    order, and Example and Use instead each show Python that parses."""
+    doc = load_rules()[code].documentation()
+    sections = re.findall(r"^## (.+)$", doc, re.M)
+    assert sections[: len(SECTIONS)] == SECTIONS, f"{code}: sections {sections}, expected {SECTIONS} first"
+    for name in ("Example", "Use instead"):
+        part = doc.split(f"## {name}\n", 1)[1].split("\n## ", 1)[0]
+        blocks = re.findall(r"```python\n(.*?)```", part, re.S)
+        assert blocks, f"{code}: ## {name} has no ```python block"
+        for block in blocks:
+            compile(block, f"{code} {name}", "exec")

@@ -12,6 +12,8 @@ Layout (tests/rules/fixtures/):
 - Checked codes: the fixture's code, every code named by a marker in the case, and what
   the case header adds: `# case: name  (checks NN30)` checks every code with that prefix,
   `(checks all)` every code.
+- A rule that is off by default (opt-in) is selected for its own fixtures; every other rule
+  runs with the default settings.
 - `NN206_some_name/` (a folder): one multi-file case. Every `.py` file in it is analysed
   with the project index rooted at the folder; markers go in any of its files.
 - `NN102.fixed.py`: the fixture after applying every fix of the fixture's code, case by
@@ -31,10 +33,12 @@ from typing import Callable
 import pytest
 from helpers import check_fix, expectations_in
 
+from nnlint.config import Settings
 from nnlint.engine import check_source
 from nnlint.findings import Finding
 from nnlint.fixes import apply_fixes
 from nnlint.project import ProjectIndex
+from nnlint.registry import load_rules
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CASE = re.compile(r"^# case: (?P<name>\w+)(?:\s+\(checks (?P<checks>all|NN\d*)\))?\s*$")
@@ -66,6 +70,11 @@ def rule_code(path: Path) -> str:
     match = NAME.match(path.name.split(".", 1)[0])
     assert match, f"fixture {path.name} must be named NNxxx.py, NNxxx_<words>.py or NNxxx_<words>/"
     return match["code"]
+
+
+def settings_for(code: str) -> Settings:
+    """The default settings, plus the fixture's rule when it is opt-in."""
+    return Settings() if load_rules()[code].enabled_by_default else Settings(extend_select=(code,))
 
 
 def fixture_files() -> list[Path]:
@@ -118,11 +127,20 @@ def test_fixtures_are_found() -> None:
     assert len(CASES) >= 300 and fixture_folders()
 
 
+def test_every_rule_has_a_fixture_that_expects_it() -> None:
+    """Adding a rule means adding its fixture: at least one case where it must fire."""
+    expected: set[str] = set()
+    for path in [*fixture_files(), *(p for folder in fixture_folders() for p in folder.rglob("*.py"))]:
+        expected |= {code for _, code in expectations_in(path.read_text(encoding="utf-8"))}
+    missing = sorted(set(load_rules()) - expected)
+    assert not missing, f"no fixture in {FIXTURES} expects {missing}"
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_fixture_case(case: Case) -> None:
     text = case.text()
     expected = expectations_in(text)
-    findings = check_source(text, str(case.fixture)).findings
+    findings = check_source(text, str(case.fixture), settings_for(case.code)).findings
     problems = compare(case.fixture.name, text, findings, checked(case.code, case.checks, expected))
     assert not problems, "\n".join(problems)
 
@@ -138,7 +156,7 @@ def test_fixture_folder(folder: Path) -> None:
     project = ProjectIndex(folder, use_jedi=False)
     problems = []
     for path, text in texts.items():
-        findings = check_source(text, str(path), project=project).findings
+        findings = check_source(text, str(path), settings_for(code), project=project).findings
         problems += compare(str(path.relative_to(folder)), text, findings, is_checked)
     assert not problems, "\n".join(problems)
 
@@ -148,13 +166,14 @@ def fixed_case(case: Case) -> tuple[str, int]:
     how many fixes were applied. Each fix offered is first proven safe on its own."""
     text = case.text()
     applied = 0
+    settings = settings_for(case.code)
     for _ in range(MAX_FIX_ROUNDS):
-        findings = check_source(text, str(case.fixture)).findings
+        findings = check_source(text, str(case.fixture), settings).findings
         fixable = [f for f in findings if f.code == case.code and f.fix is not None]
         if not fixable:
             break
         for finding in fixable:
-            check_fix(text, findings, finding, str(case.fixture), exact=False)
+            check_fix(text, findings, finding, str(case.fixture), exact=False, settings=settings)
         text, count = apply_fixes(text, fixable)
         if not count:
             break
