@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -595,4 +596,4 @@ def test_rule_documentation_has_the_sections_and_examples(code):
         blocks = re.findall(r"```python\n(.*?)```", part, re.S)
         assert blocks, f"{code}: ## {name} has no ```python block"
         for block in blocks:
-            compile(block, f"{code} {name}", "exec")
+            compile(textwrap.dedent(block), f"{code} {name}", "exec")  # a fragment may be indented
