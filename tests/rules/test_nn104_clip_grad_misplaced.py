@@ -88,47 +88,6 @@ def test_flags_clip_of_scaled_gradients_and_inserts_unscale() -> None:
     ) in fixed
 
 
-def test_silent_on_correct_placements() -> None:
-    unscaled = AMP.replace("            torch.nn.utils.clip", "            scaler.unscale_(optimizer)\n"
-                                                           "            torch.nn.utils.clip")
-    between = """\
-    import torch
-    model = torch.nn.Linear(4, 2)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    for i, (x, y) in enumerate(loader):
-        loss = torch.nn.functional.mse_loss(model(x), y) / 4
-        loss.backward()
-        if (i + 1) % 4 == 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            opt.zero_grad()
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf"))  # measures only
-    """
-    accelerate = """\
-    import torch
-    from accelerate import Accelerator
-    accelerator = Accelerator(mixed_precision="fp16")
-    model, opt, loader = accelerator.prepare(model, opt, loader)
-    for batch in loader:
-        opt.zero_grad()
-        accelerator.backward(model(**batch).loss)
-        accelerator.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-    """
-    lightning = """\
-    import lightning as L
-    import torch
-    class Net(L.LightningModule):
-        def training_step(self, batch, batch_idx):
-            return self.model(batch).sum()
-        def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
-            self.clip_gradients(optimizer, gradient_clip_val=1.0, gradient_clip_algorithm="norm")
-    trainer = L.Trainer(gradient_clip_val=0.5)
-    """
-    for code in (unscaled, between, accelerate, lightning):
-        assert codes(code, "NN104") == [], code
-
-
 def test_trainer_method_with_helpers() -> None:
     code = """\
     import torch

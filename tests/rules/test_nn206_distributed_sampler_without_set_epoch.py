@@ -35,41 +35,6 @@ def test_flags_the_training_sampler_on_its_construction() -> None:
     assert [r.span.line for r in findings[0].related] == [10, 15, 13]
 
 
-def test_silent_when_the_epoch_is_set() -> None:
-    direct = WRONG.replace("        model.train()\n", "        sampler.set_epoch(epoch)\n        model.train()\n", 1)
-    through_loader = WRONG.replace("        model.train()\n", "        loader.sampler.set_epoch(epoch)\n"
-                                                            "        model.train()\n", 1)
-    no_shuffle = WRONG.replace("DistributedSampler(train_set)", "DistributedSampler(train_set, shuffle=False)")
-    for code in (direct, through_loader, no_shuffle):
-        assert codes(code, "NN206") == [], code
-
-
-def test_silent_for_evaluation_only_samplers_and_accelerate() -> None:
-    evaluation = """\
-    import torch
-    from torch.utils.data import DataLoader, DistributedSampler
-    def evaluate(model, dataset):
-        loader = DataLoader(dataset, sampler=DistributedSampler(dataset))
-        with torch.no_grad():
-            return [model(x) for x in loader]
-    """
-    accelerate = """\
-    import torch
-    from accelerate import Accelerator
-    from torch.utils.data import DataLoader, DistributedSampler
-    accelerator = Accelerator()
-    loader = DataLoader(data, batch_size=8, sampler=DistributedSampler(data))
-    model, opt, loader = accelerator.prepare(model, opt, loader)
-    for epoch in range(3):
-        for batch in loader:
-            opt.zero_grad()
-            accelerator.backward(model(batch).mean())
-            opt.step()
-    """
-    for code in (evaluation, accelerate):
-        assert codes(code, "NN206") == [], code
-
-
 def test_conditional_sampler_is_reported_without_a_fix() -> None:
     """`DistributedSampler(...) if distributed else None`: `sampler.set_epoch` could hit None."""
     code = WRONG.replace("sampler = DistributedSampler(train_set)",

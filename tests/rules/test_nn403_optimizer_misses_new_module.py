@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
 
 from helpers import codes, line_of, lint
 
-from nnlint.config import Settings
-from nnlint.engine import check_source
-from nnlint.project import ProjectIndex
 
 WRONG = """\
 import torch
@@ -99,45 +94,6 @@ def test_optimizer_made_by_a_helper_and_returned():
     """
     assert codes(code, "NN403") == [("NN403", line_of(code, "# here"))]
     assert "took `model`'s parameters" in lint(code, "NN403")[0].message
-
-
-def test_two_file_package(tmp_path: Path):
-    files = {
-        "pkg/__init__.py": "",
-        "pkg/heads.py": """\
-            from torch import nn
-
-            class Head(nn.Module):
-                def __init__(self, dim, classes):
-                    super().__init__()
-                    self.proj = nn.Linear(dim, classes)
-
-                def forward(self, x):
-                    return self.proj(x)
-            """,
-        "pkg/train.py": """\
-            import torch
-            from torchvision import models
-            from pkg.heads import Head
-
-            def run(loader):
-                model = models.resnet50(weights="DEFAULT")
-                optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-                model.fc = Head(2048, 5)
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    torch.nn.functional.cross_entropy(model(x), y).backward()
-                    optimizer.step()
-            """,
-    }
-    for name, text in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    target = tmp_path / "pkg" / "train.py"
-    index = ProjectIndex(tmp_path, use_jedi=False)
-    result = check_source(target.read_text(), str(target), Settings(select=("NN403",)), project=index)
-    assert [(f.code, f.span.line) for f in result.findings] == [("NN403", 8)]
 
 
 def test_head_replaced_by_a_helper_called_after_the_optimizer():

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
 
 from helpers import apply_fix_and_recheck, codes, line_of, lint
 
-from nnlint.config import Settings
-from nnlint.engine import check_source
-from nnlint.project import ProjectIndex
 
 WRONG = """\
 import torch
@@ -84,45 +79,6 @@ def test_fix_refused_when_the_list_is_used_like_a_list():
     """
     (finding,) = lint(code, "NN504")
     assert finding.fix is None
-
-
-def test_two_file_package(tmp_path: Path):
-    files = {
-        "pkg/__init__.py": "",
-        "pkg/layers.py": """\
-            from torch import nn
-
-            class Residual(nn.Module):
-                def __init__(self, dim):
-                    super().__init__()
-                    self.proj = nn.Linear(dim, dim)
-
-                def forward(self, x):
-                    return x + self.proj(x)
-            """,
-        "pkg/model.py": """\
-            from torch import nn
-            from pkg.layers import Residual
-
-            class Net(nn.Module):
-                def __init__(self, dim, depth):
-                    super().__init__()
-                    self.stages = [Residual(dim) for _ in range(depth)]
-
-                def forward(self, x):
-                    for stage in self.stages:
-                        x = stage(x)
-                    return x
-            """,
-    }
-    for name, text in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    target = tmp_path / "pkg" / "model.py"
-    index = ProjectIndex(tmp_path, use_jedi=False)
-    result = check_source(target.read_text(), str(target), Settings(select=("NN504",)), project=index)
-    assert [(f.code, f.span.line) for f in result.findings] == [("NN504", 7)]
 
 
 def test_local_list_given_to_the_attribute():

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
 
 from helpers import codes, line_of, lint
 
 from nnlint.config import Settings
-from nnlint.engine import check_source
-from nnlint.project import ProjectIndex
 
 WRONG = """\
 import torch
@@ -40,37 +36,6 @@ def test_flags_to_on_a_batch_from_a_dataloader():
     assert "`x.to(device)` returns a new tensor" in finding.message
     assert "`x = x.to(device)`" in finding.message
     assert finding.related[0].span.line == line_of(WRONG, "loader = DataLoader")
-
-
-def test_two_file_package(tmp_path: Path):
-    files = {
-        "pkg/__init__.py": "",
-        "pkg/data.py": """\
-            import torch
-            from torch.utils.data import DataLoader, TensorDataset
-
-            def make_loader():
-                data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
-                return DataLoader(data, batch_size=8, shuffle=True)
-            """,
-        "pkg/train.py": """\
-            import torch
-            from pkg.data import make_loader
-
-            def train(model, device):
-                for x, y in make_loader():
-                    x.cuda()
-                    model(x).sum().backward()
-            """,
-    }
-    for name, text in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    target = tmp_path / "pkg" / "train.py"
-    index = ProjectIndex(tmp_path, use_jedi=False)
-    result = check_source(target.read_text(), str(target), Settings(select=("NN602",)), project=index)
-    assert [(f.code, f.span.line) for f in result.findings] == [("NN602", 6)]
 
 
 def test_no_fix_for_attributes_or_globals_read_in_a_function():
