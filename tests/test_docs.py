@@ -123,7 +123,7 @@ def test_regenerate_command_works_from_the_command_line():
 
 # ---------------------------------------------------------------- links in docs/
 def _markdown_files() -> list[Path]:
-    return sorted(DOCS.rglob("*.md"))
+    return sorted(DOCS.rglob("*.md")) + [ROOT / "README.md", ROOT / "CONTRIBUTING.md"]
 
 
 def test_relative_links_in_docs_resolve():
