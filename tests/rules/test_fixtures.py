@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from helpers import check_fix, expectations_in
+from helpers import EXPECT, check_fix, expectations_in
 
 from nnlint.config import Settings
 from nnlint.engine import check_source
@@ -159,6 +159,22 @@ def test_fixture_folder(folder: Path) -> None:
         findings = check_source(text, str(path), settings_for(code), project=project).findings
         problems += compare(str(path.relative_to(folder)), text, findings, is_checked)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("fixture", fixture_files(), ids=lambda path: path.stem)
+def test_a_deleted_marker_fails(fixture: Path) -> None:
+    """The check can fail: a fixture's first marker deleted, its finding is unexpected."""
+    case = next((c for c in split_cases(fixture) if expectations_in(c.text())), None)
+    if case is None:
+        pytest.skip(f"{fixture.name} has no marker")
+    text = case.text()
+    line, code = min(expectations_in(text))
+    lines = text.splitlines(keepends=True)
+    lines[line - 1] = EXPECT.sub("", lines[line - 1])
+    mutated = "".join(lines)
+    findings = check_source(mutated, str(case.fixture), settings_for(case.code)).findings
+    problems = compare(fixture.name, mutated, findings, checked(case.code, case.checks, expectations_in(text)))
+    assert any(problem.startswith(f"{fixture.name}:{line}: unexpected {code}") for problem in problems), problems
 
 
 def fixed_case(case: Case) -> tuple[str, int]:
