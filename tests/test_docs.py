@@ -123,12 +123,12 @@ def test_regenerate_command_works_from_the_command_line():
 
 # ---------------------------------------------------------------- links in docs/
 def _markdown_files() -> list[Path]:
-    return sorted(DOCS.rglob("*.md")) + [ROOT / "README.md", ROOT / "CONTRIBUTING.md"]
+    return sorted(DOCS.rglob("*.md"))
 
 
 def test_relative_links_in_docs_resolve():
     broken = []
-    for path in _markdown_files():
+    for path in [*_markdown_files(), ROOT / "README.md", ROOT / "CONTRIBUTING.md"]:
         text = path.read_text(encoding="utf-8")
         text = re.sub(r"```.*?```", "", text, flags=re.S)
         for target in re.findall(r"\]\(([^)\s]+)\)", text):
