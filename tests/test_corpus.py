@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-
+from helpers import expectations
 
 from nnlint.config import Settings
 from nnlint.engine import check_path
 from nnlint.registry import load_rules
-
-EXPECT = re.compile(r"#\s*expect:\s*([A-Z0-9, ]+)")
-
-
-def expectations(path: Path) -> set[tuple[int, str]]:
-    found = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        match = EXPECT.search(line)
-        if match:
-            found |= {(number, code.strip()) for code in match.group(1).split(",") if code.strip()}
-    return found
 
 
 def case_files(root: Path) -> list[Path]:

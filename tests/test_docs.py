@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,7 @@ def _markdown_files() -> list[Path]:
 
 def test_relative_links_in_docs_resolve():
     broken = []
-    for path in _markdown_files():
+    for path in [*_markdown_files(), ROOT / "README.md", ROOT / "CONTRIBUTING.md"]:
         text = path.read_text(encoding="utf-8")
         text = re.sub(r"```.*?```", "", text, flags=re.S)
         for target in re.findall(r"\]\(([^)\s]+)\)", text):
@@ -544,9 +545,55 @@ def test_why_page_examples_run():
 
 
 # ------------------------------------------------------------------ rule lists
-@pytest.mark.parametrize("page", ["README.md", "vscode-client/README.md"])
-def test_rule_tables_list_every_rule(page):
-    """The README's and the VS Code extension's rule tables name every registered rule."""
-    text = (ROOT / page).read_text(encoding="utf-8")
-    missing = [code for code, rule in load_rules().items() if f"| {code} | {rule.name} |" not in text]
+@pytest.mark.parametrize("page", sorted(docs.TABLES))
+def test_readme_rule_tables_are_generated_and_current(page):
+    """The README's and the VS Code extension's rule tables are generated from the registry
+    (between the rules:start/end markers) and list every registered rule."""
+    path = ROOT / page
+    old, new = docs.table_updates(ROOT)[path]
+    assert old == new, f"{page}'s rule table is out of date: run `{REGENERATE}`"
+    table = old.split(docs.TABLE_START, 1)[1].split(docs.TABLE_END, 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "NN" in line.split("|")[1]]
+    assert len(rows) == len(load_rules())
+    missing = [code for code, rule in load_rules().items() if not re.search(rf"^\| \[?{code}\b.*\| {rule.name} \|", table, re.M)]
     assert not missing, f"{page} does not list {missing}"
+
+
+def test_rule_table_follows_the_registry_and_check_mode_sees_a_stale_table(tmp_path):
+    class Fake(load_rules()["NN204"]):  # type: ignore[misc,valid-type]
+        """## What it does\nSomething."""
+
+        code = "NN998"
+        name = "fake-rule"
+        summary = "a | b"
+        enabled_by_default = False
+
+    table = docs.render_table({"NN998": Fake}, "docs/rules/")
+    assert "| [NN998](docs/rules/NN998.md) | fake-rule | (opt-in, information) a \\| b |" in table
+    assert "| NN998 | fake-rule |" in docs.render_table({"NN998": Fake}, None)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{docs.TABLE_START}\n| old |\n{docs.TABLE_END}\n\nafter\n", encoding="utf-8")
+    old, new = docs.table_updates(tmp_path, {"NN998": Fake})[readme]
+    assert old != new and new.endswith(f"{docs.TABLE_END}\n\nafter\n") and "| old |" not in new
+    readme.write_text("no markers\n", encoding="utf-8")
+    with pytest.raises(ValueError):
+        docs.table_updates(tmp_path)
+
+
+# ------------------------------------------------------------- rule documentation
+SECTIONS = ["What it does", "Why is this bad?", "Example", "Use instead", "Fix"]
+
+
+@pytest.mark.parametrize("code", list(load_rules()))
+def test_rule_documentation_has_the_sections_and_examples(code):
+    """The contract CONTRIBUTING.md states: the docstring starts with the five sections in
+    order, and Example and Use instead each show Python that parses."""
+    doc = load_rules()[code].documentation()
+    sections = re.findall(r"^## (.+)$", doc, re.M)
+    assert sections[: len(SECTIONS)] == SECTIONS, f"{code}: sections {sections}, expected {SECTIONS} first"
+    for name in ("Example", "Use instead"):
+        part = doc.split(f"## {name}\n", 1)[1].split("\n## ", 1)[0]
+        blocks = re.findall(r"```python\n(.*?)```", part, re.S)
+        assert blocks, f"{code}: ## {name} has no ```python block"
+        for block in blocks:
+            compile(textwrap.dedent(block), f"{code} {name}", "exec")  # a fragment may be indented

@@ -4,7 +4,7 @@ no finding from ANY rule (not only from the rule it resembles)."""
 import textwrap
 
 import pytest
-from conftest import lint
+from helpers import lint
 
 TRAPS = {
     "gradient accumulation": """\

@@ -1,4 +1,4 @@
-from conftest import apply_fix_and_recheck, codes, line_of, lint, lint_package
+from helpers import apply_fix_and_recheck, codes, line_of, lint, lint_package
 
 from nnlint.findings import Severity
 
@@ -88,82 +88,6 @@ def test_flags_clip_of_scaled_gradients_and_inserts_unscale() -> None:
     ) in fixed
 
 
-def test_silent_on_correct_placements() -> None:
-    unscaled = AMP.replace("            torch.nn.utils.clip", "            scaler.unscale_(optimizer)\n"
-                                                           "            torch.nn.utils.clip")
-    between = """\
-    import torch
-    model = torch.nn.Linear(4, 2)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    for i, (x, y) in enumerate(loader):
-        loss = torch.nn.functional.mse_loss(model(x), y) / 4
-        loss.backward()
-        if (i + 1) % 4 == 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            opt.zero_grad()
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf"))  # measures only
-    """
-    accelerate = """\
-    import torch
-    from accelerate import Accelerator
-    accelerator = Accelerator(mixed_precision="fp16")
-    model, opt, loader = accelerator.prepare(model, opt, loader)
-    for batch in loader:
-        opt.zero_grad()
-        accelerator.backward(model(**batch).loss)
-        accelerator.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-    """
-    lightning = """\
-    import lightning as L
-    import torch
-    class Net(L.LightningModule):
-        def training_step(self, batch, batch_idx):
-            return self.model(batch).sum()
-        def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
-            self.clip_gradients(optimizer, gradient_clip_val=1.0, gradient_clip_algorithm="norm")
-    trainer = L.Trainer(gradient_clip_val=0.5)
-    """
-    for code in (unscaled, between, accelerate, lightning):
-        assert codes(code, "NN104") == [], code
-
-
-def test_accumulation_over_an_inner_loop_is_fine() -> None:
-    code = """\
-    import torch
-    model = torch.nn.Linear(4, 2)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    for batch in loader:
-        opt.zero_grad()
-        for chunk in batch.chunk(4):
-            torch.nn.functional.mse_loss(model(chunk), chunk[:, :2]).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-    """
-    assert codes(code, "NN104") == []
-
-
-def test_gan_clipping_each_network_before_its_own_step() -> None:
-    code = """\
-    import torch
-    opt_d = torch.optim.Adam(D.parameters())
-    opt_g = torch.optim.Adam(G.parameters())
-    for real in loader:
-        opt_d.zero_grad()
-        d_loss(real).backward()
-        torch.nn.utils.clip_grad_norm_(D.parameters(), 1.0)
-        opt_d.step()
-        opt_g.zero_grad()
-        torch.nn.utils.clip_grad_norm_(G.parameters(), 1.0)
-        g_loss(real).backward()
-        opt_g.step()
-    """
-    # the second clip runs after the discriminator's backward: it cannot be told apart from
-    # accumulation, so nothing is reported
-    assert codes(code, "NN104") == []
-
-
 def test_trainer_method_with_helpers() -> None:
     code = """\
     import torch
@@ -232,14 +156,6 @@ def test_two_file_package(tmp_path) -> None:  # type: ignore[no-untyped-def]
     }
     findings = lint_package(tmp_path, files, "pkg/train.py", "NN104")
     assert [(f.span.line, f.severity) for f in findings] == [(10, Severity.WARNING)]
-
-
-def test_scaled_gradients_mixed_with_a_plain_backward_are_still_scaled() -> None:
-    """A plain backward after the scaled one (NN105's mistake) does not unscale anything."""
-    code = AMP.replace("            scaler.scale(loss).backward()\n",
-                       "            scaler.scale(loss).backward(retain_graph=True)\n            loss.backward()\n")
-    assert codes(code, "NN104") == [("NN104", line_of(code, "clip_grad_norm_"))]
-    assert codes(code, "NN105") == [("NN105", line_of(code, "            loss.backward()"))]
 
 
 def test_clip_inside_a_helper_called_after_the_step() -> None:

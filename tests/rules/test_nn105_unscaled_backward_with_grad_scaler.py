@@ -1,4 +1,4 @@
-from conftest import apply_fix_and_recheck, codes, line_of, lint, lint_package
+from helpers import line_of, lint, lint_package
 
 from nnlint.findings import Severity
 
@@ -29,70 +29,6 @@ def test_flags_the_unscaled_backward() -> None:
     assert "scaler.scale(aux_loss).backward()" in findings[0].message
     assert [r.span.line for r in findings[0].related] == [line_of(WRONG, "scaler.scale(task_loss)"),
                                                           line_of(WRONG, "scaler.step")]
-
-
-def test_fix_scales_the_loss_and_keeps_the_comment() -> None:
-    fixed = apply_fix_and_recheck(WRONG, "NN105")
-    assert "        scaler.scale(aux_loss).backward()  # not scaled\n" in fixed
-
-
-def test_silent_when_every_loss_is_scaled_or_no_scaler() -> None:
-    scaled = WRONG.replace("aux_loss.backward()", "scaler.scale(aux_loss).backward()")
-    bf16 = """\
-    import torch
-    for x, y in loader:
-        optimizer.zero_grad()
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            loss = model(x).mean()
-            aux = model(y).mean()
-        loss.backward(retain_graph=True)
-        aux.backward()
-        optimizer.step()
-    """
-    accelerate = """\
-    import torch
-    from accelerate import Accelerator
-    accelerator = Accelerator(mixed_precision="fp16")
-    model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
-    for batch in loader:
-        optimizer.zero_grad()
-        accelerator.backward(model(**batch).loss)
-        optimizer.step()
-    """
-    amp_switch = """\
-    import torch
-    scaler = torch.cuda.amp.GradScaler()
-    for x, y in loader:
-        optimizer.zero_grad()
-        loss = model(x).mean()
-        if use_amp:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
-    """
-    for code in (scaled, bf16, accelerate, amp_switch):
-        assert codes(code, "NN105") == [], code
-
-
-def test_silent_when_the_plain_loss_has_its_own_plain_step() -> None:
-    code = """\
-    import torch
-    scaler = torch.amp.GradScaler()
-    opt_d = torch.optim.Adam(D.parameters())
-    opt_g = torch.optim.Adam(G.parameters())
-    for real in loader:
-        opt_g.zero_grad()
-        g_loss(real).backward()
-        opt_g.step()
-        opt_d.zero_grad()
-        scaler.scale(d_loss(real)).backward()
-        scaler.step(opt_d)
-        scaler.update()
-    """
-    assert codes(code, "NN105") == []
 
 
 def test_trainer_class_with_a_scaled_backward_helper() -> None:

@@ -1,4 +1,4 @@
-from conftest import apply_fix_and_recheck, codes, line_of, lint, lint_package
+from helpers import apply_fix_and_recheck, codes, line_of, lint, lint_package
 
 import textwrap
 
@@ -86,30 +86,6 @@ def test_evaluation_helper_called_with_a_model() -> None:
     assert "    net.eval()\n" in apply_edits(textwrap.dedent(code), target.fix.edits)
 
 
-def test_trainer_class_methods() -> None:
-    code = """\
-    import torch
-    from torch import nn
-
-    class Trainer:
-        def __init__(self, model):
-            self.model = model
-            self.opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
-
-        def train_step(self, x, y):
-            self.opt.zero_grad
-            loss = nn.functional.mse_loss(self.model(x), y)
-            loss.backward()
-            self.opt.step()
-
-    class Net(nn.Module):
-        def evaluate(self, x):
-            self.eval
-            return self(x)
-    """
-    assert codes(code, "NN205") == [("NN205", 10), ("NN205", 17)]
-
-
 def test_two_file_package(tmp_path) -> None:  # type: ignore[no-untyped-def]
     files = {
         "pkg/__init__.py": "",
@@ -162,35 +138,6 @@ def test_no_fix_where_the_call_needs_an_argument() -> None:
     findings = lint(code, "NN205")
     assert [(f.span.line, f.severity, f.fix) for f in findings] == [
         (6, Severity.WARNING, None), (7, Severity.WARNING, None), (8, Severity.WARNING, None)]
-
-
-def test_silent_on_look_alikes() -> None:
-    code = """\
-    import torch
-    import torch.nn as nn
-
-    class Runner:
-        step = 0
-
-        @property
-        def train(self):
-            return self._loader
-
-        def go(self):
-            self.train
-            self.step
-
-    model = nn.Linear(4, 2)
-    switch = model.eval      # the method kept as a value, called later
-    switch()
-    model.training           # a read of a flag
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    opt.param_groups
-    callbacks = [model.train, opt.zero_grad]
-    r = Runner()
-    r.train
-    """
-    assert lint(code, "NN205") == []
 
 
 def test_method_of_the_wrong_kind_is_not_proven() -> None:

@@ -1,4 +1,4 @@
-from conftest import apply_fix_and_recheck, codes, line_of, lint, lint_package
+from helpers import codes, line_of, lint, lint_package
 
 from nnlint.findings import Severity
 
@@ -33,46 +33,6 @@ def test_flags_the_training_sampler_on_its_construction() -> None:
     assert [(f.span.line, f.severity) for f in findings] == [(line_of(WRONG, "sampler = Distributed"), Severity.WARNING)]
     assert "sampler.set_epoch(epoch)" in findings[0].message
     assert [r.span.line for r in findings[0].related] == [10, 15, 13]
-
-
-def test_fix_sets_the_epoch_first_in_the_epoch_loop() -> None:
-    fixed = apply_fix_and_recheck(WRONG, "NN206")
-    assert "    for epoch in range(epochs):\n        sampler.set_epoch(epoch)\n        model.train()\n" in fixed
-
-
-def test_silent_when_the_epoch_is_set() -> None:
-    direct = WRONG.replace("        model.train()\n", "        sampler.set_epoch(epoch)\n        model.train()\n", 1)
-    through_loader = WRONG.replace("        model.train()\n", "        loader.sampler.set_epoch(epoch)\n"
-                                                            "        model.train()\n", 1)
-    no_shuffle = WRONG.replace("DistributedSampler(train_set)", "DistributedSampler(train_set, shuffle=False)")
-    for code in (direct, through_loader, no_shuffle):
-        assert codes(code, "NN206") == [], code
-
-
-def test_silent_for_evaluation_only_samplers_and_accelerate() -> None:
-    evaluation = """\
-    import torch
-    from torch.utils.data import DataLoader, DistributedSampler
-    def evaluate(model, dataset):
-        loader = DataLoader(dataset, sampler=DistributedSampler(dataset))
-        with torch.no_grad():
-            return [model(x) for x in loader]
-    """
-    accelerate = """\
-    import torch
-    from accelerate import Accelerator
-    from torch.utils.data import DataLoader, DistributedSampler
-    accelerator = Accelerator()
-    loader = DataLoader(data, batch_size=8, sampler=DistributedSampler(data))
-    model, opt, loader = accelerator.prepare(model, opt, loader)
-    for epoch in range(3):
-        for batch in loader:
-            opt.zero_grad()
-            accelerator.backward(model(batch).mean())
-            opt.step()
-    """
-    for code in (evaluation, accelerate):
-        assert codes(code, "NN206") == [], code
 
 
 def test_conditional_sampler_is_reported_without_a_fix() -> None:
@@ -148,67 +108,3 @@ def test_two_file_package(tmp_path) -> None:  # type: ignore[no-untyped-def]
     }
     findings = lint_package(tmp_path, files, "pkg/main.py", "NN206")
     assert [(f.span.line, f.severity) for f in findings] == [(6, Severity.WARNING)]
-
-
-def test_silent_when_a_helper_or_another_module_sets_the_epoch(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    files = {
-        "pkg/__init__.py": "",
-        "pkg/engine.py": """\
-            import torch
-
-            def train(model, loader, optimizer, epoch, sampler=None):
-                if sampler:
-                    sampler.set_epoch(epoch)
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    torch.nn.functional.mse_loss(model(x), y).backward()
-                    optimizer.step()
-
-            def train_on(model, loader, optimizer, epoch):
-                loader.sampler.set_epoch(epoch)
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    torch.nn.functional.mse_loss(model(x), y).backward()
-                    optimizer.step()
-            """,
-        "pkg/main.py": """\
-            import torch
-            from torch.utils.data import DataLoader, DistributedSampler
-            from pkg.engine import train
-
-            def main(model, dataset, epochs):
-                sampler = DistributedSampler(dataset)
-                loader = DataLoader(dataset, batch_size=16, sampler=sampler)
-                optimizer = torch.optim.Adam(model.parameters())
-                for epoch in range(epochs):
-                    train(model, loader, optimizer, epoch, sampler=sampler)
-            """,
-        "pkg/main2.py": """\
-            import torch
-            from torch.utils.data import DataLoader, DistributedSampler
-            from pkg.engine import train_on
-
-            def main(model, dataset, epochs):
-                loader = DataLoader(dataset, batch_size=16, sampler=DistributedSampler(dataset))
-                optimizer = torch.optim.Adam(model.parameters())
-                for epoch in range(epochs):
-                    train_on(model, loader, optimizer, epoch)
-            """,
-    }
-    assert lint_package(tmp_path, files, "pkg/main.py", "NN206") == []
-    assert lint_package(tmp_path, files, "pkg/main2.py", "NN206") == []
-
-
-def test_one_pass_over_the_data_needs_no_epoch() -> None:
-    code = """\
-    import torch
-    from torch.utils.data import DataLoader, DistributedSampler
-    def finetune(model, dataset):
-        loader = DataLoader(dataset, batch_size=8, sampler=DistributedSampler(dataset))
-        opt = torch.optim.AdamW(model.parameters())
-        for x, y in loader:
-            opt.zero_grad()
-            torch.nn.functional.mse_loss(model(x), y).backward()
-            opt.step()
-    """
-    assert codes(code, "NN206") == []

@@ -1,7 +1,6 @@
 """NN402 requires-grad-typo."""
 
-import pytest
-from conftest import apply_fix_and_recheck, codes, line_of, lint
+from helpers import apply_fix_and_recheck, codes, line_of, lint
 
 WRONG = '''
 import torch
@@ -17,32 +16,10 @@ class SentimentRNN(nn.Module):
 '''
 
 
-def test_flags_typo():
-    assert codes(WRONG, "NN4") == [("NN402", line_of(WRONG, "# here"))]
-
-
 def test_message_and_related():
     (finding,) = lint(WRONG, "NN402")
     assert "`require_grad`" in finding.message and "still trained" in finding.message
     assert finding.related[0].span.line == line_of(WRONG, "nn.Embedding(")
-
-
-def test_fix_renames():
-    fixed = apply_fix_and_recheck(WRONG, "NN402")
-    assert "self.embedding.weight.requires_grad = False  # here" in fixed
-
-
-@pytest.mark.parametrize(
-    "attr", ["requires_grads", "require_grads", "requires_gradient", "requires_grad_", "requries_grad"]
-)
-def test_other_typos_in_loops(attr):
-    code = f'''
-    def freeze(model):
-        for p in model.layers[0].parameters():
-            p.{attr} = False
-        model.layers[1].weight.{attr} = False
-    '''
-    assert codes(code, "NN402") == [("NN402", 4), ("NN402", 5)]
 
 
 def test_requires_grad_on_module():
@@ -66,21 +43,6 @@ def test_requires_grad_on_module():
     assert "model.requires_grad_(False)\n" in fixed
 
 
-def test_module_attribute_in_class():
-    code = '''
-    import torch.nn as nn
-    from transformers import AutoModel
-    class Clf(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.encoder = AutoModel.from_pretrained("bert-base-uncased")
-            self.encoder.requires_grad = False
-    '''
-    assert codes(code, "NN402") == [("NN402", line_of(code, "self.encoder.requires_grad"))]
-    fixed = apply_fix_and_recheck(code, "NN402")
-    assert "self.encoder.requires_grad_(False)" in fixed
-
-
 def test_typo_on_module_fix_calls_method():
     code = '''
     import torch.nn as nn
@@ -92,64 +54,14 @@ def test_typo_on_module_fix_calls_method():
     assert "backbone.requires_grad_(False)" in fixed
 
 
-def test_correct_code_is_clean():
-    code = '''
-    import torch.nn as nn
-    class Clf(nn.Module):
-        def __init__(self, require_grad=True):
-            super().__init__()
-            self.require_grad = require_grad
-            self.fc = nn.Linear(3, 3)
-            self.fc.weight.requires_grad = False
-            self.fc.requires_grad_(False)
-    t = torch.zeros(3)
-    t.requires_grad = True
-    for p in model.parameters():
-        p.requires_grad = False
-    '''
-    assert codes(code, "NN402") == []
-
-
-def test_own_attribute_that_is_read_is_clean():
-    code = '''
-    class Config:
-        pass
-    cfg = Config()
-    cfg.requires_grads = [True, False]
-    state.requires_gradient = False
-    if state.requires_gradient:
-        pass
-    '''
-    assert codes(code, "NN402") == []
-
-
 def test_flags_camel_case_typo_in_a_file_without_lowercase_grad() -> None:
-    from conftest import codes
+    from helpers import codes
     code = """\
     from torchvision import models
     model = models.resnet18(weights="DEFAULT")
     model.layer1.requiresGrad = False
     """
     assert codes(code, "NN402") == [("NN402", 3)]
-
-
-def test_silent_on_a_fresh_tensor_that_never_required_grad() -> None:
-    """`torch.zeros(...)` requires no gradient: `pe.require_grad = False` is a harmless
-    typo (Time-Series-Library's positional embeddings)."""
-    code = """\
-    import torch
-    import torch.nn as nn
-
-    class PositionalEmbedding(nn.Module):
-        def __init__(self, d_model, max_len=5000):
-            super().__init__()
-            pe = torch.zeros(max_len, d_model).float()
-            pe.require_grad = False
-            self.register_buffer("pe", pe)
-    """
-    assert codes(code, "NN402") == []
-    asked = code.replace("torch.zeros(max_len, d_model)", "torch.zeros(max_len, d_model, requires_grad=True)")
-    assert codes(asked, "NN402") == [("NN402", 8)]
 
 
 def test_a_typo_that_sets_true_says_what_really_happens() -> None:

@@ -6,7 +6,7 @@ import ast
 import textwrap
 from collections import Counter
 
-from conftest import line_of, lint
+from helpers import line_of, lint
 
 from nnlint.config import Settings
 from nnlint.engine import check_source

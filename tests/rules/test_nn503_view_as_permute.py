@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import apply_fix_and_recheck, codes, line_of, lint
+from helpers import codes, line_of, lint
 
 HEADER = """
 import torch
@@ -27,21 +27,6 @@ def forward(x):
     assert "`(b, t, c)`" in finding.message
     assert "`x.permute(0, 2, 1)`" in finding.message
     assert finding.related[0].span.line == line_of(code, "b, t, c = x.shape")
-
-
-def test_size_calls_and_shape_indexing() -> None:
-    code = HEADER + """
-def f(x, img, seq):
-    y = x.view(x.size(0), x.size(2), x.size(1))  # a
-    n, h, w, c = img.size()
-    z = img.reshape(n, c, h, w)  # b
-    batch = seq.shape[0]
-    length = seq.shape[1]
-    s = seq.reshape((batch, seq.shape[2], length))  # c
-    u = torch.reshape(img, (n, c, h, w))  # d
-    return y, z, s, u
-"""
-    assert nn503(code) == [line_of(code, "# a"), line_of(code, "# b"), line_of(code, "# c"), line_of(code, "# d")]
 
 
 def test_flattened_groups_out_of_order() -> None:
@@ -77,96 +62,6 @@ class Attention(nn.Module):
     finding = lint(code, "NN503")[0]
     assert finding.fix is None
     assert "`k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)`" in finding.message
-
-
-def test_negatives() -> None:
-    code = HEADER + """
-class Attention(nn.Module):
-    def __init__(self, d, n_head):
-        super().__init__()
-        self.key = nn.Linear(d, d)
-        self.n_head = n_head
-
-    def forward(self, x, att, v):
-        B, T, C = x.shape
-        k = self.key(x).view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        y = att @ v
-        y = y.view(B, self.n_head, T, C // self.n_head)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)
-        flat = x.view(B * T, C)
-        same = x.view(B, T, C)
-        unsq = x.view(B, 1, T, C)
-        rest = x.view(B, T, -1)
-        return k, y, flat, same, unsq, rest
-
-def flatten(x):
-    b, c, h, w = x.shape
-    return x.view(b, -1), x.view(b, c * h * w), x.reshape(b, c, h * w)
-
-def channel_shuffle(x, groups):
-    b, c, h, w = x.size()
-    x = x.view(b, groups, c // groups, h, w)
-    x = torch.transpose(x, 1, 2).contiguous()
-    return x.view(b, -1, h, w)
-
-def different_tensors(x, y):
-    b, t, c = x.shape
-    return y.view(b, c, t), x.view(y.size(0), y.size(2), y.size(1))
-
-def reassigned(x, conv):
-    b, t, c = x.shape
-    x = x.permute(0, 2, 1)
-    x = x.view(b, c, t)
-    t = t // 2
-    z = conv(x).view(b, c, t)
-    return x, z
-
-def sizes_rebound(x):
-    b, t, c = x.shape
-    c, t = t, c
-    return x.view(b, c, t)
-
-def squeeze_channel(x):
-    b, c, h, w = x.shape
-    return x.view(b, h, w)
-
-def video(x):
-    b, t, c, h, w = x.shape
-    return x.view(b * t, c, h, w), x.view(b, t * c, h, w)
-"""
-    assert nn503(code) == []
-
-
-def test_fix_permute() -> None:
-    code = HEADER + """
-def forward(x):
-    b, t, c = x.shape
-    x = x.view(b, c, t)
-    return x
-"""
-    fixed = apply_fix_and_recheck(code, "NN503")
-    assert "    x = x.permute(0, 2, 1)\n" in fixed
-
-
-def test_fix_adds_contiguous_when_viewed_again() -> None:
-    code = HEADER + """
-def forward(x):
-    n, h, w, c = x.shape
-    y = x.reshape(n, c, h, w)
-    return y.view(n, -1)
-"""
-    fixed = apply_fix_and_recheck(code, "NN503")
-    assert "    y = x.permute(0, 3, 1, 2).contiguous()\n" in fixed
-
-
-def test_fix_function_form() -> None:
-    code = HEADER + """
-def forward(x):
-    n, h, w, c = x.shape
-    return torch.reshape(x, (n, c, h, w))
-"""
-    fixed = apply_fix_and_recheck(code, "NN503")
-    assert "return torch.permute(x, (0, 3, 1, 2))" in fixed
 
 
 def test_a_later_dimension_put_before_the_ones_it_skips() -> None:

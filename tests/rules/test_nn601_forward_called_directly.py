@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import apply_fix_and_recheck, codes, line_of, lint
+from helpers import codes, line_of, lint
 
 HEADER = """
 import torch
@@ -33,42 +33,6 @@ out = net.forward(torch.randn(3, 4))  # here
     assert "`net(...)`" in finding.message
     assert finding.related and "Net" in finding.related[0].message
     assert finding.related[0].span.line == line_of(code, "net = Net()")
-
-
-def test_flags_torch_nn_and_zoo_models() -> None:
-    code = HEADER + """
-import torchvision
-layer = nn.Linear(4, 2)
-y = layer.forward(x)  # a
-backbone = torchvision.models.resnet18()
-feats = backbone.forward(images)  # b
-"""
-    assert nn601(code) == [line_of(code, "# a"), line_of(code, "# b")]
-
-
-def test_a_name_proves_no_module() -> None:
-    """A parameter or attribute named `model` or `encoder` may hold anything: an OpenCV
-    `cv2.dnn` net or an RPC `RemoteModule`, whose `.forward()` is their API. No finding
-    (and so no fix that would call a non-callable object) without a module constructor."""
-    code = HEADER + """
-def evaluate(model, x):
-    return model.forward(x)
-
-class Wrapper(nn.Module):
-    def __init__(self, encoder):
-        super().__init__()
-        self.encoder = encoder
-        self.head = nn.Linear(8, 2)
-
-    def forward(self, x):
-        return self.head(self.encoder.forward(x))
-
-import cv2
-net = cv2.dnn.readNetFromONNX("model.onnx")
-net.setInput(blob)
-out = net.forward()
-"""
-    assert nn601(code) == []
 
 
 def test_what_the_value_does_proves_a_module() -> None:
@@ -102,61 +66,3 @@ y = layer.forward(x)
     assert lint(pruned, "NN601")[0].severity.value == "warning"
     wrapped = plain + "ddp = torch.nn.parallel.DistributedDataParallel(layer)\ncompiled = torch.compile(layer)\n"
     assert lint(wrapped, "NN601")[0].severity.value == "information"
-
-
-def test_super_base_and_self_forward_are_fine() -> None:
-    code = HEADER + """
-class LastStep(nn.LSTM):
-    def forward(self, x, hx=None):
-        out, _ = super().forward(x, hx)
-        out2, _ = super(LastStep, self).forward(x, hx)
-        out3, _ = nn.LSTM.forward(self, x, hx)
-        return out[:, -1]
-
-class Base(nn.Module):
-    def forward(self, x):
-        return x
-
-class Child(Base):
-    def forward(self, x):
-        return Base.forward(self, x) * 2
-
-    def predict_step(self, batch, idx):
-        return self.forward(batch)
-"""
-    assert nn601(code) == []
-
-
-def test_non_module_objects_are_fine() -> None:
-    code = HEADER + """
-class Pipeline:
-    def forward(self, x):
-        return x + 1
-
-pipe = Pipeline()
-y = pipe.forward(3)
-model = Pipeline()
-z = model.forward(3)
-
-def step(sim, x):
-    return sim.forward(x)
-
-import numpy as np
-w = np.random.forward(3)
-"""
-    assert nn601(code) == []
-
-
-def test_fix_replaces_forward_by_call() -> None:
-    code = HEADER + """
-model = nn.Sequential(nn.Linear(2, 4), nn.ReLU())
-logits = model.forward(x, )  # keep
-out = model . forward(
-    x,
-)
-"""
-    fixed = apply_fix_and_recheck(code, "NN601")
-    assert "logits = model(x, )  # keep" in fixed
-    fixed = apply_fix_and_recheck(fixed, "NN601")
-    assert "out = model(\n    x,\n)" in fixed
-    assert nn601(fixed) == []
