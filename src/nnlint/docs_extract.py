@@ -1,9 +1,8 @@
 """Babel extractor for the ``nnlint-docs`` catalog: each rule's summary, fix title and documentation.
 
-Referenced from ``babel-docs.cfg`` as ``nnlint.docs_extract:extract_rule_texts``::
-
-    pybabel extract -F babel-docs.cfg --add-location=file --sort-by-file \\
-        -o src/nnlint/locale/nnlint-docs.pot rules
+Referenced from ``babel-docs.cfg`` as ``nnlint.docs_extract:extract_rule_texts``; from the
+repository root, ``pybabel extract`` followed by :data:`EXTRACT_ARGS` rewrites the template
+(the same mapping collects the ``doc_text("...")`` strings of the rule pages).
 
 It reads the rule modules as source (``ast``, nothing imported or run): in every class that
 sets ``code = "NN..."``, the ``summary`` and ``fix_title`` string attributes and the class
@@ -19,6 +18,19 @@ import ast
 from typing import IO, Iterator, Mapping, Sequence
 
 from nnlint.localized_docs import markdown_blocks
+
+TEMPLATE = "src/nnlint/locale/nnlint-docs.pot"
+EXTRACT_ARGS: tuple[str, ...] = (
+    "-F", "babel-docs.cfg",
+    "--no-default-keywords", "-k", "doc_text",
+    # file names without line numbers: editing a rule's code does not make the template stale
+    "--add-location=file",
+    "--sort-by-file",
+    "--project=nnlint",
+    "-o", TEMPLATE,
+    "rules", "src/nnlint",
+)
+"""``pybabel extract`` arguments, run from the repository root, that produce the template."""
 
 Message = tuple[int, str | None, str, list[str]]
 """What Babel expects from an extractor: (line number, function name, message, comments)."""

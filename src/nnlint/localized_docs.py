@@ -87,6 +87,24 @@ def translate_markdown(markdown: str, lang: str) -> str:
     )
 
 
+def doc_text(text: str, lang: str) -> str:
+    """A fixed string of the rule pages (``nnlint rule``, docs/) in ``lang``.
+
+    The extraction (``nnlint.docs_extract.EXTRACT_ARGS``) collects the literal first
+    argument of every ``doc_text(...)`` call into the ``nnlint-docs`` template. Values go
+    in as ``{name}`` placeholders filled by :func:`fill` after translation, so a translator
+    sees whole sentences and can move the values around.
+    """
+    return translate(text, lang, DOCS_DOMAIN)
+
+
+def fill(template: str, **values: object) -> str:
+    """``template`` with each ``{name}`` replaced by ``values[name]`` (other braces kept as they are)."""
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", str(value))
+    return template
+
+
 def documentation(rule: type[Rule], lang: str) -> str:
     """``rule.documentation()`` in ``lang``: prose translated, code blocks untouched."""
     return translate_markdown(rule.documentation(), lang)
