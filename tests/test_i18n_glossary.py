@@ -2,7 +2,8 @@
 
 For every entry of every Korean catalog (both domains: ``nnlint`` messages and
 ``nnlint-docs`` rule texts, whichever .po files exist), when the English msgid uses a glossary
-term (whole word, any case, plural included, outside `code`), the Korean msgstr must contain
+term (whole word, any case, plural included, outside `code` and not part of a hyphenated
+compound such as "with-logits"), the Korean msgstr must contain
 the glossary's Korean term. Longer terms win: "gradient clipping" is checked as itself, not
 again as "gradient", and "batch norm" not again as "batch".
 """
@@ -48,8 +49,9 @@ def load_glossary(path: Path = GLOSSARY) -> list[Term]:
         assert len(row) == 3, f"{path.name}:{number}: expected 3 tab-separated columns, got {row!r}"
         english, korean, _note = (cell.strip() for cell in row)
         assert english and korean, f"{path.name}:{number}: empty term"
-        # whole words, singular or plural ("gradients", "batches"), any case
-        pattern = re.compile(rf"\b{re.escape(english)}(?:s|es)?\b", re.IGNORECASE)
+        # whole words, singular or plural ("gradients", "batches"), any case; a hyphenated
+        # compound is a term of its own ("with-logits", "batch-first"), not this word
+        pattern = re.compile(rf"(?<![\w-]){re.escape(english)}(?:s|es)?(?![\w-])", re.IGNORECASE)
         terms.append(Term(english, korean, pattern))
     return sorted(terms, key=lambda term: -len(term.english))
 
@@ -124,6 +126,7 @@ def test_the_check_catches_a_wrong_term_and_ignores_code():
     # code stays English: `F.softmax` is an identifier, not the word softmax
     assert not missing_terms("Calls `F.softmax` here.", "여기서 `F.softmax`를 호출합니다.", terms)
     assert not missing_terms("Pass shuffle=True to optimizer.step()", "shuffle=True와 optimizer.step() 전달", terms)
+    assert not missing_terms("Use the with-logits form.", "with-logits 형태를 사용합니다.", terms)
     # a term wrapped over a line break, in either language, is still the term
     assert not missing_terms("stays in training\nmode", "학습\n모드로 남습니다", terms)
     # the longer term is required, and the shorter one it contains is not asked for again
