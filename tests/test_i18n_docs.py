@@ -280,3 +280,17 @@ def test_rule_command_rejects_an_unknown_language():
     result = _nnlint("rule", "NN101", "--lang", "fr")
     assert result.returncode == 2
     assert "invalid choice: 'fr'" in result.stderr and result.stdout == ""
+
+
+def test_korean_pages_are_the_english_pages_translated():
+    """docs/ko/ has the same pages as docs/rules/, with Korean labels and the same code blocks."""
+    english_dir, korean_dir = ROOT / "docs" / "rules", ROOT / "docs" / "ko"
+    assert sorted(p.name for p in korean_dir.glob("*.md")) == sorted(p.name for p in english_dir.glob("*.md"))
+    for code, rule in load_rules().items():
+        english = (english_dir / f"{code}.md").read_text(encoding="utf-8")
+        korean = (korean_dir / f"{code}.md").read_text(encoding="utf-8")
+        assert f"| 코드 | `{code}` |" in korean and "## 설정" in korean and f"[English](../rules/{code}.md)" in korean
+        assert f"> {localized_docs.summary(rule, 'ko')}" in korean
+        assert FENCED.findall(korean) == FENCED.findall(english), f"{code}: a code block differs between the pages"
+    index = (korean_dir / "README.md").read_text(encoding="utf-8")
+    assert "| 코드 | 이름 | 기본 심각도 | 자동 수정 | 도입 버전 | 조용히 잘못되는 것 |" in index
