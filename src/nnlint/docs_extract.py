@@ -1,6 +1,6 @@
 """Babel extractor for the ``nnlint-docs`` catalog: each rule's summary, fix title and documentation.
 
-Referenced from ``babel-docs.cfg`` as ``nnlint.docs_extract:extract_rule_texts``; from the
+Referenced from ``babel/nnlint-docs.cfg`` as ``nnlint.docs_extract:extract_rule_texts``; from the
 repository root, ``pybabel extract`` followed by :data:`EXTRACT_ARGS` rewrites the template
 (the same mapping collects the ``doc_text("...")`` strings of the rule pages).
 
@@ -21,7 +21,7 @@ from nnlint.localized_docs import markdown_blocks
 
 TEMPLATE = "src/nnlint/locale/nnlint-docs.pot"
 EXTRACT_ARGS: tuple[str, ...] = (
-    "-F", "babel-docs.cfg",
+    "-F", "babel/nnlint-docs.cfg",
     "--no-default-keywords", "-k", "doc_text",
     # file names without line numbers: editing a rule's code does not make the template stale
     "--add-location=file",
