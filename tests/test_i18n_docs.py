@@ -36,9 +36,8 @@ POT = LOCALE_DIR / f"{DOCS_DOMAIN}.pot"
 PO = LOCALE_DIR / "ko" / "LC_MESSAGES" / f"{DOCS_DOMAIN}.po"
 MO = PO.with_suffix(".mo")
 REFRESH = (
-    f"refresh with `pybabel extract {' '.join(EXTRACT_ARGS)}`, then "
-    f"`pybabel update -D {DOCS_DOMAIN} -i {TEMPLATE} -d src/nnlint/locale -l ko --no-fuzzy-matching`, "
-    f"translate, and `pybabel compile -D {DOCS_DOMAIN} -d src/nnlint/locale -l ko`"
+    "run `scripts/i18n-docs.sh` (extract, merge into the .po, compile, regenerate docs/), translate "
+    "the new or empty entries in the .po, then `scripts/i18n-docs.sh compile`"
 )
 FENCED = re.compile(r"^```.*?^```", re.S | re.M)
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
