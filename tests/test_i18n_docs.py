@@ -27,7 +27,7 @@ from babel.messages.mofile import write_mo  # noqa: E402
 from babel.messages.pofile import read_po, write_po  # noqa: E402
 
 from nnlint import localized_docs  # noqa: E402
-from nnlint.docs_extract import EXTRACT_ARGS, TEMPLATE, rule_messages  # noqa: E402
+from nnlint.docs_extract import EXTRACT_ARGS, rule_messages  # noqa: E402
 from nnlint.i18n import DOCS_DOMAIN, LOCALE_DIR  # noqa: E402
 from nnlint.registry import load_rules  # noqa: E402
 
