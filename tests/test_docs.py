@@ -1,7 +1,7 @@
 """The documentation is tested like code.
 
-- docs/rules/ is generated from the registry: a page that differs from what its rule
-  generates today fails, with the command that regenerates it.
+- docs/rules/ (and docs/ko/, the Korean pages) is generated from the registry: a page that
+  differs from what its rule generates today fails, with the command that regenerates it.
 - Every command shown in a fenced `bash` block of docs/*.md (and in the `run:` steps of
   the documented CI workflow) is either run here against a copy of examples/ or named in
   COVERED_ELSEWHERE with the test that exercises it; an unknown command fails.
@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from nnlint import docs
+from nnlint.i18n import LANGUAGES
 from nnlint.output import DOCS_BASE_URL, rule_url
 from nnlint.registry import load_rules
 
@@ -38,12 +39,16 @@ else:  # pragma: no cover
 
 
 # ------------------------------------------------------------------ rule reference
-def test_rule_reference_is_up_to_date():
-    problems = docs.stale_pages(RULES_DIR, docs.generate())
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_rule_reference_is_up_to_date(lang):
+    # docs/rules/ in English, docs/<lang>/ for each translation (rules + the nnlint-docs catalog)
+    folder = docs.default_output(lang)
+    assert folder.parent == DOCS
+    problems = docs.stale_pages(folder, docs.generate(lang=lang))
     assert not problems, (
-        "docs/rules/ is out of date with the registered rules:\n  "
+        f"docs/{folder.name}/ is out of date with the registered rules:\n  "
         + "\n  ".join(problems)
-        + f"\nRegenerate it with `{REGENERATE}` (from the repository root) and commit docs/rules/."
+        + f"\nRegenerate it with `{REGENERATE}` (from the repository root) and commit docs/{folder.name}/."
     )
 
 

@@ -82,6 +82,18 @@ def test_wheel_layout(wheel: Path) -> None:
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
 
 
+def test_wheel_carries_the_translation_catalogs(wheel: Path) -> None:
+    """Every template, catalog, compiled catalog and glossary under src/nnlint/locale is packaged."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    locale = ROOT / "src" / "nnlint" / "locale"
+    files = sorted(p for p in locale.rglob("*") if p.suffix in (".pot", ".po", ".mo", ".tsv"))
+    assert any(p.suffix == ".mo" for p in files)
+    for path in files:
+        name = "nnlint/" + path.relative_to(ROOT / "src" / "nnlint").as_posix()
+        assert name in names, f"{name} is not in the wheel"
+
+
 def test_wheel_installs_into_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
@@ -126,3 +138,9 @@ def test_wheel_installs_into_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
         assert code in listing.stdout
     version = subprocess.run([str(bindir / "nnlint"), "--version"], cwd=work, capture_output=True, text=True, env=ENV, timeout=60)
     assert version.returncode == 0 and version.stdout.startswith("nnlint ")
+    # the installed package finds its compiled Korean catalog
+    korean = subprocess.run(
+        [str(bindir / "nnlint"), "rule", "NN101", "--lang", "ko"], cwd=work, capture_output=True, text=True,
+        encoding="utf-8", env={**ENV, "PYTHONIOENCODING": "utf-8"}, timeout=60,
+    )
+    assert korean.returncode == 0 and "## 하는 일" in korean.stdout, korean.stdout[:500] + korean.stderr

@@ -30,6 +30,9 @@ from nnlint.runtime import tune_gc
 from nnlint.source import MAX_FILE_BYTES, SourceDecodeError, decode_source, read_source, source_encoding
 from nnlint.walk import collect_files, real_path
 from nnlint.fsutil import CHANGED, replace_file
+from nnlint import localized_docs
+from nnlint.i18n import LANGUAGES, from_environment
+from nnlint.localized_docs import doc_text, fill
 
 # The engine, the rules and the process pool are imported when a file is analysed: a
 # re-run that the result cache answers never loads them (a third of its time).
@@ -94,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     rule = commands.add_parser("rule", help="explain a rule", description="Print a rule's documentation.")
     rule.add_argument("code", nargs="?", help="rule code, e.g. NN101")
     rule.add_argument("--all", action="store_true", help="list every rule")
+    rule.add_argument(
+        "--lang", choices=LANGUAGES, help="language of the documentation (default: from LC_ALL, LC_MESSAGES or LANG)"
+    )
 
     server = commands.add_parser("server", help="start the language server", description="Start the nnlint language server (stdio by default).")
     server.add_argument("--stdio", action="store_true", help="talk LSP over standard input/output (default)")
@@ -140,20 +146,27 @@ def run_rule(args: argparse.Namespace) -> int:
     from nnlint.registry import load_rules
 
     rules = load_rules()
+    lang = args.lang or from_environment()
     if args.all or not args.code:
         width = max(len(rule.name) for rule in rules.values())
+        opt_in = doc_text(" (opt-in)", lang)
         for code, rule in rules.items():
             fix = "fix" if rule.fix_title else "   "
-            default = "" if rule.enabled_by_default else " (opt-in)"
-            print(f"{code}  {rule.name:<{width}}  {rule.severity.value:<11}  {fix}  {rule.summary}{default}")
+            default = "" if rule.enabled_by_default else opt_in
+            summary = localized_docs.summary(rule, lang)
+            print(f"{code}  {rule.name:<{width}}  {rule.severity.value:<11}  {fix}  {summary}{default}")
         return EXIT_CLEAN
     rule = rules.get(args.code.upper())
     if rule is None:
         print(f"nnlint: unknown rule {args.code!r}; `nnlint rule --all` lists them", file=sys.stderr)
         return EXIT_ERROR
     print(f"# {rule.code} {rule.name}\n")
-    print(f"Default severity: {rule.severity.value}. Fix: {'available' if rule.fix_title else 'none'}.\n")
-    print(rule.documentation())
+    if rule.fix_title:
+        header = doc_text("Default severity: {severity}. Fix: available.", lang)
+    else:
+        header = doc_text("Default severity: {severity}. Fix: none.", lang)
+    print(fill(header, severity=rule.severity.value) + "\n")
+    print(localized_docs.documentation(rule, lang))
     return EXIT_CLEAN
 
 
