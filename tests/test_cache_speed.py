@@ -76,11 +76,23 @@ def test_an_entry_of_a_file_that_is_gone_is_dropped_when_its_index_is_written(tm
     (tree / "a" / "m1.py").unlink()
     (tree / "a" / "m0.py").write_text("y = 2\n")
     run(tmp_path, "check", "--cache-dir", str(cache), str(tree))
-    entries = {}
+    paths = set()
     for index in cache.glob("*.json"):
-        entries.update(json.loads(index.read_text())["entries"])
-    assert str((tree / "a" / "m1.py").resolve()) not in entries
-    assert str((tree / "a" / "m0.py").resolve()) in entries
+        paths.update(entry["path"] for entry in json.loads(index.read_text())["entries"].values())
+    assert str((tree / "a" / "m1.py").resolve()) not in paths
+    assert str((tree / "a" / "m0.py").resolve()) in paths
+
+
+def test_runs_with_other_settings_keep_their_own_entries(tmp_path: Path, tree: Path) -> None:
+    cache = str(tmp_path / "cache")
+    plain = run(tmp_path, "check", "--format", "json", "--cache-dir", cache, str(tree))
+    selected = run(tmp_path, "check", "--format", "json", "--select", "NN1", "--cache-dir", cache, str(tree))
+    assert "nnlint.engine" in selected[1]
+    again = [run(tmp_path, "check", "--format", "json", "--cache-dir", cache, str(tree)),
+             run(tmp_path, "check", "--format", "json", "--select", "NN1", "--cache-dir", cache, str(tree))]
+    assert [(r[0], r[2]) for r in again] == [(plain[0], plain[2]), (selected[0], selected[2])]
+    # (a --select run imports the rules to check the codes it names; analysing would import the engine)
+    assert again[0][1] == [] and "nnlint.engine" not in again[1][1], "a run with other settings evicted the other's entries"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import os
 import re
 import shlex
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,19 @@ def offline(command: str, venv: Path, checkout: Path) -> list[str]:
     return [str(venv / "bin" / "python"), "-m", "pip", "install", *pip_options, target]
 
 
+def see_outer_site_packages(venv: Path) -> None:
+    """The installed nnlint's dependencies are those of the interpreter running the tests:
+    when that is itself a venv, --system-site-packages reaches the base interpreter's only,
+    so its own site-packages go on the new venv's path too (as plain entries: their .pth
+    files, the editable install's among them, are not run)."""
+    purelib = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()
+    Path(purelib).mkdir(parents=True, exist_ok=True)
+    Path(purelib, "_outer_site_packages.pth").write_text("\n".join(site.getsitepackages()) + "\n", encoding="utf-8")
+
+
 PYTHON_INSTALLS = sorted({command for _, command in documented_installs() if "pip" in command})
 
 
@@ -110,6 +124,7 @@ def test_a_documented_python_install_works(command: str, checkout: Path, tmp_pat
     # No pip or setuptools of its own (3.11 would seed setuptools 65, without bdist_wheel): the
     # base interpreter's pip and build backend, visible through --system-site-packages, install into it.
     subprocess.run([base_python(), "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True, timeout=300)
+    see_outer_site_packages(venv)
     env = {
         **os.environ,
         "PIPX_HOME": str(tmp_path / "pipx"),

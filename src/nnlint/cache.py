@@ -192,6 +192,12 @@ def _racy(path: Path, run_start_ns: int) -> bool:
 Entry = dict  # one file's findings with what they depend on (JSON data)
 
 
+def _entry_name(path: str, key: str) -> str:
+    """An entry's name in its index: the file and its configuration, so runs with other
+    settings (a `--select` run between two plain ones) keep their own entries."""
+    return f"{path}\0{hashlib.blake2b(key.encode('utf-8', 'surrogatepass'), digest_size=8).hexdigest()}"
+
+
 class ResultCache:
     """The entries of one cache folder, read and written one folder's index at a time."""
 
@@ -239,9 +245,10 @@ class ResultCache:
         """The cached findings of the file at (resolved) `path`, whose bytes are `data`,
         under these settings, if still valid."""
         name = str(path)
+        key = self._key(settings, root)
         try:
-            entry = self._entries(self._index_path(name)).get(name)
-            if not isinstance(entry, dict) or entry.get("key") != self._key(settings, root):
+            entry = self._entries(self._index_path(name)).get(_entry_name(name, key))
+            if not isinstance(entry, dict) or entry.get("key") != key or entry.get("path") != name:
                 return None
             own = source_hash(data)
             if own is None or entry.get("hash") != own:
@@ -279,7 +286,7 @@ class ResultCache:
     def add(self, entry: Entry) -> None:
         """Keep `entry` to be written by `flush`."""
         name = entry["path"]
-        self._pending.setdefault(self._index_path(name), {})[name] = entry
+        self._pending.setdefault(self._index_path(name), {})[_entry_name(name, entry["key"])] = entry
 
     def store(
         self, path: Path, text: str, settings: "Settings", root: Path, findings: list[Finding], deps: Dependencies
@@ -299,7 +306,7 @@ class ResultCache:
         for index, added in pending.items():
             entries = {
                 name: entry for name, entry in self._read_index(index).items()
-                if name not in added and os.path.exists(name)
+                if name not in added and isinstance(entry, dict) and os.path.exists(str(entry.get("path")))
             }
             entries.update(added)
             self._indexes[index] = entries

@@ -118,6 +118,8 @@ def parse_suppressions(source: SourceFile) -> Suppressions:
     if "nnlint" not in text and "noqa" not in text and "NOQA" not in text:
         return result
     for number, line in enumerate(source.lines, start=1):
+        if "#" not in line:  # most lines: no call
+            continue
         for comment in suppression_comments(line):
             if comment.kind == "disable-file":
                 result.file_codes |= comment.code_names
