@@ -34,6 +34,7 @@ from nnlint.output import FORMATS, render
 from nnlint.registry import load_rules
 from nnlint.source import SourceDecodeError, decode_source
 from nnlint.walk import collect_files
+from nnlint.message import t
 
 if TYPE_CHECKING:
     from nnlint.cache import ResultCache
@@ -435,7 +436,7 @@ def _unreadable(display: str, problem: str, settings: Settings) -> list[Finding]
         return []
     where = _ON_LINE.search(problem)
     line = int(where.group(1)) if where else 1
-    return [Finding(SYNTAX_ERROR, f"cannot analyse: {problem}", Severity.ERROR, Span(line, 0, line, 0), path=display)]
+    return [Finding(SYNTAX_ERROR, t("cannot analyse: {problem}", problem=problem), Severity.ERROR, Span(line, 0, line, 0), path=display)]
 
 
 def _check_job(job: tuple) -> FileReport:
