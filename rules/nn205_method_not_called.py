@@ -11,7 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import Scope, dotted
 from nnlint.training import training
 from nnlint.values import values
-from nnlint.message import t, t_docs
+from nnlint.message import Message, t, t_docs
 
 
 @register
@@ -99,7 +99,7 @@ class MethodNotCalled(Rule):
 
 
 # What running each method does; keyed by the proven kind of its receiver ("" for any).
-_EFFECTS: dict[str, dict[str, str]] = {
+_EFFECTS: dict[str, dict[str, Message]] = {
     "eval": {"": t("the module stays in training mode (dropout stays on, batch norm keeps updating its statistics)")},
     "train": {"": t("the module stays in evaluation mode (no dropout, frozen batch-norm statistics)")},
     "zero_grad": {"": t("the gradients are never cleared and add up over the iterations")},
@@ -116,7 +116,7 @@ _WHAT = {
     "optimizer": t("an optimizer"),
     "scheduler": t("a learning-rate scheduler"),
     "scaler": t("a GradScaler"),
-    "loss": "a loss",
+    "loss": t("a loss"),
 }
 # The receivers each method belongs to (a scheduler has no `eval`: some other object's).
 _OWNERS = {

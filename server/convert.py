@@ -78,14 +78,16 @@ def finding_to_diagnostic(
     docs_base: str | None,
     index: int | None = None,
     related_in: Sequence[tuple[str, Sequence[str]]] | None = None,
+    lang: str = "en",
 ) -> t.Diagnostic:
     """`related_in`: for each related location, the (uri, lines) it is relative to (a
-    notebook finding may point into other cells); default: this document."""
+    notebook finding may point into other cells); default: this document. `lang`: the
+    language of the message, the related-information messages and the fix's title."""
     url = rule_url(finding.code, docs_base) if docs_base else rule_url(finding.code)
     fix = None
     if finding.fix is not None:
         fix = {
-            "title": finding.fix.title,
+            "title": finding.fix.localized_title(lang),
             "edits": [
                 {"range": range_dict(e.range), "newText": e.new_text}
                 for e in edits_to_lsp(codec, lines, finding.fix.edits)
@@ -95,7 +97,7 @@ def finding_to_diagnostic(
     related = [
         t.DiagnosticRelatedInformation(
             location=t.Location(uri=target_uri, range=span_to_range(codec, target_lines, rel.span)),
-            message=rel.message,
+            message=rel.localized(lang),
         )
         for rel, (target_uri, target_lines) in zip(finding.related, targets)
     ]
@@ -105,7 +107,7 @@ def finding_to_diagnostic(
         code=finding.code,
         code_description=t.CodeDescription(href=url),
         source=SOURCE,
-        message=finding.message,
+        message=finding.localized_message(lang),
         related_information=related or None,
         data={"version": version, "index": index, "fix": fix},
     )

@@ -228,7 +228,7 @@ class NnlintServer(LanguageServer):
             engine, problem = effective_settings(editor, None)
         if problem:
             self.report(problem)
-        return DocConfig(editor, engine, i18n.language(editor.locale or self.client_locale))
+        return DocConfig(editor, engine, i18n.choose(editor.language, editor.locale, self.client_locale))
 
     def out_of_step(self, uri: str) -> bool:
         """True when our copy of the document (or of a notebook's cell) may differ from the
@@ -309,6 +309,7 @@ class NnlintServer(LanguageServer):
             version,
             self.docs_base,
             project,
+            config.lang,
         )
         result = await asyncio.wrap_future(state.running)
         findings, diagnostics, error_diagnostic, elapsed, semantic = result
@@ -661,6 +662,7 @@ class NnlintServer(LanguageServer):
             self.codec(),
             self.docs_base,
             project,
+            config.lang,
         )
         current = notebooks.snapshot(self.workspace, uri)
         if self.notebooks.get(uri) is not state or generation != self.generation:
@@ -933,6 +935,7 @@ def _analyse(
     version: int | None,
     docs_base: str | None,
     project: ProjectIndex | None,
+    lang: str = "en",
 ) -> tuple[list[Finding] | None, list[t.Diagnostic] | None, t.Diagnostic | None, float, Any]:
     """Runs in the analysis pool: the engine call plus the conversion to LSP. Fixes are
     verified on demand (`_verify`), not on every keystroke."""
@@ -940,11 +943,11 @@ def _analyse(
     result = check_source(text, path, settings, verify_fixes=False, project=project)
     lines = result.source.lines
     if result.error is not None:
-        error = convert.finding_to_diagnostic(result.error, uri, codec, lines, version, docs_base)
+        error = convert.finding_to_diagnostic(result.error, uri, codec, lines, version, docs_base, lang=lang)
         return None, None, error, (time.perf_counter() - start) * 1000, None
     findings = [f for f in result.findings if f.code != SYNTAX_ERROR]
     diagnostics = [
-        convert.finding_to_diagnostic(f, uri, codec, lines, version, docs_base, index)
+        convert.finding_to_diagnostic(f, uri, codec, lines, version, docs_base, index, lang=lang)
         for index, f in enumerate(findings)
     ]
     return findings, diagnostics, None, (time.perf_counter() - start) * 1000, dependencies_only(result.semantic)

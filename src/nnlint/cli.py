@@ -30,6 +30,7 @@ from nnlint.fsutil import CHANGED, replace_file
 from nnlint.project import ProjectIndex, shared_index
 from nnlint.findings import Finding, Severity, Span
 from nnlint.fixes import unified_diff
+from nnlint.i18n import LANGUAGES, from_environment
 from nnlint.output import FORMATS, render
 from nnlint.registry import load_rules
 from nnlint.source import SourceDecodeError, decode_source
@@ -104,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings are reported")
     check.add_argument("--no-cache", action="store_true", help="analyse every file, neither reading nor writing the result cache")
     check.add_argument("--cache-dir", metavar="DIR", help="where the result cache lives (default: .nnlint_cache)")
+    check.add_argument(
+        "--lang", choices=LANGUAGES,
+        help="language of the messages: text and github output are written in it, json and sarif keep "
+             "the English message and add the localised one (default: from LC_ALL, LC_MESSAGES or LANG, "
+             "else en)",
+    )
 
     rule = commands.add_parser("rule", help="explain a rule", description="Print a rule's documentation.")
     rule.add_argument("code", nargs="?", help="rule code, e.g. NN101")
@@ -120,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     completion.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell to complete in")
     return parser
+
+
+def _language(args: argparse.Namespace) -> str:
+    """`--lang`, else the language the environment asks for (LC_ALL, LC_MESSAGES, LANG)."""
+    return getattr(args, "lang", None) or from_environment()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -251,7 +263,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.diff:
         _write("".join(r.diff for r in reports))
     else:
-        output = render(args.format, findings, load_rules())
+        output = render(args.format, findings, load_rules(), _language(args))
         if output:
             _write(output if output.endswith("\n") else output + "\n")
     if fixing and not args.diff:
@@ -310,11 +322,11 @@ def _run_stdin(args: argparse.Namespace, cache: dict[Path, Settings], warnings: 
         else:  # undecodable: give the bytes back untouched
             sys.stdout.flush()
             sys.stdout.buffer.write(data)
-        output = render(args.format, report.findings, load_rules())
+        output = render(args.format, report.findings, load_rules(), _language(args))
         if report.findings and output:
             print(output, file=sys.stderr)
     else:
-        output = render(args.format, report.findings, load_rules())
+        output = render(args.format, report.findings, load_rules(), _language(args))
         if output:
             _write(output if output.endswith("\n") else output + "\n")
     sys.stdout.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from nnlint.message import Message
+from nnlint.message import Message, t
 
 
 class Severity(str, enum.Enum):
@@ -111,6 +111,6 @@ class Finding:
             return "\n".join(lines)
         lines = [self.localized_message(lang)]
         for rel in self.related:
-            label = Message("line {line}", (("line", rel.span.line),)).render(lang)
+            label = t("line {line}", line=rel.span.line).render(lang)
             lines.append(f"- {label}: {rel.localized(lang)}")
         return "\n".join(lines)
