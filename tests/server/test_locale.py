@@ -1,4 +1,6 @@
-"""The server's own UI strings follow the client's locale (Korean here); rule texts stay English."""
+"""The server follows the client's locale (Korean here): its own UI strings and the findings'
+messages, related information and fix titles made at check time (the rule documentation's
+language is the `nnlint-docs` catalog's)."""
 
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ async def test_korean_hover_headings(client: LanguageClient) -> None:
     text = hover.contents.value
     assert "(기본 심각도: warning)" in text
     assert "### 이 진단" in text and "### 규칙 설명" in text
-    assert "- 5행: `Net` is an nn.Module" in text
-    assert "keeps dropping activations" in text  # the rule's own message stays English
+    assert "- 5행: `Net`은(는) nn.Module이며, 이 호출은 그 eval()을 무시합니다" in text
+    assert "계속 활성값을 드롭합니다" in text  # the finding's message, in Korean
+    assert "keeps dropping activations" not in text
 
 
 async def test_korean_code_action_titles(client: LanguageClient) -> None:
