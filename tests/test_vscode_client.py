@@ -32,7 +32,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 SETTINGS = {
     "nnlint.enable", "nnlint.select", "nnlint.ignore", "nnlint.severity", "nnlint.run",
-    "nnlint.debounceMs", "nnlint.showSyntaxErrors", "nnlint.configurationPreference", "nnlint.locale",
+    "nnlint.debounceMs", "nnlint.showSyntaxErrors", "nnlint.configurationPreference", "nnlint.locale", "nnlint.language",
     "nnlint.path", "nnlint.interpreter", "nnlint.importStrategy", "nnlint.trace.server",
 }
 COMMANDS = {
