@@ -142,7 +142,9 @@ def _kill_code_server(pgid_file: Path) -> None:
         pass
 
 
-def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
+def _run_e2e(vsix: Path, tmp_path: Path, **extra: str) -> tuple[dict, Path]:
+    """Run e2e.mjs (code-server + chromium) with `extra` environment; what it saw, and where its
+    screenshots and logs are. Skips (fails in CI) when the editor cannot run here."""
     chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if chromium is None:
         pytest.skip(f"chromium is not installed here (`apt-get install -y chromium`, or `{SETUP}` as root)")
@@ -161,6 +163,7 @@ def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
         OUT_DIR=str(out),
         CHROMIUM=chromium,
         E2E_TIMEOUT_S="180",
+        **extra,
     )
     process = subprocess.Popen(
         ["node", "e2e.mjs"], cwd=E2E, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -185,6 +188,11 @@ def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
     assert result.returncode == 0 and seen["ok"], (
         f"e2e failed: {seen.get('error')} (screenshot: {out / 'failure.png'})\n{result.stderr[-15000:]}"
     )
+    return seen, out
+
+
+def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
+    seen, out = _run_e2e(vsix, tmp_path)
     # What a user sees, step by step.
     assert any("NN203" in row and "training=self.training" in row for row in seen["problems"]), seen["problems"]
     assert "NN203" in seen["hover"] and "functional-dropout-always-on" in seen["hover"]
@@ -205,3 +213,16 @@ def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
     assert seen["restartCommand"] == "restarted, ready again", seen["restartCommand"]
     for name in ("walkthrough-problems.png", "walkthrough-hover.png", "walkthrough-quickfix.png", "notebook.png", "success.png"):
         assert (out / name).stat().st_size > 10_000, name
+
+
+def test_e2e_korean_hover_with_the_client_in_korean(vsix: Path, tmp_path: Path) -> None:
+    """VS Code in Korean (`--locale ko`): the extension's initialize carries locale ko, and the
+    hover shows the finding's message and the server's headings in Korean."""
+    seen, out = _run_e2e(vsix, tmp_path, E2E_LOCALE="ko")
+    assert seen["locale"] == "ko" and seen["serverLocale"] == "ko", seen.get("serverLocale")
+    hover = seen["hover"]
+    assert "NN203" in hover and "functional-dropout-always-on" in hover
+    assert "뒤에도 계속 활성값을 드롭합니다" in hover, hover  # the finding's message, in Korean
+    assert "이 진단" in hover and "규칙 설명" in hover and "기본 심각도" in hover
+    assert "keeps dropping activations" not in hover  # not the English message
+    assert (out / "walkthrough-hover.png").stat().st_size > 10_000

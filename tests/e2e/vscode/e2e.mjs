@@ -8,6 +8,8 @@
 //   OUT_DIR       where screenshots and logs go (created)
 //   CHROMIUM      default /usr/bin/chromium
 //   E2E_TIMEOUT_S default 150
+//   E2E_LOCALE    a display language for VS Code (`--locale`, e.g. ko): the extension's initialize
+//                 then carries it, and the run stops after checking the hover is in that language
 //
 // Steps: install the .vsix into a fresh extensions dir, start code-server in its own process
 // group on a free loopback port, open a copy of ./workspace, open train.py and check: squiggle,
@@ -30,6 +32,11 @@ const PYTHON = must("NNLINT_PYTHON");
 const OUT_DIR = path.resolve(env.OUT_DIR || path.join(os.tmpdir(), "nnlint-e2e-out"));
 const CHROMIUM = env.CHROMIUM || "/usr/bin/chromium";
 const DEADLINE = Date.now() + Number(env.E2E_TIMEOUT_S || 150) * 1000;
+const LOCALE = env.E2E_LOCALE || "";
+// What the hover must show in that language: the finding's message and the server's own headings.
+const HOVER_IN = {
+  ko: (text) => /활성값을 드롭합니다/.test(text) && /이 진단/.test(text) && /규칙 설명/.test(text),
+};
 
 function must(name) {
   if (!env[name]) {
@@ -105,7 +112,8 @@ function writeWorkspaceSettings(extra) {
     ...extra,
   });
 }
-writeWorkspaceSettings({});
+// verbose trace: the log then shows the initialize params (the locale the client sent)
+writeWorkspaceSettings(LOCALE ? { "nnlint.trace.server": "verbose" } : {});
 writeJson(path.join(userData, "User", "settings.json"), {
   "workbench.startupEditor": "none",
   "security.workspace.trust.enabled": false,
@@ -153,6 +161,7 @@ const codeServer = spawn(
     "--disable-update-check",
     "--disable-workspace-trust",
     "--disable-getting-started-override",
+    ...(LOCALE ? ["--locale", LOCALE] : []),
     workspace,
   ],
   { detached: true, stdio: ["ignore", logFd, logFd], env: { ...env, NNLINT_E2E: "1" } },
@@ -315,7 +324,8 @@ async function run() {
       if ((await hover.count()) === 0) return false;
       const text = (await hover.first().innerText()).trim();
       // the diagnostic's message and the server's hover (the rule's explanation), fully loaded
-      const done = /NN203/.test(text) && /functional-dropout-always-on/.test(text) && /What it does/.test(text);
+      const explained = LOCALE ? HOVER_IN[LOCALE](text) : /What it does/.test(text);
+      const done = /NN203/.test(text) && /functional-dropout-always-on/.test(text) && explained;
       return done && !/Loading\.\.\./.test(text) ? text : false;
     },
     30000,
@@ -324,6 +334,13 @@ async function run() {
   seen.hover = hoverText.replace(/\s+/g, " ").trim().slice(0, 2000);
   step("hover", seen.hover);
   await page.screenshot({ path: path.join(OUT_DIR, "walkthrough-hover.png") });
+  if (LOCALE) {
+    // the client's language check ends here: the rest of the walk-through runs in English
+    seen.locale = LOCALE;
+    seen.serverLocale = serverLocale();
+    step("locale", `${LOCALE}; initialize carried ${seen.serverLocale}`);
+    return;
+  }
 
   // 4. Ctrl+. offers the fix.
   await page.mouse.move(10, 700);
@@ -535,6 +552,12 @@ async function run() {
 }
 
 const FIXED = "F.dropout(x, 0.5, training=self.training)";
+
+// The locale the client sent in `initialize`, from the traced messages in the extension's log.
+function serverLocale() {
+  const match = /"locale":\s*"([^"]+)"/.exec(extensionLog());
+  return match ? match[1] : null;
+}
 
 async function runCommand(title) {
   // F1 opens the Command Palette; retried because a focused webview (e.g. a Markdown preview)
