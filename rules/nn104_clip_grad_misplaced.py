@@ -116,13 +116,13 @@ class ClipGradMisplaced(Rule):
         assert scaler is not None and optimizer is not None
         message = (
             t(
-                "`{_name}`{_through} clips the gradients of `{_short}` (line {site_line}), which are still "
+                "`{clip}`{through} clips the gradients of `{params}` (line {site_line}), which are still "
                 "multiplied by the loss scale: call `{scaler}.unscale_({optimizer})` first, or `{scaler_step}` "
                 "(line {scaler_step_line}) divides the clipped gradients by the scale and every update is "
                 "about 65,000 times too small",
-                _name=_name(ctx, clip),
-                _through=_through(ctx, via),
-                _short=_short(ctx, last.site),
+                clip=_name(ctx, clip),
+                through=_through(ctx, via),
+                params=_short(ctx, last.site),
                 site_line=last.site.line,
                 scaler=ctx.text(scaler),
                 optimizer=ctx.text(optimizer),
@@ -159,12 +159,12 @@ class ClipGradMisplaced(Rule):
             return None
         message = (
             t(
-                "`{_name}`{_through} runs after `{_step_text}` (line {site_line}): the step already used the "
+                "`{clip}`{through} runs after `{step}` (line {site_line}): the step already used the "
                 "unclipped gradients, and these are cleared before the next one; clip between `backward()` and "
                 "the step",
-                _name=_name(ctx, clip),
-                _through=_through(ctx, via),
-                _step_text=_step_text(ctx, step),
+                clip=_name(ctx, clip),
+                through=_through(ctx, via),
+                step=_step_text(ctx, step),
                 site_line=step.site.line,
             )
         )
@@ -188,13 +188,13 @@ class ClipGradMisplaced(Rule):
             return None
         message = (
             t(
-                "`{_name}`{_through} runs before `backward()` (line {site_line}), which then writes fresh, "
-                "unclipped gradients for `{_step_text}` (line {site_line2}): the clip only touches the "
+                "`{clip}`{through} runs before `backward()` (line {site_line}), which then writes fresh, "
+                "unclipped gradients for `{step}` (line {site_line2}): the clip only touches the "
                 "previous (or cleared) gradients; clip between `backward()` and the step",
-                _name=_name(ctx, clip),
-                _through=_through(ctx, via),
+                clip=_name(ctx, clip),
+                through=_through(ctx, via),
                 site_line=backward.site.line,
-                _step_text=_step_text(ctx, step),
+                step=_step_text(ctx, step),
                 site_line2=step.site.line,
             )
         )

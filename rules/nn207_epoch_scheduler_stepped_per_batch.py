@@ -113,8 +113,8 @@ class EpochSchedulerSteppedPerBatch(Rule):
         built = t("sized in epochs ({size}", size=size)
         if elsewhere is not None:
             built += t(
-                ", in {getattr} line {ctor_lineno}",
-                getattr=getattr(elsewhere.path, 'name', 'another module'),
+                ", in {module_name} line {ctor_lineno}",
+                module_name=getattr(elsewhere.path, 'name', 'another module'),
                 ctor_lineno=ctor.lineno,
             )
         message = (

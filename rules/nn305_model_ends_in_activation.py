@@ -76,16 +76,16 @@ class ModelEndsInActivation(Rule):
             message = (
                 t(
                     "`{model_text}` ends in a {value_kind} ({where}) and its output (line {value_line}) feeds "
-                    "`{loss_text}` ({LOSS_LABEL}) on line {site_line}, which expects raw logits and applies "
-                    "the {value} itself",
+                    "`{loss_text}` ({loss_label}) on line {site_line}, which expects raw logits and applies "
+                    "the {applied} itself",
                     model_text=model_text,
                     value_kind=value.kind,
                     where=where,
                     value_line=value.line,
                     loss_text=loss_text,
-                    LOSS_LABEL=LOSS_LABEL[use.kind],
+                    loss_label=LOSS_LABEL[use.kind],
                     site_line=site.line,
-                    value='log_softmax' if use.kind == 'ce' else 'sigmoid',
+                    applied='log_softmax' if use.kind == 'ce' else 'sigmoid',
                 )
             )
             # a final layer in another module has no place among this file's lines

@@ -131,7 +131,7 @@ class UnfrozenPretrainedHighLr(Rule):
             model_text = ctx.text(params.func.value)
             lr_line = bad.node.lineno if bad.node is not None else None  # type: ignore[attr-defined]
             range_text = self._range_text(ctx, family, category)
-            where_lr = t("lr={_format_lr} (line {lr_line})", _format_lr=_format_lr(bad.value), lr_line=lr_line) if lr_line else t("the default lr={_format_lr}", _format_lr=_format_lr(bad.value))
+            where_lr = t("lr={lr} (line {lr_line})", lr=_format_lr(bad.value), lr_line=lr_line) if lr_line else t("the default lr={lr}", lr=_format_lr(bad.value))
             message = (
                 t(
                     "`{model_text}` holds pretrained weights (loaded on line {checkpoint_lineno}) and all its "
@@ -151,8 +151,8 @@ class UnfrozenPretrainedHighLr(Rule):
             ))]
             if bad.node is not None and lr_line != site.line:
                 related.append(ctx.related(bad.node, t(
-                    "the learning rate {_format_lr} is set here (line {lr_line})",
-                    _format_lr=_format_lr(bad.value),
+                    "the learning rate {lr} is set here (line {lr_line})",
+                    lr=_format_lr(bad.value),
                     lr_line=lr_line,
                 )))
             fix = self._fix(ctx, call, lr_expr, family, category)
@@ -276,19 +276,19 @@ class UnfrozenPretrainedHighLr(Rule):
     def _range_text(self, ctx: Context, family: str, category: str) -> str:
         if family == "sgd":
             return t(
-                "above the SGD fine-tuning range (<= {_format_lr})",
-                _format_lr=_format_lr(float(ctx.option(self, 'sgd_lr_above'))),
+                "above the SGD fine-tuning range (<= {lr})",
+                lr=_format_lr(float(ctx.option(self, 'sgd_lr_above'))),
             )  # type: ignore[arg-type]
         if category == TRANSFORMER:
             limit = float(ctx.option(self, "transformer_adaptive_lr_above"))  # type: ignore[arg-type]
             return t(
-                "above the fine-tuning range for transformer checkpoints (<= {_format_lr})",
-                _format_lr=_format_lr(limit),
+                "above the fine-tuning range for transformer checkpoints (<= {lr})",
+                lr=_format_lr(limit),
             )
         limit = float(ctx.option(self, "vision_adaptive_lr_at_least"))  # type: ignore[arg-type]
         return t(
-            "at or above {_format_lr}, beyond the fine-tuning range for pretrained vision backbones",
-            _format_lr=_format_lr(limit),
+            "at or above {lr}, beyond the fine-tuning range for pretrained vision backbones",
+            lr=_format_lr(limit),
         )
 
     def _fix(self, ctx: Context, call: ast.Call, lr: ast.expr | None, family: str, category: str) -> Fix | None:

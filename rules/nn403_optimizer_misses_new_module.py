@@ -104,13 +104,13 @@ class OptimizerMissesNewModule(Rule):
         made = ctx.text(value.func) if type(value) is ast.Call else ctx.text(value)
         message = (
             t(
-                "`{written}` is {what} (a new `{_short}`) after the optimizer `{optimizer_name}` took "
+                "`{written}` is {what} (a new `{made}`) after the optimizer `{optimizer_name}` took "
                 "`{covered}`'s parameters on line {site_line}: the optimizer still holds the old parameter "
                 "tensors, so the new ones are never updated; build the optimizer after this line or call "
                 "`{optimizer_name}.add_param_group(...)` with the new parameters",
                 written=written,
                 what=what,
-                _short=_short(made),
+                made=_short(made),
                 optimizer_name=optimizer.name,
                 covered=covered,
                 site_line=optimizer.site.line,

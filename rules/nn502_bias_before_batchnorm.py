@@ -239,11 +239,11 @@ class BiasBeforeBatchNorm(Rule):
         if _torch_nn_class(sem, first) not in _BIASED_LAYERS:
             return
         yield first, norms[0], t(
-            "`self.{pair}[{pair2}](self.{pair3}[{pair4}](...))` in `{scope_name}`",
-            pair=pair[0][0],
-            pair2=pair[0][1],
-            pair3=pair[1][0],
-            pair4=pair[1][1],
+            "`self.{outer}[{outer_index}](self.{inner}[{inner_index}](...))` in `{scope_name}`",
+            outer=pair[0][0],
+            outer_index=pair[0][1],
+            inner=pair[1][0],
+            inner_index=pair[1][1],
             scope_name=site.scope.name,
         )
 

@@ -144,14 +144,14 @@ class ModulesInPlainContainer(Rule):
         first = stateful[0]
         message = (
             t(
-                "`self.{attr}` is a plain {container} holding sub-modules of `{info_name}` (`{_short}` on line "
+                "`self.{attr}` is a plain {container} holding sub-modules of `{info_name}` (`{made}` on line "
                 "{first_lineno}): they are not registered, so `parameters()` leaves them out (the optimizer "
                 "never trains them), `.to(device)` does not move them, `state_dict()` does not save them and "
                 "`eval()` does not reach them; use `{wrapper}`",
                 attr=attr,
                 container=container,
                 info_name=info.name,
-                _short=_short(ctx.text(_callee(first))),
+                made=_short(ctx.text(_callee(first))),
                 first_lineno=first.lineno,
                 wrapper=wrapper,
             )

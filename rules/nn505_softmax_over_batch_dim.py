@@ -92,10 +92,10 @@ class SoftmaxOverBatchDim(Rule):
             model_text = ctx.text(model_call.func)
             message = (
                 t(
-                    "softmax over dim 0 of `{_short}`, the output of `{model_text}` on a batch from a "
+                    "softmax over dim 0 of `{output}`, the output of `{model_text}` on a batch from a "
                     "DataLoader: dim 0 is the batch, so each class is normalised across the examples of the "
                     "batch instead of each example across its classes; use dim={value}",
-                    _short=_short(ctx.text(tensor)),
+                    output=_short(ctx.text(tensor)),
                     model_text=model_text,
                     value=class_dim or 1,
                 )

@@ -879,12 +879,12 @@ def activation_into_loss(ctx, rule, loss_kind: str, activation: str, applies: st
         site = use.site
         message = (
             t(
-                "`{short}` holds {name} probabilities (made on line {value_line}) and is the input of "
-                "`{short2}` on line {site_line}, which applies {applies} itself: {advice}",
-                short=short(ctx.text(use.input)),
+                "`{input}` holds {name} probabilities (made on line {value_line}) and is the input of "
+                "`{loss}` on line {site_line}, which applies {applies} itself: {advice}",
+                input=short(ctx.text(use.input)),
                 name=name,
                 value_line=value.line,
-                short2=short(ctx.text(site.node.func)),
+                loss=short(ctx.text(site.node.func)),
                 site_line=site.line,
                 applies=applies,
                 advice=advice,
