@@ -296,3 +296,14 @@ def test_unknown_language_is_a_usage_error() -> None:
 def test_help_documents_the_language_choice() -> None:
     result = _cli("check", "--help")
     assert "--lang {en,ko}" in result.stdout and "LANG" in result.stdout
+
+
+def test_korean_sarif_matches_the_official_schema() -> None:
+    """The property bags that carry the Korean text are valid SARIF 2.1.0."""
+    from test_sarif_schema import _official_schema, _validator
+
+    validator = _validator(_official_schema())
+    log = json.loads(_cli("check", "--format", "sarif", "--no-cache", "--exit-zero", "--lang", "ko", str(EXAMPLES)).stdout)
+    assert log["runs"][0]["results"]
+    errors = sorted(validator.iter_errors(log), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:20])
