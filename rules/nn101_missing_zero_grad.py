@@ -10,6 +10,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, dotted
 from nnlint.training import Training
+from nnlint.message import t, t_docs
 
 
 @register
@@ -107,27 +108,36 @@ class MissingZeroGrad(Rule):
         loop = loops[0]
         call = next(c for c in ctx.semantic.callers(scope) if c.loops and c.loops[-1] is loop)
         message = (
-            f"`{name}.step()` (line {step.line}) runs on every call of `{scope.name}()`, which the loop at line "
-            f"{loop.line} calls once per iteration, but neither clears `{name}`'s gradients: each backward() "
-            f"adds to the previous gradients"
+            t(
+                "`{name}.step()` (line {step_line}) runs on every call of `{scope_name}()`, which the loop at "
+                "line {loop_line} calls once per iteration, but neither clears `{name}`'s gradients: each "
+                "backward() adds to the previous gradients",
+                name=name,
+                step_line=step.line,
+                scope_name=scope.name,
+                loop_line=loop.line,
+            )
         )
         related = [
-            ctx.related(call.node, f"`{scope.name}()` is called here, once per iteration"),
-            ctx.related(step.node, f"`{ctx.text(step.node.func)}(...)` applies the accumulated gradients"),
+            ctx.related(call.node, t("`{scope_name}()` is called here, once per iteration", scope_name=scope.name)),
+            ctx.related(step.node, t("`{step}(...)` applies the accumulated gradients", step=ctx.text(step.node.func))),
         ]
         fix = None
         target = train.forward_statement(backward)
         if dotted(optimizer) is not None:
             edit = ctx.insert_line_before(target, f"{name}.zero_grad()")
             if edit is not None:
-                fix = Fix(self.fix_title.format(optimizer=name), (edit,))
+                fix = Fix(t_docs(self.fix_title, optimizer=name), (edit,))
         anchor = backward
         if not _accumulates(train, backward):
             # the backward() runs inside a helper: the finding lands on it, the helper call is named
             inner = _inner_backward(train, backward, 0)
             if inner is not None:
-                related.insert(0, ctx.related(backward.node, f"`{ctx.text(backward.node.func)}()` runs the "
-                                                             f"backward() of line {inner.line}"))
+                related.insert(0, ctx.related(backward.node, t(
+                    "`{backward}()` runs the backward() of line {inner_line}",
+                    backward=ctx.text(backward.node.func),
+                    inner_line=inner.line,
+                )))
                 anchor = inner
         yield ctx.finding(self, anchor.node, message, related, fix)
 
@@ -137,26 +147,33 @@ class MissingZeroGrad(Rule):
         name = ctx.text(optimizer)
         related = [
             ctx.related(loop.node.target if isinstance(loop.node, (ast.For, ast.AsyncFor)) else loop.node.test,
-                        "this loop never clears the gradients"),
-            ctx.related(step.node, f"`{ctx.text(step.node.func)}(...)` applies the accumulated gradients"),
+                        t("this loop never clears the gradients")),
+            ctx.related(step.node, t("`{step}(...)` applies the accumulated gradients", step=ctx.text(step.node.func))),
         ]
         before = _cleared_before(ctx, loop, name)
         if before is not None:
-            related.append(ctx.related(before.node, "gradients are cleared only here, once, before the loop"))
+            related.append(ctx.related(before.node, t("gradients are cleared only here, once, before the loop")))
         origin = ctx.semantic.origin(optimizer, step.scope, step.line, through_shape_ops=False)
         if origin.hops and type(origin.expr) is ast.Call:
-            related.append(ctx.related(origin.expr, f"`{name}` is created here"))
-        where = f"only once before the loop (line {before.line})" if before is not None else "nowhere in the loop"
+            related.append(ctx.related(origin.expr, t("`{name}` is created here", name=name)))
+        where = (t("only once before the loop (line {line})", line=before.line) if before is not None
+                 else t("nowhere in the loop"))
         message = (
-            f"`{name}.step()` (line {step.line}) runs every iteration of the loop at line {loop.line}, but "
-            f"`{name}`'s gradients are cleared {where}: each backward() adds to the previous gradients"
+            t(
+                "`{name}.step()` (line {step_line}) runs every iteration of the loop at line {loop_line}, but "
+                "`{name}`'s gradients are cleared {where}: each backward() adds to the previous gradients",
+                name=name,
+                step_line=step.line,
+                loop_line=loop.line,
+                where=where,
+            )
         )
         fix = None
         target = train.forward_statement(backward)
         if dotted(optimizer) is not None and loop.node.lineno < target.lineno:
             edit = ctx.insert_line_before(target, f"{name}.zero_grad()")
             if edit is not None:
-                fix = Fix(self.fix_title.format(optimizer=name), (edit,))
+                fix = Fix(t_docs(self.fix_title, optimizer=name), (edit,))
         return ctx.finding(self, backward.node, message, related, fix)
 
 

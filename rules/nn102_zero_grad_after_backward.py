@@ -9,6 +9,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite
 from nnlint.training import Training
+from nnlint.message import t, t_docs
 
 
 @register
@@ -77,12 +78,18 @@ class ZeroGradAfterBackward(Rule):
     def _finding(self, ctx: Context, train: Training, clear: CallSite, backward: CallSite, step: CallSite) -> Finding:
         call = ctx.text(clear.node)
         message = (
-            f"`{call}` runs after `backward()` (line {backward.line}) and before "
-            f"`{ctx.text(step.node.func)}()` (line {step.line}): the step sees wiped gradients"
+            t(
+                "`{call}` runs after `backward()` (line {backward_line}) and before `{step}()` (line "
+                "{step_line}): the step sees wiped gradients",
+                call=call,
+                backward_line=backward.line,
+                step=ctx.text(step.node.func),
+                step_line=step.line,
+            )
         )
         related = [
-            ctx.related(backward.node, "gradients computed here"),
-            ctx.related(step.node, "and used here, after they were cleared"),
+            ctx.related(backward.node, t("gradients computed here")),
+            ctx.related(step.node, t("and used here, after they were cleared")),
         ]
         fix = None
         target = train.forward_statement(backward)
@@ -90,7 +97,7 @@ class ZeroGradAfterBackward(Rule):
             removal = ctx.delete_statement(clear.stmt)
             insertion = ctx.insert_line_before(target, call)
             if removal is not None and insertion is not None and target.lineno < clear.stmt.lineno:
-                fix = Fix(self.fix_title.format(call=call), (insertion, removal))
+                fix = Fix(t_docs(self.fix_title, call=call), (insertion, removal))
         return ctx.finding(self, clear.node, message, related, fix)
 
 

@@ -10,6 +10,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import AugAssign, CallSite, Loop, Semantic, dotted
 from nnlint.training import Training
+from nnlint.message import t, t_docs
 
 _DETACHING_METHODS = frozenset({"item", "detach", "tolist", "numpy", "cpu"})
 _LOSS_FUNCTIONS = ("loss", "cross_entropy", "binary_cross_entropy", "kl_div", "nll_loss")
@@ -100,15 +101,21 @@ class LossAccumulatedWithGraph(Rule):
         method = "detach" if _used_as_tensor_later(ctx, aug) else "item"
         replacement = f"{name}.{method}()"
         message = (
-            f"`{aug.target}` adds up `{name}`, a tensor that carries its autograd graph, on every iteration "
-            f"of the loop at line {loop.line}: every iteration's graph stays alive; use `{replacement}`"
+            t(
+                "`{aug_target}` adds up `{name}`, a tensor that carries its autograd graph, on every iteration "
+                "of the loop at line {loop_line}: every iteration's graph stays alive; use `{replacement}`",
+                aug_target=aug.target,
+                name=name,
+                loop_line=loop.line,
+                replacement=replacement,
+            )
         )
         origin = ctx.semantic.origin(carriers[0], aug.scope, aug.node.lineno, through_shape_ops=False)
-        related = [ctx.related(loop.node, "the loop whose graphs are kept")]
+        related = [ctx.related(loop.node, t("the loop whose graphs are kept"))]
         if origin.hops and origin.hops[0].value is not None:
-            related.insert(0, ctx.related(origin.hops[0].stmt, f"`{name}` is computed here, with a graph"))
+            related.insert(0, ctx.related(origin.hops[0].stmt, t("`{name}` is computed here, with a graph", name=name)))
         edits = tuple(ctx.replace(node, f"{node.id}.{method}()") for node in carriers)
-        return ctx.finding(self, aug.node, message, related, Fix(self.fix_title.format(replacement=replacement), edits))
+        return ctx.finding(self, aug.node, message, related, Fix(t_docs(self.fix_title, replacement=replacement), edits))
 
 
 def _rebound_earlier_in_iteration(loop: ast.AST, aug: AugAssign) -> bool:

@@ -11,6 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, argument, dotted
 from nnlint.torchnames import CLIP_FUNCTIONS
 from nnlint.training import GradientEvent, Training, training
+from nnlint.message import t
 
 
 @register
@@ -114,15 +115,24 @@ class ClipGradMisplaced(Rule):
         optimizer = step.argument
         assert scaler is not None and optimizer is not None
         message = (
-            f"`{_name(ctx, clip)}`{_through(ctx, via)} clips the gradients of `{_short(ctx, last.site)}` "
-            f"(line {last.site.line}), which are still multiplied by the loss scale: call "
-            f"`{ctx.text(scaler)}.unscale_({ctx.text(optimizer)})` first, or `{ctx.text(scaler_step.node)}` "
-            f"(line {scaler_step.line}) divides the clipped gradients by the scale and every update is "
-            f"about 65,000 times too small"
+            t(
+                "`{clip}`{through} clips the gradients of `{params}` (line {site_line}), which are still "
+                "multiplied by the loss scale: call `{scaler}.unscale_({optimizer})` first, or `{scaler_step}` "
+                "(line {scaler_step_line}) divides the clipped gradients by the scale and every update is "
+                "about 65,000 times too small",
+                clip=_name(ctx, clip),
+                through=_through(ctx, via),
+                params=_short(ctx, last.site),
+                site_line=last.site.line,
+                scaler=ctx.text(scaler),
+                optimizer=ctx.text(optimizer),
+                scaler_step=ctx.text(scaler_step.node),
+                scaler_step_line=scaler_step.line,
+            )
         )
         related = [
-            ctx.related(last.site.node, "gradients scaled by the GradScaler here"),
-            ctx.related(scaler_step.node, "the scaler unscales them only here, after the clip"),
+            ctx.related(last.site.node, t("gradients scaled by the GradScaler here")),
+            ctx.related(scaler_step.node, t("the scaler unscales them only here, after the clip")),
         ] + _via_related(ctx, via)
         fix = None
         if via is not None:
@@ -132,7 +142,11 @@ class ClipGradMisplaced(Rule):
                 and dotted(scaler) is not None and dotted(optimizer) is not None):
             edit = ctx.insert_line_before(clip.stmt, f"{ctx.text(scaler)}.unscale_({ctx.text(optimizer)})")
             if edit is not None:
-                fix = Fix(f"Insert {ctx.text(scaler)}.unscale_({ctx.text(optimizer)}) before clipping", (edit,))
+                fix = Fix(t(
+                    "Insert {scaler}.unscale_({optimizer}) before clipping",
+                    scaler=ctx.text(scaler),
+                    optimizer=ctx.text(optimizer),
+                ), (edit,))
         return ctx.finding(self, clip.node, message, related, fix, _severity(train, step))
 
     # ----------------------------------------------------------- after step
@@ -144,11 +158,17 @@ class ClipGradMisplaced(Rule):
         if any(e.kind in ("backward", "step") for e in after):
             return None
         message = (
-            f"`{_name(ctx, clip)}`{_through(ctx, via)} runs after `{_step_text(ctx, step)}` (line {step.site.line}): "
-            f"the step already used the unclipped gradients, and these are cleared before the next one; clip "
-            f"between `backward()` and the step"
+            t(
+                "`{clip}`{through} runs after `{step}` (line {site_line}): the step already used the "
+                "unclipped gradients, and these are cleared before the next one; clip between `backward()` and "
+                "the step",
+                clip=_name(ctx, clip),
+                through=_through(ctx, via),
+                step=_step_text(ctx, step),
+                site_line=step.site.line,
+            )
         )
-        related = [ctx.related(step.site.node, "the optimizer step, with unclipped gradients")] + _via_related(ctx, via)
+        related = [ctx.related(step.site.node, t("the optimizer step, with unclipped gradients"))] + _via_related(ctx, via)
         fix = None
         if not step.helper and not step.through_scaler and via is None:
             fix = self._move(ctx, clip, step.site.stmt, above=True)
@@ -167,13 +187,20 @@ class ClipGradMisplaced(Rule):
         if step is None or any(e.kind == "backward" for e in rest[: rest.index(step)]):
             return None
         message = (
-            f"`{_name(ctx, clip)}`{_through(ctx, via)} runs before `backward()` (line {backward.site.line}), which "
-            f"then writes fresh, unclipped gradients for `{_step_text(ctx, step)}` (line {step.site.line}): the "
-            f"clip only touches the previous (or cleared) gradients; clip between `backward()` and the step"
+            t(
+                "`{clip}`{through} runs before `backward()` (line {site_line}), which then writes fresh, "
+                "unclipped gradients for `{step}` (line {site_line2}): the clip only touches the "
+                "previous (or cleared) gradients; clip between `backward()` and the step",
+                clip=_name(ctx, clip),
+                through=_through(ctx, via),
+                site_line=backward.site.line,
+                step=_step_text(ctx, step),
+                site_line2=step.site.line,
+            )
         )
         related: list[Related] = [
-            ctx.related(backward.site.node, "the gradients the step uses are computed here, after the clip"),
-            ctx.related(step.site.node, "the step uses them unclipped"),
+            ctx.related(backward.site.node, t("the gradients the step uses are computed here, after the clip")),
+            ctx.related(step.site.node, t("the step uses them unclipped")),
         ] + _via_related(ctx, via)
         fix = None
         if not backward.helper and not step.through_scaler and type(clip.stmt) is ast.Expr and via is None:
@@ -216,7 +243,7 @@ class ClipGradMisplaced(Rule):
             if not source.ends_line(anchor) or anchor_end >= len(source.lines):
                 return None  # something else on the backward's line, or no line after it
             insertion = Edit(Span(anchor_end + 1, 0, anchor_end + 1, 0), lines)
-        title = "Move the clip before the step" if above else "Move the clip after backward()"
+        title = t("Move the clip before the step") if above else t("Move the clip after backward()")
         return Fix(title, (insertion, removal) if above else (removal, insertion))
 
 
@@ -242,11 +269,11 @@ def _name(ctx: Context, clip: CallSite) -> str:
 
 
 def _through(ctx: Context, via: CallSite | None) -> str:
-    return "" if via is None else f" (run by `{ctx.text(via.node.func)}()` on line {via.line})"
+    return "" if via is None else t(" (run by `{via}()` on line {via_line})", via=ctx.text(via.node.func), via_line=via.line)
 
 
 def _via_related(ctx: Context, via: CallSite | None) -> list[Related]:
-    return [] if via is None else [ctx.related(via.node, "the helper that clips is called here")]
+    return [] if via is None else [ctx.related(via.node, t("the helper that clips is called here"))]
 
 
 def _short(ctx: Context, site: CallSite) -> str:

@@ -10,6 +10,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, dotted
 from nnlint.training import GradientEvent, Training, training
+from nnlint.message import t
 
 
 @register
@@ -88,25 +89,33 @@ class UnscaledBackwardWithGradScaler(Rule):
         scaler = step.site.receiver
         assert scaler is not None
         loss = ctx.text(receiver)
-        through = "" if via is None else f" (run by `{ctx.text(via.node.func)}()` on line {via.line})"
+        through = "" if via is None else t(" (run by `{via}()` on line {via_line})", via=ctx.text(via.node.func), via_line=via.line)
         message = (
-            f"`{loss}.backward()`{through} is not scaled, but `{ctx.text(step.site.node)}` (line {step.site.line}) "
-            f"divides every gradient by the loss scale, as for the scaled backward on line {scaled.site.line}: "
-            f"this loss's gradients come out about 65,000 times too small; use "
-            f"`{ctx.text(scaler)}.scale({loss}).backward()`"
+            t(
+                "`{loss}.backward()`{through} is not scaled, but `{step_site}` (line {site_line}) divides "
+                "every gradient by the loss scale, as for the scaled backward on line {site_line2}: this "
+                "loss's gradients come out about 65,000 times too small; use "
+                "`{scaler}.scale({loss}).backward()`",
+                loss=loss,
+                through=through,
+                step_site=ctx.text(step.site.node),
+                site_line=step.site.line,
+                site_line2=scaled.site.line,
+                scaler=ctx.text(scaler),
+            )
         )
         related = [
-            ctx.related(scaled.site.node, "this loss is scaled by the GradScaler"),
-            ctx.related(step.site.node, "the step unscales all gradients, these included"),
+            ctx.related(scaled.site.node, t("this loss is scaled by the GradScaler")),
+            ctx.related(step.site.node, t("the step unscales all gradients, these included")),
         ]
         if via is not None:
-            related.append(ctx.related(via.node, "the helper that runs this backward is called here"))
+            related.append(ctx.related(via.node, t("the helper that runs this backward is called here")))
         fix = None
         scaled_scaler = _scaler_of(scaled.site)
         if (via is None and not scaled.helper and scaled_scaler is not None and dotted(scaled_scaler) is not None
                 and scaled.site.scope is site.scope):
             edit = ctx.replace(receiver, f"{ctx.text(scaled_scaler)}.scale({loss})")
-            fix = Fix(f"Use {ctx.text(scaled_scaler)}.scale({loss}).backward()", (edit,))
+            fix = Fix(t("Use {scaled_scaler}.scale({loss}).backward()", scaled_scaler=ctx.text(scaled_scaler), loss=loss), (edit,))
         proven = train.proven_kind(scaler, step.site.scope, step.site.line) if dotted(scaler) is not None else None
         severity = Severity.WARNING if proven is not None and proven[0] == "scaler" else Severity.INFORMATION
         return ctx.finding(self, site.node, message, related, fix, severity)

@@ -13,6 +13,7 @@ from nnlint.semantic import CallSite, Loop, Scope, Semantic
 from nnlint.torchnames import is_module_constructor
 from nnlint.training import Training, in_lightning_eval_hook, mode_before, name_expr
 from nnlint.vocabulary import is_eval_role_name
+from nnlint.message import t, t_docs
 
 MAX_CALLER_DEPTH = 3
 
@@ -105,16 +106,28 @@ class MissingEval(Rule):
     ) -> Finding:
         model = ctx.text(train.model_of(call))
         if isinstance(context, (ast.With, ast.AsyncWith)):
-            where = f"under `{ctx.text(context.items[0].context_expr)}` (line {context.lineno})"
+            where = t(
+                "under `{context_expr}` (line {context_lineno})",
+                context_expr=ctx.text(context.items[0].context_expr),
+                context_lineno=context.lineno,
+            )
         elif isinstance(context, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            where = f"in evaluation function `{context.name}`"
+            where = t("in evaluation function `{context_name}`", context_name=context.name)
         elif isinstance(context, (ast.For, ast.AsyncFor, ast.While)):
-            where = f"in the evaluation loop at line {context.lineno} (a pass whose outputs never reach backward())"
+            where = t(
+                "in the evaluation loop at line {context_lineno} (a pass whose outputs never reach backward())",
+                context_lineno=context.lineno,
+            )
         else:
-            where = "in evaluation code"
+            where = t("in evaluation code")
         message = (
-            f"`{model}` runs {where} without `{model}.eval()`: {verdict.reason}, so dropout and batch norm "
-            f"behave as in training"
+            t(
+                "`{model}` runs {where} without `{model}.eval()`: {verdict_reason}, so dropout and batch norm "
+                "behave as in training",
+                model=model,
+                where=where,
+                verdict_reason=verdict.reason,
+            )
         )
         related = [ctx.related(verdict.node, verdict.reason)]
         related += [ctx.related(node, text) for node, text in verdict.more]
@@ -129,7 +142,7 @@ class MissingEval(Rule):
             edit = ctx.insert_at_block_start(context.body, f"{model}.eval()")
         else:
             edit = None
-        return Fix(self.fix_title.format(model=model), (edit,)) if edit is not None else None
+        return Fix(t_docs(self.fix_title, model=model), (edit,)) if edit is not None else None
 
 
 def _evaluation_contexts(sem: Semantic, train: Training) -> Iterator[tuple[ast.AST, Scope, list[CallSite]]]:
@@ -246,12 +259,19 @@ def _training_mode_at(
             # `model.train()` right before a no-grad forward, with no training in between,
             # is on purpose (re-estimating batch-norm statistics, Monte-Carlo dropout).
             return None
-        return Verdict(f"`{ctx.text(switch.node.func)}()` at line {switch.line} left it in training mode", switch.node)
+        return Verdict(t(
+            "`{switch}()` at line {switch_line} left it in training mode",
+            switch=ctx.text(switch.node.func),
+            switch_line=switch.line,
+        ), switch.node)
     trained = _trained_just_before(sem, train, scope, key, site) if depth == 0 else None
     if trained is not None:
         # udacity's `_get_loss_acc(model, ...)`: the model was just trained here, and nothing
         # in between switched it: it is in training mode, whatever the caller did before
-        return Verdict(f"it was trained by the loop at line {trained.lineno} and nothing switched it since", trained)
+        return Verdict(t(
+            "it was trained by the loop at line {trained_lineno} and nothing switched it since",
+            trained_lineno=trained.lineno,
+        ), trained)
     if scope.is_function:
         callers = sem.callers(scope)
         if callers and depth < MAX_CALLER_DEPTH:
@@ -262,8 +282,11 @@ def _training_mode_at(
                 verdict = _training_mode_at(ctx, sem, train, caller.scope, mapped, caller, context, depth + 1)
                 if verdict is not None:
                     return Verdict(
-                        f"`{ctx.text(caller.node.func)}()` is called at line {caller.line} "
-                        f"while the model is in training mode",
+                        t(
+                            "`{caller}()` is called at line {caller_line} while the model is in training mode",
+                            caller=ctx.text(caller.node.func),
+                            caller_line=caller.line,
+                        ),
                         caller.node,
                         [(verdict.node, verdict.reason), *verdict.more],
                     )
@@ -271,7 +294,7 @@ def _training_mode_at(
         if callers or not (is_eval_role_name(scope.name) or scope.grad_disabled):
             return None
         if key.startswith("#"):
-            return Verdict(f"`{scope.name}()` never switches its model to eval mode", scope.node)
+            return Verdict(t("`{scope_name}()` never switches its model to eval mode", scope_name=scope.name), scope.node)
         return None
     # At depth 0 `site` calls the model; further up it calls the helper that receives it.
     model = site.node.func if depth == 0 or key.startswith("#") else name_expr(key)
@@ -281,7 +304,7 @@ def _training_mode_at(
     origin = sem.origin(model, scope, site.line, through_shape_ops=False)
     if not origin.hops:
         return None
-    return Verdict(f"a new model is in training mode and nothing switched it (created at line {origin.hops[-1].line})",
+    return Verdict(t("a new model is in training mode and nothing switched it (created at line {line})", line=origin.hops[-1].line),
                    origin.hops[-1].stmt)
 
 

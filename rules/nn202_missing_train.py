@@ -9,6 +9,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop
 from nnlint.training import Training, mode_events
+from nnlint.message import t, t_docs
 
 
 @register
@@ -93,22 +94,36 @@ class MissingTrain(Rule):
     def _finding(self, ctx: Context, train: Training, forward: CallSite, loop: Loop, eval_site: CallSite,
                  has_mode_layers: bool | None) -> Finding:
         model = ctx.text(train.model_of(forward))
-        how = "" if eval_site.method == "eval" else f" (through `{ctx.text(eval_site.node.func)}()`)"
+        how = "" if eval_site.method == "eval" else t(" (through `{eval_site}()`)", eval_site=ctx.text(eval_site.node.func))
         if eval_site.line < loop.line:
-            returns = f"the training loop at line {loop.line} starts without `{model}.train()`"
+            returns = t(
+                "the training loop at line {loop_line} starts without `{model}.train()`",
+                loop_line=loop.line,
+                model=model,
+            )
         else:
-            returns = (f"the loop at line {loop.line} comes back to this training forward pass without "
-                       f"`{model}.train()`")
+            returns = (t(
+                "the loop at line {loop_line} comes back to this training forward pass without "
+                "`{model}.train()`",
+                loop_line=loop.line,
+                model=model,
+            ))
         message = (
-            f"`{model}` is switched to eval mode at line {eval_site.line}{how} and {returns}: dropout and batch "
-            f"norm stay in evaluation mode while training"
+            t(
+                "`{model}` is switched to eval mode at line {eval_site_line}{how} and {returns}: dropout and "
+                "batch norm stay in evaluation mode while training",
+                model=model,
+                eval_site_line=eval_site.line,
+                how=how,
+                returns=returns,
+            )
         )
         related = [
-            ctx.related(eval_site.node, f"`{model}` is put in eval mode here"),
-            ctx.related(loop.node, "the loop that returns to training without train()"),
+            ctx.related(eval_site.node, t("`{model}` is put in eval mode here", model=model)),
+            ctx.related(loop.node, t("the loop that returns to training without train()")),
         ]
         edit = ctx.insert_at_block_start(loop.node.body, f"{model}.train()")
-        fix = Fix(self.fix_title.format(model=model), (edit,)) if edit is not None else None
+        fix = Fix(t_docs(self.fix_title, model=model), (edit,)) if edit is not None else None
         severity, note = train.mode_claim(train.model_of(forward), forward.scope, forward.line, has_mode_layers, model)
         message += note
         return ctx.finding(self, forward.node, message, related, fix, severity)

@@ -10,6 +10,7 @@ from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, argument
 from nnlint.torchnames import DROPOUT_FUNCTIONS, OFF_BY_DEFAULT_DROPOUT_FUNCTIONS
+from nnlint.message import t, t_docs
 
 
 @register
@@ -94,21 +95,31 @@ class FunctionalDropoutAlwaysOn(Rule):
             if name in OFF_BY_DEFAULT_DROPOUT_FUNCTIONS:
                 # `training` defaults to False: a no-op in training too, gated by `self.training` or not
                 message = (
-                    f"`{short}(...)` in `{cls.name}.{site.scope.name}` never drops anything: its `training` "
-                    f"argument defaults to False, so it does nothing during training either; pass "
-                    f"`training=self.training`"
+                    t(
+                        "`{short}(...)` in `{cls_name}.{scope_name}` never drops anything: its `training` "
+                        "argument defaults to False, so it does nothing during training either; pass "
+                        "`training=self.training`",
+                        short=short,
+                        cls_name=cls.name,
+                        scope_name=site.scope.name,
+                    )
                 )
-                related = [ctx.related(cls.node, f"`{cls.name}` is an nn.Module whose train() this call ignores")]
+                related = [ctx.related(cls.node, t("`{cls_name}` is an nn.Module whose train() this call ignores", cls_name=cls.name))]
             else:
                 if _gated_by_training(site.scope.node, site.node) or _opt_in_rate(site.scope.node, site.node):
                     continue
                 message = (
-                    f"`{short}(...)` in `{cls.name}.{site.scope.name}` keeps dropping activations after "
-                    f"`.eval()`: its `training` argument defaults to True; pass `training=self.training`"
+                    t(
+                        "`{short}(...)` in `{cls_name}.{scope_name}` keeps dropping activations after "
+                        "`.eval()`: its `training` argument defaults to True; pass `training=self.training`",
+                        short=short,
+                        cls_name=cls.name,
+                        scope_name=site.scope.name,
+                    )
                 )
-                related = [ctx.related(cls.node, f"`{cls.name}` is an nn.Module whose eval() this call ignores")]
+                related = [ctx.related(cls.node, t("`{cls_name}` is an nn.Module whose eval() this call ignores", cls_name=cls.name))]
             edit: Edit = ctx.add_keyword(site.node, "training=self.training")
-            yield ctx.finding(self, site.node, message, related, Fix(self.fix_title, (edit,)))
+            yield ctx.finding(self, site.node, message, related, Fix(t_docs(self.fix_title), (edit,)))
 
     def _attention_dropout(self, ctx: Context, site: CallSite) -> Iterator[Finding]:
         """`F.scaled_dot_product_attention(..., dropout_p=self.dropout)` in a module's
@@ -126,12 +137,18 @@ class FunctionalDropoutAlwaysOn(Rule):
             return
         text = ctx.text(rate)
         message = (
-            f"`{ctx.text(site.node.func)}(..., dropout_p={text})` in `{cls.name}.{site.scope.name}` keeps "
-            f"dropping attention weights after `.eval()`: pass `dropout_p={text} if self.training else 0.0`"
+            t(
+                "`{site}(..., dropout_p={text})` in `{cls_name}.{scope_name}` keeps dropping attention weights "
+                "after `.eval()`: pass `dropout_p={text} if self.training else 0.0`",
+                site=ctx.text(site.node.func),
+                text=text,
+                cls_name=cls.name,
+                scope_name=site.scope.name,
+            )
         )
-        related = [ctx.related(cls.node, f"`{cls.name}` is an nn.Module whose eval() this call ignores")]
+        related = [ctx.related(cls.node, t("`{cls_name}` is an nn.Module whose eval() this call ignores", cls_name=cls.name))]
         edit = ctx.replace(rate, f"{text} if self.training else 0.0")
-        yield ctx.finding(self, site.node, message, related, Fix("Drop attention only in training mode", (edit,)))
+        yield ctx.finding(self, site.node, message, related, Fix(t("Drop attention only in training mode"), (edit,)))
 
 
 _SDPA = "torch.nn.functional.scaled_dot_product_attention"

@@ -10,6 +10,7 @@ from nnlint.findings import Edit, Finding, Fix, Severity, Span
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_value, dotted
 from nnlint.training import Training, is_framework_class
+from nnlint.message import t, t_docs
 
 _GRAD_FUNCTIONS = frozenset(
     {
@@ -125,7 +126,7 @@ class EvalWithoutNoGrad(Rule):
             if scope.is_function and _wrapped_by_callers(sem, scope):
                 continue
             prefix = _no_grad_name(sem)
-            related = [ctx.related(site.node, f"`{key}` switched to eval mode here (does not disable autograd)")]
+            related = [ctx.related(site.node, t("`{key}` switched to eval mode here (does not disable autograd)", key=key))]
             decorate = (
                 scope.is_function
                 and not grad_events
@@ -139,11 +140,16 @@ class EvalWithoutNoGrad(Rule):
                 for other, _ in targets:
                     done.add(id(other))
                 where = _location(ctx, target)
-                what = f"the loop on line {target.lineno}" if target is not candidate.stmt else "this forward pass"
+                what = t("the loop on line {target_lineno}", target_lineno=target.lineno) if target is not candidate.stmt else t("this forward pass")
                 message = (
-                    f"`{scope.name}` runs `{key}` in eval mode without `torch.no_grad()`: {what} builds "
-                    f"autograd graphs nobody uses (memory and time wasted); decorate `{scope.name}` with "
-                    f"`@torch.no_grad()`"
+                    t(
+                        "`{scope_name}` runs `{key}` in eval mode without `torch.no_grad()`: {what} builds "
+                        "autograd graphs nobody uses (memory and time wasted); decorate `{scope_name}` with "
+                        "`@torch.no_grad()`",
+                        scope_name=scope.name,
+                        key=key,
+                        what=what,
+                    )
                 )
                 fix = _decorator_fix(ctx, scope, prefix)  # type: ignore[arg-type]
                 yield ctx.finding(self, where, message, related, fix)
@@ -151,10 +157,14 @@ class EvalWithoutNoGrad(Rule):
             for target, candidate in targets:
                 done.add(id(target))
                 is_loop = type(target) in (ast.For, ast.AsyncFor, ast.While)
-                what = f"the loop on line {target.lineno}" if is_loop else f"`{ctx.text(candidate.node)}`"
+                what = t("the loop on line {target_lineno}", target_lineno=target.lineno) if is_loop else f"`{ctx.text(candidate.node)}`"
                 message = (
-                    f"{what} runs `{key}` after `{key}.eval()` without `torch.no_grad()`: autograd still "
-                    f"records every operation (memory and time wasted); wrap it in `with torch.no_grad():`"
+                    t(
+                        "{what} runs `{key}` after `{key}.eval()` without `torch.no_grad()`: autograd still "
+                        "records every operation (memory and time wasted); wrap it in `with torch.no_grad():`",
+                        what=what,
+                        key=key,
+                    )
                 )
                 fix = _wrap_fix(ctx, target, scope, prefix) if prefix is not None else None
                 yield ctx.finding(self, _location(ctx, target, candidate), message, related, fix)
@@ -412,7 +422,7 @@ def _wrap_fix(ctx: Context, stmt: ast.stmt, scope: Scope, no_grad: str) -> Fix |
     lines = [source.line_text(n) for n in range(first, last + 1)]
     body = newline.join(unit + line if line.strip() else line for line in lines)
     text = f"{indent}with {no_grad}():{newline}{body}"
-    return Fix(EvalWithoutNoGrad.fix_title, (Edit(Span(first, 0, last, len(lines[-1])), text),))
+    return Fix(t_docs(EvalWithoutNoGrad.fix_title), (Edit(Span(first, 0, last, len(lines[-1])), text),))
 
 
 def _decorator_fix(ctx: Context, scope: Scope, no_grad: str) -> Fix | None:
@@ -424,4 +434,4 @@ def _decorator_fix(ctx: Context, scope: Scope, no_grad: str) -> Fix | None:
     if not text[len(indent):].startswith(("@", "def ", "async ")):
         return None
     edit = Edit(Span(line, 0, line, 0), f"{indent}@{no_grad}(){ctx.source.newline()}")
-    return Fix(EvalWithoutNoGrad.fix_title, (edit,))
+    return Fix(t_docs(EvalWithoutNoGrad.fix_title), (edit,))

@@ -11,6 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import Scope, dotted
 from nnlint.training import training
 from nnlint.values import values
+from nnlint.message import Message, t, t_docs
 
 
 @register
@@ -77,41 +78,45 @@ class MethodNotCalled(Rule):
                 continue
             kind, proof = _kind(ctx, receiver, attribute.attr, scope, stmt.lineno)
             text = ctx.text(attribute)
-            what = _WHAT.get(kind or "", "the object")
+            what = _WHAT.get(kind or "", t("the object"))
             consequence = effect.get(kind or "", effect[""])
-            message = f"`{text}` is never called: without `()` the statement does nothing, so {consequence}"
+            message = t(
+                "`{text}` is never called: without `()` the statement does nothing, so {consequence}",
+                text=text,
+                consequence=consequence,
+            )
             related = []
             if proof is not None:
-                related.append(ctx.related(proof, f"`{name}` is {what}"))
+                related.append(ctx.related(proof, t("`{name}` is {what}", name=name, what=what)))
             if kind is None:
-                message += f" (the kind of `{name}` is not proven here)"
+                message += t(" (the kind of `{name}` is not proven here)", name=name)
                 yield ctx.finding(self, stmt, message, related, None, Severity.INFORMATION)
                 continue
             fix = None
             if _call_without_arguments_is_right(kind, attribute.attr, _class_name(ctx, receiver, scope, stmt.lineno)):
-                fix = Fix(self.fix_title, (ctx.insert_after(attribute, "()"),))
+                fix = Fix(t_docs(self.fix_title), (ctx.insert_after(attribute, "()"),))
             yield ctx.finding(self, stmt, message, related, fix)
 
 
 # What running each method does; keyed by the proven kind of its receiver ("" for any).
-_EFFECTS: dict[str, dict[str, str]] = {
-    "eval": {"": "the module stays in training mode (dropout stays on, batch norm keeps updating its statistics)"},
-    "train": {"": "the module stays in evaluation mode (no dropout, frozen batch-norm statistics)"},
-    "zero_grad": {"": "the gradients are never cleared and add up over the iterations"},
+_EFFECTS: dict[str, dict[str, Message]] = {
+    "eval": {"": t("the module stays in training mode (dropout stays on, batch norm keeps updating its statistics)")},
+    "train": {"": t("the module stays in evaluation mode (no dropout, frozen batch-norm statistics)")},
+    "zero_grad": {"": t("the gradients are never cleared and add up over the iterations")},
     "step": {
-        "": "nothing is stepped",
-        "optimizer": "the weights are never updated",
-        "scheduler": "the learning rate never changes",
-        "scaler": "the optimizer step it should run never happens",
+        "": t("nothing is stepped"),
+        "optimizer": t("the weights are never updated"),
+        "scheduler": t("the learning rate never changes"),
+        "scaler": t("the optimizer step it should run never happens"),
     },
-    "backward": {"": "no gradient is computed and the optimizer steps on stale or no gradients"},
+    "backward": {"": t("no gradient is computed and the optimizer steps on stale or no gradients")},
 }
 _WHAT = {
-    "model": "an nn.Module",
-    "optimizer": "an optimizer",
-    "scheduler": "a learning-rate scheduler",
-    "scaler": "a GradScaler",
-    "loss": "a loss",
+    "model": t("an nn.Module"),
+    "optimizer": t("an optimizer"),
+    "scheduler": t("a learning-rate scheduler"),
+    "scaler": t("a GradScaler"),
+    "loss": t("a loss"),
 }
 # The receivers each method belongs to (a scheduler has no `eval`: some other object's).
 _OWNERS = {

@@ -10,6 +10,7 @@ from nnlint.findings import Finding, Fix, Related, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_value, dotted, keyword
 from nnlint.training import Training, training
+from nnlint.message import t
 
 
 @register
@@ -83,16 +84,21 @@ class DistributedSamplerWithoutSetEpoch(Rule):
         name = ctx.text(ctor.func)
         kept = _advice(ctx.semantic, fed)
         message = (
-            f"`{name}(...)` shuffles the training data, but nothing calls `set_epoch(epoch)` on it: every epoch "
-            f"replays the same order on every process; call `{kept}.set_epoch(epoch)` at the start of each epoch"
+            t(
+                "`{name}(...)` shuffles the training data, but nothing calls `set_epoch(epoch)` on it: every "
+                "epoch replays the same order on every process; call `{kept}.set_epoch(epoch)` at the start of "
+                "each epoch",
+                name=name,
+                kept=kept,
+            )
         )
-        related: list[Related] = [ctx.related(fed.loader, "the DataLoader it feeds")]
+        related: list[Related] = [ctx.related(fed.loader, t("the DataLoader it feeds"))]
         if fed.loop is not None:
-            related.append(Related(ctx.head_span(fed.loop.node), "the training loop over that DataLoader"))
+            related.append(Related(ctx.head_span(fed.loop.node), t("the training loop over that DataLoader")))
         if fed.via is not None:
-            related.append(ctx.related(fed.via.node, "trains over that DataLoader"))
+            related.append(ctx.related(fed.via.node, t("trains over that DataLoader")))
         if fed.epoch_loop is not None:
-            related.append(Related(ctx.head_span(fed.epoch_loop.node), "the epoch loop, which never sets the epoch"))
+            related.append(Related(ctx.head_span(fed.epoch_loop.node), t("the epoch loop, which never sets the epoch")))
         return ctx.finding(self, ctor, message, related, self._fix(ctx, ctor, fed.epoch_loop))
 
     def _fix(self, ctx: Context, ctor: ast.Call, epoch_loop: Loop | None) -> Fix | None:
@@ -126,7 +132,7 @@ class DistributedSamplerWithoutSetEpoch(Rule):
         edit = ctx.insert_at_block_start(epoch_loop.node.body, f"{name}.set_epoch({epoch})")
         if edit is None:
             return None
-        return Fix(f"Call {name}.set_epoch({epoch}) at the start of each epoch", (edit,))
+        return Fix(t("Call {name}.set_epoch({epoch}) at the start of each epoch", name=name, epoch=epoch), (edit,))
 
 
 _SAMPLER_NAMES = ("torch.utils.data.DistributedSampler", "torch.utils.data.distributed.DistributedSampler")

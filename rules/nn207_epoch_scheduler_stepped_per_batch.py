@@ -11,6 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_value, dotted
 from nnlint.training import Training, training
 from nnlint.values import values
+from nnlint.message import t
 
 # Schedulers whose size counts `step()` calls, with the argument that sets it.
 _SIZED = {"StepLR": (1, "step_size"), "MultiStepLR": (1, "milestones"), "CosineAnnealingLR": (1, "T_max")}
@@ -106,23 +107,33 @@ class EpochSchedulerSteppedPerBatch(Rule):
     def _finding(self, ctx: Context, site: CallSite, kind: str, ctor: ast.Call, loop: Loop,
                  via: CallSite | None, size: str, elsewhere: Semantic | None) -> Finding:
         receiver = ctx.text(site.receiver)  # type: ignore[arg-type]
-        where = f"the batch loop on line {loop.line}"
+        where = t("the batch loop on line {loop_line}", loop_line=loop.line)
         if via is not None:
-            where += f" (through `{ctx.text(via.node.func)}()`, line {via.line})"
-        built = f"sized in epochs ({size}"
+            where += t(" (through `{via}()`, line {via_line})", via=ctx.text(via.node.func), via_line=via.line)
+        built = t("sized in epochs ({size}", size=size)
         if elsewhere is not None:
-            built += f", in {getattr(elsewhere.path, 'name', 'another module')} line {ctor.lineno}"
+            built += t(
+                ", in {module_name} line {ctor_lineno}",
+                module_name=getattr(elsewhere.path, 'name', 'another module'),
+                ctor_lineno=ctor.lineno,
+            )
         message = (
-            f"`{receiver}.step()` runs once per batch in {where}, but `{kind}` was {built}): the whole "
-            f"schedule is spent in the first epoch(s); step it once per epoch, after the batch loop, or size it "
-            f"in steps"
+            t(
+                "`{receiver}.step()` runs once per batch in {where}, but `{kind}` was {built}): the whole "
+                "schedule is spent in the first epoch(s); step it once per epoch, after the batch loop, or "
+                "size it in steps",
+                receiver=receiver,
+                where=where,
+                kind=kind,
+                built=built,
+            )
         )
         related: list[Related] = []
         if elsewhere is None:
-            related.append(ctx.related(ctor, f"`{kind}` sized in epochs here"))
-        related.append(Related(ctx.head_span(loop.node), "the batch loop: one scheduler step per batch"))
+            related.append(ctx.related(ctor, t("`{kind}` sized in epochs here", kind=kind)))
+        related.append(Related(ctx.head_span(loop.node), t("the batch loop: one scheduler step per batch")))
         if via is not None:
-            related.append(ctx.related(via.node, "calls the step once per batch"))
+            related.append(ctx.related(via.node, t("calls the step once per batch")))
         return ctx.finding(self, site.node, message, related)
 
 
@@ -178,7 +189,7 @@ def _epoch_size(train: Training, kind: str, ctor: ast.Call, scope: Scope,
     if kind == "ExponentialLR":
         gamma = constant_value(argument(ctor, 1, "gamma"))
         if isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and 0 < gamma <= 0.99:
-            return (f"`gamma={gamma}` per epoch", False)
+            return (t("`gamma={gamma}` per epoch", gamma=gamma), False)
         return None
     spec = _SIZED.get(kind)
     if spec is None:
@@ -191,7 +202,7 @@ def _epoch_size(train: Training, kind: str, ctor: ast.Call, scope: Scope,
     if verdict == "steps":
         return None
     if loop is not None and loop.parent is not None and _same_as_loop_bound(train, size, scope, ctor.lineno, loop):
-        return (f"{text}, from the bound of the epoch loop on line {loop.parent.line}", True)
+        return (t("{text}, from the bound of the epoch loop on line {parent_line}", text=text, parent_line=loop.parent.line), True)
     return (text, False) if verdict == "epochs" else None
 
 

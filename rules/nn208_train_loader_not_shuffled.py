@@ -11,6 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import Loop, Scope, Semantic, argument, constant_value
 from nnlint.training import training
 from nnlint.values import DATALOADERS, Values, values
+from nnlint.message import t, t_docs
 
 # Map-style datasets of torch and torchvision: indexable, with a length; a DataLoader reads
 # them in index order unless told to shuffle.
@@ -87,18 +88,22 @@ class TrainLoaderNotShuffled(Rule):
             reported.add(id(loader))
             dataset = ctx.text(argument(loader, 0, "dataset"))  # type: ignore[arg-type]
             message = (
-                f"this DataLoader feeds the training loop on line {loop.line} and does not shuffle `{dataset}`: "
-                f"every epoch sees the samples in the same order and the same batches (PyTorch's default is "
-                f"shuffle=False); pass `shuffle=True`"
+                t(
+                    "this DataLoader feeds the training loop on line {loop_line} and does not shuffle "
+                    "`{dataset}`: every epoch sees the samples in the same order and the same batches "
+                    "(PyTorch's default is shuffle=False); pass `shuffle=True`",
+                    loop_line=loop.line,
+                    dataset=dataset,
+                )
             )
-            related = [ctx.related(loop.node.iter, "the training loop reads it here")]  # type: ignore[union-attr]
+            related = [ctx.related(loop.node.iter, t("the training loop reads it here"))]  # type: ignore[union-attr]
             yield ctx.finding(self, loader, message, related, self._fix(ctx, loader))
 
     def _fix(self, ctx: Context, loader: ast.Call) -> Fix | None:
         shuffle = argument(loader, 2, "shuffle")
         if shuffle is not None:
-            return Fix(self.fix_title, (ctx.replace(shuffle, "True"),))
-        return Fix(self.fix_title, (ctx.add_keyword(loader, "shuffle=True"),))
+            return Fix(t_docs(self.fix_title), (ctx.replace(shuffle, "True"),))
+        return Fix(t_docs(self.fix_title), (ctx.add_keyword(loader, "shuffle=True"),))
 
 
 def _loader_of(vals: Values, loop: Loop) -> ast.Call | None:

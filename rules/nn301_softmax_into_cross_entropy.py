@@ -9,6 +9,7 @@ from nnlint.findings import Finding, Severity
 from nnlint.registry import Rule, register
 from nnlint.rules._loss_inputs import activation_into_loss
 from nnlint.values import SOFTMAX
+from nnlint.message import t
 
 
 @register
@@ -60,5 +61,5 @@ class SoftmaxIntoCrossEntropy(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         yield from activation_into_loss(
-            ctx, self, "ce", SOFTMAX, applies="log_softmax", created="the cross-entropy loss is created here", advice="pass the raw logits"
+            ctx, self, "ce", SOFTMAX, applies="log_softmax", created=t("the cross-entropy loss is created here"), advice=t("pass the raw logits")
         )

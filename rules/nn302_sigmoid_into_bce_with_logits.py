@@ -9,6 +9,7 @@ from nnlint.findings import Finding, Severity
 from nnlint.registry import Rule, register
 from nnlint.rules._loss_inputs import activation_into_loss
 from nnlint.values import SIGMOID
+from nnlint.message import t
 
 
 @register
@@ -55,5 +56,5 @@ class SigmoidIntoBceWithLogits(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         yield from activation_into_loss(
-            ctx, self, "bce_logits", SIGMOID, applies="the sigmoid", created="the with-logits loss is created here", advice="pass the logits"
+            ctx, self, "bce_logits", SIGMOID, applies=t("the sigmoid"), created=t("the with-logits loss is created here"), advice=t("pass the logits")
         )

@@ -9,7 +9,8 @@ from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.rules._loss_inputs import model_label
-from nnlint.values import LOGITS, LossUse, Values, short
+from nnlint.values import LOGITS, LossUse, Values, imported_as, short
+from nnlint.message import t, t_docs
 
 
 @register
@@ -66,23 +67,33 @@ class LogitsIntoBce(Rule):
             what = short(ctx.text(use.input))
             loss_text = short(ctx.text(site.node.func))
             if type(value.made_at) is ast.Attribute:
-                origin = f"the raw `.logits` of a model output (line {value.line})"
+                origin = t("the raw `.logits` of a model output (line {value_line})", value_line=value.line)
             else:
                 origin = (
-                    f"the raw output of `{model_label(ctx, value)}` (line {value.line}), whose definition does "
-                    f"not end in a sigmoid"
+                    t(
+                        "the raw output of `{model_label}` (line {value_line}), whose definition does not end "
+                        "in a sigmoid",
+                        model_label=model_label(ctx, value),
+                        value_line=value.line,
+                    )
                 )
             message = (
-                f"`{what}` is {origin}, and it goes into `{loss_text}` on line {site.line}, a BCELoss that "
-                f"expects probabilities in [0, 1]: use the with-logits loss"
+                t(
+                    "`{what}` is {origin}, and it goes into `{loss_text}` on line {site_line}, a BCELoss that "
+                    "expects probabilities in [0, 1]: use the with-logits loss",
+                    what=what,
+                    origin=origin,
+                    loss_text=loss_text,
+                    site_line=site.line,
+                )
             )
-            related = [ctx.related(value.made_at, f"raw scores made here (line {value.line})")]
+            related = [ctx.related(value.made_at, t("raw scores made here (line {value_line})", value_line=value.line))]
             if value.model_def is not None:
-                related.append(ctx.related(value.model_def, "the model is defined here, without a final sigmoid"))
+                related.append(ctx.related(value.model_def, t("the model is defined here, without a final sigmoid")))
             if use.construction is not None:
-                related.append(ctx.related(use.construction, "the BCELoss is created here"))
+                related.append(ctx.related(use.construction, t("the BCELoss is created here")))
             edits = self._fix(ctx, vals, use)
-            yield ctx.finding(self, site.node, message, related, Fix(self.fix_title, edits) if edits else None)
+            yield ctx.finding(self, site.node, message, related, Fix(t_docs(self.fix_title), edits) if edits else None)
 
     def _fix(self, ctx: Context, vals: Values, use: LossUse) -> tuple[Edit, ...] | None:
         sem = ctx.semantic

@@ -10,7 +10,8 @@ from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import dotted
 from nnlint.rules._loss_inputs import log_softmax_spelling, model_label, traced_name, unchanged_between
-from nnlint.values import LOGITS, SOFTMAX, LossUse, Values, short
+from nnlint.values import LOGITS, SOFTMAX, LossUse, Values, imported_as, short
+from nnlint.message import t, t_docs
 
 
 @register
@@ -66,35 +67,50 @@ class NllWithoutLogSoftmax(Rule):
             if value.kind == SOFTMAX and value.via_model:
                 activation_line = value.activation.lineno if value.activation is not None else value.line  # type: ignore[attr-defined]
                 elsewhere = vals.foreign_location(value.activation)
-                where = f"{elsewhere}, line {activation_line}" if elsewhere else f"line {activation_line}"
+                where = t("{elsewhere}, line {activation_line}", elsewhere=elsewhere, activation_line=activation_line) if elsewhere else t("line {activation_line}", activation_line=activation_line)
                 origin = (
-                    f"the output of `{model_label(ctx, value)}` (line {value.line}), which ends in a softmax "
-                    f"({where}), i.e. probabilities"
+                    t(
+                        "the output of `{model_label}` (line {value_line}), which ends in a softmax ({where}), "
+                        "i.e. probabilities",
+                        model_label=model_label(ctx, value),
+                        value_line=value.line,
+                        where=where,
+                    )
                 )
                 related = [ctx.related(value.made_at if elsewhere else value.activation or value.made_at,
-                                       "the model's output" if elsewhere else "the model's final softmax")]
+                                       t("the model's output") if elsewhere else t("the model's final softmax"))]
             elif value.kind == SOFTMAX:
-                origin = f"softmax probabilities (made on line {value.line})"
-                related = [ctx.related(value.made_at, f"softmax applied here (line {value.line})")]
+                origin = t("softmax probabilities (made on line {value_line})", value_line=value.line)
+                related = [ctx.related(value.made_at, t("softmax applied here (line {value_line})", value_line=value.line))]
             elif type(value.made_at) is ast.Attribute:
-                origin = f"raw `.logits` (line {value.line})"
-                related = [ctx.related(value.made_at, "raw scores made here")]
+                origin = t("raw `.logits` (line {value_line})", value_line=value.line)
+                related = [ctx.related(value.made_at, t("raw scores made here"))]
             else:
                 origin = (
-                    f"the raw output of `{model_label(ctx, value)}` (line {value.line}), whose definition does not "
-                    f"end in log_softmax"
+                    t(
+                        "the raw output of `{model_label}` (line {value_line}), whose definition does not end "
+                        "in log_softmax",
+                        model_label=model_label(ctx, value),
+                        value_line=value.line,
+                    )
                 )
-                related = [ctx.related(value.made_at, f"raw scores made here (line {value.line})")]
+                related = [ctx.related(value.made_at, t("raw scores made here (line {value_line})", value_line=value.line))]
                 if value.model_def is not None:
-                    related.append(ctx.related(value.model_def, "the model is defined here, without log_softmax"))
+                    related.append(ctx.related(value.model_def, t("the model is defined here, without log_softmax")))
             message = (
-                f"`{what}` is {origin}, and it goes into `{loss_text}` on line {site.line}, an NLL loss that "
-                f"expects log-probabilities: apply log_softmax (or use cross entropy on the logits)"
+                t(
+                    "`{what}` is {origin}, and it goes into `{loss_text}` on line {site_line}, an NLL loss "
+                    "that expects log-probabilities: apply log_softmax (or use cross entropy on the logits)",
+                    what=what,
+                    origin=origin,
+                    loss_text=loss_text,
+                    site_line=site.line,
+                )
             )
             if use.construction is not None:
-                related.append(ctx.related(use.construction, "the NLL loss is created here"))
+                related.append(ctx.related(use.construction, t("the NLL loss is created here")))
             edits = self._fix(ctx, vals, use)
-            yield ctx.finding(self, site.node, message, related, Fix(self.fix_title, edits) if edits else None)
+            yield ctx.finding(self, site.node, message, related, Fix(t_docs(self.fix_title), edits) if edits else None)
 
     def _fix(self, ctx: Context, vals: Values, use: LossUse) -> tuple[Edit, ...] | None:
         sem = ctx.semantic

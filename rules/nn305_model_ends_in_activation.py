@@ -10,6 +10,7 @@ from nnlint.findings import Finding, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import called_module
 from nnlint.values import LOSS_LABEL, SIGMOID, SOFTMAX, short
+from nnlint.message import t
 
 
 @register
@@ -67,20 +68,34 @@ class ModelEndsInActivation(Rule):
             site = use.site
             elsewhere = vals.foreign_location(value.activation)
             activation_line = value.activation.lineno  # type: ignore[attr-defined]
-            where = f"{elsewhere}, line {activation_line}" if elsewhere else f"line {activation_line}"
+            where = t("{elsewhere}, line {activation_line}", elsewhere=elsewhere, activation_line=activation_line) if elsewhere else t("line {activation_line}", activation_line=activation_line)
             model_text = short(ctx.text(called_module(value.made_at.func)))  # type: ignore[attr-defined]
             if model_text == "self" and isinstance(value.model_def, ast.ClassDef):
                 model_text = value.model_def.name  # the module's own forward, called from a method
             loss_text = short(ctx.text(called_module(site.node.func)))
             message = (
-                f"`{model_text}` ends in a {value.kind} ({where}) and its output (line "
-                f"{value.line}) feeds `{loss_text}` ({LOSS_LABEL[use.kind]}) on line {site.line}, which expects "
-                f"raw logits and applies the {'log_softmax' if use.kind == 'ce' else 'sigmoid'} itself"
+                t(
+                    "`{model_text}` ends in a {value_kind} ({where}) and its output (line {value_line}) feeds "
+                    "`{loss_text}` ({loss_label}) on line {site_line}, which expects raw logits and applies "
+                    "the {applied} itself",
+                    model_text=model_text,
+                    value_kind=value.kind,
+                    where=where,
+                    value_line=value.line,
+                    loss_text=loss_text,
+                    loss_label=LOSS_LABEL[use.kind],
+                    site_line=site.line,
+                    applied='log_softmax' if use.kind == 'ce' else 'sigmoid',
+                )
             )
             # a final layer in another module has no place among this file's lines
             related = [] if elsewhere else [
-                ctx.related(value.activation, f"the model's final {value.kind} (line {activation_line})")]
+                ctx.related(value.activation, t(
+                    "the model's final {value_kind} (line {activation_line})",
+                    value_kind=value.kind,
+                    activation_line=activation_line,
+                ))]
             if value.made_at is not site.node and value.made_at.lineno != site.line:  # type: ignore[attr-defined]
-                related.append(ctx.related(value.made_at, f"model output made here (line {value.line})"))
+                related.append(ctx.related(value.made_at, t("model output made here (line {value_line})", value_line=value.line)))
             yield ctx.finding(self, site.node, message, related)
 

@@ -13,6 +13,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import Scope, Semantic, argument, constant_value, dotted, keyword
 from nnlint.torchnames import is_optimizer_constructor
 from nnlint.values import Values
+from nnlint.message import t
 
 _HINT = re.compile(r"pretrained|weights\s*=|hub\.load")
 # Anything that freezes parameters somewhere in the file: the rule then stays quiet.
@@ -130,15 +131,30 @@ class UnfrozenPretrainedHighLr(Rule):
             model_text = ctx.text(params.func.value)
             lr_line = bad.node.lineno if bad.node is not None else None  # type: ignore[attr-defined]
             range_text = self._range_text(ctx, family, category)
-            where_lr = f"lr={_format_lr(bad.value)} (line {lr_line})" if lr_line else f"the default lr={_format_lr(bad.value)}"
+            where_lr = t("lr={lr} (line {lr_line})", lr=_format_lr(bad.value), lr_line=lr_line) if lr_line else t("the default lr={lr}", lr=_format_lr(bad.value))
             message = (
-                f"`{model_text}` holds pretrained weights (loaded on line {checkpoint.lineno}) and all its "
-                f"parameters are trained by `{last}` with {where_lr}, {range_text}: nothing is frozen, so "
-                f"the pretrained features get overwritten"
+                t(
+                    "`{model_text}` holds pretrained weights (loaded on line {checkpoint_lineno}) and all its "
+                    "parameters are trained by `{last}` with {where_lr}, {range_text}: nothing is frozen, so "
+                    "the pretrained features get overwritten",
+                    model_text=model_text,
+                    checkpoint_lineno=checkpoint.lineno,
+                    last=last,
+                    where_lr=where_lr,
+                    range_text=range_text,
+                )
             )
-            related = [ctx.related(checkpoint, f"pretrained {category} weights loaded here (line {checkpoint.lineno})")]
+            related = [ctx.related(checkpoint, t(
+                "pretrained {category} weights loaded here (line {checkpoint_lineno})",
+                category=category,
+                checkpoint_lineno=checkpoint.lineno,
+            ))]
             if bad.node is not None and lr_line != site.line:
-                related.append(ctx.related(bad.node, f"the learning rate {_format_lr(bad.value)} is set here (line {lr_line})"))
+                related.append(ctx.related(bad.node, t(
+                    "the learning rate {lr} is set here (line {lr_line})",
+                    lr=_format_lr(bad.value),
+                    lr_line=lr_line,
+                )))
             fix = self._fix(ctx, call, lr_expr, family, category)
             yield ctx.finding(self, call, message, related, fix)
 
@@ -259,12 +275,21 @@ class UnfrozenPretrainedHighLr(Rule):
 
     def _range_text(self, ctx: Context, family: str, category: str) -> str:
         if family == "sgd":
-            return f"above the SGD fine-tuning range (<= {_format_lr(float(ctx.option(self, 'sgd_lr_above')))})"  # type: ignore[arg-type]
+            return t(
+                "above the SGD fine-tuning range (<= {lr})",
+                lr=_format_lr(float(ctx.option(self, 'sgd_lr_above'))),
+            )  # type: ignore[arg-type]
         if category == TRANSFORMER:
             limit = float(ctx.option(self, "transformer_adaptive_lr_above"))  # type: ignore[arg-type]
-            return f"above the fine-tuning range for transformer checkpoints (<= {_format_lr(limit)})"
+            return t(
+                "above the fine-tuning range for transformer checkpoints (<= {lr})",
+                lr=_format_lr(limit),
+            )
         limit = float(ctx.option(self, "vision_adaptive_lr_at_least"))  # type: ignore[arg-type]
-        return f"at or above {_format_lr(limit)}, beyond the fine-tuning range for pretrained vision backbones"
+        return t(
+            "at or above {lr}, beyond the fine-tuning range for pretrained vision backbones",
+            lr=_format_lr(limit),
+        )
 
     def _fix(self, ctx: Context, call: ast.Call, lr: ast.expr | None, family: str, category: str) -> Fix | None:
         key = "sgd_fix_lr" if family == "sgd" else "transformer_fix_lr" if category == TRANSFORMER else "vision_fix_lr"
@@ -281,7 +306,7 @@ class UnfrozenPretrainedHighLr(Rule):
             edit = ctx.replace(lr, new)
         else:
             return None
-        return Fix(f"Set lr={new}", (edit,))
+        return Fix(t("Set lr={new}", new=new), (edit,))
 
 
 def pretrained_category(sem: Semantic, call: ast.Call) -> str | None:

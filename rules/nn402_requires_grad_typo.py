@@ -12,6 +12,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import SHAPE_METHODS, Binding, Scope, dotted
 from nnlint.torchnames import is_module_constructor
 from nnlint.values import values
+from nnlint.message import t
 
 TYPOS = frozenset(
     {
@@ -118,20 +119,29 @@ class RequiresGradTypo(Rule):
                 continue  # a new tensor requires no gradient: the typo changes nothing
             module = self._is_module(ctx, owner, scope, node.lineno)
             owner_text = ctx.text(owner)
-            effect = (f"`{owner_text}` is still trained" if freezing
-                      else f"`{owner_text}` keeps the requires_grad it had: if it was frozen, it stays frozen")
+            effect = (t("`{owner_text}` is still trained", owner_text=owner_text) if freezing
+                      else t(
+                          "`{owner_text}` keeps the requires_grad it had: if it was frozen, it stays frozen",
+                          owner_text=owner_text,
+                      ))
             message = (
-                f"`{owner_text}.{target.attr} = {ctx.text(value)}` creates a new attribute named "
-                f"`{target.attr}`; PyTorch only reads `requires_grad`, so {effect}"
+                t(
+                    "`{owner_text}.{target_attr} = {value}` creates a new attribute named `{target_attr}`; "
+                    "PyTorch only reads `requires_grad`, so {effect}",
+                    owner_text=owner_text,
+                    target_attr=target.attr,
+                    value=ctx.text(value),
+                    effect=effect,
+                )
             )
             related = []
             if module is not None:
-                message += " (and it is an nn.Module: use `requires_grad_(...)`)"
-                related.append(ctx.related(module, "the module is created here"))
+                message += t(" (and it is an nn.Module: use `requires_grad_(...)`)")
+                related.append(ctx.related(module, t("the module is created here")))
             else:
                 made = _root_construction(sem, owner, scope, node.lineno)
                 if made is not None:
-                    related.append(ctx.related(made, f"`{ctx.text(owner)}` belongs to the object made here"))
+                    related.append(ctx.related(made, t("`{owner}` belongs to the object made here", owner=ctx.text(owner))))
             fix = self._fix(ctx, node, target, owner, value, module is not None)
             yield ctx.finding(self, target, message, related, fix)
 
@@ -156,15 +166,28 @@ class RequiresGradTypo(Rule):
                     if module is None:
                         continue
                     message = (
-                        f"`{owner_name}` is an nn.Module: `{owner_name}.requires_grad = {ctx.text(binding.value)}` "
-                        f"only sets a new attribute and freezes nothing; use "
-                        f"`{owner_name}.requires_grad_({ctx.text(binding.value)})`"
+                        t(
+                            "`{owner_name}` is an nn.Module: `{owner_name}.requires_grad = {binding_value}` "
+                            "only sets a new attribute and freezes nothing; use "
+                            "`{owner_name}.requires_grad_({binding_value})`",
+                            owner_name=owner_name,
+                            binding_value=ctx.text(binding.value),
+                        )
                     )
                     if type(module) is ast.Call and type(module.func) is ast.Attribute and module.func.attr in (
                             "children", "modules"):
-                        note = f"`{owner_name}` runs over the sub-modules from `{ctx.text(module)}` (line {module.lineno})"
+                        note = t(
+                            "`{owner_name}` runs over the sub-modules from `{module}` (line {module_lineno})",
+                            owner_name=owner_name,
+                            module=ctx.text(module),
+                            module_lineno=module.lineno,
+                        )
                     else:
-                        note = f"`{owner_name}` is created here (line {module.lineno})"
+                        note = t(
+                            "`{owner_name}` is created here (line {module_lineno})",
+                            owner_name=owner_name,
+                            module_lineno=module.lineno,
+                        )
                     related = [ctx.related(module, note)]
                     fix = self._fix(ctx, stmt, target, target.value, binding.value, True)
                     yield ctx.finding(self, target, message, related, fix)
@@ -192,8 +215,8 @@ class RequiresGradTypo(Rule):
             if type(stmt) is not ast.Assign or len(stmt.targets) != 1:
                 return None
             new = f"{ctx.text(owner)}.requires_grad_({ctx.text(value)})"
-            return Fix(f"Use {ctx.text(owner)}.requires_grad_(...)", (ctx.replace(stmt, new),))
-        return Fix("Rename to requires_grad", (ctx.replace(target, f"{ctx.text(owner)}.requires_grad"),))
+            return Fix(t("Use {owner}.requires_grad_(...)", owner=ctx.text(owner)), (ctx.replace(stmt, new),))
+        return Fix(t("Rename to requires_grad"), (ctx.replace(target, f"{ctx.text(owner)}.requires_grad"),))
 
 
 # Tensor factories: what they return requires no gradient unless asked (requires_grad=True).

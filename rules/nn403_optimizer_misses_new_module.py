@@ -12,6 +12,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic, dotted, keyword, module_itself
 from nnlint.torchnames import is_optimizer_constructor
 from nnlint.training import Training, training
+from nnlint.message import t
 
 _PARAMETER_METHODS = ("parameters", "named_parameters")
 
@@ -93,24 +94,40 @@ class OptimizerMissesNewModule(Rule):
                     continue
                 finding = self._finding(ctx, optimizer, target, ctx.text(node), value, stmt, use)
                 if anchor is not stmt:
-                    finding.related.insert(1, ctx.related(anchor, f"this call runs the replacement (line {anchor.lineno})"))
+                    finding.related.insert(1, ctx.related(anchor, t("this call runs the replacement (line {anchor_lineno})", anchor_lineno=anchor.lineno)))
                 yield finding
 
     def _finding(self, ctx: Context, optimizer: _Optimizer, target: str, written: str, value: ast.expr,
                  stmt: ast.stmt, use: ast.AST) -> Finding:
         key = next(k for k in optimizer.covers if _related_keys(k, target))
         covered = optimizer.sources[optimizer.covers.index(key)]
-        what = "rebuilt" if target == key else "replaced"
+        what = t("rebuilt") if target == key else t("replaced")
         made = ctx.text(value.func) if type(value) is ast.Call else ctx.text(value)
         message = (
-            f"`{written}` is {what} (a new `{_short(made)}`) after the optimizer `{optimizer.name}` took "
-            f"`{covered}`'s parameters on line {optimizer.site.line}: the optimizer still holds the old "
-            f"parameter tensors, so the new ones are never updated; build the optimizer after this line or "
-            f"call `{optimizer.name}.add_param_group(...)` with the new parameters"
+            t(
+                "`{written}` is {what} (a new `{made}`) after the optimizer `{optimizer_name}` took "
+                "`{covered}`'s parameters on line {site_line}: the optimizer still holds the old parameter "
+                "tensors, so the new ones are never updated; build the optimizer after this line or call "
+                "`{optimizer_name}.add_param_group(...)` with the new parameters",
+                written=written,
+                what=what,
+                made=_short(made),
+                optimizer_name=optimizer.name,
+                covered=covered,
+                site_line=optimizer.site.line,
+            )
         )
         related = [
-            ctx.related(optimizer.site.node, f"`{optimizer.name}` takes `{covered}`'s parameters here"),
-            ctx.related(use, f"`{optimizer.name}` is still used after the replacement (line {use.lineno})"),  # type: ignore[attr-defined]
+            ctx.related(optimizer.site.node, t(
+                "`{optimizer_name}` takes `{covered}`'s parameters here",
+                optimizer_name=optimizer.name,
+                covered=covered,
+            )),
+            ctx.related(use, t(
+                "`{optimizer_name}` is still used after the replacement (line {use_lineno})",
+                optimizer_name=optimizer.name,
+                use_lineno=use.lineno,
+            )),  # type: ignore[attr-defined]
         ]
         return ctx.finding(self, stmt, message, related)
 

@@ -10,6 +10,7 @@ from nnlint.findings import Finding, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Semantic, argument, constant_value, dotted
 from nnlint.training import training
+from nnlint.message import t
 
 
 @register
@@ -80,16 +81,19 @@ class LoadStateDictUnchecked(Rule):
                 continue  # `model.module` of a proven DataParallel/DDP-wrapped module counts too
             name = ctx.text(receiver)
             message = (
-                f"`{name}.load_state_dict(..., strict=False)` returns the missing and unexpected keys, and they "
-                f"are dropped: if the checkpoint's names do not match `{name}`'s (a `module.` prefix from "
-                f"DataParallel, a renamed layer), nothing is loaded and nothing says so; keep the result and "
-                f"check it (`missing, unexpected = {name}.load_state_dict(...)`)"
+                t(
+                    "`{name}.load_state_dict(..., strict=False)` returns the missing and unexpected keys, and "
+                    "they are dropped: if the checkpoint's names do not match `{name}`'s (a `module.` prefix "
+                    "from DataParallel, a renamed layer), nothing is loaded and nothing says so; keep the "
+                    "result and check it (`missing, unexpected = {name}.load_state_dict(...)`)",
+                    name=name,
+                )
             )
             related = []
             made = train.constructor_name(receiver, site.scope, site.line)
             origin = sem.origin(receiver, site.scope, site.line, through_shape_ops=False)
             if made is not None and type(origin.expr) is ast.Call and origin.hops:
-                related.append(ctx.related(origin.expr, f"`{name}` is made here (line {origin.expr.lineno})"))
+                related.append(ctx.related(origin.expr, t("`{name}` is made here (line {expr_lineno})", name=name, expr_lineno=origin.expr.lineno)))
             yield ctx.finding(self, site.node, message, related)
 
 

@@ -8,6 +8,7 @@ from nnlint.context import Context
 from nnlint.findings import Finding, Severity
 from nnlint.overfit import ENV_SWITCH, open_plans
 from nnlint.registry import Rule, register
+from nnlint.message import t
 
 
 @register
@@ -80,15 +81,22 @@ class OverfitOneBatch(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for plan in open_plans(ctx.source, ctx.semantic):
-            model = f"`{plan.model}`" if plan.model else "the model"
-            over = f" over `{plan.loader_name}`" if plan.loader_name else ""
+            model = f"`{plan.model}`" if plan.model else t("the model")
+            over = t(" over `{plan_loader_name}`", plan_loader_name=plan.loader_name) if plan.loader_name else ""
             message = (
-                f"training loop{over} ({model}, optimizer `{plan.optimizer}`, loss `{plan.loss}`) "
-                f"has no overfit-one-batch check: first make sure the loss on one fixed batch goes towards zero "
-                f"(editor action \"Overfit one batch first\"; the check is skipped with {ENV_SWITCH}=0)"
+                t(
+                    "training loop{over} ({model}, optimizer `{plan_optimizer}`, loss `{plan_loss}`) has no "
+                    "overfit-one-batch check: first make sure the loss on one fixed batch goes towards zero "
+                    "(editor action \"Overfit one batch first\"; the check is skipped with {ENV_SWITCH}=0)",
+                    over=over,
+                    model=model,
+                    plan_optimizer=plan.optimizer,
+                    plan_loss=plan.loss,
+                    ENV_SWITCH=ENV_SWITCH,
+                )
             )
             related = []
             if plan.loop is not plan.anchor:
-                related.append(ctx.related(plan.loop, "the loop over the data"))
-            related.append(ctx.related(plan.statements[-1], "the backward pass the check would repeat"))
+                related.append(ctx.related(plan.loop, t("the loop over the data")))
+            related.append(ctx.related(plan.statements[-1], t("the backward pass the check would repeat")))
             yield ctx.finding(self, ctx.head_span(plan.anchor), message, related)

@@ -9,6 +9,7 @@ from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Scope, Semantic, argument, constant_value, dotted
+from nnlint.message import t, t_docs
 
 _BIASED_LAYERS = {
     # class name -> positional index of `bias`
@@ -102,16 +103,26 @@ class BiasBeforeBatchNorm(Rule):
             short = ctx.text(layer.func)  # type: ignore[attr-defined]
             norm_short = ctx.text(norm.func)  # type: ignore[attr-defined]
             message = (
-                f"`{short}` has a bias that the `{norm_short}` right after it ({how}, line {norm.lineno}) "
-                f"cancels: pass `bias=False`"
+                t(
+                    "`{short}` has a bias that the `{norm_short}` right after it ({how}, line {norm_lineno}) "
+                    "cancels: pass `bias=False`",
+                    short=short,
+                    norm_short=norm_short,
+                    how=how,
+                    norm_lineno=norm.lineno,
+                )
             )
-            related = [ctx.related(norm, f"`{norm_short}` subtracts the per-channel mean, removing the bias")]
+            related = [ctx.related(norm, t("`{norm_short}` subtracts the per-channel mean, removing the bias", norm_short=norm_short))]
             if through is not None:
                 # A caller elsewhere could still pass `bias=False` through `**kwargs`, and then an
                 # added keyword would raise: no fix, and the message says what was checked.
                 function, class_name = through
-                message += (f" (`**{function.node.args.kwarg.arg}` never sets `bias` here, and no "  # type: ignore[union-attr]
-                            f"`{class_name}(...)` in this file passes it)")
+                message += (t(
+                    " (`**{kwarg_arg}` never sets `bias` here, and no `{class_name}(...)` in this file passes "
+                    "it)",
+                    kwarg_arg=function.node.args.kwarg.arg,
+                    class_name=class_name,
+                ))
                 yield ctx.finding(self, layer, message, related, None)
                 continue
             yield ctx.finding(self, layer, message, related, self._fix(ctx, layer, kind))
@@ -119,8 +130,8 @@ class BiasBeforeBatchNorm(Rule):
     def _fix(self, ctx: Context, layer: ast.Call, kind: str) -> Fix:
         value = argument(layer, _BIASED_LAYERS[kind], "bias")
         if value is not None:
-            return Fix(self.fix_title, (ctx.replace(value, "False"),))  # type: ignore[arg-type]
-        return Fix(self.fix_title, (ctx.add_keyword(layer, "bias=False"),))  # type: ignore[arg-type]
+            return Fix(t_docs(self.fix_title), (ctx.replace(value, "False"),))  # type: ignore[arg-type]
+        return Fix(t_docs(self.fix_title), (ctx.add_keyword(layer, "bias=False"),))  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ pairs
     def _pairs(self, sem: Semantic) -> Iterator[tuple[ast.Call, ast.Call, str]]:
@@ -203,7 +214,7 @@ class BiasBeforeBatchNorm(Rule):
                 continue
             if layer_name is not None and (layer_name in exclude or sem.name_reads(scope).get(layer_name, 0) != 1):
                 continue  # the same layer object is used elsewhere too
-            yield layer, norm, "in nn.Sequential"
+            yield layer, norm, t("in nn.Sequential")
 
     def _module_list_pair(self, sem: Semantic, site: CallSite) -> Iterator[tuple[ast.Call, ast.Call, str]]:
         """`self.batch_norms[i](self.linears[i](h))` (DGL's GIN MLP): two `nn.ModuleList`s filled
@@ -227,7 +238,14 @@ class BiasBeforeBatchNorm(Rule):
         first = layers[0]
         if _torch_nn_class(sem, first) not in _BIASED_LAYERS:
             return
-        yield first, norms[0], f"`self.{pair[0][0]}[{pair[0][1]}](self.{pair[1][0]}[{pair[1][1]}](...))` in `{site.scope.name}`"
+        yield first, norms[0], t(
+            "`self.{outer}[{outer_index}](self.{inner}[{inner_index}](...))` in `{scope_name}`",
+            outer=pair[0][0],
+            outer_index=pair[0][1],
+            inner=pair[1][0],
+            inner_index=pair[1][1],
+            scope_name=site.scope.name,
+        )
 
     def _forward_pair(self, sem: Semantic, site: CallSite) -> Iterator[tuple[ast.Call, ast.Call, str]]:
         """`self.bn(self.conv(x))` or `x = self.conv(x)` followed by `x = self.bn(x)`."""
@@ -261,7 +279,12 @@ class BiasBeforeBatchNorm(Rule):
         )
         if uses != 1 or _attribute_mentions(sem, cls, func.attr) != uses:
             return
-        yield layer, norm, f"`self.{site.method}(self.{func.attr}(...))` in `{site.scope.name}`"
+        yield layer, norm, t(
+            "`self.{site_method}(self.{func_attr}(...))` in `{scope_name}`",
+            site_method=site.method,
+            func_attr=func.attr,
+            scope_name=site.scope.name,
+        )
 
 
 # --------------------------------------------------------------------------- helpers

@@ -10,6 +10,7 @@ from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import Binding, CallSite, Scope, Semantic, constant_value, dotted
+from nnlint.message import t, t_docs
 
 _RESHAPES = ("view", "reshape")
 _PASS_THROUGH = frozenset({"split", "chunk", "contiguous", "unbind", "tensor_split"})
@@ -121,11 +122,11 @@ class ViewAsPermute(Rule):
             layout = ctx.text(analysis.source.unpacked)
             if not layout.startswith(("(", "[")):
                 layout = f"({layout})"
-            origin = f"its sizes were unpacked as `{layout}` on line {line}"
-            related_message = f"`{tensor}` has the shape `{layout}`"
+            origin = t("its sizes were unpacked as `{layout}` on line {line}", layout=layout, line=line)
+            related_message = t("`{tensor}` has the shape `{layout}`", tensor=tensor, layout=layout)
         else:
-            origin = f"the sizes are read from `{tensor}` on line {line}"
-            related_message = f"size of `{tensor}` read here"
+            origin = t("the sizes are read from `{tensor}` on line {line}", tensor=tensor, line=line)
+            related_message = t("size of `{tensor}` read here", tensor=tensor)
         related = [ctx.related(analysis.source.where, related_message)]
         fix = None
         if analysis.kind == "permute":
@@ -138,32 +139,57 @@ class ViewAsPermute(Rule):
             if _viewed_again(sem, site):
                 replacement += ".contiguous()"
             message = (
-                f"`{call_text}` reorders the dimensions of `{tensor}` ({origin}): view/reshape keep the "
-                f"memory order, so this scrambles the data instead of moving axes; use `{replacement}`"
+                t(
+                    "`{call_text}` reorders the dimensions of `{tensor}` ({origin}): view/reshape keep the "
+                    "memory order, so this scrambles the data instead of moving axes; use `{replacement}`",
+                    call_text=call_text,
+                    tensor=tensor,
+                    origin=origin,
+                    replacement=replacement,
+                )
             )
             if type(target) in (ast.Name, ast.Attribute):
-                fix = Fix(self.fix_title, (ctx.replace(site.node, replacement),))
+                fix = Fix(t_docs(self.fix_title), (ctx.replace(site.node, replacement),))
         elif analysis.kind == "split":
             message = (
-                f"`{call_text}` puts `{analysis.displaced}` before `{analysis.before}`, but the data of "
-                f"`{target_text}` is laid out with `{analysis.before}` before the axis being split ({origin}): "
-                f"this regroups memory and mixes positions across the new axis instead of splitting the last one; "
+                t(
+                    "`{call_text}` puts `{analysis_displaced}` before `{analysis_before}`, but the data of "
+                    "`{target_text}` is laid out with `{analysis_before}` before the axis being split "
+                    "({origin}): this regroups memory and mixes positions across the new axis instead of "
+                    "splitting the last one; ",
+                    call_text=call_text,
+                    analysis_displaced=analysis.displaced,
+                    analysis_before=analysis.before,
+                    target_text=target_text,
+                    origin=origin,
+                )
             )
             if analysis.suggestion:
-                message += f"use `{analysis.suggestion}`"
+                message += t("use `{analysis_suggestion}`", analysis_suggestion=analysis.suggestion)
             else:
-                message += "split the last axis in place, then move axes with transpose/permute"
+                message += t("split the last axis in place, then move axes with transpose/permute")
         elif analysis.kind == "heads":
             message = (
-                f"`{call_text}` folds heads into the batch axis straight from the projection `{target_text}` "
-                f"(batch, sequence, heads x dim): memory runs over the sequence before the heads, so each "
-                f"\"head\" gets a slice of positions, not of features ({origin}); split the last axis first: "
-                f"`{analysis.suggestion}`"
+                t(
+                    "`{call_text}` folds heads into the batch axis straight from the projection "
+                    "`{target_text}` (batch, sequence, heads x dim): memory runs over the sequence before the "
+                    "heads, so each \"head\" gets a slice of positions, not of features ({origin}); split the "
+                    "last axis first: `{analysis_suggestion}`",
+                    call_text=call_text,
+                    target_text=target_text,
+                    origin=origin,
+                    analysis_suggestion=analysis.suggestion,
+                )
             )
         else:
             message = (
-                f"`{call_text}` lists the dimensions of `{tensor}` out of order ({origin}): view/reshape keep the "
-                f"memory order, so this scrambles the data; move axes with permute/transpose first"
+                t(
+                    "`{call_text}` lists the dimensions of `{tensor}` out of order ({origin}): view/reshape "
+                    "keep the memory order, so this scrambles the data; move axes with permute/transpose first",
+                    call_text=call_text,
+                    tensor=tensor,
+                    origin=origin,
+                )
             )
         return ctx.finding(self, site.node, message, related, fix)
 

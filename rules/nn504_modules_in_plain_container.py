@@ -13,6 +13,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import Binding, CallSite, ClassInfo, Scope, Semantic, dotted
 from nnlint.torchnames import is_module_constructor
 from nnlint.training import Training, training
+from nnlint.message import t
 
 _LIST_KINDS = (ast.List, ast.Tuple, ast.ListComp)
 _DICT_KINDS = (ast.Dict, ast.DictComp)
@@ -142,12 +143,20 @@ class ModulesInPlainContainer(Rule):
         wrapper = "nn.ModuleDict" if held.kind == "dict" else "nn.ModuleList"
         first = stateful[0]
         message = (
-            f"`self.{attr}` is a plain {container} holding sub-modules of `{info.name}` "
-            f"(`{_short(ctx.text(_callee(first)))}` on line {first.lineno}): they are not registered, so "
-            f"`parameters()` leaves them out (the optimizer never trains them), `.to(device)` does not move "
-            f"them, `state_dict()` does not save them and `eval()` does not reach them; use `{wrapper}`"
+            t(
+                "`self.{attr}` is a plain {container} holding sub-modules of `{info_name}` (`{made}` on line "
+                "{first_lineno}): they are not registered, so `parameters()` leaves them out (the optimizer "
+                "never trains them), `.to(device)` does not move them, `state_dict()` does not save them and "
+                "`eval()` does not reach them; use `{wrapper}`",
+                attr=attr,
+                container=container,
+                info_name=info.name,
+                made=_short(ctx.text(_callee(first))),
+                first_lineno=first.lineno,
+                wrapper=wrapper,
+            )
         )
-        related = [ctx.related(m, "a module kept in the plain container is made here") for m in stateful[:3]]
+        related = [ctx.related(m, t("a module kept in the plain container is made here")) for m in stateful[:3]]
         fix = self._fix(ctx, info, attr, binding, held) if local is None else None
         return ctx.finding(self, binding.stmt, message, related, fix)
 
@@ -175,7 +184,7 @@ class ModulesInPlainContainer(Rule):
             if kind is not ast.Dict or not _valid_keys(value):  # type: ignore[arg-type]
                 return None
             new = f"{nn}.ModuleDict({text})"
-        return Fix(f"Use {new.split('(')[0]}", (ctx.replace(value, new),))
+        return Fix(t("Use {split}", split=new.split('(')[0]), (ctx.replace(value, new),))
 
 
 # ------------------------------------------------------------------ contents

@@ -11,6 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Scope, argument, called_module, constant_value, dotted
 from nnlint.torchnames import LOG_SOFTMAX_FUNCTIONS, LOG_SOFTMAX_MODULES, SOFTMAX_FUNCTIONS, SOFTMAX_MODULES
 from nnlint.values import DATALOADERS, LOGITS, Values, values
+from nnlint.message import t
 
 # Tensor methods that keep the shape (the batch stays in dim 0).
 _SAME_SHAPE = frozenset({"float", "double", "half", "bfloat16", "to", "cpu", "cuda", "detach", "clone", "contiguous"})
@@ -90,17 +91,22 @@ class SoftmaxOverBatchDim(Rule):
             model_call, loader, class_dim = proof
             model_text = ctx.text(model_call.func)
             message = (
-                f"softmax over dim 0 of `{_short(ctx.text(tensor))}`, the output of `{model_text}` on a batch from a "
-                f"DataLoader: dim 0 is the batch, so each class is normalised across the examples of the batch "
-                f"instead of each example across its classes; use dim={class_dim or 1}"
+                t(
+                    "softmax over dim 0 of `{output}`, the output of `{model_text}` on a batch from a "
+                    "DataLoader: dim 0 is the batch, so each class is normalised across the examples of the "
+                    "batch instead of each example across its classes; use dim={value}",
+                    output=_short(ctx.text(tensor)),
+                    model_text=model_text,
+                    value=class_dim or 1,
+                )
             )
             related = [
-                ctx.related(model_call, f"`{model_text}` ends in a layer that keeps the batch in dim 0"),
-                ctx.related(loader, "this DataLoader stacks the samples along dim 0"),
+                ctx.related(model_call, t("`{model_text}` ends in a layer that keeps the batch in dim 0", model_text=model_text)),
+                ctx.related(loader, t("this DataLoader stacks the samples along dim 0")),
             ]
             fix = None
             if class_dim is not None and type(dim) is ast.Constant:
-                fix = Fix(f"Use dim={class_dim}", (ctx.replace(dim, class_dim),))
+                fix = Fix(t("Use dim={class_dim}", class_dim=class_dim), (ctx.replace(dim, class_dim),))
             yield ctx.finding(self, site.node, message, related, fix)
 
 

@@ -11,6 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Semantic, dotted
 from nnlint.torchnames import is_module_constructor
 from nnlint.training import training
+from nnlint.message import t, t_docs
 
 
 @register
@@ -81,21 +82,24 @@ class ForwardCalledDirectly(Rule):
             if reason is None:
                 continue
             message = (
-                f"`{name}.forward(...)` bypasses `{name}.__call__`: forward hooks and pre-hooks "
-                f"(pruning, weight_norm, fully_shard, observers) are skipped; call `{name}(...)`"
+                t(
+                    "`{name}.forward(...)` bypasses `{name}.__call__`: forward hooks and pre-hooks (pruning, "
+                    "weight_norm, fully_shard, observers) are skipped; call `{name}(...)`",
+                    name=name,
+                )
             )
             related = []
             if reason[1] is not None:
-                related.append(ctx.related(reason[1], f"`{name}` is {reason[0]}"))
+                related.append(ctx.related(reason[1], t("`{name}` is {reason}", name=name, reason=reason[0])))
             severity = self.severity
             if not looked_up:
                 relying, looked_up = _call_wrappers(sem), True
             if relying is None:
                 # Nothing in this file registers or installs hooks: the call skips nothing today.
                 severity = Severity.INFORMATION
-                message += "; nothing in this file registers or installs hooks yet"
+                message += t("; nothing in this file registers or installs hooks yet")
             else:
-                related.append(ctx.related(relying.node, "this relies on the module being called"))
+                related.append(ctx.related(relying.node, t("this relies on the module being called")))
             yield ctx.finding(self, site.node, message, related, self._fix(ctx, site), severity)
 
     def _fix(self, ctx: Context, site: CallSite) -> Fix | None:
@@ -105,7 +109,7 @@ class ForwardCalledDirectly(Rule):
         start = ctx.span(receiver)
         end = ctx.span(func)
         between = Span(start.end_line, start.end_column, end.end_line, end.end_column)
-        return Fix(self.fix_title, (Edit(between, ""),))
+        return Fix(t_docs(self.fix_title), (Edit(between, ""),))
 
 
 _HOOKS = frozenset({
@@ -151,15 +155,15 @@ def _module_reason(sem: Semantic, receiver: ast.expr, name: str, site: CallSite)
     if made is not None:
         if made in sem.classes:
             if sem.is_module_class(made):
-                return (f"an instance of the nn.Module subclass `{made}`", made_node)
+                return (t("an instance of the nn.Module subclass `{made}`", made=made), made_node)
             return None  # a same-file class that is not a module
         if is_module_constructor(made):
-            return (f"built by `{made}`", made_node)
+            return (t("built by `{made}`", made=made), made_node)
         return None  # an instance of some other library class
     # A name like `model` or `net` proves nothing (an OpenCV `cv2.dnn` net, an RPC
     # `RemoteModule`). What the value does elsewhere in the file can: only a module
     # hands out `.parameters()` or its sub-modules.
     use = training(sem).module_only_use(name)
     if use is not None:
-        return (f"used as an nn.Module (`.{use.method}()` on line {use.line})", use.node)
+        return (t("used as an nn.Module (`.{use_method}()` on line {use_line})", use_method=use.method, use_line=use.line), use.node)
     return None

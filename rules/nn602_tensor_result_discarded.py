@@ -10,6 +10,7 @@ from nnlint.findings import Edit, Finding, Fix, Severity, Span
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, dotted
 from nnlint.values import DATALOADERS, values
+from nnlint.message import t
 
 # Tensor methods that return a new tensor and leave the receiver as it was (their in-place
 # twins end in `_`): called as a bare statement, they do nothing.
@@ -100,15 +101,19 @@ class TensorResultDiscarded(Rule):
         name = ctx.text(tensor)
         call_text = _short(ctx.text(site.node))
         message = (
-            f"`{call_text}` returns a new tensor and the result is thrown away: `{name}` is unchanged "
-            f"(`.{site.method}()` is not in place); assign it back: `{name} = {call_text}`"
+            t(
+                "`{call_text}` returns a new tensor and the result is thrown away: `{name}` is unchanged "
+                "(`.{site_method}()` is not in place); assign it back: `{name} = {call_text}`",
+                call_text=call_text,
+                name=name,
+                site_method=site.method,
+            )
         )
         related = []
         if type(proof) is ast.Call and (ctx.semantic.call_name(proof) or "") in DATALOADERS:
-            related.append(ctx.related(proof, f"`{name}` is taken from a batch of this DataLoader, whose default "
-                                              f"collation makes tensors"))
+            related.append(ctx.related(proof, t("`{name}` is taken from a batch of this DataLoader, whose default collation makes tensors", name=name)))
         elif proof.lineno != site.line:  # type: ignore[attr-defined]
-            related.append(ctx.related(proof, f"`{name}` is a tensor made here (line {proof.lineno})"))  # type: ignore[attr-defined]
+            related.append(ctx.related(proof, t("`{name}` is a tensor made here (line {proof_lineno})", name=name, proof_lineno=proof.lineno)))  # type: ignore[attr-defined]
         return ctx.finding(self, site.stmt, message, related, self._fix(ctx, site, tensor))
 
     def _fix(self, ctx: Context, site: CallSite, tensor: ast.expr) -> Fix | None:
@@ -119,7 +124,7 @@ class TensorResultDiscarded(Rule):
             return None
         column = ctx.source.column(stmt.lineno, stmt.col_offset)
         edit = Edit(Span(stmt.lineno, column, stmt.lineno, column), f"{tensor.id} = ")
-        return Fix(f"Assign back: {tensor.id} = ...", (edit,))
+        return Fix(t("Assign back: {tensor_id} = ...", tensor_id=tensor.id), (edit,))
 
 
 def _chain_root(call: ast.Call) -> ast.expr | None:

@@ -32,6 +32,7 @@ def analyse_text(
     version: int | None,
     docs_base: str | None,
     project: ProjectIndex | None,
+    lang: str = "en",
 ) -> tuple[list[Finding] | None, list[t.Diagnostic] | None, t.Diagnostic | None, float, Any]:
     """The engine call plus the conversion to LSP. Fixes are verified on demand (`verify`),
     not on every keystroke."""
@@ -39,11 +40,11 @@ def analyse_text(
     result = check_source(text, path, settings, verify_fixes=False, project=project)
     lines = result.source.lines
     if result.error is not None:
-        error = convert.finding_to_diagnostic(result.error, uri, codec, lines, version, docs_base)
+        error = convert.finding_to_diagnostic(result.error, uri, codec, lines, version, docs_base, lang=lang)
         return None, None, error, (time.perf_counter() - start) * 1000, None
     findings = [f for f in result.findings if f.code != SYNTAX_ERROR]
     diagnostics = [
-        convert.finding_to_diagnostic(f, uri, codec, lines, version, docs_base, index)
+        convert.finding_to_diagnostic(f, uri, codec, lines, version, docs_base, index, lang=lang)
         for index, f in enumerate(findings)
     ]
     return findings, diagnostics, None, (time.perf_counter() - start) * 1000, dependencies_only(result.semantic)

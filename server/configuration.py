@@ -52,7 +52,7 @@ class Configuration:
             engine, problem = effective_settings(editor, None)
         if problem:
             self.report(problem)
-        return DocConfig(editor, engine, i18n.language(editor.locale or self.client_locale))
+        return DocConfig(editor, engine, i18n.choose(editor.language, editor.locale, self.client_locale))
 
     def editor_settings(self, uri: str) -> ServerSettings:
         """The editor settings of a document's folder (no pyproject lookup: `run` and

@@ -145,18 +145,20 @@ def finding_to_diagnostic(
     docs_base: str | None,
     index: int | None = None,
     related_in: Sequence[tuple[str, Sequence[str]]] | None = None,
+    lang: str = "en",
 ) -> t.Diagnostic:
     """`related_in`: for each related location, the (uri, lines) it is relative to (a
-    notebook finding may point into other cells); default: this document."""
+    notebook finding may point into other cells); default: this document. `lang`: the
+    language of the message, the related-information messages and the fix's title."""
     url = rule_url(finding.code, docs_base) if docs_base else rule_url(finding.code)
     fix = None
     if finding.fix is not None:
-        fix = FixData(finding.fix.title, tuple(edits_to_lsp(codec, lines, finding.fix.edits)))
+        fix = FixData(finding.fix.localized_title(lang), tuple(edits_to_lsp(codec, lines, finding.fix.edits)))
     targets = list(related_in) if related_in is not None else [(uri, lines)] * len(finding.related)
     related = [
         t.DiagnosticRelatedInformation(
             location=t.Location(uri=target_uri, range=span_to_range(codec, target_lines, rel.span)),
-            message=rel.message,
+            message=rel.localized(lang),
         )
         for rel, (target_uri, target_lines) in zip(finding.related, targets)
     ]
@@ -166,7 +168,7 @@ def finding_to_diagnostic(
         code=finding.code,
         code_description=t.CodeDescription(href=url),
         source=SOURCE,
-        message=finding.message,
+        message=finding.localized_message(lang),
         related_information=related or None,
         data=DiagnosticData(version, index, fix).to_json(),
     )

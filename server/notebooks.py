@@ -115,6 +115,7 @@ def analyse(
     codec: PositionCodec,
     docs_base: str | None,
     project: ProjectIndex | None,
+    lang: str = "en",
 ) -> NotebookResult:
     """Runs in the analysis pool: one engine call over the combined program, results
     mapped to cells and converted to LSP in each cell's own lines."""
@@ -145,7 +146,7 @@ def analyse(
                 related.append((by_uri[rel_key].uri, lines_of.get(rel_key, [""])))
         cell.diagnostics.append(
             convert.finding_to_diagnostic(
-                mapped, cell.uri, codec, lines_of[key], cell.version, docs_base, len(cell.findings), related
+                mapped, cell.uri, codec, lines_of[key], cell.version, docs_base, len(cell.findings), related, lang
             )
         )
         cell.findings.append(mapped)
@@ -155,7 +156,7 @@ def analyse(
             key = unquote(str(cell_info.id))
             if key in cells:
                 cells[key].error = convert.finding_to_diagnostic(
-                    cell_info.error, cells[key].uri, codec, lines_of[key], cells[key].version, docs_base
+                    cell_info.error, cells[key].uri, codec, lines_of[key], cells[key].version, docs_base, lang=lang
                 )
     by_cell = _lenses(program)
     elapsed = (time.perf_counter() - start) * 1000

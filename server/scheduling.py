@@ -87,6 +87,7 @@ class Scheduling:
             version,
             self.docs_base,
             project,
+            config.lang,
         )
         result = await asyncio.wrap_future(state.running)
         findings, diagnostics, error_diagnostic, elapsed, semantic = result
@@ -251,6 +252,7 @@ class Scheduling:
             self.codec(),
             self.docs_base,
             project,
+            config.lang,
         )
         current = notebooks.snapshot(self.workspace, uri)
         if self.notebooks.get(uri) is not state or generation != self.generation:

@@ -15,6 +15,7 @@ from nnlint.config import ConfigError, Settings, code_list, find_pyproject, load
 
 RUN_MODES = ("onType", "onSave")
 PREFERENCES = ("editorFirst", "filesystemFirst", "editorOnly")
+LANGUAGE_CHOICES = ("auto", "en", "ko")
 DEFAULT_DEBOUNCE_MS = 250
 
 # Every key of the "nnlint" section `parse_settings` reads. The VS Code client sends a subset
@@ -52,6 +53,8 @@ class ServerSettings:
     show_syntax_errors: bool = False
     configuration_preference: str = "editorFirst"
     locale: str | None = None
+    # "auto": the locale setting, else the client's locale from `initialize`; "en"/"ko" override both
+    language: str = "auto"
     # The Python environment jedi follows imports in (a python executable or a venv);
     # None: the server's own.
     interpreter: str | None = None
@@ -147,6 +150,11 @@ def parse_settings(raw: Any) -> tuple[ServerSettings, list[str]]:
             values["configuration_preference"] = raw["configurationPreference"]
         else:
             bad("configurationPreference", "'editorFirst', 'filesystemFirst' or 'editorOnly'")
+    if raw.get("language") is not None:
+        if raw["language"] in LANGUAGE_CHOICES:
+            values["language"] = raw["language"]
+        else:
+            bad("language", "'auto', 'en' or 'ko'")
     if raw.get("locale") is not None:
         if isinstance(raw["locale"], str):
             values["locale"] = raw["locale"]

@@ -352,9 +352,9 @@ def test_a_broken_documented_command_would_fail(sandbox):
 # ------------------------------------------------------------------- editors.md
 SETTINGS_KEYS = {
     "enable", "select", "ignore", "extendSelect", "severity", "options", "run", "debounceMs",
-    "showSyntaxErrors", "configurationPreference", "locale",
+    "showSyntaxErrors", "configurationPreference", "locale", "language",
 }
-REQUIRED_KEYS = SETTINGS_KEYS - {"extendSelect", "options"}
+REQUIRED_KEYS = SETTINGS_KEYS - {"extendSelect", "options", "language"}
 
 
 def _settings_objects(value, found):

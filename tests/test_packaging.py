@@ -80,6 +80,9 @@ def test_wheel_layout(wheel: Path) -> None:
     if (ROOT / "server" / "__init__.py").is_file():
         assert "nnlint/server/__init__.py" in names
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+    # the message catalogs: gettext reads the compiled .mo at run time, translators the .po
+    for catalog in sorted((ROOT / "src" / "nnlint" / "locale").rglob("*.[mp]o")):
+        assert f"nnlint/{catalog.relative_to(ROOT / 'src' / 'nnlint').as_posix()}" in names, catalog
 
 
 def test_wheel_carries_the_translation_catalogs(wheel: Path) -> None:

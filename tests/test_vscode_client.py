@@ -27,12 +27,15 @@ E2E = ROOT / "tests" / "e2e" / "vscode"
 CACHE = Path(os.environ.get("NNLINT_E2E_CACHE", Path.home() / ".cache" / "nnlint-e2e"))
 NODE_VENV = CACHE / "node-24.19.0"
 CODE_SERVER = CACHE / "code-server-4.139.1" / "node_modules" / ".bin" / "code-server"
+# A minimal Korean language pack (a fixture, see its README): without one VS Code resolves
+# `--locale ko` to English; the real pack is on the marketplace, which the tests cannot reach.
+LANGPACK_KO = E2E / "langpack-ko"
 SETUP = "bash .ci/setup-vscode.sh"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 SETTINGS = {
     "nnlint.enable", "nnlint.select", "nnlint.ignore", "nnlint.severity", "nnlint.run",
-    "nnlint.debounceMs", "nnlint.showSyntaxErrors", "nnlint.configurationPreference", "nnlint.locale",
+    "nnlint.debounceMs", "nnlint.showSyntaxErrors", "nnlint.configurationPreference", "nnlint.locale", "nnlint.language",
     "nnlint.path", "nnlint.interpreter", "nnlint.importStrategy", "nnlint.trace.server",
 }
 COMMANDS = {
@@ -90,6 +93,25 @@ def vsix() -> Path:
     return target
 
 
+@pytest.fixture(scope="module")
+def langpack_ko(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Korean language pack fixture packaged with the client's vsce (offline)."""
+    require_node()
+    ensure_modules(CLIENT)
+    target = tmp_path_factory.mktemp("langpack") / "nnlint-e2e-language-pack-ko.vsix"
+    vsce = CLIENT / "node_modules" / ".bin" / "vsce"
+    result = subprocess.run(
+        [str(vsce), "package", "--no-dependencies", "--skip-license", "--out", str(target)],
+        cwd=LANGPACK_KO, env=node_env(), text=True, capture_output=True, timeout=300, check=False,
+    )
+    ok_or_show(result, "vsce package (langpack-ko)")
+    with zipfile.ZipFile(target) as archive:
+        manifest = json.loads(archive.read("extension/package.json"))
+        assert "extension/translations/main.i18n.json" in archive.namelist()
+    assert manifest["contributes"]["localizations"][0]["languageId"] == "ko"
+    return target
+
+
 def test_unit_tests_pass_under_node_test_runner() -> None:
     require_node()
     ensure_modules(CLIENT)
@@ -142,7 +164,9 @@ def _kill_code_server(pgid_file: Path) -> None:
         pass
 
 
-def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
+def _run_e2e(vsix: Path, tmp_path: Path, **extra: str) -> tuple[dict, Path]:
+    """Run e2e.mjs (code-server + chromium) with `extra` environment; what it saw, and where its
+    screenshots and logs are. Skips (fails in CI) when the editor cannot run here."""
     chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if chromium is None:
         pytest.skip(f"chromium is not installed here (`apt-get install -y chromium`, or `{SETUP}` as root)")
@@ -161,6 +185,7 @@ def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
         OUT_DIR=str(out),
         CHROMIUM=chromium,
         E2E_TIMEOUT_S="180",
+        **extra,
     )
     process = subprocess.Popen(
         ["node", "e2e.mjs"], cwd=E2E, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -185,6 +210,11 @@ def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
     assert result.returncode == 0 and seen["ok"], (
         f"e2e failed: {seen.get('error')} (screenshot: {out / 'failure.png'})\n{result.stderr[-15000:]}"
     )
+    return seen, out
+
+
+def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
+    seen, out = _run_e2e(vsix, tmp_path)
     # What a user sees, step by step.
     assert any("NN203" in row and "training=self.training" in row for row in seen["problems"]), seen["problems"]
     assert "NN203" in seen["hover"] and "functional-dropout-always-on" in seen["hover"]
@@ -205,3 +235,18 @@ def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
     assert seen["restartCommand"] == "restarted, ready again", seen["restartCommand"]
     for name in ("walkthrough-problems.png", "walkthrough-hover.png", "walkthrough-quickfix.png", "notebook.png", "success.png"):
         assert (out / name).stat().st_size > 10_000, name
+
+
+def test_e2e_korean_hover_with_the_client_in_korean(vsix: Path, langpack_ko: Path, tmp_path: Path) -> None:
+    """VS Code in Korean (`--locale ko` with a Korean language pack): the extension's initialize
+    carries locale ko, and the hover shows the finding's message and the server's headings in
+    Korean. No nnlint.language/nnlint.locale is set, so the Korean can only come from initialize."""
+    seen, out = _run_e2e(vsix, tmp_path, E2E_LOCALE="ko", LANGPACK=str(langpack_ko))
+    assert seen["initializeLocale"] == "ko", seen["steps"]  # the server's record of initialize's locale
+    assert "문제" in seen["panelTitles"], seen["panelTitles"]  # the workbench itself is in Korean
+    hover = seen["hover"]
+    assert "NN203" in hover and "functional-dropout-always-on" in hover
+    assert "뒤에도 계속 활성값을 드롭합니다" in hover, hover  # the finding's message, in Korean
+    assert "이 진단" in hover and "규칙 설명" in hover and "기본 심각도" in hover
+    assert "keeps dropping activations" not in hover  # not the English message
+    assert (out / "walkthrough-hover.png").stat().st_size > 10_000

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from lsprotocol import types as t
 
+from nnlint import localized_docs
 from nnlint.engine import SYNTAX_ERROR, suppression_comments
 from nnlint.findings import Span
 from nnlint.output import rule_url
@@ -83,7 +84,7 @@ def hover_for_diagnostics(diagnostics: Sequence[t.Diagnostic], docs_base: str | 
                 number = rel.location.range.start.line + 1
                 lines.append(f"- [{i18n.line_label(lang, number)}]({line_link(rel.location.uri, number)}): {rel.message}")
         rule = load_rules().get(code)
-        sections = doc_sections(rule.documentation()) if rule is not None else []
+        sections = doc_sections(localized_docs.documentation(rule, lang)) if rule is not None else []
         lines += [part for index in (WHY, EXAMPLE) if index < len(sections) for part in ("", sections[index])]
         parts.append("\n".join(lines))
     return "\n\n---\n\n".join(parts)
@@ -99,7 +100,8 @@ def hover_for_rule(code: str, docs_base: str | None, lang: str) -> str | None:
     rule = load_rules().get(code)
     if rule is None:
         return None
-    return "\n".join([rule_heading(code, docs_base, lang), "", rule.summary, "", demote_headings(rule.documentation())])
+    summary, documentation = localized_docs.summary(rule, lang), localized_docs.documentation(rule, lang)
+    return "\n".join([rule_heading(code, docs_base, lang), "", summary, "", demote_headings(documentation)])
 
 
 def rule_heading(code: str, docs_base: str | None, lang: str) -> str:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from nnlint import __version__
 from nnlint.findings import Edit, Finding, Fix, Related, Severity, Span
+from nnlint.message import Message
 
 if TYPE_CHECKING:
     from nnlint.config import Settings
@@ -128,19 +129,34 @@ def finding_to_data(finding: Finding) -> dict[str, object]:
         "span": _span(finding.span),
         "related": [[_span(r.span), r.message] for r in finding.related],
         "fix": None if fix is None else [fix.title, [[_span(e.span), e.new_text] for e in fix.edits]],
+        # the templates and arguments, so a cached finding can still be shown in another language
+        "text": _text(finding.text),
+        "related_text": [_text(r.text) for r in finding.related],
+        "fix_text": None if fix is None else _text(fix.text),
     }
+
+
+def _text(message: Message | None) -> dict[str, object] | None:
+    return None if message is None else message.to_data()
+
+
+def _message(data: object) -> Message | None:
+    return Message.from_data(data) if isinstance(data, dict) else None
 
 
 def finding_from_data(data: dict, path: str) -> Finding:  # type: ignore[type-arg]
     fix = data["fix"]
+    related_text = data.get("related_text") or [None] * len(data["related"])
     return Finding(
         data["code"],
         data["message"],
         Severity(data["severity"]),
         Span(*data["span"]),
-        [Related(Span(*span), message) for span, message in data["related"]],
-        None if fix is None else Fix(fix[0], tuple(Edit(Span(*span), text) for span, text in fix[1])),
+        [Related(Span(*span), message, _message(text)) for (span, message), text in zip(data["related"], related_text)],
+        None if fix is None else Fix(
+            fix[0], tuple(Edit(Span(*span), text) for span, text in fix[1]), _message(data.get("fix_text"))),
         path,
+        _message(data.get("text")),
     )
 
 

@@ -33,6 +33,7 @@ from nnlint.fsutil import CHANGED, replace_file
 from nnlint import localized_docs
 from nnlint.i18n import LANGUAGES, from_environment
 from nnlint.localized_docs import doc_text, fill
+from nnlint.message import t
 
 # The engine, the rules and the process pool are imported when a file is analysed: a
 # re-run that the result cache answers never loads them (a third of its time).
@@ -93,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings are reported")
     check.add_argument("--no-cache", action="store_true", help="analyse every file, neither reading nor writing the result cache")
     check.add_argument("--cache-dir", metavar="DIR", help="where the result cache lives (default: .nnlint_cache)")
+    check.add_argument(
+        "--lang", choices=LANGUAGES,
+        help="language of the messages: text and github output are written in it, json and sarif keep "
+             "the English message and add the localised one (default: from LC_ALL, LC_MESSAGES or LANG, "
+             "else en)",
+    )
 
     rule = commands.add_parser("rule", help="explain a rule", description="Print a rule's documentation.")
     rule.add_argument("code", nargs="?", help="rule code, e.g. NN101")
@@ -112,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     completion.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell to complete in")
     return parser
+
+
+def _language(args: argparse.Namespace) -> str:
+    """`--lang`, else the language the environment asks for (LC_ALL, LC_MESSAGES, LANG)."""
+    return getattr(args, "lang", None) or from_environment()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -244,7 +256,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.diff:
         _write("".join(r.diff for r in reports))
     else:
-        output = render(args.format, findings, _rules_for(args.format))
+        output = render(args.format, findings, _rules_for(args.format), _language(args))
         if output:
             _write(output if output.endswith("\n") else output + "\n")
     if fixing and not args.diff:
@@ -303,11 +315,11 @@ def _run_stdin(args: argparse.Namespace, cache: dict[Path, Settings], warnings: 
         else:  # undecodable: give the bytes back untouched
             sys.stdout.flush()
             sys.stdout.buffer.write(data)
-        output = render(args.format, report.findings, _rules_for(args.format))
+        output = render(args.format, report.findings, _rules_for(args.format), _language(args))
         if report.findings and output:
             print(output, file=sys.stderr)
     else:
-        output = render(args.format, report.findings, _rules_for(args.format))
+        output = render(args.format, report.findings, _rules_for(args.format), _language(args))
         if output:
             _write(output if output.endswith("\n") else output + "\n")
     sys.stdout.flush()
@@ -466,7 +478,7 @@ def _unreadable(display: str, problem: str, settings: Settings) -> list[Finding]
         return []
     where = _ON_LINE.search(problem)
     line = int(where.group(1)) if where else 1
-    return [Finding(SYNTAX_ERROR, f"cannot analyse: {problem}", Severity.ERROR, Span(line, 0, line, 0), path=display)]
+    return [Finding(SYNTAX_ERROR, t("cannot analyse: {problem}", problem=problem), Severity.ERROR, Span(line, 0, line, 0), path=display)]
 
 
 def _check_job(job: tuple) -> FileReport:

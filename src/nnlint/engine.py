@@ -27,6 +27,7 @@ from nnlint.project import ProjectIndex, shared_index
 from nnlint.semantic import Semantic
 from nnlint.source import MAX_FILE_BYTES, SourceDecodeError, SourceFile, decode_source, read_source  # noqa: F401 - re-exported
 from nnlint.parsing import parse_python
+from nnlint.message import t
 
 _log = logging.getLogger("nnlint")
 # Verifying a fix re-checks the whole file, so verifying every fix of a large file with
@@ -176,10 +177,10 @@ def parse(source: SourceFile) -> ast.Module | Finding:
             column = max(0, exc.offset - 1)
         if exc.lineno is None and "\0" in source.text:  # 3.11+: NUL bytes, no position
             line, column = _nul_position(source)
-        return _error(source, f"syntax error: {exc.msg}", line, column)
+        return _error(source, t("syntax error: {detail}", detail=exc.msg), line, column)
     except ValueError as exc:  # e.g. NUL bytes
         line, column = _nul_position(source) if "\0" in source.text else (1, 0)
-        return _error(source, f"cannot parse: {exc}", line, column)
+        return _error(source, t("cannot parse: {exc}", exc=exc), line, column)
     except (RecursionError, MemoryError):
         return _error(source, "cannot parse: the code is nested too deeply for Python's parser")
 
@@ -511,7 +512,7 @@ def check_path(
     text, problem = read_source(path)
     if text is None:
         source = SourceFile("", name)
-        error = _error(source, f"cannot analyse: {problem}")
+        error = _error(source, t("cannot analyse: {problem}", problem=problem))
         return CheckResult(source, [error], error)
     project = shared_index(path) if cross_file else None
     if project is not None:

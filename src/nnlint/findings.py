@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from nnlint.message import Message, t
+
 # The code of "this file could not be analysed" (a syntax error, an unreadable file).
 SYNTAX_ERROR = "NN000"
 
@@ -46,6 +48,16 @@ class Related:
 
     span: Span
     message: str
+    text: Message | None = field(default=None, compare=False, repr=False)
+    """The message as a template and arguments, to render in another language (None: English only)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.message, Message):  # a rule passes t(...): keep it, store the English text
+            object.__setattr__(self, "text", self.message)
+            object.__setattr__(self, "message", self.message.render())
+
+    def localized(self, lang: str) -> str:
+        return self.text.render(lang) if self.text is not None else self.message
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,16 @@ class Edit:
 class Fix:
     title: str
     edits: tuple[Edit, ...]
+    text: Message | None = field(default=None, compare=False, repr=False)
+    """The title as a template and arguments, to render in another language (None: English only)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.title, Message):
+            object.__setattr__(self, "text", self.title)
+            object.__setattr__(self, "title", self.title.render())
+
+    def localized_title(self, lang: str) -> str:
+        return self.text.render(lang) if self.text is not None else self.title
 
 
 @dataclass
@@ -69,15 +91,31 @@ class Finding:
     related: list[Related] = field(default_factory=list)
     fix: Fix | None = None
     path: str = "<string>"
+    text: Message | None = field(default=None, compare=False, repr=False)
+    """The message as a template and arguments, to render in another language (None: English only)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.message, Message):
+            self.text = self.message
+            self.message = self.message.render()
+
+    def localized_message(self, lang: str) -> str:
+        return self.text.render(lang) if self.text is not None else self.message
 
     def sort_key(self) -> tuple[int, int, str]:
         return (self.span.line, self.span.column, self.code)
 
-    def explanation(self) -> str:
+    def explanation(self, lang: str = "en") -> str:
         """The instance-specific text: the message followed by the lines that explain it."""
-        lines = [self.message]
+        if lang == "en":
+            lines = [self.message]
+            for rel in self.related:
+                lines.append(f"- line {rel.span.line}: {rel.message}")
+            return "\n".join(lines)
+        lines = [self.localized_message(lang)]
         for rel in self.related:
-            lines.append(f"- line {rel.span.line}: {rel.message}")
+            label = t("line {line}", line=rel.span.line).render(lang)
+            lines.append(f"- {label}: {rel.localized(lang)}")
         return "\n".join(lines)
 
 

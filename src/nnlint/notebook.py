@@ -33,6 +33,7 @@ from nnlint.findings import SYNTAX_ERROR, Edit, FileReport, Finding, Fix, Relate
 from nnlint.fixes import OverlappingEdits, apply_edits, unified_diff
 from nnlint.source import LINE_BREAK
 from nnlint.parsing import parse_python
+from nnlint.message import t
 
 
 MAX_FIX_ROUNDS = 4
@@ -312,7 +313,7 @@ class NotebookProgram:
             edits.append(Edit(inside, edit.new_text))
         if target is None:
             return None
-        mapped = Fix(fix.title, tuple(edits))
+        mapped = Fix(fix.title, tuple(edits), fix.text)
         object.__setattr__(mapped, "cell", target.position)
         object.__setattr__(mapped, "cell_id", target.id)
         return target, mapped
@@ -376,12 +377,15 @@ class NotebookProgram:
             message = self._message(rel.message, cell)
             if rel_cell is not cell and f"cell {rel_cell.position}" not in message:
                 message = f"{message} (cell {rel_cell.position})"
-            related.append(Related(rel_span, message))
+            # a message whose line numbers were renumbered for the cell is English only
+            related.append(Related(rel_span, message, rel.text if message == rel.message else None))
         fix = None
         if finding.fix is not None:
             mapped = self.map_fix(finding.fix)
             fix = mapped[1] if mapped is not None else None
-        result = replace(finding, span=span, related=related, fix=fix, message=self._message(finding.message, cell))
+        message = self._message(finding.message, cell)
+        text = finding.text if message == finding.message else None  # renumbered: English only
+        result = replace(finding, span=span, related=related, fix=fix, message=message, text=text)
         result.cell = cell.position  # type: ignore[attr-defined]
         result.cell_id = cell.id  # type: ignore[attr-defined]
         return result
@@ -464,7 +468,7 @@ def _cell_syntax_error(source: str, problem: SyntaxError) -> Finding:
     text = lines[line - 1]
     column = min(column, len(text))
     end = column + 1 if column < len(text) else column
-    message = f"syntax error: {problem.msg}" if problem.msg else "syntax error"
+    message = t("syntax error: {detail}", detail=problem.msg) if problem.msg else t("syntax error")
     return Finding(SYNTAX_ERROR, message, Severity.ERROR, Span(line, column, line, end))
 
 
@@ -698,7 +702,7 @@ def check_notebook_path(path: Path, settings: Settings, fix: bool = False, diff:
 def _whole_file_error(display: str, problem: str, settings: Settings) -> list[Finding]:
     if not settings.is_enabled(SYNTAX_ERROR):
         return []
-    return [Finding(SYNTAX_ERROR, f"cannot analyse: {problem}", Severity.ERROR, Span(1, 0, 1, 0), path=display)]
+    return [Finding(SYNTAX_ERROR, t("cannot analyse: {problem}", problem=problem), Severity.ERROR, Span(1, 0, 1, 0), path=display)]
 
 
 def write_atomically(path: Path, original: bytes, new_raw: str) -> str | None:

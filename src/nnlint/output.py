@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Callable
 
 from nnlint import __version__
 from nnlint.findings import Finding, Severity
+from nnlint.i18n import SOURCE_LANGUAGE
+from nnlint.message import t
 
 if TYPE_CHECKING:  # the registry imports the rules: only SARIF needs them
     from nnlint.registry import Rule
@@ -24,12 +26,16 @@ def rule_url(code: str, base: str = DOCS_BASE_URL) -> str:
     return f"{base.rstrip('/')}/{code}.md"
 
 
-def finding_to_json(finding: Finding) -> dict[str, object]:
+def finding_to_json(finding: Finding, lang: str = SOURCE_LANGUAGE) -> dict[str, object]:
+    """The JSON form of a finding; in another language than English, each English `message`
+    gets a `localized_message` next to it (the English text stays what scorers read)."""
+    localized = lang != SOURCE_LANGUAGE
     span = finding.span
     fix = None
     if finding.fix is not None:
         fix = {
             "message": finding.fix.title,
+            **({"localized_message": finding.fix.localized_title(lang)} if localized else {}),
             "edits": [
                 {
                     "line": e.span.line,
@@ -49,11 +55,13 @@ def finding_to_json(finding: Finding) -> dict[str, object]:
         "end_column": span.end_column + 1,
         "code": finding.code,
         "message": finding.message,
+        **({"localized_message": finding.localized_message(lang)} if localized else {}),
         "severity": finding.severity.value,
         "fix": fix,
         "related": [
             {"line": r.span.line, "column": r.span.column + 1, "end_line": r.span.end_line,
-             "end_column": r.span.end_column + 1, "message": r.message}
+             "end_column": r.span.end_column + 1, "message": r.message,
+             **({"localized_message": r.localized(lang)} if localized else {})}
             for r in finding.related
         ],
     }
@@ -63,11 +71,13 @@ def finding_to_json(finding: Finding) -> dict[str, object]:
     return data
 
 
-def render_json(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
+def render_json(findings: list[Finding], rules: dict[str, type[Rule]], lang: str = SOURCE_LANGUAGE) -> str:
     """`json.dumps([finding_to_json(f) ...], indent=2, ensure_ascii=False)`, byte for
     byte, written directly: the standard encoder is pure Python once it indents (a
     third of a cached re-run went into it). tests/test_output_speed.py holds the two
-    equal."""
+    equal. Another language adds the localised messages: the standard encoder writes those."""
+    if lang != SOURCE_LANGUAGE:
+        return json.dumps([finding_to_json(f, lang) for f in findings], indent=2, ensure_ascii=False)
     if not findings:
         return "[]"
     try:
@@ -124,21 +134,24 @@ def _location(finding: Finding) -> str:
     return f"{where}:{finding.span.line}:{finding.span.column + 1}"
 
 
-def render_text(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
+def render_text(findings: list[Finding], rules: dict[str, type[Rule]], lang: str = SOURCE_LANGUAGE) -> str:
     lines = []
     for finding in findings:
-        line = f"{_location(finding)}: {finding.code} {finding.message}"
+        line = f"{_location(finding)}: {finding.code} {finding.localized_message(lang)}"
         if finding.fix is not None:
-            line += f" [fix: {finding.fix.title}]"
+            line += " " + t("[fix: {title}]", title=finding.fix.localized_title(lang)).render(lang)
         lines.append(line)
         for related in finding.related:
-            lines.append(f"    line {related.span.line}: {related.message}")
+            label = t("line {line}", line=related.span.line).render(lang)
+            lines.append(f"    {label}: {related.localized(lang)}")
     if findings:
+        count = len(findings)
         fixable = sum(1 for f in findings if f.fix is not None)
-        summary = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''}"
+        summary = (t("Found {count} finding", count=count) if count == 1
+                   else t("Found {count} findings", count=count))
         if fixable:
-            summary += f" ({fixable} fixable with `nnlint check --fix`)"
-        lines.append(summary + ".")
+            summary += t(" ({fixable} fixable with `nnlint check --fix`)", fixable=fixable)
+        lines.append(t("{summary}.", summary=summary).render(lang))
     return "\n".join(lines)
 
 
@@ -178,7 +191,16 @@ _SYNTAX_RULE = {
 }
 
 
-def render_sarif(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
+def _sarif_message(english: str, localized: str, lang: str) -> dict[str, object]:
+    """A SARIF message: the English text, and in another language the localised one in the
+    message's property bag (SARIF's place for what its own schema has no field for)."""
+    message: dict[str, object] = {"text": english}
+    if lang != SOURCE_LANGUAGE:
+        message["properties"] = {"localizedText": localized, "language": lang}
+    return message
+
+
+def render_sarif(findings: list[Finding], rules: dict[str, type[Rule]], lang: str = SOURCE_LANGUAGE) -> str:
     codes = sorted(code for code in rules if code != "NN000")
     index = {code: i + 1 for i, code in enumerate(codes)}
     index["NN000"] = 0
@@ -202,7 +224,7 @@ def render_sarif(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
         result: dict[str, object] = {
             "ruleId": finding.code,
             "level": _SARIF_LEVEL[finding.severity],
-            "message": {"text": finding.message},
+            "message": _sarif_message(finding.message, finding.localized_message(lang), lang),
             "locations": [
                 {
                     "physicalLocation": {
@@ -218,7 +240,7 @@ def render_sarif(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
             result["relatedLocations"] = [
                 {
                     "id": i,
-                    "message": {"text": r.message},
+                    "message": _sarif_message(r.message, r.localized(lang), lang),
                     "physicalLocation": {"artifactLocation": {"uri": uri}, "region": _sarif_region(r.span)},
                 }
                 for i, r in enumerate(finding.related)
@@ -226,7 +248,7 @@ def render_sarif(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
         if finding.fix is not None:
             result["fixes"] = [
                 {
-                    "description": {"text": finding.fix.title},
+                    "description": _sarif_message(finding.fix.title, finding.fix.localized_title(lang), lang),
                     "artifactChanges": [
                         {
                             "artifactLocation": {"uri": uri},
@@ -280,7 +302,7 @@ _GITHUB_LEVEL = {
 }
 
 
-def render_github(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
+def render_github(findings: list[Finding], rules: dict[str, type[Rule]], lang: str = SOURCE_LANGUAGE) -> str:
     lines = []
     for f in findings:
         span = f.span
@@ -289,11 +311,11 @@ def render_github(findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
             f"endLine={span.end_line},endColumn={span.end_column + 1},"
             f"title={_escape_property(f'nnlint {f.code}')}"
         )
-        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {props}::{_escape_data(f'{f.code} {f.message}')}")
+        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {props}::{_escape_data(f'{f.code} {f.localized_message(lang)}')}")
     return "\n".join(lines)
 
 
-FORMATS: dict[str, Callable[[list[Finding], dict[str, type[Rule]]], str]] = {
+FORMATS: dict[str, Callable[[list[Finding], dict[str, type[Rule]], str], str]] = {
     "text": render_text,
     "json": render_json,
     "sarif": render_sarif,
@@ -305,8 +327,10 @@ FORMATS: dict[str, Callable[[list[Finding], dict[str, type[Rule]]], str]] = {
 RULE_FORMATS = frozenset({"sarif"})
 
 
-def render(fmt: str, findings: list[Finding], rules: dict[str, type[Rule]]) -> str:
-    output = FORMATS[fmt](findings, rules)
+def render(fmt: str, findings: list[Finding], rules: dict[str, type[Rule]], lang: str = SOURCE_LANGUAGE) -> str:
+    """`findings` in format `fmt`; `lang` localises the text and github formats, and adds the
+    localised messages next to the English ones in json and sarif."""
+    output = FORMATS[fmt](findings, rules, lang)
     if fmt == "json" and not findings:
         return "[]"
     return output

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from nnlint.findings import Severity
+from nnlint.message import Message, t
 from nnlint.semantic import (
     CallSite, ClassInfo, Loop, Scope, Semantic, called_module, dotted, module_itself,
 )
@@ -192,15 +193,16 @@ class Training:
         return depth < 3 and self._callers_pass_models(name, scope, depth)
 
     def mode_claim(self, expr: ast.expr, scope: Scope, line: int, has_mode_layers: bool | None,
-                   model: str) -> tuple[Severity | None, str]:
+                   model: str) -> tuple[Severity | None, Message | str]:
         """How sure a mode finding (NN201, NN202) about `expr` can be: the severity to use
         (None: the rule's own) and what the message adds. A name alone says it softly (hint);
         a proven module whose layers are not visible here may have no dropout or batch norm,
         and then nothing changes (information)."""
         if not self.is_proven_model(expr, scope, line):
-            return Severity.HINT, f" (`{model}` is taken for a model from its name alone)"
+            return Severity.HINT, t(" (`{model}` is taken for a model from its name alone)", model=model)
         if has_mode_layers is None:
-            return Severity.INFORMATION, f" (whether `{model}` has dropout or batch norm is not visible here)"
+            return Severity.INFORMATION, t(" (whether `{model}` has dropout or batch norm is not visible here)",
+                                           model=model)
         return None, ""
 
     def _callers_pass_models(self, name: str, scope: Scope, depth: int) -> bool:

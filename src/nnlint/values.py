@@ -25,6 +25,7 @@ from nnlint.torchnames import (
     SOFTMAX_FUNCTIONS,
     SOFTMAX_MODULES,
 )
+from nnlint.message import t, t_docs
 
 SOFTMAX = "softmax"
 SIGMOID = "sigmoid"
@@ -47,7 +48,7 @@ LOSS_CLASSES = {
     "NLLLoss": "nll",
 }
 LOSS_LABEL = {
-    "ce": "cross entropy",
+    "ce": t("cross entropy"),
     "bce_logits": "BCEWithLogitsLoss",
     "bce": "BCELoss",
     "nll": "NLLLoss",

@@ -1,4 +1,6 @@
-"""The server's own UI strings follow the client's locale (Korean here); rule texts stay English."""
+"""The server follows the client's locale (Korean here): its own UI strings and the findings'
+messages, related information and fix titles made at check time (the rule documentation's
+language is the `nnlint-docs` catalog's)."""
 
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ async def test_korean_hover_headings(client: LanguageClient) -> None:
     text = hover.contents.value
     assert "(기본 심각도: warning)" in text
     assert "### 관련 줄" in text
-    assert f"- [5행]({doc.uri}#L5): `Net` is an nn.Module" in text  # the related note stays English
-    assert "### Why is this bad?" in text  # the rule's documentation stays English
+    assert f"- [5행]({doc.uri}#L5): `Net`은(는) nn.Module이며, 이 호출은 그 eval()을 무시합니다" in text
+    assert "### 왜 문제인가?" in text  # the rule's documentation, in Korean
+    assert "### Why is this bad?" not in text
 
 
 async def test_korean_code_action_titles(client: LanguageClient) -> None:

@@ -136,6 +136,7 @@ async def test_run_on_save_and_syntax_errors_setting(client: LanguageClient) -> 
     diagnostics = await wait_diagnostics(client, doc.uri, version=2)
     assert sorted(d.code for d in diagnostics) == ["NN000", "NN203"]
     nn000 = next(d for d in diagnostics if d.code == "NN000")
-    assert nn000.severity == t.DiagnosticSeverity.Error and "syntax error" in nn000.message
+    # the client speaks Korean (locale "ko") and no locale or language setting is left: Korean
+    assert nn000.severity == t.DiagnosticSeverity.Error and "구문 오류" in nn000.message
     doc.close()
     await reconfigure(client, [client.doc_a], glob={})  # type: ignore[attr-defined]

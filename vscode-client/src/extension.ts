@@ -245,6 +245,7 @@ function serverSettingsFor(scope: vscode.Uri | undefined): ServerSettings {
     "showSyntaxErrors",
     "configurationPreference",
     "locale",
+    "language",
   ]) {
     plain[key] = raw.get(key);
   }

@@ -24,6 +24,7 @@ export const SERVER_KEYS = [
   "showSyntaxErrors",
   "configurationPreference",
   "locale",
+  "language",
 ] as const;
 
 export type ImportStrategy = "useBundled" | "fromEnvironment";
@@ -35,6 +36,7 @@ const RUN_MODES: readonly string[] = ["onType", "onSave"];
 const PREFERENCES: readonly string[] = ["editorFirst", "filesystemFirst", "editorOnly"];
 const SEVERITIES: readonly string[] = ["error", "warning", "information", "hint"];
 const STRATEGIES: readonly string[] = ["useBundled", "fromEnvironment"];
+const LANGUAGES: readonly string[] = ["auto", "en", "ko"];
 
 export const DEFAULTS = {
   enable: true,
@@ -56,6 +58,8 @@ export interface ServerSettings {
   showSyntaxErrors: boolean;
   configurationPreference: ConfigurationPreference;
   locale?: string;
+  /** "en" or "ko": overrides the locale; unset ("auto"): VS Code's display language. */
+  language?: "en" | "ko";
 }
 
 export interface ClientSettings {
@@ -240,6 +244,11 @@ export function toServerSettings(raw: Record<string, unknown> | undefined): { se
   if (r.locale !== undefined && r.locale !== null && r.locale !== "") {
     if (typeof r.locale === "string") settings.locale = r.locale.trim();
     else bad("locale", "a language code such as en or ko");
+  }
+  if (r.language !== undefined && r.language !== null) {
+    if (typeof r.language === "string" && LANGUAGES.includes(r.language)) {
+      if (r.language !== "auto") settings.language = r.language as "en" | "ko";
+    } else bad("language", "auto, en or ko");
   }
   return { settings, problems };
 }

@@ -44,6 +44,7 @@ describe("toServerSettings", () => {
       showSyntaxErrors: true,
       configurationPreference: "filesystemFirst",
       locale: "ko",
+      language: "en",
       // client-only keys never reach the server
       path: ["/x/nnlint"],
       interpreter: ["/x/python"],
@@ -60,7 +61,16 @@ describe("toServerSettings", () => {
       showSyntaxErrors: true,
       configurationPreference: "filesystemFirst",
       locale: "ko",
+      language: "en",
     });
+  });
+
+  test("nnlint.language: auto is left to the server, en/ko are sent, anything else is a problem", () => {
+    assert.equal("language" in toServerSettings({ language: "auto" }).settings, false);
+    assert.equal(toServerSettings({ language: "ko" }).settings.language, "ko");
+    const { settings, problems } = toServerSettings({ language: "fr" });
+    assert.equal("language" in settings, false);
+    assert.match(problems.join("\n"), /nnlint\.language must be auto, en or ko, got "fr"/);
   });
 
   test("invalid values fall back to the default with a problem each", () => {

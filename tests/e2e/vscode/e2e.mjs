@@ -8,6 +8,10 @@
 //   OUT_DIR       where screenshots and logs go (created)
 //   CHROMIUM      default /usr/bin/chromium
 //   E2E_TIMEOUT_S default 150
+//   E2E_LOCALE    a display language for VS Code (`--locale`, e.g. ko): the extension's initialize
+//                 then carries it, and the run stops after checking the hover is in that language
+//   LANGPACK      with E2E_LOCALE: a VS Code language pack .vsix for it (VS Code resolves a locale
+//                 without its pack to English); tests/e2e/vscode/langpack-ko packaged for ko
 //
 // Steps: install the .vsix into a fresh extensions dir, start code-server in its own process
 // group on a free loopback port, open a copy of ./workspace, open train.py and check: squiggle,
@@ -15,6 +19,7 @@
 // `E2E-RESULT {json}` with what it saw; exit code 0 only if every check passed.
 
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -30,6 +35,14 @@ const PYTHON = must("NNLINT_PYTHON");
 const OUT_DIR = path.resolve(env.OUT_DIR || path.join(os.tmpdir(), "nnlint-e2e-out"));
 const CHROMIUM = env.CHROMIUM || "/usr/bin/chromium";
 const DEADLINE = Date.now() + Number(env.E2E_TIMEOUT_S || 150) * 1000;
+const LOCALE = env.E2E_LOCALE || "";
+// What the hover must show in that language: the finding's message and the server's own headings.
+const HOVER_IN = {
+  ko: (text) => /활성값을 드롭합니다/.test(text) && /왜 문제인가/.test(text) && !/Why is this bad/.test(text),
+};
+// The Problems panel's title in that language: proof that the workbench itself switched (the
+// language pack was picked up), not only the server.
+const PROBLEMS_TITLE = { ko: "문제" };
 
 function must(name) {
   if (!env[name]) {
@@ -136,6 +149,52 @@ if (install.status !== 0) {
   console.error(install.stdout, install.stderr);
   await finish(false, new Error(`--install-extension exited ${install.status}`));
 }
+if (LOCALE && env.LANGPACK) {
+  const pack = spawnSync(
+    CODE_SERVER,
+    ["--user-data-dir", userData, "--extensions-dir", extensions, "--install-extension", env.LANGPACK],
+    { encoding: "utf8", timeout: 120000 },
+  );
+  step("install-language-pack", (pack.stdout + pack.stderr).trim().split("\n").pop());
+  if (pack.status !== 0) await finish(false, new Error(`installing ${env.LANGPACK} exited ${pack.status}`));
+  // the display language VS Code starts in (the same as --locale, read by the desktop app too)
+  writeJson(path.join(userData, "User", "argv.json"), { locale: LOCALE });
+  const packs = registerLanguagePacks();
+  step("language packs", packs);
+  if (!packs.includes(LOCALE)) await finish(false, new Error(`no language pack for ${LOCALE} among the installed extensions`));
+}
+
+// VS Code picks a display language's translations from <user-data>/languagepacks.json, which its
+// language pack service writes when a language pack is installed from the running editor, but not
+// from the command line (`--install-extension` never runs that service: microsoft/vscode#237663,
+// coder/code-server#3372), so VS Code would fall back to English. Write that file as the service
+// does (createLanguagePacksFromExtension + updateHash in VS Code's languagePacks.ts) from the
+// installed extensions' `contributes.localizations`; returns the languages it lists.
+function registerLanguagePacks() {
+  const installed = JSON.parse(fs.readFileSync(path.join(extensions, "extensions.json"), "utf8"));
+  const packs = {};
+  for (const ext of installed) {
+    const location = path.join(extensions, ext.relativeLocation);
+    const manifest = JSON.parse(fs.readFileSync(path.join(location, "package.json"), "utf8"));
+    for (const loc of manifest.contributes?.localizations ?? []) {
+      const pack = (packs[loc.languageId] ??= {
+        hash: "",
+        extensions: [],
+        translations: {},
+        label: loc.localizedLanguageName ?? loc.languageName,
+      });
+      pack.extensions.push({ extensionIdentifier: { id: ext.identifier.id }, version: manifest.version });
+      for (const t of loc.translations) pack.translations[t.id] = path.join(location, t.path);
+    }
+  }
+  for (const pack of Object.values(packs)) {
+    const md5 = createHash("md5");
+    for (const e of pack.extensions) md5.update(e.extensionIdentifier.id).update(e.version);
+    pack.hash = md5.digest("hex");
+  }
+  fs.writeFileSync(path.join(userData, "languagepacks.json"), JSON.stringify(packs));
+  return Object.keys(packs);
+}
 
 const port = await freePort();
 const serverLog = path.join(OUT_DIR, "code-server.log");
@@ -153,6 +212,7 @@ const codeServer = spawn(
     "--disable-update-check",
     "--disable-workspace-trust",
     "--disable-getting-started-override",
+    ...(LOCALE ? ["--locale", LOCALE] : []),
     workspace,
   ],
   { detached: true, stdio: ["ignore", logFd, logFd], env: { ...env, NNLINT_E2E: "1" } },
@@ -315,7 +375,8 @@ async function run() {
       if ((await hover.count()) === 0) return false;
       const text = (await hover.first().innerText()).trim();
       // the diagnostic's message and the server's hover (the rule's explanation), fully loaded
-      const done = /NN203/.test(text) && /functional-dropout-always-on/.test(text) && /Why is this bad/.test(text);
+      const explained = LOCALE ? HOVER_IN[LOCALE](text) : /Why is this bad/.test(text);
+      const done = /NN203/.test(text) && /functional-dropout-always-on/.test(text) && explained;
       return done && !/Loading\.\.\./.test(text) ? text : false;
     },
     30000,
@@ -324,6 +385,19 @@ async function run() {
   seen.hover = hoverText.replace(/\s+/g, " ").trim().slice(0, 2000);
   step("hover", seen.hover);
   await page.screenshot({ path: path.join(OUT_DIR, "walkthrough-hover.png") });
+  if (LOCALE) {
+    // the client's language check ends here: the rest of the walk-through runs in English
+    // no nnlint.language / nnlint.locale is set: the Korean text can only come from the
+    // locale the client sent in initialize (VS Code's display language)
+    seen.panelTitles = await panelTitles();
+    step("panel titles", seen.panelTitles);
+    if (!seen.panelTitles.includes(PROBLEMS_TITLE[LOCALE])) {
+      throw new Error(`the workbench is not in ${LOCALE}: panel titles ${JSON.stringify(seen.panelTitles)}`);
+    }
+    seen.initializeLocale = await initializeLocale();
+    step("initialize locale", seen.initializeLocale);
+    return;
+  }
 
   // 4. Ctrl+. offers the fix.
   await page.mouse.move(10, 700);
@@ -556,6 +630,36 @@ async function runCommand(title) {
       await sleep(500);
     }
   }
+}
+
+// The panel's view titles (Problems, Output...), as shown.
+async function panelTitles() {
+  const labels = page.locator(".part.panel .composite-bar .action-item .action-label");
+  // the aria-label is "<title> (<keybinding>) - <badge>": keep the title
+  const labelsText = await labels.evaluateAll((els) => els.map((e) => e.getAttribute("aria-label") || e.textContent || ""));
+  return labelsText.map((t) => t.split(" (")[0].trim());
+}
+
+// The `locale` the server got in the client's initialize request, as the server reports it: run
+// "nnlint: Debug Information", whose JSON (the extension's and the server's own info) goes to the
+// extension's log, and read its `server.locale`.
+async function initializeLocale() {
+  await runCommand("nnlint: Debug Information");
+  const info = await until(
+    "the debug information in the log",
+    async () => {
+      const file = extensionLogFile();
+      const text = file ? fs.readFileSync(file, "utf8") : "";
+      const at = text.indexOf("debug information:\n{");
+      if (at < 0) return false;
+      const start = text.indexOf("{", at);
+      const end = text.indexOf("\n}", start); // JSON.stringify(info, null, 2) closes at column 0
+      return end < 0 ? false : JSON.parse(text.slice(start, end + 2));
+    },
+    20000,
+  );
+  if (!info.server || typeof info.server !== "object") throw new Error(`no server part in the debug information: ${JSON.stringify(info)}`);
+  return info.server.locale ?? null;
 }
 
 async function viewLines() {
