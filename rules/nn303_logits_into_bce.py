@@ -9,7 +9,7 @@ from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.rules._loss_inputs import model_label
-from nnlint.values import LOGITS, LossUse, Values, imported_as, short
+from nnlint.values import LOGITS, LossUse, Values, short
 from nnlint.message import t, t_docs
 
 

@@ -10,7 +10,7 @@ from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import dotted
 from nnlint.rules._loss_inputs import log_softmax_spelling, model_label, traced_name, unchanged_between
-from nnlint.values import LOGITS, SOFTMAX, LossUse, Values, imported_as, short
+from nnlint.values import LOGITS, SOFTMAX, LossUse, Values, short
 from nnlint.message import t, t_docs
 
 

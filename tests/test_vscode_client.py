@@ -240,14 +240,14 @@ def test_e2e_in_code_server(vsix: Path, tmp_path: Path) -> None:
 
 def test_e2e_korean_hover_with_the_client_in_korean(vsix: Path, langpack_ko: Path, tmp_path: Path) -> None:
     """VS Code in Korean (`--locale ko` with a Korean language pack): the extension's initialize
-    carries locale ko, and the hover shows the finding's message and the server's headings in
-    Korean. No nnlint.language/nnlint.locale is set, so the Korean can only come from initialize."""
+    carries locale ko, and the hover shows the finding's message, the server's headings and the rule's
+    documentation in Korean. No nnlint.language/nnlint.locale is set, so the Korean can only come from initialize."""
     seen, out = _run_e2e(vsix, tmp_path, E2E_LOCALE="ko", LANGPACK=str(langpack_ko))
     assert seen["initializeLocale"] == "ko", seen["steps"]  # the server's record of initialize's locale
     assert "문제" in seen["panelTitles"], seen["panelTitles"]  # the workbench itself is in Korean
     hover = seen["hover"]
     assert "NN203" in hover and "functional-dropout-always-on" in hover
     assert "뒤에도 계속 활성값을 드롭합니다" in hover, hover  # the finding's message, in Korean
-    assert "이 진단" in hover and "규칙 설명" in hover and "기본 심각도" in hover
-    assert "keeps dropping activations" not in hover  # not the English message
+    assert "왜 문제인가?" in hover and "기본 심각도" in hover  # the rule's documentation, in Korean
+    assert "keeps dropping activations" not in hover and "Why is this bad" not in hover  # nothing English
     assert (out / "walkthrough-hover.png").stat().st_size > 10_000
