@@ -52,7 +52,12 @@ async def test_client_locale_ko_gives_korean_messages(client: LanguageClient) ->
     assert diagnostic.message.startswith("`Net.forward`의 `F.dropout(...)`은(는) `.eval()` 뒤에도 계속 활성값을 드롭합니다")
     assert all(HANGUL.search(rel.message) for rel in diagnostic.related_information or [])
     hover = await client.text_document_hover_async(t.HoverParams(text_document=doc.ident, position=doc.position(CALL, 1)))
-    assert hover is not None and diagnostic.message in hover.contents.value
+    assert hover is not None
+    # The hover adds what the message lacks (VS Code shows the message above it): the related
+    # lines, then the rule's documentation, all in Korean.
+    assert diagnostic.message not in hover.contents.value and "### 관련 줄" in hover.contents.value
+    assert all(rel.message in hover.contents.value for rel in diagnostic.related_information or [])
+    assert "### 왜 문제인가?" in hover.contents.value
     assert "nnlint (NN203): 이 줄에서 비활성화" in await _actions(client, doc, diagnostics)
 
 
@@ -62,7 +67,8 @@ async def test_language_setting_overrides_the_client_locale(client: LanguageClie
     assert english[0].message.startswith("`F.dropout(...)` in `Net.forward` keeps dropping activations")
     assert not any(HANGUL.search(rel.message) for rel in english[0].related_information or [])
     hover = await client.text_document_hover_async(t.HoverParams(text_document=doc.ident, position=doc.position(CALL, 1)))
-    assert hover is not None and "### This finding" in hover.contents.value and english[0].message in hover.contents.value
+    assert hover is not None and "### Related lines" in hover.contents.value and "### Why is this bad?" in hover.contents.value
+    assert not HANGUL.search(hover.contents.value)
     titles = await _actions(client, doc, english)
     assert "nnlint (NN203): Disable for this line" in titles and not any(HANGUL.search(x) for x in titles)
 

@@ -44,7 +44,7 @@ async def test_korean_code_action_titles(client: LanguageClient) -> None:
         )
     )
     assert [a.title for a in actions] == [
-        "nnlint (NN203): Add training=self.training",
+        "nnlint (NN203): training=self.training 추가",  # the rule's fix title, from nnlint-docs
         "nnlint (NN203): 이 줄에서 비활성화",
         "nnlint: 자동으로 고칠 수 있는 문제 모두 고치기",
     ]
