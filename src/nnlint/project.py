@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +23,21 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from nnlint.source import SourceDecodeError, decode_source
 
 if TYPE_CHECKING:
-    from nnlint.semantic import ClassInfo, Scope, Semantic
+    from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic
 
 MAX_MODULE_BYTES = 2 * 1024 * 1024
 MAX_REEXPORT_DEPTH = 4
+# Bounds of the reverse look-up (who calls a function from another module): a project's
+# files are listed once, at most this many; at most this many modules that name the
+# function are analysed, and at most this many call sites are kept.
+MAX_PROJECT_FILES = 3000
+MAX_CALLER_MODULES = 12
+MAX_FOREIGN_CALLERS = 16
+# Folders that hold no module of the user's project (environments, builds, caches).
+_NOT_PROJECT_DIRS = frozenset(
+    {"__pycache__", "node_modules", "site-packages", "dist-packages", "build", "dist", "venv", "env",
+     "htmlcov", "wandb", "mlruns", "outputs", "lightning_logs"}
+)
 # Import roots that are never the user's project; jedi answers for them when asked.
 THIRD_PARTY_ROOTS = frozenset(
     {
@@ -164,6 +176,10 @@ class ProjectIndex:
         self._absent: dict[tuple[str, Path], tuple[Path, ...]] = {}
         self._recording: "DependencyRecord | None" = None
         self._edges: dict[Path, tuple["Semantic", tuple[Path, ...], frozenset[Path]]] = {}
+        # the reverse direction: the project's files, and who calls a module's function
+        self._files: list[Path] | None = None
+        self._texts: dict[Path, tuple[object, str]] = {}
+        self._callers: dict[tuple[Path, str], "list[tuple[CallSite, Semantic]]"] = {}
 
     # ----------------------------------------------------------- editor state
     def set_overlay(self, path: Path, version: object, text: str) -> None:
@@ -172,16 +188,20 @@ class ProjectIndex:
         with self._lock:
             self._overlays[path] = (version, text)
             self._modules.pop(path, None)
+            self._callers.clear()
 
     def drop_overlay(self, path: Path) -> None:
         with self._lock:
             self._overlays.pop(path.resolve(), None)
             self._modules.pop(path.resolve(), None)
+            self._callers.clear()
 
     def invalidate(self, path: Path) -> None:
         with self._lock:
             self._modules.pop(path.resolve(), None)
             self._resolved.clear()
+            self._callers.clear()
+            self._files = None
 
     def depends_on(self, semantic: "Semantic", path: Path) -> bool:
         return path.resolve() in getattr(semantic, "dependencies", set())
@@ -571,3 +591,95 @@ class ProjectIndex:
                     return resolved
             return None
         return None
+
+    # ------------------------------------------------- the reverse direction
+    def project_files(self) -> list[Path]:
+        """The project's Python files (listed once; hidden folders, environments and build
+        output left out; at most MAX_PROJECT_FILES)."""
+        with self._lock:
+            if self._files is not None:
+                return self._files
+        found: list[Path] = []
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _NOT_PROJECT_DIRS
+                             and not (Path(folder) / d / "pyvenv.cfg").exists())
+            found.extend(Path(folder) / f for f in sorted(files) if f.endswith(".py"))
+            if len(found) >= MAX_PROJECT_FILES:
+                break
+        found = [p.resolve() for p in found[:MAX_PROJECT_FILES]]
+        with self._lock:
+            self._files = found
+        return found
+
+    def _text_of(self, path: Path) -> str | None:
+        """A project file's text for the quick "does it name this?" test (kept per version)."""
+        overlay = self._overlays.get(path)
+        if overlay is not None:
+            return overlay[1]
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        if not S_ISREG(stat.st_mode) or stat.st_size > MAX_MODULE_BYTES:
+            return None
+        version = (stat.st_mtime_ns, stat.st_size)
+        known = self._texts.get(path)
+        if known is not None and known[0] == version:
+            return known[1]
+        try:
+            text = decode_source(path.read_bytes())
+        except (OSError, SourceDecodeError):
+            return None
+        self._texts[path] = (version, text)
+        return text
+
+    def foreign_callers(self, path: Path, name: str) -> "list[tuple[CallSite, Semantic]]":
+        """Calls in the project's other modules of `name` (a module-level function or class)
+        defined in the module at `path`: each call site with the index of its module.
+
+        Only modules whose text names both the function and the defining module are
+        analysed (at most MAX_CALLER_MODULES), and a call counts only when the importer's
+        own imports resolve it to this very definition. The answer is kept until a module
+        changes."""
+        path = path.resolve()
+        key = (path, name)
+        with self._lock:
+            known = self._callers.get(key)
+        if known is not None:
+            return known
+        stem = path.parent.name if path.name == "__init__.py" else path.stem
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        module_word = re.compile(rf"\b{re.escape(stem)}\b")
+        found: "list[tuple[CallSite, Semantic]]" = []
+        analysed = 0
+        for candidate in self.project_files():
+            if candidate == path:
+                continue
+            text = self._text_of(candidate)
+            if text is None or "import" not in text or not word.search(text) or not module_word.search(text):
+                continue
+            if analysed >= MAX_CALLER_MODULES:
+                break
+            analysed += 1
+            semantic = self.semantic_of(candidate)
+            if semantic is None:
+                continue
+            for site in semantic.calls:
+                func = site.node.func
+                last = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else None
+                if last != name:
+                    continue
+                qualname = semantic.call_name(site.node)
+                if not qualname or "." not in qualname or not semantic._is_imported(qualname):
+                    continue
+                target = self.lookup(qualname, candidate)
+                if target is None or target[0].path is None or target[0].path.resolve() != path or target[1] != name:
+                    continue
+                found.append((site, semantic))
+                if len(found) >= MAX_FOREIGN_CALLERS:
+                    break
+            if len(found) >= MAX_FOREIGN_CALLERS:
+                break
+        with self._lock:
+            self._callers[key] = found
+        return found

@@ -151,6 +151,12 @@ class Values:
         out: list[tuple[ast.expr, Scope, int]] = []
         constructing = self._constructor_calls(function)
         callers = self.sem.callers(function) + constructing
+        if not callers and (function.name == "__init__" or not function.name.startswith("_")):
+            # No caller here: the project's other modules may call it (`train.run(model, ...)`
+            # in main.py fills `run`'s parameters), or build the class (`Evaluator(model)`).
+            callers = self.sem.foreign_callers(function)
+            if function.name == "__init__":
+                constructing = callers
         for site in callers:
             call = site.node
             offset = 1 if function.params[:1] == ["self"] and (
@@ -403,6 +409,15 @@ class Values:
         return result
 
     def _model_output(self, ctor: ast.Call, depth: int) -> tuple[str, ast.AST | None] | None:
+        owner = self._foreign.get(id(ctor))
+        if owner is not None and owner is not self.sem and owner.path is not None:
+            # built in another module (a caller there filled a parameter of this file): that
+            # module's own imports name the class, so its analysis answers
+            other = values(owner)
+            result = other.model_output(ctor, depth)
+            if result is not None and result[1] is not None:
+                self._foreign_nodes[id(result[1])] = other.foreign_location(result[1]) or owner.path.name
+            return result
         sem = self.sem
         name = sem.call_name(ctor) or ""
         if name == "torch.nn.Sequential":
