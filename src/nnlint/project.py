@@ -34,6 +34,7 @@ MAX_PROJECT_FILES = 3000
 MAX_CALLER_MODULES = 12
 MAX_FOREIGN_CALLERS = 16
 # Folders that hold no module of the user's project (environments, builds, caches).
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NOT_PROJECT_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "dist-packages", "build", "dist", "venv", "env",
      "htmlcov", "wandb", "mlruns", "outputs", "lightning_logs"}
@@ -178,7 +179,7 @@ class ProjectIndex:
         self._edges: dict[Path, tuple["Semantic", tuple[Path, ...], frozenset[Path]]] = {}
         # the reverse direction: the project's files, and who calls a module's function
         self._files: list[Path] | None = None
-        self._texts: dict[Path, tuple[object, str]] = {}
+        self._words: dict[Path, tuple[object, frozenset[str]]] = {}
         self._callers: dict[tuple[Path, str], "list[tuple[CallSite, Semantic]]"] = {}
 
     # ----------------------------------------------------------- editor state
@@ -611,27 +612,33 @@ class ProjectIndex:
             self._files = found
         return found
 
-    def _text_of(self, path: Path) -> str | None:
-        """A project file's text for the quick "does it name this?" test (kept per version)."""
+    def _words_of(self, path: Path) -> frozenset[str] | None:
+        """The identifiers a project file's text holds, for the quick "does it name this
+        function and import that module?" test (kept per file version: one read per run)."""
         overlay = self._overlays.get(path)
         if overlay is not None:
-            return overlay[1]
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        if not S_ISREG(stat.st_mode) or stat.st_size > MAX_MODULE_BYTES:
-            return None
-        version = (stat.st_mtime_ns, stat.st_size)
-        known = self._texts.get(path)
+            version: object = overlay[0]
+        else:
+            try:
+                stat = path.stat()
+            except OSError:
+                return None
+            if not S_ISREG(stat.st_mode) or stat.st_size > MAX_MODULE_BYTES:
+                return None
+            version = (stat.st_mtime_ns, stat.st_size)
+        known = self._words.get(path)
         if known is not None and known[0] == version:
             return known[1]
-        try:
-            text = decode_source(path.read_bytes())
-        except (OSError, SourceDecodeError):
-            return None
-        self._texts[path] = (version, text)
-        return text
+        if overlay is not None:
+            text = overlay[1]
+        else:
+            try:
+                text = decode_source(path.read_bytes())
+            except (OSError, SourceDecodeError):
+                return None
+        words = frozenset(_WORD.findall(text)) if "import" in text else frozenset()
+        self._words[path] = (version, words)
+        return words
 
     def foreign_callers(self, path: Path, name: str) -> "list[tuple[CallSite, Semantic]]":
         """Calls in the project's other modules of `name` (a module-level function or class)
@@ -648,15 +655,13 @@ class ProjectIndex:
         if known is not None:
             return known
         stem = path.parent.name if path.name == "__init__.py" else path.stem
-        word = re.compile(rf"\b{re.escape(name)}\b")
-        module_word = re.compile(rf"\b{re.escape(stem)}\b")
         found: "list[tuple[CallSite, Semantic]]" = []
         analysed = 0
         for candidate in self.project_files():
             if candidate == path:
                 continue
-            text = self._text_of(candidate)
-            if text is None or "import" not in text or not word.search(text) or not module_word.search(text):
+            words = self._words_of(candidate)
+            if not words or name not in words or stem not in words or "import" not in words:
                 continue
             if analysed >= MAX_CALLER_MODULES:
                 break

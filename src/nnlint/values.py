@@ -302,9 +302,63 @@ class Values:
             return Value(LOG_SOFTMAX, value, scope, inner=value.args[0] if value.args else None, form="module")
         verdict = self.model_output(ctor, depth + 1)
         if verdict is None:
+            verdict = self._output_of_layer_argument(ctor, value, scope, depth + 1)
+        if verdict is None:
             return None
         kind, activation = verdict
         return Value(kind, value, scope, via_model=kind != LOGITS, activation=activation, model_def=ctor)
+
+    def _output_of_layer_argument(self, ctor: ast.Call, call: ast.Call, scope: Scope,
+                                  depth: int) -> tuple[str, ast.AST | None] | None:
+        """For a module whose forward returns what a layer handed to it computes
+        (`def forward(self, x, layer): ... return layer(self.drop(x))`, the wrapper style
+        of concrete dropout and weight-noise modules): what the layer passed at `call`
+        returns. Every return must be a call of that one parameter."""
+        name = self.name_of(ctor) or ""
+        if depth > _MAX_DEPTH or not self.sem.is_module_class(name):
+            return None
+        foreign = self._foreign_class(name)
+        owner, local = (foreign[0], foreign[1]) if foreign is not None else (self, name)
+        forward = owner._method(local, "forward")
+        if forward is None or not forward.returns:
+            return None
+        index: int | None = None
+        for ret in forward.returns:
+            if ret.value is None:
+                return None
+            made = owner.sem.origin(ret.value, forward, ret.lineno, through_shape_ops=False).expr
+            if type(made) is not ast.Call or type(made.func) is not ast.Name or made.func.id not in forward.params:
+                return None
+            binding = owner.sem.lookup(made.func.id, forward, made.lineno)
+            if binding is None or binding.kind != "param":
+                return None  # the parameter was rebound before the call
+            position = forward.params.index(made.func.id)
+            if index is not None and position != index:
+                return None
+            index = position
+        if index is None or forward.params[:1] != ["self"] or index == 0:
+            return None
+        layer = argument(call, index - 1, forward.params[index])
+        if layer is None:
+            return None
+        if type(layer) is ast.Call and self.sem.call_name(layer) == "torch.nn.Sequential":
+            last = self._last_layer(layer)
+            return self._called_layer_output(last, scope, call.lineno, depth) if last is not None else None
+        return self._called_layer_output(layer, scope, call.lineno, depth)
+
+    def _called_layer_output(self, layer: ast.expr, scope: Scope, line: int,
+                             depth: int) -> tuple[str, ast.AST | None] | None:
+        """What running the layer `layer` (a constructor call, or a name holding one) returns."""
+        if type(layer) is ast.Call:
+            return self._layer_output(layer, depth)
+        if type(layer) not in (ast.Name, ast.Attribute):
+            return None
+        made = self.construction(layer, scope, line)
+        if made is None:
+            return None
+        if id(made[0]) in self._foreign:
+            return self.model_output(made[0], depth + 1)
+        return self._layer_output(made[0], depth)
 
     def _unpacked_kind(self, binding: Binding, depth: int) -> Value | None:
         """`tags, kind = model(x)`: the kind of one element of a tuple a model's
