@@ -205,7 +205,30 @@ class ProjectIndex:
             self._files = None
 
     def depends_on(self, semantic: "Semantic", path: Path) -> bool:
-        return path.resolve() in getattr(semantic, "dependencies", set())
+        """Whether `semantic`'s analysis read `path`, directly or through the modules it
+        read: a module two imports away (a.py -> b.py -> c.py) is often found only after
+        b.py's analysis was recorded as a dependency, so the edges are followed here."""
+        target = path.resolve()
+        return any(seen == target for seen, _version in self._dependency_closure(semantic))
+
+    def _dependency_closure(self, semantic: "Semantic") -> "list[tuple[Path, object]]":
+        """Every (module, version seen) `semantic` depends on, following the dependencies of
+        the modules the index holds for them."""
+        found: list[tuple[Path, object]] = []
+        seen: set[Path] = set()
+        queue = list(getattr(semantic, "dependencies", {}).items())
+        while queue:
+            path, version = queue.pop()
+            found.append((path, version))
+            resolved = Path(path).resolve()
+            if resolved in seen:
+                continue
+            seen.add(resolved)
+            with self._lock:
+                entry = self._modules.get(resolved)
+            if entry is not None and entry.semantic is not None and entry.semantic is not semantic:
+                queue.extend(entry.semantic.dependencies.items())
+        return found
 
     # ---------------------------------------------------- what a check reads
     def start_recording(self) -> "DependencyRecord":
@@ -491,7 +514,7 @@ class ProjectIndex:
         """Whether every module `semantic` read is still at the version it saw."""
         if semantic is None:
             return True
-        return all(self._current_version(path) == seen for path, seen in semantic.dependencies.items())
+        return all(self._current_version(path) == seen for path, seen in self._dependency_closure(semantic))
 
     def remember(self, path: Path, text: str, semantic: "Semantic") -> None:
         """Keep the checker's analysis of `path` for the modules that import it, when
