@@ -179,7 +179,9 @@ class ProjectIndex:
         self._edges: dict[Path, tuple["Semantic", tuple[Path, ...], frozenset[Path]]] = {}
         # the reverse direction: the project's files, and who calls a module's function
         self._files: list[Path] | None = None
-        self._words: dict[Path, tuple[object, frozenset[str]]] = {}
+        self._word_index: dict[str, set[Path]] | None = None
+        self._file_words: dict[Path, frozenset[str]] = {}
+        self._stale_words: set[Path] = set()
         self._callers: dict[tuple[Path, str], "list[tuple[CallSite, Semantic]]"] = {}
 
     # ----------------------------------------------------------- editor state
@@ -190,19 +192,21 @@ class ProjectIndex:
             self._overlays[path] = (version, text)
             self._modules.pop(path, None)
             self._callers.clear()
+            self._words_changed(path)
 
     def drop_overlay(self, path: Path) -> None:
         with self._lock:
             self._overlays.pop(path.resolve(), None)
             self._modules.pop(path.resolve(), None)
             self._callers.clear()
+            self._words_changed(path.resolve())
 
     def invalidate(self, path: Path) -> None:
         with self._lock:
             self._modules.pop(path.resolve(), None)
             self._resolved.clear()
             self._callers.clear()
-            self._files = None
+            self._words_changed(path.resolve())
 
     def depends_on(self, semantic: "Semantic", path: Path) -> bool:
         """Whether `semantic`'s analysis read `path`, directly or through the modules it
@@ -635,33 +639,65 @@ class ProjectIndex:
             self._files = found
         return found
 
-    def _words_of(self, path: Path) -> frozenset[str] | None:
-        """The identifiers a project file's text holds, for the quick "does it name this
-        function and import that module?" test (kept per file version: one read per run)."""
+    def _files_naming(self, *words: str) -> set[Path]:
+        """The project files whose text holds every one of `words` as an identifier. An
+        inverted index (identifier -> files), built on the first question by reading each
+        file once, and brought up to date file by file as the editor or the disk changes
+        them (`set_overlay`, `drop_overlay`, `invalidate`)."""
+        with self._lock:
+            if self._word_index is None:
+                self._word_index = {}
+                self._stale_words = set(self.project_files())
+            stale, self._stale_words = self._stale_words, set()
+            for path in stale:
+                self._index_file(path)
+            found: set[Path] | None = None
+            for word in words:
+                files = self._word_index.get(word, set())
+                found = set(files) if found is None else found & files
+                if not found:
+                    return set()
+            return found or set()
+
+    def _index_file(self, path: Path) -> None:
+        """(Re)index one file's identifiers (called with the lock held)."""
+        index = self._word_index
+        assert index is not None
+        for word in self._file_words.pop(path, frozenset()):
+            files = index.get(word)
+            if files is not None:
+                files.discard(path)
+        text = self._text_for_words(path)
+        if text is None or "import" not in text:
+            return
+        words = frozenset(_WORD.findall(text))
+        self._file_words[path] = words
+        for word in words:
+            index.setdefault(word, set()).add(path)
+
+    def _text_for_words(self, path: Path) -> str | None:
         overlay = self._overlays.get(path)
         if overlay is not None:
-            version: object = overlay[0]
-        else:
-            try:
-                stat = path.stat()
-            except OSError:
-                return None
+            return overlay[1]
+        try:
+            stat = path.stat()
             if not S_ISREG(stat.st_mode) or stat.st_size > MAX_MODULE_BYTES:
                 return None
-            version = (stat.st_mtime_ns, stat.st_size)
-        known = self._words.get(path)
-        if known is not None and known[0] == version:
-            return known[1]
-        if overlay is not None:
-            text = overlay[1]
-        else:
+            return decode_source(path.read_bytes())
+        except (OSError, SourceDecodeError):
+            return None
+
+    def _words_changed(self, path: Path) -> None:
+        """A file's text changed (editor or disk): reindex it before the next question."""
+        if self._word_index is None:
+            return
+        if path.suffix == ".py" and self._files is not None and path not in self._files:
             try:
-                text = decode_source(path.read_bytes())
-            except (OSError, SourceDecodeError):
-                return None
-        words = frozenset(_WORD.findall(text)) if "import" in text else frozenset()
-        self._words[path] = (version, words)
-        return words
+                path.relative_to(self.root)
+            except ValueError:
+                return
+            self._files.append(path)
+        self._stale_words.add(path)
 
     def foreign_callers(self, path: Path, name: str) -> "list[tuple[CallSite, Semantic]]":
         """Calls in the project's other modules of `name` (a module-level function or class)
@@ -680,11 +716,8 @@ class ProjectIndex:
         stem = path.parent.name if path.name == "__init__.py" else path.stem
         found: "list[tuple[CallSite, Semantic]]" = []
         analysed = 0
-        for candidate in self.project_files():
+        for candidate in sorted(self._files_naming(name, stem, "import")):
             if candidate == path:
-                continue
-            words = self._words_of(candidate)
-            if not words or name not in words or stem not in words or "import" not in words:
                 continue
             if analysed >= MAX_CALLER_MODULES:
                 break
