@@ -116,7 +116,17 @@ class Values:
     # ------------------------------------------------------------ resolution
     def resolve(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0,
                 through_shape_ops: bool = True) -> list[tuple[ast.expr, Scope, list[Binding]]]:
-        """Where `expr` may have been made; parameters are followed to the file's callers."""
+        """Where `expr` may have been made; parameters are followed to the file's callers, and
+        a global read in a function run from module-level code to the bindings that reach
+        those calls."""
+        reaching = self._global_at_call_time(expr, scope, line) if depth < 3 else None
+        if reaching is not None:
+            results: list[tuple[ast.expr, Scope, list[Binding]]] = []
+            for binding in reaching:
+                for expr2, scope2, hops2 in self.resolve(binding.value, binding.scope, binding.line,  # type: ignore[arg-type]
+                                                         depth + 1, through_shape_ops):
+                    results.append((expr2, scope2, [binding, *hops2]))
+            return results
         found = self.sem.origin(expr, scope, line, through_shape_ops=through_shape_ops)
         hops = found.hops
         if hops and hops[-1].kind == "param" and hops[-1].value is None and depth < 3:
@@ -131,6 +141,103 @@ class Values:
             if results:
                 return results
         return [(found.expr, found.scope, hops)]
+
+    def _global_at_call_time(self, expr: ast.expr, scope: Scope, line: int) -> list[Binding] | None:
+        """For a module-level name read in a function that only module-level code calls
+        (`train()` in a script's epoch loop): the module bindings of the name that reach
+        those calls, rather than the module's last one (a `model = torch.load(f)` after
+        training). Where the read sits in an arm of `if C:` and a binding in another arm
+        of an earlier `if C:` with the very same test, that binding cannot be the one
+        (`if args.model == 'Transformer':` twice). None when this does not apply."""
+        if type(expr) is not ast.Name or not scope.is_function:
+            return None
+        name = expr.id
+        function = scope
+        while function.parent is not None and function.parent.is_function:
+            if name in function.bindings:
+                return None
+            function = function.parent
+        module = function.parent
+        if module is None or name in function.bindings or any(name in s.bindings for s in (scope,)):
+            return None
+        bindings = module.bindings.get(name)
+        if not bindings or len(bindings) < 2:
+            return None
+        callers = self.sem.callers(function)
+        if not callers or any(site.scope is not module for site in callers):
+            return None
+        if self.sem.foreign_callers(function):
+            return None  # other modules run it after this one is fully imported
+        reaching: list[Binding] = []
+        for site in callers:
+            found = self._reaching(bindings, site.line)
+            if found is None:
+                return None
+            reaching.extend(b for b in found if b not in reaching)
+        use_site = next((s for s in scope.calls if s.node.func is expr or s.receiver is expr), None)
+        if use_site is not None and use_site.branches:
+            kept = [b for b in reaching if not self._other_arm_of_same_test(b, use_site)]
+            if kept:
+                reaching = kept
+        if any(b.kind != "assign" or b.value is None for b in reaching):
+            return None
+        return reaching
+
+    def _reaching(self, bindings: list[Binding], line: int) -> list[Binding] | None:
+        """The module-level bindings that may hold at `line`: the last one before it and
+        those in other arms of the same `if`, when the arms bind it in every arm; None when
+        an earlier binding could survive (an `if` without `else`) or arms are not known."""
+        before = [b for b in bindings if b.line < line]
+        if not before:
+            return None
+        last = before[-1]
+        arms = self._arms_of(last)
+        if arms is None:
+            return None
+        if not arms:
+            return [last]
+        node_id = arms[-1][0]
+        found = [last]
+        covered = {arms[-1][1]}
+        for earlier in reversed(before[:-1]):
+            other = self._arms_of(earlier)
+            if other is None or not other or other[-1][0] != node_id or other[:-1] != arms[:-1]:
+                break
+            found.append(earlier)
+            covered.add(other[-1][1])
+        if covered != {"body", "else"}:
+            return None  # an earlier binding may survive an arm that does not bind
+        return found
+
+    def _arms_of(self, binding: Binding) -> tuple[tuple[int, str], ...] | None:
+        """The `if` arms a module-level assignment sits in (from its value's call site)."""
+        value = module_itself(binding.value) if binding.value is not None else None
+        site = self.sem.site_of(binding.value) if type(binding.value) is ast.Call else None  # type: ignore[arg-type]
+        if site is None and type(value) is ast.Call:
+            site = self.sem.site_of(value)
+        if site is None or site.stmt is not binding.stmt:
+            return None
+        return site.branches
+
+    def _other_arm_of_same_test(self, binding: Binding, use: CallSite) -> bool:
+        arms = self._arms_of(binding)
+        if not arms:
+            return False
+        tests = self._if_tests
+        for node_id, arm in arms:
+            test = tests.get(node_id)
+            if test is None or arm not in ("body", "else") or not _plain_test(test):
+                continue
+            for use_id, use_arm in use.branches:
+                other = tests.get(use_id)
+                if other is not None and use_arm in ("body", "else") and use_arm != arm and (
+                        ast.dump(other) == ast.dump(test)):
+                    return True
+        return False
+
+    @cached_property
+    def _if_tests(self) -> dict[int, ast.expr]:
+        return {id(node): node.test for node in ast.walk(self.sem.tree) if type(node) is ast.If}
 
     def _param_values(self, binding: Binding) -> list[tuple[ast.expr, Scope, int]]:
         function = binding.scope
@@ -800,6 +907,15 @@ class Values:
             if target == "torch":
                 return f"{local}.nn.functional"
         return None
+
+
+def _plain_test(test: ast.expr) -> bool:
+    """A test made of names, attributes, constants and comparisons only: evaluated twice
+    with nothing rebinding it, it gives the same answer (no call can change it)."""
+    return all(type(node) in (ast.Name, ast.Attribute, ast.Constant, ast.Compare, ast.BoolOp, ast.UnaryOp,
+                              ast.Load, ast.Eq, ast.NotEq, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.And,
+                              ast.Or, ast.Not, ast.List, ast.Tuple)
+               for node in ast.walk(test))
 
 
 def values(sem: Semantic, source_text: str | None = None) -> Values:
