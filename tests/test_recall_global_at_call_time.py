@@ -110,3 +110,9 @@ def test_a_test_with_a_call_is_not_assumed_to_repeat() -> None:
     choose = CHOOSE.replace('args.model == "Transformer"', 'pick() == "Transformer"')
     assert nn304(choose="def pick():\n    return args.model\n\n\n" + choose,
                  use_test='pick() == "Transformer"') == []
+
+
+def test_the_same_model_built_in_both_arms_is_one_construction() -> None:
+    # pytorch-segnet: `SegNet(...).cuda(GPU_ID)` on one arm, `SegNet(...)` on the other
+    choose = 'if args.model == "cuda":\n    model = RNNModel().cuda()\nelse:\n    model = RNNModel()'
+    assert len(nn304(choose=choose, use_test='args.model == "GRU"')) == 1

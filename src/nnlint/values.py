@@ -181,6 +181,10 @@ class Values:
                 reaching = kept
         if any(b.kind != "assign" or b.value is None for b in reaching):
             return None
+        made = {ast.dump(module_itself(b.value)) for b in reaching}  # type: ignore[arg-type]
+        if len(made) == 1:
+            # `Net(...).cuda()` in one arm, the same `Net(...)` in the other: one construction
+            return [reaching[0]]
         return reaching
 
     def _reaching(self, bindings: list[Binding], line: int) -> list[Binding] | None:
