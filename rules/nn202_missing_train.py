@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Iterator
 
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import CallSite, Loop
+from nnlint.semantic import CallSite, Loop, Scope, Semantic, dotted
 from nnlint.training import Training, mode_events
 from nnlint.message import t, t_docs
 
@@ -76,24 +77,35 @@ class MissingTrain(Rule):
             # comes before the backward
             candidates = [s for s in loop.calls[:loop.calls.index(backward)] if s.scope is loop.scope]
             forward = train.first_model_call(candidates)
-            if forward is None or id(forward) in seen:
+            model_expr: ast.expr | None = train.model_of(forward) if forward is not None else None
+            if forward is None:
+                # a module that trains itself: `loss = self.get_total_loss(batch)` runs
+                # `self.forward(...)` inside a method of the class
+                forward = _self_forward_through_method(sem, candidates, loop.scope)
+                model_expr = ast.Name(id="self", ctx=ast.Load()) if forward is not None else None
+            if forward is None or model_expr is None or id(forward) in seen:
                 continue
             seen.add(id(forward))
-            key = sem.param_key(train.model_of(forward), forward.scope)
-            if key is None or key == "self":
+            key = sem.param_key(model_expr, forward.scope)
+            if key is None or key == "self" and not _trains_itself(sem, forward.scope):
                 continue
-            has_mode_layers = train.model_has_mode_layers(train.model_of(forward), forward.scope, forward.line)
+            if key == "self":
+                # the class's own layers prove it; without them a subclass may still add some
+                cls = sem.enclosing_class(forward.scope)
+                has_mode_layers = True if cls is not None and train._class_has_mode_layers(cls.name, set()) else None
+            else:
+                has_mode_layers = train.model_has_mode_layers(model_expr, forward.scope, forward.line)
             if has_mode_layers is False:
                 continue  # no dropout or batch norm: its mode changes nothing
             verdict = _switch_before(sem, forward, key)
             if verdict is None:
                 continue
             deciding_loop, eval_site = verdict
-            yield self._finding(ctx, train, forward, deciding_loop, eval_site, has_mode_layers)
+            yield self._finding(ctx, train, forward, deciding_loop, eval_site, has_mode_layers, model_expr)
 
     def _finding(self, ctx: Context, train: Training, forward: CallSite, loop: Loop, eval_site: CallSite,
-                 has_mode_layers: bool | None) -> Finding:
-        model = ctx.text(train.model_of(forward))
+                 has_mode_layers: bool | None, model_expr: ast.expr) -> Finding:
+        model = "self" if dotted(model_expr) == "self" else ctx.text(model_expr)
         how = "" if eval_site.method == "eval" else t(" (through `{eval_site}()`)", eval_site=ctx.text(eval_site.node.func))
         if eval_site.line < loop.line:
             returns = t(
@@ -124,7 +136,7 @@ class MissingTrain(Rule):
         ]
         edit = ctx.insert_at_block_start(loop.node.body, f"{model}.train()")
         fix = Fix(t_docs(self.fix_title, model=model), (edit,)) if edit is not None else None
-        severity, note = train.mode_claim(train.model_of(forward), forward.scope, forward.line, has_mode_layers, model)
+        severity, note = train.mode_claim(model_expr, forward.scope, forward.line, has_mode_layers, model)
         message += note
         return ctx.finding(self, forward.node, message, related, fix, severity)
 
@@ -169,3 +181,57 @@ def _evaluation_before_loops(sem, forward: CallSite, key: str) -> tuple[Loop, Ca
         for site in forward.scope.calls
     )
     return (outermost, switch) if evaluated else None
+
+
+def _trains_itself(sem: Semantic, scope: Scope) -> bool:
+    """Whether `self` in `scope` is an nn.Module that runs its own training loop (FuxiCTR's
+    BaseModel.fit, skorch-like classes): a module class, and not a Lightning module, whose
+    trainer switches modes itself around `training_step` and validation."""
+    cls = sem.enclosing_class(scope)
+    if cls is None or not sem.is_module_class(cls.name):
+        return False
+    seen: set[str] = set()
+    pending = [cls.name]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        found = sem.find_class(name)
+        if found is None:
+            continue
+        owner, info = found
+        for base in info.bases:
+            if "lightning" in base.lower() or base.split(".")[0] in ("pl", "L"):
+                return False
+            pending.append(base)
+    return True
+
+
+def _self_forward_through_method(sem: Semantic, candidates: list[CallSite], scope: Scope) -> CallSite | None:
+    """The first `self.method(...)` among `candidates` whose method of this class runs the
+    module's own forward pass (`self(x)`, `self.forward(x)`), directly or through another
+    such method (at most three calls deep)."""
+    if not scope.is_function or "self" not in scope.params[:1]:
+        return None
+    for site in candidates:
+        func = site.node.func
+        if type(func) is not ast.Attribute or dotted(func.value) != "self" or func.attr in ("forward", "__call__"):
+            continue
+        if any(_runs_own_forward(method) for method in sem.resolve_function(site.node, site.scope)):
+            return site
+    return None
+
+
+def _runs_own_forward(method: Scope, depth: int = 0) -> bool:
+    owner = method.owner
+    if owner is None or method.cls is None or depth > 2:
+        return False
+    for call in method.calls:
+        func = call.node.func
+        if type(func) is ast.Name and func.id == "self" or dotted(func) in ("self.forward", "self.__call__"):
+            return True
+        if type(func) is ast.Attribute and dotted(func.value) == "self":
+            if any(_runs_own_forward(inner, depth + 1) for inner in owner.resolve_function(call.node, call.scope)):
+                return True
+    return False

@@ -103,7 +103,8 @@ class ViewAsPermute(Rule):
                 sizes = list(sizes[0].elts)  # type: ignore[attr-defined]
             if len(sizes) < 2 or any(type(s) is ast.Starred for s in sizes):
                 continue
-            analysis = _analyse(sem, site, target, sizes) or _heads_into_batch(sem, site, target, sizes)
+            analysis = (_analyse(sem, site, target, sizes) or _heads_into_batch(sem, site, target, sizes)
+                        or _declared_reorder(sem, site, target, sizes))
             if analysis is None:
                 continue
             yield self._finding(ctx, site, target, sizes, analysis)
@@ -127,6 +128,8 @@ class ViewAsPermute(Rule):
         else:
             origin = t("the sizes are read from `{tensor}` on line {line}", tensor=tensor, line=line)
             related_message = t("size of `{tensor}` read here", tensor=tensor)
+        if analysis.kind == "declared":
+            related_message = t("`{tensor}` is created with these sizes, in this memory order", tensor=tensor)
         related = [ctx.related(analysis.source.where, related_message)]
         fix = None
         if analysis.kind == "permute":
@@ -178,6 +181,25 @@ class ViewAsPermute(Rule):
                     call_text=call_text,
                     target_text=target_text,
                     origin=origin,
+                    analysis_suggestion=analysis.suggestion,
+                )
+            )
+        elif analysis.kind == "declared":
+            creation = ctx.text(analysis.source.where)
+            if "\n" in creation:
+                creation = f"{ctx.text(analysis.source.where.func)}(...)"  # type: ignore[attr-defined]
+            message = (
+                t(
+                    "`{call_text}` reads `{tensor}` out of its memory order: it was created as `{creation}` on "
+                    "line {line}, so `{analysis_displaced}` lies before `{analysis_before}` in memory; view/reshape "
+                    "keep the memory order, so this mixes values across `{analysis_displaced}` instead of moving "
+                    "that axis; use `{analysis_suggestion}`",
+                    call_text=call_text,
+                    tensor=tensor,
+                    creation=creation,
+                    line=line,
+                    analysis_displaced=analysis.displaced,
+                    analysis_before=analysis.before,
                     analysis_suggestion=analysis.suggestion,
                 )
             )
@@ -254,6 +276,94 @@ def _analyse(sem: Semantic, site: CallSite, target: ast.expr, sizes: list[ast.ex
         elif term is None or (isinstance(term, int) and term not in (1,)):
             prefix_others.append(position)
     return None
+
+
+_CREATORS = frozenset({"torch.zeros", "torch.ones", "torch.empty", "torch.randn", "torch.rand"})
+_NEW_TENSOR_METHODS = frozenset({"new_zeros", "new_ones", "new_empty"})
+# in-place methods that change a tensor's shape or strides (its declared sizes no longer hold)
+_IN_PLACE_RESHAPES = frozenset({"transpose_", "t_", "squeeze_", "unsqueeze_", "resize_", "resize_as_",
+                                "swapdims_", "swapaxes_", "as_strided_", "set_"})
+
+
+def _declared_reorder(sem: Semantic, site: CallSite, target: ast.expr, sizes: list[ast.expr]) -> Analysis | None:
+    """QANet's self-attention: `heads = torch.zeros(n_heads, B, L, d)` is filled head by
+    head, then `heads.view(B, L, -1)`. The creation call declares the memory order; a size
+    of the view that is, expression for expression, one of the declared sizes names that
+    axis. When an axis is left out of the view (its declared size not 1) and a later axis
+    comes first, the left-out axis can only be folded in after it: the view mixes values
+    across it (heads into positions) instead of moving it."""
+    name = dotted(target)
+    if name is None:
+        return None
+    binding = sem.lookup(name, site.scope, site.line)
+    if binding is None or binding.kind != "assign" or type(binding.value) is not ast.Call:
+        return None
+    creation = binding.value
+    declared = _creation_sizes(sem, creation)
+    if declared is None or len(declared) < 2 or _reshaped_in_place(site.scope, name, binding.line, site.line):
+        return None
+    terms: list[int | None] = []
+    for size in sizes:
+        matches = [i for i, d in enumerate(declared) if _same_size(sem, size, site, d, binding)]
+        if len(matches) > 1:
+            return None  # two axes declared with the same size: which one is meant is unknown
+        terms.append(matches[0] if matches else None)
+    seen = [t for t in terms if t is not None]
+    if not seen or len(set(seen)) != len(seen):
+        return None
+    perm = seen + [d for d in range(len(declared)) if d not in seen]
+    texts = [ast.unparse(s) for s in sizes]
+    suggestion = f"{ast.unparse(target)}.permute({', '.join(map(str, perm))}).reshape({', '.join(texts)})"
+    source = DimRef(name, binding, 0, len(declared), creation)
+    for position, term in enumerate(terms):
+        if term is None:
+            continue
+        earlier = [t for t in terms[:position] if t is not None]
+        unknown_before = any(t is None for t in terms[:position])
+        # a declared axis before this one that the view has not placed yet
+        skipped = [d for d in range(term) if d not in earlier and constant_value(declared[d]) != 1]
+        later_in_memory = [t for t in earlier if t > term]
+        if later_in_memory:  # `view(B, H, ...)` of `zeros(H, B, ...)`
+            displaced, before = term, later_in_memory[0]
+        elif skipped and not unknown_before:  # `view(B, L, -1)` of `zeros(H, B, L, d)`
+            displaced, before = skipped[0], term
+        else:
+            continue
+        return Analysis("declared", source, suggestion=suggestion, displaced=ast.unparse(declared[displaced]),
+                        before=ast.unparse(declared[before]))
+    return None
+
+
+def _creation_sizes(sem: Semantic, creation: ast.Call) -> list[ast.expr] | None:
+    """The sizes a creation call declares: `torch.zeros(a, b, c)`, `torch.zeros((a, b, c))`,
+    `x.new_zeros(a, b)`; None for other calls or sizes spelled with `*`."""
+    name = sem.call_name(creation) or ""
+    func = creation.func
+    if name not in _CREATORS and not (type(func) is ast.Attribute and func.attr in _NEW_TENSOR_METHODS
+                                      and not name.startswith("torch.")):
+        return None
+    args = list(creation.args)
+    if len(args) == 1 and type(args[0]) in (ast.Tuple, ast.List):
+        args = list(args[0].elts)  # type: ignore[attr-defined]
+    if not args or any(type(a) is ast.Starred for a in args) or any(k.arg == "size" for k in creation.keywords):
+        return None
+    return args
+
+
+def _same_size(sem: Semantic, size: ast.expr, site: CallSite, declared: ast.expr, binding: Binding) -> bool:
+    """The view's size is the very expression declared (and none of its names rebound between)."""
+    if type(size) not in (ast.Name, ast.Attribute) or ast.dump(size) != ast.dump(declared):
+        return False
+    for node in ast.walk(size):
+        if type(node) is ast.Name and sem.lookup(node.id, site.scope, site.line) is not sem.lookup(
+                node.id, binding.scope, binding.line):
+            return False
+    return True
+
+
+def _reshaped_in_place(scope: Scope, name: str, start: int, end: int) -> bool:
+    return any(call.method in _IN_PLACE_RESHAPES and call.receiver is not None and dotted(call.receiver) == name
+               and start <= call.line <= end for call in scope.calls)
 
 
 _PROJECTION_KEEPERS = frozenset({"relu", "gelu", "tanh", "sigmoid", "contiguous", "float", "half", "to"})

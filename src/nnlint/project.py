@@ -12,18 +12,31 @@ Nothing here imports or runs the user's code: other modules are read and parsed.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
 from typing import Callable, Iterable
 
-from nnlint.semantic import ClassInfo, Scope, Semantic
+from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic
 from nnlint.source import SourceDecodeError, decode_source
 from nnlint.parsing import parse_python
 
 MAX_MODULE_BYTES = 2 * 1024 * 1024
 MAX_REEXPORT_DEPTH = 4
+# Bounds of the reverse look-up (who calls a function from another module): a project's
+# files are listed once, at most this many; at most this many modules that name the
+# function are analysed, and at most this many call sites are kept.
+MAX_PROJECT_FILES = 3000
+MAX_CALLER_MODULES = 12
+MAX_FOREIGN_CALLERS = 16
+# Folders that hold no module of the user's project (environments, builds, caches).
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NOT_PROJECT_DIRS = frozenset(
+    {"__pycache__", "node_modules", "site-packages", "dist-packages", "build", "dist", "venv", "env",
+     "htmlcov", "wandb", "mlruns", "outputs", "lightning_logs"}
+)
 # Import roots that are never the user's project; jedi answers for them when asked.
 THIRD_PARTY_ROOTS = frozenset(
     {
@@ -162,6 +175,12 @@ class ProjectIndex:
         self._absent: dict[tuple[str, Path], tuple[Path, ...]] = {}
         self._recording: "DependencyRecord | None" = None
         self._edges: dict[Path, tuple["Semantic", tuple[Path, ...], frozenset[Path]]] = {}
+        # the reverse direction: the project's files, and who calls a module's function
+        self._files: list[Path] | None = None
+        self._word_index: dict[str, set[Path]] | None = None
+        self._file_words: dict[Path, frozenset[str]] = {}
+        self._stale_words: set[Path] = set()
+        self._callers: dict[tuple[Path, str], "list[tuple[CallSite, Semantic]]"] = {}
 
     # ----------------------------------------------------------- editor state
     def set_overlay(self, path: Path, version: object, text: str) -> None:
@@ -170,19 +189,48 @@ class ProjectIndex:
         with self._lock:
             self._overlays[path] = (version, text)
             self._modules.pop(path, None)
+            self._callers.clear()
+            self._words_changed(path)
 
     def drop_overlay(self, path: Path) -> None:
         with self._lock:
             self._overlays.pop(path.resolve(), None)
             self._modules.pop(path.resolve(), None)
+            self._callers.clear()
+            self._words_changed(path.resolve())
 
     def invalidate(self, path: Path) -> None:
         with self._lock:
             self._modules.pop(path.resolve(), None)
             self._resolved.clear()
+            self._callers.clear()
+            self._words_changed(path.resolve())
 
     def depends_on(self, semantic: "Semantic", path: Path) -> bool:
-        return path.resolve() in getattr(semantic, "dependencies", set())
+        """Whether `semantic`'s analysis read `path`, directly or through the modules it
+        read: a module two imports away (a.py -> b.py -> c.py) is often found only after
+        b.py's analysis was recorded as a dependency, so the edges are followed here."""
+        target = path.resolve()
+        return any(seen == target for seen, _version in self._dependency_closure(semantic))
+
+    def _dependency_closure(self, semantic: "Semantic") -> "list[tuple[Path, object]]":
+        """Every (module, version seen) `semantic` depends on, following the dependencies of
+        the modules the index holds for them."""
+        found: list[tuple[Path, object]] = []
+        seen: set[Path] = set()
+        queue = list(getattr(semantic, "dependencies", {}).items())
+        while queue:
+            path, version = queue.pop()
+            found.append((path, version))
+            resolved = Path(path).resolve()
+            if resolved in seen:
+                continue
+            seen.add(resolved)
+            with self._lock:
+                entry = self._modules.get(resolved)
+            if entry is not None and entry.semantic is not None and entry.semantic is not semantic:
+                queue.extend(entry.semantic.dependencies.items())
+        return found
 
     # ---------------------------------------------------- what a check reads
     def start_recording(self) -> "DependencyRecord":
@@ -466,7 +514,7 @@ class ProjectIndex:
         """Whether every module `semantic` read is still at the version it saw."""
         if semantic is None:
             return True
-        return all(self._current_version(path) == seen for path, seen in semantic.dependencies.items())
+        return all(self._current_version(path) == seen for path, seen in self._dependency_closure(semantic))
 
     def remember(self, path: Path, text: str, semantic: "Semantic") -> None:
         """Keep the checker's analysis of `path` for the modules that import it, when
@@ -567,3 +615,128 @@ class ProjectIndex:
                     return resolved
             return None
         return None
+
+    # ------------------------------------------------- the reverse direction
+    def project_files(self) -> list[Path]:
+        """The project's Python files (listed once; hidden folders, environments and build
+        output left out; at most MAX_PROJECT_FILES)."""
+        with self._lock:
+            if self._files is not None:
+                return self._files
+        found: list[Path] = []
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _NOT_PROJECT_DIRS
+                             and not (Path(folder) / d / "pyvenv.cfg").exists())
+            found.extend(Path(folder) / f for f in sorted(files) if f.endswith(".py"))
+            if len(found) >= MAX_PROJECT_FILES:
+                break
+        found = [p.resolve() for p in found[:MAX_PROJECT_FILES]]
+        with self._lock:
+            self._files = found
+        return found
+
+    def _files_naming(self, *words: str) -> set[Path]:
+        """The project files whose text holds every one of `words` as an identifier. An
+        inverted index (identifier -> files), built on the first question by reading each
+        file once, and brought up to date file by file as the editor or the disk changes
+        them (`set_overlay`, `drop_overlay`, `invalidate`)."""
+        with self._lock:
+            if self._word_index is None:
+                self._word_index = {}
+                self._stale_words = set(self.project_files())
+            stale, self._stale_words = self._stale_words, set()
+            for path in stale:
+                self._index_file(path)
+            found: set[Path] | None = None
+            for word in words:
+                files = self._word_index.get(word, set())
+                found = set(files) if found is None else found & files
+                if not found:
+                    return set()
+            return found or set()
+
+    def _index_file(self, path: Path) -> None:
+        """(Re)index one file's identifiers (called with the lock held)."""
+        index = self._word_index
+        assert index is not None
+        for word in self._file_words.pop(path, frozenset()):
+            files = index.get(word)
+            if files is not None:
+                files.discard(path)
+        text = self._text_for_words(path)
+        if text is None or "import" not in text:
+            return
+        words = frozenset(_WORD.findall(text))
+        self._file_words[path] = words
+        for word in words:
+            index.setdefault(word, set()).add(path)
+
+    def _text_for_words(self, path: Path) -> str | None:
+        overlay = self._overlays.get(path)
+        if overlay is not None:
+            return overlay[1]
+        try:
+            stat = path.stat()
+            if not S_ISREG(stat.st_mode) or stat.st_size > MAX_MODULE_BYTES:
+                return None
+            return decode_source(path.read_bytes())
+        except (OSError, SourceDecodeError):
+            return None
+
+    def _words_changed(self, path: Path) -> None:
+        """A file's text changed (editor or disk): reindex it before the next question."""
+        if self._word_index is None:
+            return
+        if path.suffix == ".py" and self._files is not None and path not in self._files:
+            try:
+                path.relative_to(self.root)
+            except ValueError:
+                return
+            self._files.append(path)
+        self._stale_words.add(path)
+
+    def foreign_callers(self, path: Path, name: str) -> "list[tuple[CallSite, Semantic]]":
+        """Calls in the project's other modules of `name` (a module-level function or class)
+        defined in the module at `path`: each call site with the index of its module.
+
+        Only modules whose text names both the function and the defining module are
+        analysed (at most MAX_CALLER_MODULES), and a call counts only when the importer's
+        own imports resolve it to this very definition. The answer is kept until a module
+        changes."""
+        path = path.resolve()
+        key = (path, name)
+        with self._lock:
+            known = self._callers.get(key)
+        if known is not None:
+            return known
+        stem = path.parent.name if path.name == "__init__.py" else path.stem
+        found: "list[tuple[CallSite, Semantic]]" = []
+        analysed = 0
+        for candidate in sorted(self._files_naming(name, stem, "import")):
+            if candidate == path:
+                continue
+            if analysed >= MAX_CALLER_MODULES:
+                break
+            analysed += 1
+            semantic = self.semantic_of(candidate)
+            if semantic is None:
+                continue
+            for site in semantic.calls:
+                func = site.node.func
+                last = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else None
+                if last != name:
+                    continue
+                qualname = semantic.call_name(site.node)
+                if not qualname or "." not in qualname or not semantic._is_imported(qualname):
+                    continue
+                target = self.lookup(qualname, candidate)
+                if target is None or target[0].path is None or target[0].path.resolve() != path or target[1] != name:
+                    continue
+                found.append((site, semantic))
+                if len(found) >= MAX_FOREIGN_CALLERS:
+                    break
+            if len(found) >= MAX_FOREIGN_CALLERS:
+                break
+        with self._lock:
+            self._callers[key] = found
+        return found

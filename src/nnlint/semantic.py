@@ -45,6 +45,8 @@ class ModuleLookup(Protocol):
 
     def torch_alias(self, qualname: str, importer: Path | None) -> str | None: ...
 
+    def foreign_callers(self, path: Path, name: str) -> "list[tuple[CallSite, Semantic]]": ...
+
 
 GRAD_DISABLING = frozenset(
     {
@@ -643,6 +645,33 @@ class Semantic:
 
     def callers(self, function: Scope) -> list[CallSite]:
         return self._callers.get(id(function), [])
+
+    def foreign_callers(self, function: Scope) -> list[CallSite]:
+        """Calls of `function` written in the project's other modules (see
+        `ProjectIndex.foreign_callers`): for a module-level function, the calls of it; for
+        the `__init__` of a module-level class, the calls that build the class. Each site's
+        scope belongs to its own module's index (`site.scope.owner`)."""
+        if self.project is None or self.path is None:
+            return []
+        if function.cls is None and function.parent is self.module:
+            name = function.name
+        elif (function.name == "__init__" and function.cls is not None
+              and self.classes.get(function.cls.name) is function.cls and function.cls.node in self.tree.body):
+            name = function.cls.name
+        else:
+            return []
+        cache: dict[int, list[CallSite]] = self.__dict__.setdefault("_foreign_callers", {})
+        found = cache.get(id(function))
+        if found is None:
+            found = []
+            for site, owner in self.project.foreign_callers(self.path, name):
+                if owner is not self:
+                    self._depend_on(owner)
+                    found.append(site)
+            for own in {self.path, self.path.resolve()}:  # the callers' view of this very module
+                self.dependencies.pop(own, None)
+            cache[id(function)] = found
+        return found
 
     @cached_property
     def _callers(self) -> dict[int, list[CallSite]]:

@@ -116,7 +116,17 @@ class Values:
     # ------------------------------------------------------------ resolution
     def resolve(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0,
                 through_shape_ops: bool = True) -> list[tuple[ast.expr, Scope, list[Binding]]]:
-        """Where `expr` may have been made; parameters are followed to the file's callers."""
+        """Where `expr` may have been made; parameters are followed to the file's callers, and
+        a global read in a function run from module-level code to the bindings that reach
+        those calls."""
+        reaching = self._global_at_call_time(expr, scope, line) if depth < 3 else None
+        if reaching is not None:
+            results: list[tuple[ast.expr, Scope, list[Binding]]] = []
+            for binding in reaching:
+                for expr2, scope2, hops2 in self.resolve(binding.value, binding.scope, binding.line,  # type: ignore[arg-type]
+                                                         depth + 1, through_shape_ops):
+                    results.append((expr2, scope2, [binding, *hops2]))
+            return results
         found = self.sem.origin(expr, scope, line, through_shape_ops=through_shape_ops)
         hops = found.hops
         if hops and hops[-1].kind == "param" and hops[-1].value is None and depth < 3:
@@ -131,6 +141,107 @@ class Values:
             if results:
                 return results
         return [(found.expr, found.scope, hops)]
+
+    def _global_at_call_time(self, expr: ast.expr, scope: Scope, line: int) -> list[Binding] | None:
+        """For a module-level name read in a function that only module-level code calls
+        (`train()` in a script's epoch loop): the module bindings of the name that reach
+        those calls, rather than the module's last one (a `model = torch.load(f)` after
+        training). Where the read sits in an arm of `if C:` and a binding in another arm
+        of an earlier `if C:` with the very same test, that binding cannot be the one
+        (`if args.model == 'Transformer':` twice). None when this does not apply."""
+        if type(expr) is not ast.Name or not scope.is_function:
+            return None
+        name = expr.id
+        function = scope
+        while function.parent is not None and function.parent.is_function:
+            if name in function.bindings:
+                return None
+            function = function.parent
+        module = function.parent
+        if module is None or name in function.bindings or any(name in s.bindings for s in (scope,)):
+            return None
+        bindings = module.bindings.get(name)
+        if not bindings or len(bindings) < 2:
+            return None
+        callers = self.sem.callers(function)
+        if not callers or any(site.scope is not module for site in callers):
+            return None
+        if self.sem.foreign_callers(function):
+            return None  # other modules run it after this one is fully imported
+        reaching: list[Binding] = []
+        for site in callers:
+            found = self._reaching(bindings, site.line)
+            if found is None:
+                return None
+            reaching.extend(b for b in found if b not in reaching)
+        use_site = next((s for s in scope.calls if s.node.func is expr or s.receiver is expr), None)
+        if use_site is not None and use_site.branches:
+            kept = [b for b in reaching if not self._other_arm_of_same_test(b, use_site)]
+            if kept:
+                reaching = kept
+        if any(b.kind != "assign" or b.value is None for b in reaching):
+            return None
+        made = {ast.dump(module_itself(b.value)) for b in reaching}  # type: ignore[arg-type]
+        if len(made) == 1:
+            # `Net(...).cuda()` in one arm, the same `Net(...)` in the other: one construction
+            return [reaching[0]]
+        return reaching
+
+    def _reaching(self, bindings: list[Binding], line: int) -> list[Binding] | None:
+        """The module-level bindings that may hold at `line`: the last one before it and
+        those in other arms of the same `if`, when the arms bind it in every arm; None when
+        an earlier binding could survive (an `if` without `else`) or arms are not known."""
+        before = [b for b in bindings if b.line < line]
+        if not before:
+            return None
+        last = before[-1]
+        arms = self._arms_of(last)
+        if arms is None:
+            return None
+        if not arms:
+            return [last]
+        node_id = arms[-1][0]
+        found = [last]
+        covered = {arms[-1][1]}
+        for earlier in reversed(before[:-1]):
+            other = self._arms_of(earlier)
+            if other is None or not other or other[-1][0] != node_id or other[:-1] != arms[:-1]:
+                break
+            found.append(earlier)
+            covered.add(other[-1][1])
+        if covered != {"body", "else"}:
+            return None  # an earlier binding may survive an arm that does not bind
+        return found
+
+    def _arms_of(self, binding: Binding) -> tuple[tuple[int, str], ...] | None:
+        """The `if` arms a module-level assignment sits in (from its value's call site)."""
+        value = module_itself(binding.value) if binding.value is not None else None
+        site = self.sem.site_of(binding.value) if type(binding.value) is ast.Call else None  # type: ignore[arg-type]
+        if site is None and type(value) is ast.Call:
+            site = self.sem.site_of(value)
+        if site is None or site.stmt is not binding.stmt:
+            return None
+        return site.branches
+
+    def _other_arm_of_same_test(self, binding: Binding, use: CallSite) -> bool:
+        arms = self._arms_of(binding)
+        if not arms:
+            return False
+        tests = self._if_tests
+        for node_id, arm in arms:
+            test = tests.get(node_id)
+            if test is None or arm not in ("body", "else") or not _plain_test(test):
+                continue
+            for use_id, use_arm in use.branches:
+                other = tests.get(use_id)
+                if other is not None and use_arm in ("body", "else") and use_arm != arm and (
+                        ast.dump(other) == ast.dump(test)):
+                    return True
+        return False
+
+    @cached_property
+    def _if_tests(self) -> dict[int, ast.expr]:
+        return {id(node): node.test for node in ast.walk(self.sem.tree) if type(node) is ast.If}
 
     def _param_values(self, binding: Binding) -> list[tuple[ast.expr, Scope, int]]:
         function = binding.scope
@@ -151,6 +262,12 @@ class Values:
         out: list[tuple[ast.expr, Scope, int]] = []
         constructing = self._constructor_calls(function)
         callers = self.sem.callers(function) + constructing
+        if not callers and (function.name == "__init__" or not function.name.startswith("_")):
+            # No caller here: the project's other modules may call it (`train.run(model, ...)`
+            # in main.py fills `run`'s parameters), or build the class (`Evaluator(model)`).
+            callers = self.sem.foreign_callers(function)
+            if function.name == "__init__":
+                constructing = callers
         for site in callers:
             call = site.node
             offset = 1 if function.params[:1] == ["self"] and (
@@ -292,9 +409,63 @@ class Values:
             return Value(LOG_SOFTMAX, value, scope, inner=value.args[0] if value.args else None, form="module")
         verdict = self.model_output(ctor, depth + 1)
         if verdict is None:
+            verdict = self._output_of_layer_argument(ctor, value, scope, depth + 1)
+        if verdict is None:
             return None
         kind, activation = verdict
         return Value(kind, value, scope, via_model=kind != LOGITS, activation=activation, model_def=ctor)
+
+    def _output_of_layer_argument(self, ctor: ast.Call, call: ast.Call, scope: Scope,
+                                  depth: int) -> tuple[str, ast.AST | None] | None:
+        """For a module whose forward returns what a layer handed to it computes
+        (`def forward(self, x, layer): ... return layer(self.drop(x))`, the wrapper style
+        of concrete dropout and weight-noise modules): what the layer passed at `call`
+        returns. Every return must be a call of that one parameter."""
+        name = self.name_of(ctor) or ""
+        if depth > _MAX_DEPTH or not self.sem.is_module_class(name):
+            return None
+        foreign = self._foreign_class(name)
+        owner, local = (foreign[0], foreign[1]) if foreign is not None else (self, name)
+        forward = owner._method(local, "forward")
+        if forward is None or not forward.returns:
+            return None
+        index: int | None = None
+        for ret in forward.returns:
+            if ret.value is None:
+                return None
+            made = owner.sem.origin(ret.value, forward, ret.lineno, through_shape_ops=False).expr
+            if type(made) is not ast.Call or type(made.func) is not ast.Name or made.func.id not in forward.params:
+                return None
+            binding = owner.sem.lookup(made.func.id, forward, made.lineno)
+            if binding is None or binding.kind != "param":
+                return None  # the parameter was rebound before the call
+            position = forward.params.index(made.func.id)
+            if index is not None and position != index:
+                return None
+            index = position
+        if index is None or forward.params[:1] != ["self"] or index == 0:
+            return None
+        layer = argument(call, index - 1, forward.params[index])
+        if layer is None:
+            return None
+        if type(layer) is ast.Call and self.sem.call_name(layer) == "torch.nn.Sequential":
+            last = self._last_layer(layer)
+            return self._called_layer_output(last, scope, call.lineno, depth) if last is not None else None
+        return self._called_layer_output(layer, scope, call.lineno, depth)
+
+    def _called_layer_output(self, layer: ast.expr, scope: Scope, line: int,
+                             depth: int) -> tuple[str, ast.AST | None] | None:
+        """What running the layer `layer` (a constructor call, or a name holding one) returns."""
+        if type(layer) is ast.Call:
+            return self._layer_output(layer, depth)
+        if type(layer) not in (ast.Name, ast.Attribute):
+            return None
+        made = self.construction(layer, scope, line)
+        if made is None:
+            return None
+        if id(made[0]) in self._foreign:
+            return self.model_output(made[0], depth + 1)
+        return self._layer_output(made[0], depth)
 
     def _unpacked_kind(self, binding: Binding, depth: int) -> Value | None:
         """`tags, kind = model(x)`: the kind of one element of a tuple a model's
@@ -399,6 +570,15 @@ class Values:
         return result
 
     def _model_output(self, ctor: ast.Call, depth: int) -> tuple[str, ast.AST | None] | None:
+        owner = self._foreign.get(id(ctor))
+        if owner is not None and owner is not self.sem and owner.path is not None:
+            # built in another module (a caller there filled a parameter of this file): that
+            # module's own imports name the class, so its analysis answers
+            other = values(owner)
+            result = other.model_output(ctor, depth)
+            if result is not None and result[1] is not None:
+                self._foreign_nodes[id(result[1])] = other.foreign_location(result[1]) or owner.path.name
+            return result
         sem = self.sem
         name = sem.call_name(ctor) or ""
         if name == "torch.nn.Sequential":
@@ -714,6 +894,15 @@ class Values:
         """How often each name is read in `scope`."""
         return self.sem.name_reads(scope)
 
+
+
+def _plain_test(test: ast.expr) -> bool:
+    """A test made of names, attributes, constants and comparisons only: evaluated twice
+    with nothing rebinding it, it gives the same answer (no call can change it)."""
+    return all(type(node) in (ast.Name, ast.Attribute, ast.Constant, ast.Compare, ast.BoolOp, ast.UnaryOp,
+                              ast.Load, ast.Eq, ast.NotEq, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.And,
+                              ast.Or, ast.Not, ast.List, ast.Tuple)
+               for node in ast.walk(test))
 
 
 def values(sem: Semantic, source_text: str | None = None) -> Values:
