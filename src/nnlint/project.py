@@ -11,6 +11,7 @@ Nothing here imports or runs the user's code: other modules are read and parsed.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import threading
