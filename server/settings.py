@@ -33,6 +33,7 @@ EDITOR_KEYS = (
     "showSyntaxErrors",
     "configurationPreference",
     "locale",
+    "language",
     "interpreter",
     "environmentPath",  # another name of `interpreter` (the VS Code Python tools' term)
 )

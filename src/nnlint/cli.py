@@ -382,7 +382,7 @@ def _from_cache(
             data = handle.read()
     except (OSError, ValueError):
         return None
-    from nnlint.project import find_project_root
+    from nnlint.walk import find_project_root
 
     folder = os.path.dirname(resolved)
     root = roots.get(folder)

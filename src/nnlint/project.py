@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic
 from nnlint.source import SourceDecodeError, decode_source
 from nnlint.parsing import parse_python
+from nnlint.walk import find_project_root  # noqa: F401 - the index's root, and importers of it here
 
 MAX_MODULE_BYTES = 2 * 1024 * 1024
 MAX_REEXPORT_DEPTH = 4
@@ -81,23 +82,6 @@ def _installed_top_level_names() -> frozenset[str]:
     return _TOP_LEVEL
 
 
-_ROOTS: dict[Path, Path] = {}
-
-
-def find_project_root(path: Path) -> Path:
-    """The nearest folder above `path` that looks like a project root (cached per folder)."""
-    start = path.resolve()
-    folder = start if start.is_dir() else start.parent
-    cached = _ROOTS.get(folder)
-    if cached is not None:
-        return cached
-    root = folder
-    for candidate in [folder, *folder.parents]:
-        if any((candidate / marker).exists() for marker in ("pyproject.toml", ".git", "setup.py", "setup.cfg")):
-            root = candidate
-            break
-    _ROOTS[folder] = root
-    return root
 
 
 _SHARED: dict[Path, "ProjectIndex"] = {}

@@ -9,9 +9,10 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pathspec.patterns.gitignore import GitIgnorePatternError
-from pathspec.patterns.gitignore.spec import _DIR_MARK, GitIgnoreSpecPattern
+if TYPE_CHECKING:
+    from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
 ALWAYS_SKIPPED = frozenset(
     {
@@ -39,6 +40,13 @@ class IgnoreRules:
         self.root = root
         self.patterns: list[tuple[GitIgnoreSpecPattern, bool]] = []  # (pattern, folders only)
         self.problems: list[str] = []  # patterns that cannot be read (each a warning)
+        if not lines:
+            return
+        # Imported with the first ignore file: pathspec brings asyncio along (~60 ms), which a
+        # tree without ignore files, or a re-run the result cache answers, should not pay for.
+        from pathspec.patterns.gitignore import GitIgnorePatternError
+        from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+
         for number, raw in enumerate(lines, 1):
             line = raw.rstrip("\n\r")
             if not line.strip() or line.startswith("#"):
@@ -108,6 +116,8 @@ def _matches_itself(match: re.Match[str], target: str, is_dir: bool) -> bool:
     Without the mark, the match is a `dir/**` or `*` kind (everything inside a folder), which
     git does not apply to the folder itself (`a/**` leaves `a` to be walked, so `!a/keep.py`
     can re-include)."""
+    from pathspec.patterns.gitignore.spec import _DIR_MARK
+
     if match.groupdict().get(_DIR_MARK) is not None:
         return match.end(_DIR_MARK) == len(target)
     return not is_dir or match.end() < len(target)
@@ -246,3 +256,22 @@ def _ignored_in(stack: list[IgnoreRules], base: list[IgnoreRules], path: Path, r
         if answer is not None:
             verdict = answer
     return verdict
+
+
+_ROOTS: dict[Path, Path] = {}
+
+
+def find_project_root(path: Path) -> Path:
+    """The nearest folder above `path` that looks like a project root (cached per folder)."""
+    start = path.resolve()
+    folder = start if start.is_dir() else start.parent
+    cached = _ROOTS.get(folder)
+    if cached is not None:
+        return cached
+    root = folder
+    for candidate in [folder, *folder.parents]:
+        if any((candidate / marker).exists() for marker in ("pyproject.toml", ".git", "setup.py", "setup.cfg")):
+            root = candidate
+            break
+    _ROOTS[folder] = root
+    return root
