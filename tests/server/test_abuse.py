@@ -275,12 +275,24 @@ async def test_settings_of_the_wrong_types_are_logged_and_defaults_used(client: 
     client.set_configuration(settings, section="nnlint")  # type: ignore[arg-type]
     client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=settings))
     await still_serving(client, f"settings_{type(settings).__name__}.py")
+    keys = [key for key in BAD_SETTINGS if key != "configurationPreference"] if settings == BAD_SETTINGS else []
+
+    def reported() -> bool:
+        logs = _all(client)
+        if keys:
+            return all(any(f"'{key}'" in m for m in logs) for key in keys)
+        return any("nnlint" in m for m in logs)
+
+    # The server fetches the new settings (workspace/configuration) while it keeps serving, so
+    # its report may follow the diagnostics of the file opened above by a moment.
+    for _ in range(100):
+        if reported():
+            break
+        await asyncio.sleep(0.05)
     messages = [m.message for m in client.log_messages[logged:]]
-    if settings == BAD_SETTINGS:
-        for key in BAD_SETTINGS:
-            if key != "configurationPreference":
-                assert any(f"'{key}'" in m for m in _all(client)), (key, messages)
-    else:
+    for key in keys:
+        assert any(f"'{key}'" in m for m in _all(client)), (key, messages)
+    if not keys:
         assert any("nnlint" in m for m in _all(client)), messages
     client.set_configuration({}, section="nnlint")  # type: ignore[arg-type]
     client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings={}))
