@@ -422,38 +422,38 @@ def measure_folder(
     if jobs is not None:
         command += ["--jobs", str(jobs)]
     command.append(str(root))
+    walls, cpus, outputs = _run_processes(command, repeat)
+    for output in outputs:
+        json.loads(output)
+    if cpu is not None:
+        cpu.extend(cpus)
+    return walls
+
+
+def _run_processes(command: list[str], repeat: int) -> tuple[list[float], list[float], list[str]]:
+    """Wall seconds, user+system CPU seconds and standard output of `repeat` runs of `command`
+    (exit status 0 or 1: with or without findings)."""
     # As installed by pip, whose modules are byte-compiled: an environment that forbids
     # writing .pyc files would time the compilation of nnlint's own modules on every run.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "NNLINT_NO_CACHE")}
-    times = []
-    for _ in range(repeat):
-        used = resource.getrusage(resource.RUSAGE_CHILDREN) if resource else None
-        start = time.perf_counter()
-        completed = subprocess.run(command, capture_output=True, text=True, env=env)
-        times.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN) if resource else None
-        if cpu is not None and used and after:  # user + system CPU: what other load on the machine does not inflate
-            cpu.append(after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime)
-        if completed.returncode not in (0, 1):
-            raise SystemExit(f"nnlint check failed ({completed.returncode}): {completed.stderr[-2000:]}")
-        json.loads(completed.stdout)
-    return times
-
-
-def _process_times(command: list[str], repeat: int) -> tuple[float, float]:
-    """(min wall s, min user+system CPU s) of `repeat` runs of `command`."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "NNLINT_NO_CACHE")}
-    walls, cpus = [], []
+    walls, cpus, outputs = [], [], []
     for _ in range(repeat):
         used = resource.getrusage(resource.RUSAGE_CHILDREN) if resource else None
         start = time.perf_counter()
         completed = subprocess.run(command, capture_output=True, text=True, env=env)
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN) if resource else None
-        if used and after:
+        if used and after:  # user + system CPU: what other load on the machine does not inflate
             cpus.append(after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime)
         if completed.returncode not in (0, 1):
             raise SystemExit(f"{command[:4]} failed ({completed.returncode}): {completed.stderr[-2000:]}")
+        outputs.append(completed.stdout)
+    return walls, cpus, outputs
+
+
+def _process_times(command: list[str], repeat: int) -> tuple[float, float]:
+    """(min wall s, min user+system CPU s) of `repeat` runs of `command`."""
+    walls, cpus, _ = _run_processes(command, repeat)
     return min(walls), min(cpus) if cpus else float("nan")
 
 
