@@ -43,7 +43,21 @@ async def reconfigure(client: LanguageClient, docs: list[ClientDoc], **scoped: d
             client.set_configuration(value, section="nnlint", scope_uri=scope_uri)
     before = {doc.uri: len(published(client, doc.uri)) for doc in docs}
     client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
-    return [await wait_diagnostics(client, doc.uri, after=before[doc.uri]) for doc in docs]
+    return [await settled(client, doc.uri, before[doc.uri]) for doc in docs]
+
+
+async def settled(client: LanguageClient, uri: str, after: int, quiet_s: float = 0.4) -> list[t.Diagnostic]:
+    """The diagnostics of `uri` once its publishes stop: a change of settings may be followed
+    by more than one analysis (an earlier one still running when the settings arrived), and
+    only the last speaks for the new settings."""
+    await wait_diagnostics(client, uri, after=after)
+    count = len(published(client, uri))
+    while True:
+        await asyncio.sleep(quiet_s)
+        now = len(published(client, uri))
+        if now == count:
+            return list(published(client, uri)[-1].diagnostics)
+        count = now
 
 
 async def test_wrong_types_are_logged_and_defaults_used(client: LanguageClient) -> None:
