@@ -21,17 +21,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-SERVER = [sys.executable, "-I", "-m", "nnlint", "server"]
-TEXT = (
-    "import torch.nn as nn\n"
-    "import torch.nn.functional as F\n"
-    "\n"
-    "\n"
-    "class Net(nn.Module):\n"
-    "    def forward(self, x):\n"
-    "        return F.dropout(x, p=0.5)\n"
-)
+from nnlint.fixcheck import FLAGGED
 
+SERVER = [sys.executable, "-I", "-m", "nnlint", "server"]
+TEXT = FLAGGED  # a module with one NN203 finding (the self-check's own sample)
 
 
 def read_message(stream: Any) -> dict[str, Any] | None:
