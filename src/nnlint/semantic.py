@@ -257,9 +257,10 @@ def dotted(node: ast.AST) -> str | None:
 
     Rules ask this of the same nodes many times, so the answer is kept on the node.
     """
-    cached = node.__dict__.get("_nnlint_dotted", _MISSING)
+    # getattr with a default: cheaper than `node.__dict__.get`, and a miss raises nothing
+    cached = getattr(node, "_nnlint_dotted", _MISSING)
     if cached is not _MISSING:
-        return cached  # type: ignore[return-value]
+        return cached  # type: ignore[no-any-return]
     kind = type(node)
     if kind is ast.Name:
         result: str | None = node.id  # type: ignore[attr-defined]
@@ -268,7 +269,7 @@ def dotted(node: ast.AST) -> str | None:
         result = None if base is None else f"{base}.{node.attr}"  # type: ignore[attr-defined]
     else:
         result = None
-    node.__dict__["_nnlint_dotted"] = result
+    node._nnlint_dotted = result  # type: ignore[attr-defined]
     return result
 
 
@@ -337,7 +338,7 @@ class Semantic:
         # analyses built on this index (Training, Values...), one per kind: see analysis()
         self._analyses: dict[type, object] = {}
         self._site_effects_cache: dict[int, list[tuple[str, str, CallSite]]] = {}
-        self._call_names: dict[int, str | None] = {}
+        self._call_names: dict[ast.Call, str | None] = {}
 
     @classmethod
     def build(cls, tree: ast.Module, path: "Path | None" = None, project: "ModuleLookup | None" = None) -> "Semantic":
@@ -495,11 +496,12 @@ class Semantic:
         return table.get(id(call))
 
     def call_name(self, call: ast.Call) -> str | None:
-        # Asked ~10 times per call site (most rules scan every call): one lookup on a hit.
+        # Asked ~10 times per call site (most rules scan every call): one lookup on a hit,
+        # keyed by the node itself (no id() call; the index holds the tree anyway).
         try:
-            return self._call_names[id(call)]
+            return self._call_names[call]
         except KeyError:
-            name = self._call_names[id(call)] = self.qualname(call.func)
+            name = self._call_names[call] = self.qualname(call.func)
             return name
 
     # ------------------------------------------------------------- spelling
@@ -531,9 +533,10 @@ class Semantic:
             bindings = current.bindings.get(name)
             if bindings:
                 if first:
-                    before = [b for b in bindings if b.line < line or b.kind == "param"]
-                    if before:
-                        return before[-1]
+                    # the last binding made before `line` (a parameter always is)
+                    for binding in reversed(bindings):
+                        if binding.line < line or binding.kind == "param":
+                            return binding
                     # A use inside a loop may see a binding made later in the body.
                     if any(loop.node.lineno <= line for loop in current.loops):
                         return bindings[-1]
