@@ -13,6 +13,7 @@ name through the file's imports) without its whole-module libcst metadata.
 from __future__ import annotations
 
 import ast
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -306,6 +307,25 @@ def constant_value(node: ast.expr | None) -> object:
     return None
 
 
+class _CallNames(dict):  # type: ignore[type-arg]
+    """Call node -> the qualified name of its callee, resolved on the first ask. Keyed by
+    the node itself (the index holds the tree anyway); it knows its index only weakly, so
+    it adds no reference cycle for release() to break."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: "Semantic") -> None:
+        super().__init__()
+        self._owner = weakref.ref(owner)
+
+    def __missing__(self, call: ast.Call) -> str | None:
+        owner = self._owner()
+        if owner is None:  # a lookup kept past its index's life: nothing to resolve with
+            return None
+        name = self[call] = owner.qualname(call.func)
+        return name
+
+
 class Semantic:
     """The index of one module. Build with `Semantic.build(tree)`."""
 
@@ -338,7 +358,10 @@ class Semantic:
         # analyses built on this index (Training, Values...), one per kind: see analysis()
         self._analyses: dict[type, object] = {}
         self._site_effects_cache: dict[int, list[tuple[str, str, CallSite]]] = {}
-        self._call_names: dict[ast.Call, str | None] = {}
+        self._call_names = _CallNames(self)
+        # Rules ask call_name ~10 times per call site: on an instance, it is the cache's own
+        # lookup (a C call on a hit; `_CallNames.__missing__` resolves a new call once).
+        self.call_name: Callable[[ast.Call], str | None] = self._call_names.__getitem__  # type: ignore[method-assign]
 
     @classmethod
     def build(cls, tree: ast.Module, path: "Path | None" = None, project: "ModuleLookup | None" = None) -> "Semantic":
@@ -495,14 +518,10 @@ class Semantic:
             table = self.__dict__["_sites_by_call"] = {id(site.node): site for site in self.calls}
         return table.get(id(call))
 
-    def call_name(self, call: ast.Call) -> str | None:
-        # Asked ~10 times per call site (most rules scan every call): one lookup on a hit,
-        # keyed by the node itself (no id() call; the index holds the tree anyway).
-        try:
-            return self._call_names[call]
-        except KeyError:
-            name = self._call_names[call] = self.qualname(call.func)
-            return name
+    def call_name(self, call: ast.Call) -> str | None:  # type: ignore[no-redef]
+        """The qualified name of the callee of `call` (`qualname(call.func)`), kept per call.
+        Each index replaces this method with its cache's lookup (see `__init__`)."""
+        return self._call_names[call]
 
     # ------------------------------------------------------------- spelling
     def imported_as(self, *qualnames: str) -> str | None:
@@ -629,7 +648,13 @@ class Semantic:
                 imported = self.imported_function(call)
                 return [imported] if imported is not None else []
             return list(self.functions.get(func.id, []))
-        if type(func) is ast.Attribute and type(func.value) is ast.Name and func.value.id == "self":
+        if type(func) is not ast.Attribute:
+            return []
+        if self.project is None and func.attr not in self._method_names:
+            # Without other modules a method call can only run a method of this file's
+            # classes: most `x.view()`/`loss.item()` calls are answered without tracing `x`.
+            return []
+        if type(func.value) is ast.Name and func.value.id == "self":
             cls = scope.cls
             if cls is not None:
                 seen: set[str] = set()
@@ -639,7 +664,7 @@ class Semantic:
                     if method is not None:
                         return [method]
                     cls = next((self.classes[b] for b in cls.bases if b in self.classes), None)
-        elif type(func) is ast.Attribute:
+        else:
             head = dotted(func.value)
             if head is not None and head.split(".")[0] in self.imports:
                 imported = self.imported_function(call)
@@ -688,11 +713,17 @@ class Semantic:
         return found
 
     @cached_property
-    def _callers(self) -> dict[int, list[CallSite]]:
-        table: dict[int, list[CallSite]] = {}
-        names = set(self.functions)
+    def _method_names(self) -> set[str]:
+        """The names of every method of this file's classes (a set, which release() empties)."""
+        names: set[str] = set()
         for info in self.classes.values():
             names.update(info.methods)
+        return names
+
+    @cached_property
+    def _callers(self) -> dict[int, list[CallSite]]:
+        table: dict[int, list[CallSite]] = {}
+        names = set(self.functions) | self._method_names
         for site in self.calls:
             func = site.node.func
             attr = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else None
