@@ -100,7 +100,7 @@ SHAPE_FUNCTIONS = frozenset(
     }
 )
 
-@dataclass(eq=False, repr=False)
+@dataclass(eq=False, repr=False, slots=True)
 class Binding:
     """One assignment of a name (or a dotted attribute such as `self.criterion`)."""
 
@@ -357,7 +357,7 @@ class Semantic:
         self._effects_cache: dict[int, list[tuple[str, str, CallSite]]] = {}
         # analyses built on this index (Training, Values...), one per kind: see analysis()
         self._analyses: dict[type, object] = {}
-        self._site_effects_cache: dict[int, list[tuple[str, str, CallSite]]] = {}
+        self._site_effects_cache: dict[CallSite, list[tuple[str, str, CallSite]]] = {}
         self._call_names = _CallNames(self)
         # Rules ask call_name ~10 times per call site: on an instance, it is the cache's own
         # lookup (a C call on a hit; `_CallNames.__missing__` resolves a new call once).
@@ -804,9 +804,9 @@ class Semantic:
 
     def site_effects(self, site: CallSite, _stack: tuple[int, ...] = ()) -> list[tuple[str, str, CallSite]]:
         """The effects of one call, with helper effects mapped onto the caller's names."""
-        cached = self._site_effects_cache.get(id(site))
+        cached = self._site_effects_cache.get(site)
         if cached is None:
-            cached = self._site_effects_cache[id(site)] = self._compute_site_effects(site, _stack)
+            cached = self._site_effects_cache[site] = self._compute_site_effects(site, _stack)
         return cached
 
     def _compute_site_effects(self, site: CallSite, _stack: tuple[int, ...]) -> list[tuple[str, str, CallSite]]:
