@@ -448,7 +448,7 @@ class Semantic:
     def imported_function(self, call: ast.Call) -> "Scope | None":
         if self.project is None:
             return None
-        name = self.qualname(call.func)
+        name = self.call_name(call)  # qualname(call.func), kept per call
         if name is None or name.startswith("torch") or "." not in name or not self._is_imported(name):
             return None
         function = self.project.function(name, self.path)
@@ -666,7 +666,7 @@ class Semantic:
                     cls = next((self.classes[b] for b in cls.bases if b in self.classes), None)
         else:
             head = dotted(func.value)
-            if head is not None and head.split(".")[0] in self.imports:
+            if head is not None and head.partition(".")[0] in self.imports:
                 imported = self.imported_function(call)
                 return [imported] if imported is not None else []
             owner = self.constructed_class(func.value, scope, call.lineno, depth + 1) if depth < 3 else None
