@@ -12,6 +12,7 @@ from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_
 from nnlint.training import Training, training
 from nnlint.values import values
 from nnlint.message import t
+from nnlint.rules._calls import call_index
 
 # Schedulers whose size counts `step()` calls, with the argument that sets it.
 _SIZED = {"StepLR": (1, "step_size"), "MultiStepLR": (1, "milestones"), "CosineAnnealingLR": (1, "T_max")}
@@ -77,8 +78,8 @@ class EpochSchedulerSteppedPerBatch(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
         train = training(sem)
-        for site in sem.calls:
-            if site.method != "step" or site.node.args or site.node.keywords or dotted(site.receiver) is None:
+        for site in call_index(sem).methods(("step",)):
+            if site.node.args or site.node.keywords or dotted(site.receiver) is None:
                 continue
             made = train.made_by(site.receiver, site.scope, site.line)  # type: ignore[arg-type]
             if made is None or not made[0].startswith("torch.optim.lr_scheduler."):

@@ -10,6 +10,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Scope, Semantic, argument, constant_value, dotted
 from nnlint.message import t, t_docs
+from nnlint.rules._calls import call_index
 
 _BIASED_LAYERS = {
     # class name -> positional index of `bias`
@@ -136,7 +137,9 @@ class BiasBeforeBatchNorm(Rule):
     # ------------------------------------------------------------------ pairs
     def _pairs(self, sem: Semantic) -> Iterator[tuple[ast.Call, ast.Call, str]]:
         """(layer constructor, batchnorm constructor, how they are connected)."""
-        for site in sem.calls:
+        index = call_index(sem)
+        sites = index.either(index.named((_SEQUENTIAL,)), index.on_self(), index.callee_kind(ast.Subscript))
+        for site in sites:
             name = sem.call_name(site.node)
             if name == _SEQUENTIAL:
                 yield from self._sequential_pairs(sem, site)
