@@ -175,7 +175,7 @@ class _FileFacts:
                    if type(site.stmt) is ast.Return and site.stmt.value is site.node and site.scope.is_function}
         if not helpers and sem.project is None:
             return []
-        return [site for site in sem.calls if _may_run(sem, site, helpers, foreign=True)]
+        return [site for site in sem.calls if _kept_whole(site) and _may_run(sem, site, helpers, foreign=True)]
 
     def may_run_replacing_helper(self, site: CallSite) -> bool:
         """Whether `site` may call a function of this file that can assign to its
@@ -211,14 +211,19 @@ def _may_run(sem: Semantic, site: CallSite, names: set[str], foreign: bool) -> b
 
 
 # ------------------------------------------------------------------ optimizers
+def _kept_whole(site: CallSite) -> bool:
+    """`holder = <the call>`: one target, the call is the whole value."""
+    stmt = site.stmt
+    return type(stmt) is ast.Assign and stmt.value is site.node and len(stmt.targets) == 1
+
+
 def _optimizers(sem: Semantic, facts: _FileFacts) -> Iterator[_Optimizer]:
     index = call_index(sem)
     built = index.matching(is_optimizer_constructor)
     for site in index.either(built, facts.optimizer_helper_calls(built)):
-        stmt = site.stmt
-        if type(stmt) is not ast.Assign or stmt.value is not site.node or len(stmt.targets) != 1:
+        if not _kept_whole(site):
             continue
-        holder = dotted(stmt.targets[0])
+        holder = dotted(site.stmt.targets[0])  # type: ignore[attr-defined]
         if holder is None:
             continue
         if is_optimizer_constructor(sem.call_name(site.node)):
