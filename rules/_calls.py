@@ -47,6 +47,7 @@ class CallIndex:
         self._by_name = by_name
         self._by_method = by_method
         self._order: dict[int, int] | None = None
+        self._matching: dict[Callable[[str | None], bool], list[CallSite]] = {}
         self._on_self = on_self
         self._by_callee_kind = by_callee_kind
 
@@ -55,8 +56,12 @@ class CallIndex:
         return self._merge([self._by_name[name] for name in names if name in self._by_name])
 
     def matching(self, test: Callable[[str | None], bool]) -> list[CallSite]:
-        """The calls whose qualified name passes `test` (asked once per distinct name)."""
-        return self._merge([sites for name, sites in self._by_name.items() if test(name)])
+        """The calls whose qualified name passes `test` (asked once per distinct name; the
+        answer is kept per test function: several rules ask `is_optimizer_constructor`)."""
+        found = self._matching.get(test)
+        if found is None:
+            found = self._matching[test] = self._merge([sites for name, sites in self._by_name.items() if test(name)])
+        return list(found)
 
     def methods(self, methods: Iterable[str]) -> list[CallSite]:
         """The method calls (`x.step()`) of one of `methods`."""
