@@ -10,6 +10,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite
 from nnlint.training import Training
 from nnlint.message import t, t_docs
+from nnlint.rules._calls import call_index
 
 
 @register
@@ -60,9 +61,7 @@ class ZeroGradAfterBackward(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         train = ctx.training
         steps = train.step_sites
-        for clear in ctx.semantic.calls:
-            if clear.method != "zero_grad":
-                continue
+        for clear in call_index(ctx.semantic).methods(("zero_grad",)):
             if clear.loop is None and not clear.scope.is_function:
                 continue
             # One iteration: the loop body, or a function run once per step by a framework

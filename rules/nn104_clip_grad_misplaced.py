@@ -12,6 +12,7 @@ from nnlint.semantic import CallSite, argument, dotted
 from nnlint.torchnames import CLIP_FUNCTIONS
 from nnlint.training import GradientEvent, Training, training
 from nnlint.message import t
+from nnlint.rules._calls import call_index
 
 
 @register
@@ -85,8 +86,8 @@ class ClipGradMisplaced(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
         train = training(sem)
-        for site in sem.calls:
-            if sem.call_name(site.node) not in CLIP_FUNCTIONS or _measures_only(ctx, site):
+        for site in call_index(sem).named(CLIP_FUNCTIONS):
+            if _measures_only(ctx, site):
                 continue
             for events, index, via in train.iterations_around(site, "clip"):
                 anchor = via or site  # the call that clips, in the iteration's own function

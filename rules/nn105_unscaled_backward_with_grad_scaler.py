@@ -11,6 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, dotted
 from nnlint.training import GradientEvent, Training, training
 from nnlint.message import t
+from nnlint.rules._calls import call_index
 
 
 @register
@@ -66,6 +67,10 @@ class UnscaledBackwardWithGradScaler(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
+        if sem.project is None and not call_index(sem).methods(("scale",)):
+            # a scaled backward is `scaler.scale(loss).backward()`, here or in a helper of this
+            # file when no other module is visible: without a `.scale(...)` call there is none
+            return
         train = training(sem)
         for site in train.backward_sites:
             if not _plain(site):

@@ -11,6 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, argument
 from nnlint.torchnames import DROPOUT_FUNCTIONS, OFF_BY_DEFAULT_DROPOUT_FUNCTIONS
 from nnlint.message import t, t_docs
+from nnlint.rules._calls import call_index
 
 
 @register
@@ -75,7 +76,7 @@ class FunctionalDropoutAlwaysOn(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
-        for site in sem.calls:
+        for site in call_index(sem).named((_SDPA, *DROPOUT_FUNCTIONS)):
             name = sem.call_name(site.node)
             if name == _SDPA:
                 yield from self._attention_dropout(ctx, site)

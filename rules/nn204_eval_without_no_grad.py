@@ -11,6 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_value, dotted
 from nnlint.training import Training, is_framework_class
 from nnlint.message import t, t_docs
+from nnlint.rules._calls import call_index
 
 _GRAD_FUNCTIONS = frozenset(
     {
@@ -92,7 +93,7 @@ class EvalWithoutNoGrad(Rule):
         sem = ctx.semantic
         tr = ctx.training
         done: set[int] = set()
-        for site in sem.calls:
+        for site in call_index(sem).methods(("eval", "train")):
             if not _is_eval_call(site):
                 continue
             receiver = site.receiver

@@ -11,6 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_value, dotted, keyword
 from nnlint.training import Training, training
 from nnlint.message import t
+from nnlint.rules._calls import call_index
 
 
 @register
@@ -154,7 +155,7 @@ def _samplers_fed_to_training(sem: Semantic, train: Training) -> dict[int, _Fed]
     training loop iterates (not through accelerate's `prepare`), here or in a helper the
     loader is passed to: id -> how."""
     found: dict[int, _Fed] = {}
-    if not any(sem.call_name(site.node) in _SAMPLER_NAMES for site in sem.calls):
+    if not call_index(sem).named(_SAMPLER_NAMES):
         return found
     for loop in train.training_loops():
         loader = train.loop_loader(loop)

@@ -12,6 +12,7 @@ from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_
 from nnlint.training import Training, training
 from nnlint.values import values
 from nnlint.message import t
+from nnlint.rules._calls import call_index
 
 # Schedulers whose size counts `step()` calls, with the argument that sets it.
 _SIZED = {"StepLR": (1, "step_size"), "MultiStepLR": (1, "milestones"), "CosineAnnealingLR": (1, "T_max")}
@@ -77,15 +78,17 @@ class EpochSchedulerSteppedPerBatch(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
         train = training(sem)
-        for site in sem.calls:
-            if site.method != "step" or site.node.args or site.node.keywords or dotted(site.receiver) is None:
+        loop_ids: tuple[set[int], set[int]] | None = None
+        for site in call_index(sem).methods(("step",)):
+            if site.node.args or site.node.keywords or dotted(site.receiver) is None:
                 continue
             made = train.made_by(site.receiver, site.scope, site.line)  # type: ignore[arg-type]
             if made is None or not made[0].startswith("torch.optim.lr_scheduler."):
                 continue
             kind = made[0].rsplit(".", 1)[-1]
             ctor = made[1]
-            per_batch = _batch_loop(train, site, 0)
+            loop_ids = loop_ids or _training_loop_ids(train)
+            per_batch = _batch_loop(train, site, 0, loop_ids)
             if per_batch is None:
                 continue
             loop, via = per_batch
@@ -137,16 +140,16 @@ class EpochSchedulerSteppedPerBatch(Rule):
         return ctx.finding(self, site.node, message, related)
 
 
-def _batch_loop(train: Training, site: CallSite, depth: int) -> tuple[Loop, CallSite | None] | None:
+def _batch_loop(train: Training, site: CallSite, depth: int,
+                loop_ids: tuple[set[int], set[int]]) -> tuple[Loop, CallSite | None] | None:
     """The batch loop that runs `site` once per iteration, directly (not under an `if`
-    inside it), or through a helper that every caller calls from such a loop."""
-    training_loops = train.training_loops()
-    loops = set(map(id, training_loops))
+    inside it), or through a helper that every caller calls from such a loop. `loop_ids`:
+    `_training_loop_ids(train)`."""
+    loops, around = loop_ids
     for loop in reversed(site.loops):
         if id(loop) not in loops:
             continue
-        if not _unconditional_in(site, loop) or any(inner is not loop and loop.encloses(inner)
-                                                    for inner in training_loops):
+        if not _unconditional_in(site, loop) or id(loop) in around:
             return None  # a conditional step, or a loop around the batch loop (epochs, phases)
         return (loop, None)
     if site.loops or not site.scope.is_function or depth > 1:
@@ -156,11 +159,25 @@ def _batch_loop(train: Training, site: CallSite, depth: int) -> tuple[Loop, Call
     callers = train.sem.callers(site.scope)
     found = None
     for caller in callers:
-        outer = _batch_loop(train, caller, depth + 1)
+        outer = _batch_loop(train, caller, depth + 1, loop_ids)
         if outer is None:
             return None
         found = found or (outer[0], caller)
     return found
+
+
+def _training_loop_ids(train: Training) -> tuple[set[int], set[int]]:
+    """The training loops, and the loops around a training loop (an outer loop of epochs or
+    phases), by id."""
+    training_loops = train.training_loops()
+    loops = set(map(id, training_loops))
+    around: set[int] = set()
+    for inner in training_loops:
+        outer = inner.parent
+        while outer is not None:
+            around.add(id(outer))
+            outer = outer.parent
+    return loops, around
 
 
 def _unconditional_in(site: CallSite, loop: Loop) -> bool:

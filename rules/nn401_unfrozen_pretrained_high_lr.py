@@ -14,6 +14,7 @@ from nnlint.semantic import Scope, Semantic, argument, constant_value, dotted, k
 from nnlint.torchnames import is_optimizer_constructor
 from nnlint.values import Values
 from nnlint.message import t
+from nnlint.rules._calls import call_index
 
 _HINT = re.compile(r"pretrained|weights\s*=|hub\.load")
 # Anything that freezes parameters somewhere in the file: the rule then stays quiet.
@@ -105,10 +106,8 @@ class UnfrozenPretrainedHighLr(Rule):
             return
         sem = ctx.semantic
         vals = ctx.values
-        for site in sem.calls:
+        for site in call_index(sem).matching(is_optimizer_constructor):
             opt_name = sem.call_name(site.node)
-            if not is_optimizer_constructor(opt_name):
-                continue
             call = site.node
             params = argument(call, 0, "params")
             if type(params) is not ast.Call or type(params.func) is not ast.Attribute:

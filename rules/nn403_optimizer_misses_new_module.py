@@ -13,6 +13,7 @@ from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic, dotted, keywor
 from nnlint.torchnames import is_optimizer_constructor
 from nnlint.training import Training, training
 from nnlint.message import t
+from nnlint.rules._calls import call_index
 
 _PARAMETER_METHODS = ("parameters", "named_parameters")
 
@@ -84,9 +85,9 @@ class OptimizerMissesNewModule(Rule):
         if "param" not in ctx.source.text:
             return
         train = training(sem)
-        assigned: dict[int, list[ast.Assign]] = {}  # each function's assignments, walked once per file
-        for optimizer in _optimizers(sem):
-            for target, value, stmt, node, anchor in _replacements(sem, optimizer, assigned):
+        facts = _FileFacts(sem)
+        for optimizer in _optimizers(sem, facts):
+            for target, value, stmt, node, anchor in _replacements(sem, optimizer, facts):
                 if not _replaced_module_has_parameters(sem, train, optimizer, value, stmt):
                     continue
                 use = _later_use(sem, optimizer, anchor)
@@ -132,19 +133,102 @@ class OptimizerMissesNewModule(Rule):
         return ctx.finding(self, stmt, message, related)
 
 
+class _FileFacts:
+    """What the rule asks of the file's functions again and again (every optimizer,
+    every call after it), worked out once per check."""
+
+    def __init__(self, sem: Semantic) -> None:
+        self.sem = sem
+        self._assigned: dict[int, list[ast.Assign]] = {}
+        self._param_targets: dict[int, list[tuple[ast.Assign, list[tuple[ast.expr, str]]]]] = {}
+        self._replacing_helpers: set[str] | None = None
+
+    def assignments(self, scope: Scope) -> list[ast.Assign]:
+        known = self._assigned.get(id(scope))
+        if known is None:
+            known = self._assigned[id(scope)] = _assignments(scope)
+        return known
+
+    def param_targets(self, function: Scope) -> list[tuple[ast.Assign, list[tuple[ast.expr, str]]]]:
+        """The assignments of `function` to (a part of) one of its parameters, each with
+        its targets keyed as `Semantic.param_key` names them ("#0.fc"), in source order."""
+        known = self._param_targets.get(id(function))
+        if known is None:
+            known = []
+            for stmt in self.assignments(function):
+                keyed = [(target, key) for target in stmt.targets
+                         if (key := _target_key(self.sem, target, function)) is not None and key.startswith("#")]
+                if keyed:
+                    known.append((stmt, keyed))
+            self._param_targets[id(function)] = known
+        return known
+
+    def optimizer_helper_calls(self, built: list[CallSite]) -> list[CallSite]:
+        """The calls that may run a function returning a new optimizer (`_covered_by_helper`
+        reads its returns). A function of this file is found under its own name (the called
+        name, or the method name); one of another module only through an import or an object
+        of an imported class, so without a project only calls of this file's helpers count.
+        `built`: the optimizer constructions of the file."""
+        sem = self.sem
+        # the functions with a `return torch.optim.X(...)`
+        helpers = {site.scope.name for site in built
+                   if type(site.stmt) is ast.Return and site.stmt.value is site.node and site.scope.is_function}
+        if not helpers and sem.project is None:
+            return []
+        return [site for site in sem.calls if _kept_whole(site) and _may_run(sem, site, helpers, foreign=True)]
+
+    def may_run_replacing_helper(self, site: CallSite) -> bool:
+        """Whether `site` may call a function of this file that can assign to its
+        parameters (the only helpers `_helper_replacements` follows): one with a parameter
+        besides `self` (`param_key` keys only those with "#")."""
+        if self._replacing_helpers is None:
+            self._replacing_helpers = {
+                scope.name for scope in self.sem.scopes
+                if scope.is_function and any(p != "self" for p in scope.params)}
+        if not self._replacing_helpers:
+            return False
+        return _may_run(self.sem, site, self._replacing_helpers, foreign=False)
+
+
+def _may_run(sem: Semantic, site: CallSite, names: set[str], foreign: bool) -> bool:
+    """Whether `sem.resolve_function(site.node, ...)` may find a function named in `names`
+    (this file's functions and methods are found under the name called), or, with
+    `foreign`, a function of another module. A call through an imported name may reach
+    any function (an import alias, a re-export), this file's own included."""
+    func = site.node.func
+    if type(func) is ast.Name:
+        return func.id in names or func.id in sem.imports and sem.project is not None
+    if type(func) is not ast.Attribute:
+        return False
+    if func.attr in names:
+        return True
+    if sem.project is None or type(func.value) is ast.Name and func.value.id == "self":
+        return False
+    head = dotted(func.value)
+    if head is not None and head.split(".")[0] in sem.imports:
+        return True
+    return foreign  # a method of a class of another module (found through the object's class)
+
+
 # ------------------------------------------------------------------ optimizers
-def _optimizers(sem: Semantic) -> Iterator[_Optimizer]:
-    for site in sem.calls:
-        stmt = site.stmt
-        if type(stmt) is not ast.Assign or stmt.value is not site.node or len(stmt.targets) != 1:
+def _kept_whole(site: CallSite) -> bool:
+    """`holder = <the call>`: one target, the call is the whole value."""
+    stmt = site.stmt
+    return type(stmt) is ast.Assign and stmt.value is site.node and len(stmt.targets) == 1
+
+
+def _optimizers(sem: Semantic, facts: _FileFacts) -> Iterator[_Optimizer]:
+    index = call_index(sem)
+    built = index.matching(is_optimizer_constructor)
+    for site in index.either(built, facts.optimizer_helper_calls(built)):
+        if not _kept_whole(site):
             continue
-        name = sem.call_name(site.node)
-        holder = dotted(stmt.targets[0])
+        holder = dotted(site.stmt.targets[0])  # type: ignore[attr-defined]
         if holder is None:
             continue
-        if is_optimizer_constructor(name):
+        if is_optimizer_constructor(sem.call_name(site.node)):
             covers, sources = _covered(sem, site.node, site.scope, site.line)
-        else:
+        else:  # one of `helper_calls`
             covers, sources = _covered_by_helper(sem, site)
         if covers:
             yield _Optimizer(site, site.scope, holder, covers, sources)
@@ -200,13 +284,13 @@ def _written(key: str, scope: Scope) -> str:
 
 
 # ---------------------------------------------------------------- replacements
-def _replacements(sem: Semantic, optimizer: _Optimizer, assigned: dict[int, list[ast.Assign]] | None = None,
+def _replacements(sem: Semantic, optimizer: _Optimizer, facts: _FileFacts,
                   ) -> Iterator[tuple[str, ast.expr, ast.Assign, ast.expr, ast.stmt]]:
     """Assignments to a covered module (or a part of it) after the optimizer was built:
     (target key, new value, statement, target node, the statement of the optimizer's
     function that runs it: the assignment itself, or the call of a helper that makes it)."""
     for scope, after in _scopes_after(sem, optimizer):
-        for stmt in _assignments(scope, assigned):
+        for stmt in facts.assignments(scope):
             if after is not None and (stmt.lineno, stmt.col_offset) <= after:
                 continue
             if _loop_repeats_both(scope, optimizer, stmt):
@@ -216,24 +300,23 @@ def _replacements(sem: Semantic, optimizer: _Optimizer, assigned: dict[int, list
                 if name is not None and any(_related_keys(key, name) for key in optimizer.covers):
                     yield name, stmt.value, stmt, target, stmt
                     break
-        yield from _helper_replacements(sem, optimizer, scope, after, assigned)
+        yield from _helper_replacements(sem, optimizer, scope, after, facts)
 
 
 def _helper_replacements(sem: Semantic, optimizer: _Optimizer, scope: Scope, after: tuple[int, int] | None,
-                         assigned: dict[int, list[ast.Assign]] | None = None) -> Iterator[tuple[str, ast.expr, ast.Assign, ast.expr, ast.stmt]]:
+                         facts: _FileFacts) -> Iterator[tuple[str, ast.expr, ast.Assign, ast.expr, ast.stmt]]:
     """`replace_head(model, 10)` after the optimizer, where the helper (of this file) does
     `net.fc = nn.Linear(...)` on its parameter."""
     for site in scope.calls:
+        if not facts.may_run_replacing_helper(site):
+            continue
         if after is not None and site.pos <= after or _loop_repeats_both(scope, optimizer, site.stmt):
             continue
         for function in sem.resolve_function(site.node, scope):
             if function.owner not in (None, sem) or function is scope:
                 continue
-            for stmt in _assignments(function, assigned):
-                for target in stmt.targets:
-                    key = _target_key(sem, target, function)
-                    if key is None or not key.startswith("#"):
-                        continue
+            for stmt, keyed in facts.param_targets(function):
+                for target, key in keyed:
                     mapped = sem.caller_key(function, key, site)
                     if mapped is not None and any(_related_keys(k, mapped) for k in optimizer.covers):
                         yield mapped, stmt.value, stmt, target, site.stmt
@@ -252,27 +335,33 @@ def _scopes_after(sem: Semantic, optimizer: _Optimizer) -> Iterator[tuple[Scope,
                 yield method, None
 
 
-def _assignments(scope: Scope, assigned: dict[int, list[ast.Assign]] | None = None) -> list[ast.Assign]:
+def _assignments(scope: Scope) -> list[ast.Assign]:
     """The assignments of a function (or the module), without nested functions and
-    classes, in source order; `assigned` keeps them per scope (every optimizer and every
-    helper call asks again)."""
-    if assigned is not None:
-        known = assigned.get(id(scope))
-        if known is not None:
-            return known
+    classes, in source order. Only the statement lists of compound statements are
+    entered (`body`, `orelse`, `finalbody`): not `except` handlers nor `match` cases."""
     found: list[ast.Assign] = []
     body = scope.node.body if isinstance(scope.node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)) else []
-    stack: list[ast.AST] = list(reversed(body))
+    stack: list[ast.stmt] = list(reversed(body))
     while stack:
         node = stack.pop()
-        if type(node) in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda):
-            continue
-        if type(node) is ast.Assign:
+        kind = type(node)
+        if kind is ast.Assign:
             found.append(node)  # type: ignore[arg-type]
-        stack.extend(reversed([c for c in ast.iter_child_nodes(node) if isinstance(c, ast.stmt)]))
-    if assigned is not None:
-        assigned[id(scope)] = found
+            continue
+        if kind in _NOT_ENTERED or kind in _SIMPLE_STATEMENTS:
+            continue
+        for field in ("finalbody", "orelse", "body"):  # pushed last to first: popped in source order
+            children = getattr(node, field, None)
+            if children:
+                stack.extend(reversed(children))
     return found
+
+
+_NOT_ENTERED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# statements without statement lists inside
+_SIMPLE_STATEMENTS = frozenset({
+    ast.Expr, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Import, ast.ImportFrom, ast.Pass, ast.Break,
+    ast.Continue, ast.Delete, ast.Raise, ast.Assert, ast.Global, ast.Nonlocal})
 
 
 def _target_key(sem: Semantic, target: ast.expr, scope: Scope) -> str | None:

@@ -11,6 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Semantic, argument, constant_value, dotted
 from nnlint.training import training
 from nnlint.message import t
+from nnlint.rules._calls import call_index
 
 
 @register
@@ -66,8 +67,8 @@ class LoadStateDictUnchecked(Rule):
             return
         sem = ctx.semantic
         train = training(sem)
-        for site in sem.calls:
-            if site.method != "load_state_dict" or site.receiver is None:
+        for site in call_index(sem).methods(("load_state_dict",)):
+            if site.receiver is None:
                 continue
             strict = argument(site.node, 1, "strict")
             if strict is None or constant_value(strict) is not False or type(strict) is not ast.Constant:

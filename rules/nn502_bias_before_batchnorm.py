@@ -10,6 +10,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Scope, Semantic, argument, constant_value, dotted
 from nnlint.message import t, t_docs
+from nnlint.rules._calls import call_index
 
 _BIASED_LAYERS = {
     # class name -> positional index of `bias`
@@ -29,13 +30,12 @@ _SEQUENTIAL = "torch.nn.Sequential"
 def _torch_nn_class(sem: Semantic, call: ast.expr | None) -> str | None:
     if type(call) is not ast.Call:
         return None
-    name = sem.call_name(call) or ""
-    for prefix in ("torch.nn.modules.conv.", "torch.nn.modules.linear.", "torch.nn.modules.batchnorm.", "torch.nn."):
-        if name.startswith(prefix):
-            last = name[len(prefix):]
-            if "." not in last:
-                return last
-    return None
+    module, _, last = (sem.call_name(call) or "").rpartition(".")
+    return last if module in _TORCH_NN_MODULES else None
+
+
+# where the layer classes live: `torch.nn.Conv2d`, `torch.nn.modules.conv.Conv2d`
+_TORCH_NN_MODULES = frozenset({"torch.nn", "torch.nn.modules.conv", "torch.nn.modules.linear", "torch.nn.modules.batchnorm"})
 
 
 @register
@@ -136,7 +136,23 @@ class BiasBeforeBatchNorm(Rule):
     # ------------------------------------------------------------------ pairs
     def _pairs(self, sem: Semantic) -> Iterator[tuple[ast.Call, ast.Call, str]]:
         """(layer constructor, batchnorm constructor, how they are connected)."""
-        for site in sem.calls:
+        index = call_index(sem)
+        # `self.bn(...)` matters only for an attribute holding a batch norm: each class's
+        # batch-norm attributes, found once
+        norms: dict[int, set[str]] = {}
+        on_self = []
+        for site in index.on_self():
+            cls = site.scope.cls
+            if cls is None:
+                continue
+            found = norms.get(id(cls))
+            if found is None:
+                found = norms[id(cls)] = {attr for attr in cls.attrs
+                                          if _torch_nn_class(sem, _attr_constructor(cls, attr)) in _BATCHNORMS}
+            if site.method in found:
+                on_self.append(site)
+        sites = index.either(index.named((_SEQUENTIAL,)), on_self, index.callee_kind(ast.Subscript))
+        for site in sites:
             name = sem.call_name(site.node)
             if name == _SEQUENTIAL:
                 yield from self._sequential_pairs(sem, site)

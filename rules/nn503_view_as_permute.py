@@ -11,6 +11,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import Binding, CallSite, Scope, Semantic, constant_value, dotted
 from nnlint.message import t, t_docs
+from nnlint.rules._calls import call_index
 
 _RESHAPES = ("view", "reshape")
 _PASS_THROUGH = frozenset({"split", "chunk", "contiguous", "unbind", "tensor_split"})
@@ -83,7 +84,8 @@ class ViewAsPermute(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
-        for site in sem.calls:
+        index = call_index(sem)
+        for site in index.either(index.named(("torch.reshape",)), index.methods(_RESHAPES)):
             call = site.node
             name = sem.call_name(call)
             if name == "torch.reshape":

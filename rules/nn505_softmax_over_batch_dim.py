@@ -8,10 +8,11 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import CallSite, Scope, argument, called_module, constant_value, dotted
+from nnlint.semantic import CallSite, Scope, Semantic, argument, called_module, constant_value, dotted
 from nnlint.torchnames import LOG_SOFTMAX_FUNCTIONS, LOG_SOFTMAX_MODULES, SOFTMAX_FUNCTIONS, SOFTMAX_MODULES
 from nnlint.values import DATALOADERS, LOGITS, Values, values
 from nnlint.message import t
+from nnlint.rules._calls import call_index
 
 # Tensor methods that keep the shape (the batch stays in dim 0).
 _SAME_SHAPE = frozenset({"float", "double", "half", "bfloat16", "to", "cpu", "cuda", "detach", "clone", "contiguous"})
@@ -22,6 +23,8 @@ _SEQUENCE_FIRST = frozenset(
     {"RNN", "LSTM", "GRU", "Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
      "TransformerDecoderLayer", "MultiheadAttention"}
 )
+_SOFTMAX_METHODS = frozenset({"softmax", "log_softmax"})
+_SOFTMAX_FUNCTIONS = SOFTMAX_FUNCTIONS | LOG_SOFTMAX_FUNCTIONS
 _CLASS_DIM = {"Linear": "-1", "LazyLinear": "-1", "Bilinear": "-1", "Conv1d": "1", "Conv2d": "1", "Conv3d": "1",
               "LazyConv1d": "1", "LazyConv2d": "1", "LazyConv3d": "1"}
 
@@ -79,9 +82,20 @@ class SoftmaxOverBatchDim(Rule):
             return
         sem = ctx.semantic
         vals: Values | None = None
-        for site in sem.calls:
+        # `act(x)` runs a softmax layer only when some module's text names one: this file's
+        # ("Softmax" in an import or a dotted name), or another project module's (the layer
+        # built there, or a project name re-exporting `nn.Softmax`). Otherwise the layer test,
+        # a value resolution per one-argument call, is skipped.
+        layers = _LayerCalls(sem) if "Softmax" in text or sem.project is not None else None
+        if layers is not None:
+            sites = sem.calls
+        else:  # the function and the method, and `nn.Softmax(dim=0)(x)`
+            index = call_index(sem)
+            sites = index.either(index.named(_SOFTMAX_FUNCTIONS), index.methods(_SOFTMAX_METHODS),
+                                 index.callee_kind(ast.Call))
+        for site in sites:
             vals = vals or values(sem)
-            found = _softmax_over_dim0(vals, site)
+            found = _softmax_over_dim0(vals, site, layers)
             if found is None:
                 continue
             tensor, dim = found
@@ -110,16 +124,35 @@ class SoftmaxOverBatchDim(Rule):
             yield ctx.finding(self, site.node, message, related, fix)
 
 
-def _softmax_over_dim0(vals: Values, site: CallSite) -> tuple[ast.expr, ast.expr] | None:
-    """(input, dim argument) of a softmax or log_softmax over dim 0, else None."""
+class _LayerCalls:
+    """Which one-argument calls `name(x)` may run a layer object: only a name that some
+    binding reachable from the call defines can hold one (`construction` starts with a
+    lookup of the name, and finds nothing for `print`, `F.relu` or `inputs.to`)."""
+
+    def __init__(self, sem: Semantic) -> None:
+        names: set[str] = set()
+        for scope in sem.scopes:
+            names.update(scope.bindings)
+            if scope.cls is not None:  # `self.x` is also looked up in the class's attributes
+                names.update(f"self.{attr}" for attr in scope.cls.attrs)
+        self.bound = names
+
+    def may_hold_layer(self, func: ast.expr) -> bool:
+        name = dotted(func)
+        return name is not None and name in self.bound
+
+
+def _softmax_over_dim0(vals: Values, site: CallSite, layers: _LayerCalls | None) -> tuple[ast.expr, ast.expr] | None:
+    """(input, dim argument) of a softmax or log_softmax over dim 0, else None. `layers`
+    None: no softmax layer can exist, so `act(x)` calls are not looked at."""
     call = site.node
     sem = vals.sem
     name = sem.call_name(call)
     tensor: ast.expr | None = None
     dim: ast.expr | None = None
-    if name in SOFTMAX_FUNCTIONS or name in LOG_SOFTMAX_FUNCTIONS:
+    if name in _SOFTMAX_FUNCTIONS:
         tensor, dim = argument(call, 0, "input"), argument(call, 1, "dim")
-    elif site.method in ("softmax", "log_softmax") and site.receiver is not None \
+    elif site.method in _SOFTMAX_METHODS and site.receiver is not None \
             and not vals._is_module_ref(site.receiver) and dotted(site.receiver) != "self" \
             and not (type(site.receiver) is ast.Attribute and dotted(site.receiver.value) == "self"):
         if vals.construction(call.func, site.scope, site.line) is not None:
@@ -129,6 +162,8 @@ def _softmax_over_dim0(vals: Values, site: CallSite) -> tuple[ast.expr, ast.expr
         if type(call.func) is ast.Call:  # `nn.Softmax(dim=0)(logits)`
             ctor: ast.Call | None = call.func
         else:
+            if layers is None or not layers.may_hold_layer(called_module(call.func)):
+                return None
             made = vals.construction(called_module(call.func), site.scope, site.line)
             ctor = made[0] if made is not None else None
         if ctor is None or vals.name_of(ctor) not in SOFTMAX_MODULES | LOG_SOFTMAX_MODULES:

@@ -12,6 +12,7 @@ from nnlint.semantic import CallSite, Semantic, dotted
 from nnlint.torchnames import is_module_constructor
 from nnlint.training import training
 from nnlint.message import t, t_docs
+from nnlint.rules._calls import call_index
 
 
 @register
@@ -68,9 +69,7 @@ class ForwardCalledDirectly(Rule):
         # candidate), not once per finding: a scan of every call each time is quadratic.
         relying: CallSite | None = None
         looked_up = False
-        for site in sem.calls:
-            if site.method != "forward":
-                continue
+        for site in call_index(sem).methods(("forward",)):
             receiver = site.receiver
             assert receiver is not None
             name = dotted(receiver)
@@ -133,10 +132,9 @@ def _call_wrappers(sem: Semantic) -> CallSite | None:
     """The first call in the file that makes `module(x)` differ from `module.forward(x)`:
     a hook registration or a utility that installs hooks (pruning, `weight_norm`,
     `spectral_norm`, FSDP2's `fully_shard`)."""
-    for site in sem.calls:
-        if site.method in _HOOKS or sem.call_name(site.node) in _HOOK_INSTALLERS:
-            return site
-    return None
+    index = call_index(sem)
+    found = index.either(index.methods(_HOOKS), index.named(_HOOK_INSTALLERS))
+    return found[0] if found else None
 
 
 def _module_reason(sem: Semantic, receiver: ast.expr, name: str, site: CallSite) -> tuple[str, ast.AST | None] | None:

@@ -11,6 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, dotted
 from nnlint.values import DATALOADERS, values
 from nnlint.message import t
+from nnlint.rules._calls import call_index
 
 # Tensor methods that return a new tensor and leave the receiver as it was (their in-place
 # twins end in `_`): called as a bare statement, they do nothing.
@@ -81,8 +82,8 @@ class TensorResultDiscarded(Rule):
         sem = ctx.semantic
         vals = None
         notebook = ctx.source.path.endswith(".ipynb") or ctx.source.path == "<notebook>"
-        for site in sem.calls:
-            if site.method not in OUT_OF_PLACE or type(site.stmt) is not ast.Expr or site.stmt.value is not site.node:
+        for site in call_index(sem).methods(OUT_OF_PLACE):
+            if type(site.stmt) is not ast.Expr or site.stmt.value is not site.node:
                 continue
             if site.method == "type" and not site.node.args and not site.node.keywords:
                 continue  # `x.type()` only returns the type's name
