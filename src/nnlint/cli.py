@@ -436,6 +436,7 @@ def _run_jobs(jobs: list[tuple], workers: int) -> list[FileReport]:
     from nnlint.registry import load_rules
 
     load_rules()
+    _prepare_projects(jobs)
     gc.freeze()  # and the collector leaves those pages alone in the workers (copy-on-write)
     workers = min(workers, len(jobs))
     chunk = max(1, min(16, len(jobs) // (workers * 8)))
@@ -444,6 +445,22 @@ def _run_jobs(jobs: list[tuple], workers: int) -> list[FileReport]:
             return list(pool.map(_check_job, jobs, chunksize=chunk))
     except (OSError, BrokenProcessPool, PicklingError):  # no fork/semaphores here: go sequential
         return [_check_job(job) for job in jobs]
+
+
+def _prepare_projects(jobs: list[tuple]) -> None:
+    """Read the identifiers of the checked files' projects (what finds the callers of a
+    function in other modules) before the workers fork: they inherit them, where each
+    would otherwise read and scan every file of the project again."""
+    from nnlint.project import shared_index
+
+    prepared: set[int] = set()
+    for path, *_ in jobs:
+        if path.suffix != ".py":
+            continue
+        index = shared_index(path)
+        if id(index) not in prepared:
+            prepared.add(id(index))
+            index.prepare_reverse_lookup()
 
 
 def _init_worker() -> None:
