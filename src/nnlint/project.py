@@ -35,6 +35,9 @@ MAX_CALLER_MODULES = 12
 MAX_FOREIGN_CALLERS = 16
 # Folders that hold no module of the user's project (environments, builds, caches).
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Every ASCII character that cannot be part of an identifier, as a space.
+_NOT_WORD = {code: " " for code in range(128) if not (chr(code).isalnum() or chr(code) == "_")}
+_DIGITS = "0123456789"
 _NOT_PROJECT_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "dist-packages", "build", "dist", "venv", "env",
      "htmlcov", "wandb", "mlruns", "outputs", "lightning_logs"}
@@ -718,7 +721,7 @@ class ProjectIndex:
         text = self._text_for_words(path)
         if text is None or "import" not in text:
             return
-        words = frozenset(_WORD.findall(text))
+        words = _identifiers(text)
         self._file_words[path] = words
         for word in words:  # most words are new to the index, or in a few files
             files = index.get(word)
@@ -801,3 +804,18 @@ class ProjectIndex:
 def _module_stem(path: Path) -> str:
     """The last part of the name `path` is imported by (a package's for its `__init__.py`)."""
     return path.parent.name if path.name == "__init__.py" else path.stem
+
+
+def _identifiers(text: str) -> frozenset[str]:
+    """The words `_WORD` finds in `text`. For ASCII text (nearly all code) the same set comes
+    from splitting at every other character and dropping the digits a run starts with
+    (`1e5` -> `e5`, `123` -> nothing): about half the time of the regular expression."""
+    if not text.isascii():
+        return frozenset(_WORD.findall(text))
+    words = set(text.translate(_NOT_WORD).split())
+    for word in [word for word in words if word[0] in _DIGITS]:
+        words.discard(word)
+        rest = word.lstrip(_DIGITS)
+        if rest:
+            words.add(rest)
+    return frozenset(words)
