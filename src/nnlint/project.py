@@ -691,13 +691,16 @@ class ProjectIndex:
         them (`set_overlay`, `drop_overlay`, `invalidate`)."""
         with self._lock:
             index = self._refresh_words()
-            found: set[Path] | None = None
-            for word in words:
-                files = index.get(word, set())
-                found = set(files) if found is None else found & files
+            lists = [index.get(word) for word in words]
+            if not lists or any(not files for files in lists):
+                return set()
+            lists.sort(key=len)  # from the rarest word (usually the module's name): small sets
+            found = set(lists[0])  # type: ignore[arg-type]
+            for files in lists[1:]:
+                found &= files  # type: ignore[operator]
                 if not found:
-                    return set()
-            return found or set()
+                    break
+            return found
 
     def _refresh_words(self) -> dict[str, set[Path]]:
         """The inverted index, with the files not indexed yet or changed since read (lock held)."""
