@@ -520,26 +520,12 @@ def _check_job(job: tuple) -> FileReport:
     try:
         return _check_one(job)
     finally:
-        # The file's analysis is kept by the project index only while another file may read
-        # it; else its (cyclic) objects are collected now, this file's only (what earlier
-        # checks left alive is frozen), and the next file reuses their memory.
-        if _release_checked(job[0]):
-            gc.collect()
         # What the check left alive (the file's tree and analysis, kept by the project
         # index for the files that import it) is moved out of the collector's sight: a
         # folder run otherwise rescans every earlier file's objects in each full collection,
         # and collects them all again at exit (measured: 40% of a 50-file run, 40% of a
         # 15,000-line file's). A check process is short-lived; the server does not run this.
         gc.freeze()
-
-
-def _release_checked(path: Path) -> bool:
-    """Let the project index forget this file's analysis if no other file can read it."""
-    if path.suffix != ".py" or "nnlint.project" not in sys.modules:
-        return False
-    from nnlint.project import shared_index
-
-    return shared_index(path).release_checked(path)
 
 
 def _check_one(job: tuple) -> FileReport:

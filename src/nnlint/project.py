@@ -172,7 +172,6 @@ class ProjectIndex:
         # same few thousand, each answer costing a system call per path component.
         self._real_paths: dict[object, Path] = {}
         self._callers: dict[tuple[Path, str], "list[tuple[CallSite, Semantic]]"] = {}
-        self._stems: tuple[frozenset[Path], dict[str, int]] | None = None  # see _project_stems
 
     # ----------------------------------------------------------- editor state
     def set_overlay(self, path: Path, version: object, text: str) -> None:
@@ -546,45 +545,6 @@ class ProjectIndex:
             semantic.version = version
             self._modules[path] = ModuleEntry(path, version, semantic, text)
 
-    def release_checked(self, path: Path) -> bool:
-        """Forget the checker's analysis of `path` (see `remember`) when no other module of
-        the project can ask for it: no file names the module (none imports it) and it names
-        no other module (it is nobody's caller, see `foreign_callers`). A folder run then
-        holds only the analyses other files may read, not every file's tree. Decided from
-        the identifier index, so only once that is built and complete; True if forgotten."""
-        path = self.real_path(path)
-        with self._lock:
-            index, files = self._word_index, self._files
-            if (not self.keep_checked or index is None or files is None or self._stale_words
-                    or len(files) >= MAX_PROJECT_FILES):
-                return False
-            entry = self._modules.get(path)
-            listed, stems = self._project_stems()
-            own = _module_stem(path)
-            if entry is None or entry.semantic is None or path not in listed:
-                return False
-            if index.get(own, set()) - {path}:
-                return False  # another file names it: it may import it
-            named = self._file_words.get(path, frozenset()) & stems.keys()
-            if any(stem != own or stems[stem] > 1 for stem in named):
-                return False  # it names another module: it may import it, or call its functions
-            del self._modules[path]
-            self._edges.pop(path, None)
-        return True
-
-    def _project_stems(self) -> tuple[frozenset[Path], dict[str, int]]:
-        """The project's files, and how many of them each module name (the last part; a
-        package's for its `__init__.py`) belongs to."""
-        files = self._files or []
-        known = self._stems
-        if known is None or len(known[0]) != len(files):
-            counts: dict[str, int] = {}
-            for path in files:
-                stem = _module_stem(path)
-                counts[stem] = counts.get(stem, 0) + 1
-            known = self._stems = (frozenset(files), counts)
-        return known
-
     def lookup(self, qualname: str, importer: Path | None, depth: int = 0) -> "tuple[Semantic, str] | None":
         """Find where `qualname` ("utils.evaluate", ".models.Net") is defined in the
         project: the defining module's index and the name inside it."""
@@ -771,7 +731,7 @@ class ProjectIndex:
             known = self._callers.get(key)
         if known is not None:
             return known
-        stem = _module_stem(path)
+        stem = path.parent.name if path.name == "__init__.py" else path.stem
         found: "list[tuple[CallSite, Semantic]]" = []
         analysed = 0
         for candidate in sorted(self._files_naming(name, stem, "import")):
@@ -802,11 +762,6 @@ class ProjectIndex:
         with self._lock:
             self._callers[key] = found
         return found
-
-
-def _module_stem(path: Path) -> str:
-    """The last part of the name `path` is imported by (a package's for its `__init__.py`)."""
-    return path.parent.name if path.name == "__init__.py" else path.stem
 
 
 def _identifiers(text: str) -> frozenset[str]:
