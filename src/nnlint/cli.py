@@ -436,14 +436,48 @@ def _run_jobs(jobs: list[tuple], workers: int) -> list[FileReport]:
     from nnlint.registry import load_rules
 
     load_rules()
+    _prepare_projects(jobs)
     gc.freeze()  # and the collector leaves those pages alone in the workers (copy-on-write)
     workers = min(workers, len(jobs))
-    chunk = max(1, min(16, len(jobs) // (workers * 8)))
     try:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
-            return list(pool.map(_check_job, jobs, chunksize=chunk))
+            parts = [pool.submit(_check_chunk, part) for part in _chunks(jobs, workers)]
+            return [report for part in parts for report in part.result()]
     except (OSError, BrokenProcessPool, PicklingError):  # no fork/semaphores here: go sequential
         return [_check_job(job) for job in jobs]
+
+
+def _chunks(jobs: list[tuple], workers: int) -> list[list[tuple]]:
+    """Consecutive runs of jobs, one worker's piece of work each: up to 16 files (neighbours,
+    which often import each other, share one worker's project index), shrinking towards the
+    end so that no worker is left with a long piece while the others are done."""
+    parts = []
+    start = 0
+    while start < len(jobs):
+        size = max(1, min(16, (len(jobs) - start) // (workers * 4)))
+        parts.append(jobs[start:start + size])
+        start += size
+    return parts
+
+
+def _check_chunk(jobs: list[tuple]) -> list[FileReport]:
+    return [_check_job(job) for job in jobs]
+
+
+def _prepare_projects(jobs: list[tuple]) -> None:
+    """Read the identifiers of the checked files' projects (what finds the callers of a
+    function in other modules) before the workers fork: they inherit them, where each
+    would otherwise read and scan every file of the project again."""
+    from nnlint.project import shared_index
+
+    prepared: set[int] = set()
+    for path, *_ in jobs:
+        if path.suffix != ".py":
+            continue
+        index = shared_index(path)
+        if id(index) not in prepared:
+            prepared.add(id(index))
+            index.prepare_reverse_lookup()
 
 
 def _init_worker() -> None:

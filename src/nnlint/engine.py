@@ -137,12 +137,24 @@ def _add_line_codes(result: Suppressions, line: int, codes: set[str]) -> None:
     result.lines.setdefault(line, set()).update(codes)  # type: ignore[union-attr]
 
 
+# The rule classes a selection enables, by (select, extend-select, ignore, catalog): every
+# file of a run, and every check an editor makes, asks with the same few selections.
+_ENABLED: dict[tuple[tuple[object, ...], ...], tuple[type[Rule], ...]] = {}
+_MAX_SELECTIONS = 64
+
+
 def active_rules(settings: Settings) -> list[Rule]:
-    return [
-        rule_class()
-        for code, rule_class in load_rules().items()
-        if settings.is_enabled(code, rule_class.enabled_by_default)
-    ]
+    catalog = load_rules()
+    key = (settings.select, settings.extend_select, settings.ignore, tuple(catalog.values()))
+    enabled = _ENABLED.get(key)
+    if enabled is None:
+        enabled = tuple(
+            rule_class for code, rule_class in catalog.items() if settings.is_enabled(code, rule_class.enabled_by_default)
+        )
+        if len(_ENABLED) >= _MAX_SELECTIONS:
+            _ENABLED.clear()
+        _ENABLED[key] = enabled
+    return [rule_class() for rule_class in enabled]
 
 
 def _error(source: SourceFile, message: str, line: int = 1, column: int = 0) -> Finding:

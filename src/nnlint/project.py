@@ -35,6 +35,9 @@ MAX_CALLER_MODULES = 12
 MAX_FOREIGN_CALLERS = 16
 # Folders that hold no module of the user's project (environments, builds, caches).
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Every ASCII character that cannot be part of an identifier, as a space.
+_NOT_WORD = {code: " " for code in range(128) if not (chr(code).isalnum() or chr(code) == "_")}
+_DIGITS = "0123456789"
 _NOT_PROJECT_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "dist-packages", "build", "dist", "venv", "env",
      "htmlcov", "wandb", "mlruns", "outputs", "lightning_logs"}
@@ -165,12 +168,15 @@ class ProjectIndex:
         self._word_index: dict[str, set[Path]] | None = None
         self._file_words: dict[Path, frozenset[str]] = {}
         self._stale_words: set[Path] = set()
+        # Real (symlink-free, absolute) paths already asked for: a folder run asks for the
+        # same few thousand, each answer costing a system call per path component.
+        self._real_paths: dict[object, Path] = {}
         self._callers: dict[tuple[Path, str], "list[tuple[CallSite, Semantic]]"] = {}
 
     # ----------------------------------------------------------- editor state
     def set_overlay(self, path: Path, version: object, text: str) -> None:
         """Use an open editor buffer instead of the file on disk for `path`."""
-        path = path.resolve()
+        path = self.real_path(path)
         with self._lock:
             self._overlays[path] = (version, text)
             self._modules.pop(path, None)
@@ -178,24 +184,27 @@ class ProjectIndex:
             self._words_changed(path)
 
     def drop_overlay(self, path: Path) -> None:
+        path = self.real_path(path)
         with self._lock:
-            self._overlays.pop(path.resolve(), None)
-            self._modules.pop(path.resolve(), None)
+            self._overlays.pop(path, None)
+            self._modules.pop(path, None)
             self._callers.clear()
-            self._words_changed(path.resolve())
+            self._words_changed(path)
 
     def invalidate(self, path: Path) -> None:
         with self._lock:
-            self._modules.pop(path.resolve(), None)
+            self._real_paths.clear()  # a file or link appeared or went: ask the disk again
+            path = self.real_path(path)
+            self._modules.pop(path, None)
             self._resolved.clear()
             self._callers.clear()
-            self._words_changed(path.resolve())
+            self._words_changed(path)
 
     def depends_on(self, semantic: "Semantic", path: Path) -> bool:
         """Whether `semantic`'s analysis read `path`, directly or through the modules it
         read: a module two imports away (a.py -> b.py -> c.py) is often found only after
         b.py's analysis was recorded as a dependency, so the edges are followed here."""
-        target = path.resolve()
+        target = self.real_path(path)
         return any(seen == target for seen, _version in self._dependency_closure(semantic))
 
     def _dependency_closure(self, semantic: "Semantic") -> "list[tuple[Path, object]]":
@@ -207,7 +216,7 @@ class ProjectIndex:
         while queue:
             path, version = queue.pop()
             found.append((path, version))
-            resolved = Path(path).resolve()
+            resolved = self.real_path(Path(path))
             if resolved in seen:
                 continue
             seen.add(resolved)
@@ -228,10 +237,19 @@ class ProjectIndex:
     def stop_recording(self) -> None:
         self._recording = None
 
+    def real_path(self, path: Path) -> Path:
+        """`path.resolve()`, asked of the disk once per path (and working folder, for a
+        relative one) until `invalidate` says the files changed."""
+        key: object = path if path.is_absolute() else (os.getcwd(), path)
+        found = self._real_paths.get(key)
+        if found is None:
+            found = self._real_paths[key] = path.resolve()
+        return found
+
     def analysed_text(self, path: Path) -> str | None:
         """The text the index analysed (or failed to parse) for `path`, if it read it."""
         with self._lock:
-            entry = self._modules.get(path.resolve())
+            entry = self._modules.get(self.real_path(path))
         return entry.text if entry is not None else None
 
     def import_closure(self, read: "Iterable[Path]") -> tuple[set[Path], set[Path]]:
@@ -433,7 +451,7 @@ class ProjectIndex:
 
     # --------------------------------------------------------------- analysis
     def semantic_of(self, path: Path) -> "Semantic | None":
-        path = path.resolve()
+        path = self.real_path(path)
         record = self._recording
         if record is not None:
             record.read.add(path)
@@ -480,7 +498,7 @@ class ProjectIndex:
         if not self.keep_checked:
             return None
         with self._lock:
-            entry = self._modules.get(path.resolve())
+            entry = self._modules.get(self.real_path(path))
         if entry is not None and entry.semantic is not None and entry.text == text and self._fresh(entry.semantic):
             return entry.semantic
         return None
@@ -506,7 +524,7 @@ class ProjectIndex:
         `text` is what the index itself would read for that path now."""
         if not self.keep_checked:
             return
-        path = path.resolve()
+        path = self.real_path(path)
         with self._lock:
             overlay = self._overlays.get(path)
             if overlay is not None:
@@ -615,10 +633,16 @@ class ProjectIndex:
             found.extend(Path(folder) / f for f in sorted(files) if f.endswith(".py"))
             if len(found) >= MAX_PROJECT_FILES:
                 break
-        found = [p.resolve() for p in found[:MAX_PROJECT_FILES]]
+        found = [self.real_path(p) for p in found[:MAX_PROJECT_FILES]]
         with self._lock:
             self._files = found
         return found
+
+    def prepare_reverse_lookup(self) -> None:
+        """Index the project's identifiers now (see `_files_naming`): a process about to
+        fork its workers does it once for all of them instead of each reading every file."""
+        with self._lock:
+            self._refresh_words()
 
     def _files_naming(self, *words: str) -> set[Path]:
         """The project files whose text holds every one of `words` as an identifier. An
@@ -626,19 +650,28 @@ class ProjectIndex:
         file once, and brought up to date file by file as the editor or the disk changes
         them (`set_overlay`, `drop_overlay`, `invalidate`)."""
         with self._lock:
-            if self._word_index is None:
-                self._word_index = {}
-                self._stale_words = set(self.project_files())
+            index = self._refresh_words()
+            lists = [index.get(word) for word in words]
+            if not lists or any(not files for files in lists):
+                return set()
+            lists.sort(key=len)  # from the rarest word (usually the module's name): small sets
+            found = set(lists[0])  # type: ignore[arg-type]
+            for files in lists[1:]:
+                found &= files  # type: ignore[operator]
+                if not found:
+                    break
+            return found
+
+    def _refresh_words(self) -> dict[str, set[Path]]:
+        """The inverted index, with the files not indexed yet or changed since read (lock held)."""
+        if self._word_index is None:
+            self._word_index = {}
+            self._stale_words = set(self.project_files())
+        if self._stale_words:
             stale, self._stale_words = self._stale_words, set()
             for path in stale:
                 self._index_file(path)
-            found: set[Path] | None = None
-            for word in words:
-                files = self._word_index.get(word, set())
-                found = set(files) if found is None else found & files
-                if not found:
-                    return set()
-            return found or set()
+        return self._word_index
 
     def _index_file(self, path: Path) -> None:
         """(Re)index one file's identifiers (called with the lock held)."""
@@ -651,10 +684,14 @@ class ProjectIndex:
         text = self._text_for_words(path)
         if text is None or "import" not in text:
             return
-        words = frozenset(_WORD.findall(text))
+        words = _identifiers(text)
         self._file_words[path] = words
-        for word in words:
-            index.setdefault(word, set()).add(path)
+        for word in words:  # most words are new to the index, or in a few files
+            files = index.get(word)
+            if files is None:
+                index[word] = {path}
+            else:
+                files.add(path)
 
     def _text_for_words(self, path: Path) -> str | None:
         overlay = self._overlays.get(path)
@@ -688,7 +725,7 @@ class ProjectIndex:
         analysed (at most MAX_CALLER_MODULES), and a call counts only when the importer's
         own imports resolve it to this very definition. The answer is kept until a module
         changes."""
-        path = path.resolve()
+        path = self.real_path(path)
         key = (path, name)
         with self._lock:
             known = self._callers.get(key)
@@ -715,7 +752,7 @@ class ProjectIndex:
                 if not qualname or "." not in qualname or not semantic._is_imported(qualname):
                     continue
                 target = self.lookup(qualname, candidate)
-                if target is None or target[0].path is None or target[0].path.resolve() != path or target[1] != name:
+                if target is None or target[0].path is None or self.real_path(target[0].path) != path or target[1] != name:
                     continue
                 found.append((site, semantic))
                 if len(found) >= MAX_FOREIGN_CALLERS:
@@ -725,3 +762,18 @@ class ProjectIndex:
         with self._lock:
             self._callers[key] = found
         return found
+
+
+def _identifiers(text: str) -> frozenset[str]:
+    """The words `_WORD` finds in `text`. For ASCII text (nearly all code) the same set comes
+    from splitting at every other character and dropping the digits a run starts with
+    (`1e5` -> `e5`, `123` -> nothing): about half the time of the regular expression."""
+    if not text.isascii():
+        return frozenset(_WORD.findall(text))
+    words = set(text.translate(_NOT_WORD).split())
+    for word in [word for word in words if word[0] in _DIGITS]:
+        words.discard(word)
+        rest = word.lstrip(_DIGITS)
+        if rest:
+            words.add(rest)
+    return frozenset(words)

@@ -51,10 +51,13 @@ def register(rule: type[Rule]) -> type[Rule]:
     if not (rule.__doc__ or "").strip():
         raise ValueError(f"{rule.code} has no documentation")
     REGISTRY[rule.code] = rule
+    global _catalog
+    _catalog = None
     return rule
 
 
 _loaded = False
+_catalog: dict[str, type[Rule]] | None = None  # REGISTRY sorted by code, until a rule registers
 
 
 def load_rules() -> dict[str, type[Rule]]:
@@ -66,7 +69,10 @@ def load_rules() -> dict[str, type[Rule]]:
             if not module.name.startswith("_"):
                 importlib.import_module(f"nnlint.rules.{module.name}")
         _loaded = True
-    return dict(sorted(REGISTRY.items()))
+    global _catalog
+    if _catalog is None:
+        _catalog = dict(sorted(REGISTRY.items()))
+    return dict(_catalog)  # the caller's own copy
 
 
 def get_rule(code: str) -> type[Rule] | None:

@@ -13,6 +13,7 @@ import re
 import stat
 import tokenize
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 # The line terminators of Python source (and of LSP): the one split every module uses.
@@ -117,8 +118,11 @@ class SourceFile:
         """Code-point offset of the start of each line in `text`."""
         if self._offsets is None:
             offsets = [0]
-            for match in LINE_BREAK.finditer(self.text):
-                offsets.append(match.end())
+            if "\r" in self.text:
+                offsets.extend(match.end() for match in LINE_BREAK.finditer(self.text))
+            else:  # every break is one "\n": the offsets are running sums of the line lengths
+                lines = self.lines
+                offsets.extend(accumulate(len(lines[i]) + 1 for i in range(len(lines) - 1)))
             self._offsets = offsets
         return self._offsets
 
