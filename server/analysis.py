@@ -36,8 +36,9 @@ def analyse_text(
 ) -> tuple[list[Finding] | None, list[t.Diagnostic] | None, t.Diagnostic | None, float, Any]:
     """The engine call plus the conversion to LSP. Fixes are verified on demand (`verify`),
     not on every keystroke."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     result = check_source(text, path, settings, verify_fixes=False, project=project)
+    checked, cpu_checked = time.perf_counter(), time.thread_time()
     lines = result.source.lines
     if result.error is not None:
         error = convert.finding_to_diagnostic(result.error, uri, codec, lines, version, docs_base, lang=lang)
@@ -47,7 +48,18 @@ def analyse_text(
         convert.finding_to_diagnostic(f, uri, codec, lines, version, docs_base, index, lang=lang)
         for index, f in enumerate(findings)
     ]
-    return findings, diagnostics, None, (time.perf_counter() - start) * 1000, dependencies_only(result.semantic)
+    converted = time.perf_counter()
+    kept = dependencies_only(result.semantic)
+    end = time.perf_counter()
+    if log.isEnabledFor(logging.DEBUG):
+        # Wall against CPU time of this worker: a gap is time spent waiting for a core
+        # or for the GIL (another thread of the server running).
+        log.debug(
+            "analysed %s v%s: check %.1f ms (worker CPU %.1f ms), to LSP %.1f ms, release %.1f ms",
+            uri, version, (checked - start) * 1000, (cpu_checked - cpu_start) * 1000,
+            (converted - checked) * 1000, (end - converted) * 1000,
+        )
+    return findings, diagnostics, None, (end - start) * 1000, kept
 
 
 def dependencies_only(semantic: Any) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import replace
 from typing import Any, Sequence
 from urllib.parse import unquote
@@ -42,14 +43,24 @@ class Scheduling:
         state.task = asyncio.ensure_future(self._analyse_later(uri, delay_s))
 
     async def _analyse_later(self, uri: str, delay_s: float) -> None:
+        scheduled = time.perf_counter()
         try:
             if delay_s > 0:
                 await asyncio.sleep(delay_s)
             diagnostics, version = await self.analyse(uri)
             if diagnostics is not None and not self.pull:
+                analysed = time.perf_counter()
                 self.text_document_publish_diagnostics(
                     t.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=diagnostics)
                 )
+                if log.isEnabledFor(logging.DEBUG):
+                    published = time.perf_counter()
+                    log.debug(
+                        "published %s v%s: %.1f ms after it was scheduled (debounce %.0f ms, "
+                        "last analysis %.1f ms), sending %.1f ms",
+                        uri, version, (published - scheduled) * 1000, delay_s * 1000,
+                        self.timings[-1] if self.timings else 0.0, (published - analysed) * 1000,
+                    )
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - never take the server down
