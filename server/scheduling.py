@@ -27,6 +27,9 @@ from .state import DocConfig, DocState, NotebookState
 log = logging.getLogger("nnlint.server")
 
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+# Buffers whose last tree is kept for incremental parsing (a 1,500-line script's tree is
+# about 3 MB): the ones being edited, not every open file.
+MAX_LIVE_PARSERS = 4
 
 
 class Scheduling:
@@ -88,6 +91,7 @@ class Scheduling:
             return [], version
         codec = self.codec()
         project = self.project_for(uri)
+        parser = self.live_parser(uri, doc.path or uri)
         state.running = self.analysis_pool.submit(
             analysis.analyse_text,
             text,
@@ -99,6 +103,7 @@ class Scheduling:
             self.docs_base,
             project,
             config.lang,
+            parser,
         )
         result = await asyncio.wrap_future(state.running)
         findings, diagnostics, error_diagnostic, elapsed, semantic = result
@@ -117,6 +122,16 @@ class Scheduling:
             self.docs[uri].semantic = semantic
             self.docs[uri].text = text
         return shown, version
+
+    def live_parser(self, uri: str, filename: str) -> analysis.LiveParser:
+        """The incremental parser of a buffer (new for one not analysed lately); only the
+        MAX_LIVE_PARSERS most recently analysed buffers keep theirs."""
+        key = unquote(uri)
+        parser = self.live_parsers.pop(key, None) or analysis.LiveParser(filename)
+        self.live_parsers[key] = parser
+        while len(self.live_parsers) > MAX_LIVE_PARSERS:
+            self.live_parsers.popitem(last=False)
+        return parser
 
     def _store(
         self,

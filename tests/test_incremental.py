@@ -192,3 +192,51 @@ def test_crlf_lines() -> None:
     edited = text.replace("b = 3", "b = 4\r\nc = 5")
     got = parser.parse(edited)
     assert got is not None and dump(got) == dump(ast.parse(edited))
+
+
+def analysis_files() -> list[Path]:
+    """Training code with findings: the examples, the corpus cases, some ecosystem files."""
+    found = sorted((ROOT / "examples").glob("*.py"))
+    corpus = Path("/work/shared/corpus/cases")
+    if corpus.is_dir():
+        found += sorted(corpus.glob("*.py"))[:15]
+    found += [path for path in real_files(200, 7) if "train" in path.name][:10]
+    return found
+
+
+def test_findings_on_spliced_trees_equal_a_full_analysis() -> None:
+    """The analysis of a spliced tree (reused nodes carry what the previous analyses cached
+    on them, shifted line numbers) reports exactly what a full analysis reports."""
+    from nnlint.config import Settings
+    from nnlint.engine import check_source
+
+    settings = Settings()
+    rng = random.Random(13)
+    spliced = compared = 0
+    for path in analysis_files():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        tree = full_parse(text)
+        if tree is None:
+            continue
+        parser = IncrementalParser()
+        first = check_source(text, str(path), settings, verify_fixes=False, tree=tree)
+        parser.remember(text, tree)
+        assert first.findings == check_source(text, str(path), settings, verify_fixes=False).findings
+        lines = split_lines(text)
+        for _ in range(6):
+            edited = random_edit(lines, rng)
+            new_text = "".join(edited)
+            got = parser.parse(new_text)
+            if got is None:
+                whole = full_parse(new_text)
+                if whole is not None:
+                    parser.remember(new_text, whole)
+                    lines = edited
+                continue
+            lines = edited
+            spliced += 1
+            incremental = check_source(new_text, str(path), settings, verify_fixes=False, tree=got)
+            full = check_source(new_text, str(path), settings, verify_fixes=False)
+            assert incremental.findings == full.findings, f"{path}: findings differ after an edit"
+            compared += len(full.findings)
+    assert spliced > 20 and compared > 50  # edits of code that has findings
