@@ -44,15 +44,16 @@ def analyse_text(
     # The parser's tree shares nodes with the next one (shifted in place), so it serves one
     # analysis at a time; another analysis of the same buffer meanwhile parses in full.
     owned = parser is not None and parser.lock.acquire(blocking=False)
+    live = parser if owned else None
     try:
-        tree = parser.parse(text) if owned and parser is not None else None
+        tree = _parse_live(live, text) if live is not None else None
         parsed = time.perf_counter()
         result = check_source(text, path, settings, verify_fixes=False, project=project, tree=tree)
-        if owned and parser is not None and tree is None and result.error is None and result.semantic is not None:
-            parser.remember(text, result.semantic.tree)
+        if live is not None and tree is None and result.error is None and result.semantic is not None:
+            live.remember(text, result.semantic.tree)  # parsed in full: the base for the next edit
     finally:
-        if owned and parser is not None:
-            parser.lock.release()
+        if live is not None:
+            live.lock.release()
     checked, cpu_checked = time.perf_counter(), time.thread_time()
     lines = result.source.lines
     if result.error is not None:
@@ -73,7 +74,7 @@ def analyse_text(
             "analysed %s v%s: check %.1f ms (worker CPU %.1f ms; parse %.1f ms, %s), to LSP %.1f ms, "
             "release %.1f ms",
             uri, version, (checked - start) * 1000, (cpu_checked - cpu_start) * 1000, (parsed - start) * 1000,
-            _describe_parse(parser, tree), (converted - checked) * 1000, (end - converted) * 1000,
+            _describe_parse(parser, live, tree), (converted - checked) * 1000, (end - converted) * 1000,
         )
     return findings, diagnostics, None, (end - start) * 1000, kept
 
@@ -87,12 +88,25 @@ class LiveParser(IncrementalParser):
         self.lock = threading.Lock()
 
 
-def _describe_parse(parser: IncrementalParser | None, tree: Any) -> str:
+def _parse_live(parser: IncrementalParser, text: str) -> Any:
+    """The parser's tree of `text`, or None: parse in full (also when the parser fails,
+    which would be a bug in it: the buffer's diagnostics must not depend on it)."""
+    try:
+        return parser.parse(text)
+    except Exception:  # noqa: BLE001
+        log.exception("incremental parsing failed; parsing in full")
+        parser.forget()
+        return None
+
+
+def _describe_parse(parser: IncrementalParser | None, live: IncrementalParser | None, tree: Any) -> str:
     if parser is None:
         return "full parse, not a live buffer"
-    if tree is None or parser.last is None:
+    if live is None:
+        return "full parse, the buffer's parser was busy"
+    if tree is None or live.last is None:
         return "full parse"
-    last = parser.last
+    last = live.last
     return (
         f"{last.parsed} statements parsed ({last.region_lines} lines), {last.reused} reused"
         f" ({last.shifted} shifted)"
