@@ -120,9 +120,9 @@ class LspTextDocument(TextDocument):
             end = max(start, end)
         source = self.source
         self._source = source[:start] + change.text + source[end:]
-        self._patch_index(source, start, end, len(change.text))
+        self.patch_index(source, start, end, len(change.text))
 
-    def _patch_index(self, old: str, start: int, end: int, inserted: int) -> None:
+    def patch_index(self, old: str, start: int, end: int, inserted: int) -> None:
         """Bring the line index of `old` up to date with a change of old[start:end] to
         `inserted` characters: only the lines the change touched are split again, with one
         line on each side (an edit can join a \r and a \n into one line break, or part
