@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote
@@ -59,6 +59,8 @@ class NnlintServer(Configuration, CrossFile, Scheduling, LanguageServer):
         self.reported: set[str] = set()
         self.docs_base: str | None = None
         self.projects: dict[str, ProjectIndex | None] = {}  # unquoted URI -> its project index
+        # unquoted URI -> the incremental parser of a buffer, the most recently analysed last
+        self.live_parsers: OrderedDict[str, analysis.LiveParser] = OrderedDict()
         self.trim_task: asyncio.Task | None = None
         self.workspace_trusted: bool | None = None  # initializationOptions.workspaceTrusted
         self.cross_file_interpreter: str | None = None  # what the project indexes run jedi with

@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import functools
 import logging
 import re
@@ -119,6 +120,31 @@ class LspTextDocument(TextDocument):
             end = max(start, end)
         source = self.source
         self._source = source[:start] + change.text + source[end:]
+        self.patch_index(source, start, end, len(change.text))
+
+    def patch_index(self, old: str, start: int, end: int, inserted: int) -> None:
+        """Bring the line index of `old` up to date with a change of old[start:end] to
+        `inserted` characters: only the lines the change touched are split again, with one
+        line on each side (an edit can join a \r and a \n into one line break, or part
+        them). Splitting the whole text on every keystroke cost a millisecond per 1,500
+        lines, on the event loop, before the analysis could start."""
+        if self._cache_key is not old or not self._cache[0]:
+            return  # no index of the old text: the next use builds one
+        lines, starts = self._cache
+        source = self.source
+        delta = inserted - (end - start)
+        first = max(0, bisect.bisect_right(starts, start) - 2)
+        last = min(len(lines) - 1, bisect.bisect_right(starts, end))
+        base = starts[first]
+        window = lsp_lines(source[base : starts[last + 1] + delta])
+        new_starts = starts[: first + 1]
+        offset = base
+        for line in window:
+            offset += len(line)
+            new_starts.append(offset)
+        new_starts.extend([at + delta for at in starts[last + 2 :]])
+        self._cache = (lines[:first] + tuple(window) + lines[last + 1 :], new_starts)
+        self._cache_key = source
 
     def _apply_full_change(self, change: t.TextDocumentContentChangeEvent) -> None:
         super()._apply_full_change(change)

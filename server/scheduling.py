@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import replace
 from typing import Any, Sequence
 from urllib.parse import unquote
@@ -26,6 +27,9 @@ from .state import DocConfig, DocState, NotebookState
 log = logging.getLogger("nnlint.server")
 
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+# Buffers whose last tree is kept for incremental parsing (a 1,500-line script's tree is
+# about 3 MB): the ones being edited, not every open file.
+MAX_LIVE_PARSERS = 4
 
 
 class Scheduling:
@@ -42,14 +46,24 @@ class Scheduling:
         state.task = asyncio.ensure_future(self._analyse_later(uri, delay_s))
 
     async def _analyse_later(self, uri: str, delay_s: float) -> None:
+        scheduled = time.perf_counter()
         try:
             if delay_s > 0:
                 await asyncio.sleep(delay_s)
             diagnostics, version = await self.analyse(uri)
             if diagnostics is not None and not self.pull:
+                analysed = time.perf_counter()
                 self.text_document_publish_diagnostics(
                     t.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=diagnostics)
                 )
+                if log.isEnabledFor(logging.DEBUG):
+                    published = time.perf_counter()
+                    log.debug(
+                        "published %s v%s: %.1f ms after it was scheduled (debounce %.0f ms, "
+                        "last analysis %.1f ms), sending %.1f ms",
+                        uri, version, (published - scheduled) * 1000, delay_s * 1000,
+                        self.timings[-1] if self.timings else 0.0, (published - analysed) * 1000,
+                    )
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - never take the server down
@@ -77,6 +91,7 @@ class Scheduling:
             return [], version
         codec = self.codec()
         project = self.project_for(uri)
+        parser = self.live_parser(uri, doc.path or uri)
         state.running = self.analysis_pool.submit(
             analysis.analyse_text,
             text,
@@ -88,6 +103,7 @@ class Scheduling:
             self.docs_base,
             project,
             config.lang,
+            parser,
         )
         result = await asyncio.wrap_future(state.running)
         findings, diagnostics, error_diagnostic, elapsed, semantic = result
@@ -106,6 +122,16 @@ class Scheduling:
             self.docs[uri].semantic = semantic
             self.docs[uri].text = text
         return shown, version
+
+    def live_parser(self, uri: str, filename: str) -> analysis.LiveParser:
+        """The incremental parser of a buffer (new for one not analysed lately); only the
+        MAX_LIVE_PARSERS most recently analysed buffers keep theirs."""
+        key = unquote(uri)
+        parser = self.live_parsers.pop(key, None) or analysis.LiveParser(filename)
+        self.live_parsers[key] = parser
+        while len(self.live_parsers) > MAX_LIVE_PARSERS:
+            self.live_parsers.popitem(last=False)
+        return parser
 
     def _store(
         self,

@@ -60,6 +60,7 @@ def saved(ls: NnlintServer, uri: str) -> None:
 def closed(ls: NnlintServer, uri: str) -> None:
     ls.overlay(uri, drop=True)
     ls.projects.pop(unquote(uri), None)
+    ls.live_parsers.pop(unquote(uri), None)
     ls.lens_cache.pop(unquote(uri), None)
     ls.overfit_cache.pop(unquote(uri), None)
     state = ls.docs.pop(uri, None)

@@ -204,10 +204,13 @@ def check_source(
     rules: list[Rule] | None = None,
     verify_fixes: bool = True,
     project: "ProjectIndex | None" = None,
+    tree: ast.Module | None = None,
 ) -> CheckResult:
     """Analyse `text`. With `verify_fixes`, every fix offered has been applied and
     re-checked: it parses, removes its finding and adds none (see `verify_fix`); the
-    language server passes False on the keystroke path and verifies on demand."""
+    language server passes False on the keystroke path and verifies on demand.
+    `tree`, when given, must equal `ast.parse(text)` (the server's incremental parse of
+    a live buffer); it is analysed instead of parsing `text`."""
     settings = settings or Settings()
     source = SourceFile(text, path)
     try:
@@ -220,7 +223,8 @@ def check_source(
     if semantic is not None:
         tree = semantic.tree
     else:
-        tree = parse(source)
+        if tree is None:
+            tree = parse(source)
         if isinstance(tree, Finding):
             return CheckResult(source, [tree] if settings.is_enabled(SYNTAX_ERROR) else [], tree)
         try:
