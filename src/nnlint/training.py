@@ -81,6 +81,16 @@ def _direct(kind: str, site: CallSite) -> bool:
 class Training:
     def __init__(self, semantic: Semantic) -> None:
         self.sem = semantic
+        # Memos for questions the rules ask again and again of the same objects (what class
+        # built `model` at this line, the first forward pass in this loop, the gradient
+        # events of this iteration); the answers are fixed for the life of the index. Keyed
+        # by ids: each entry keeps its key objects, so an id is not reused while it lives,
+        # and a hit checks they are the very objects asked about.
+        self._constructors: dict[tuple[int, int, int], tuple[ast.expr, Scope, str | None]] = {}
+        self._first_model_calls: dict[int, tuple[list[CallSite], CallSite | None]] = {}
+        self._events: dict[tuple[int, int], tuple[list[CallSite], Scope, list[GradientEvent]]] = {}
+        self._straight_calls: dict[int, tuple[Scope, list[CallSite]]] = {}
+        self._mode_sites: dict[tuple[int, int], tuple[list[CallSite], Scope, list[tuple[str, str, CallSite]]]] = {}
 
     # ----------------------------------------------------------- identities
     def identity(self, expr: ast.expr, site: CallSite) -> Identity:
@@ -90,7 +100,13 @@ class Training:
         return Identity(key, made)
 
     def constructor_name(self, expr: ast.expr, scope: Scope, line: int) -> str | None:
-        return self.sem.constructed_class(expr, scope, line)
+        key = (id(expr), id(scope), line)
+        hit = self._constructors.get(key)
+        if hit is not None and hit[0] is expr and hit[1] is scope:
+            return hit[2]
+        name = self.sem.constructed_class(expr, scope, line)
+        self._constructors[key] = (expr, scope, name)
+        return name
 
     def is_optimizer(self, expr: ast.expr, scope: Scope, line: int) -> bool:
         made = self.constructor_name(expr, scope, line)
@@ -355,6 +371,14 @@ class Training:
         run, in execution order: backward passes (and whether the GradScaler scaled them),
         optimizer steps, clears, clips and `scaler.unscale_`, also inside helpers (whose
         events all sit at the helper's call)."""
+        hit = self._events.get((id(sites), id(scope)))
+        if hit is not None and hit[0] is sites and hit[1] is scope:
+            return hit[2]
+        events = self._gradient_events(sites, scope)
+        self._events[(id(sites), id(scope))] = (sites, scope, events)
+        return events
+
+    def _gradient_events(self, sites: list[CallSite], scope: Scope) -> list[GradientEvent]:
         events: list[GradientEvent] = []
         for site in sites:
             if site.scope is not scope:
@@ -381,13 +405,27 @@ class Training:
         """The calls of the training iteration `site` runs in: the innermost loop around it
         that runs a backward pass, or the body of a function run once per step (a trainer's
         `train_step`) when it has no loop; None otherwise."""
-        training_loops = set(map(id, self.training_loops()))
+        training_loops = self._training_loop_ids
         for loop in reversed(site.loops):
             if id(loop) in training_loops:
                 return loop.calls, loop
         if not site.loops and site.scope.is_function:
-            return [s for s in site.scope.calls if not s.loops], None
+            return self._calls_outside_loops(site.scope), None
         return None
+
+    @cached_property
+    def _training_loop_ids(self) -> frozenset[int]:
+        return frozenset(map(id, self.training_loops()))
+
+    def _calls_outside_loops(self, scope: Scope) -> list[CallSite]:
+        """The calls of `scope` outside any loop: one list per scope, so the gradient events
+        of that iteration are worked out once."""
+        hit = self._straight_calls.get(id(scope))
+        if hit is not None and hit[0] is scope:
+            return hit[1]
+        calls = [s for s in scope.calls if not s.loops]
+        self._straight_calls[id(scope)] = (scope, calls)
+        return calls
 
     def iterations_around(self, site: CallSite, kind: str) -> list[tuple[list[GradientEvent], int, CallSite | None]]:
         """Where the gradient event `kind` that `site` makes happens, as (events of the
@@ -462,6 +500,23 @@ class Training:
                 return loop
         return None
 
+    def mode_switches(self, sites: list[CallSite], scope: Scope) -> list[tuple[str, str, CallSite]]:
+        """The train/eval switches among `sites` written in `scope`, in execution order, as
+        (kind, key switched, site), whatever the key: worked out once per list and scope,
+        then `mode_events` picks one model's from it."""
+        hit = self._mode_sites.get((id(sites), id(scope)))
+        if hit is not None and hit[0] is sites and hit[1] is scope:
+            return hit[2]
+        switches = []
+        for site in sites:
+            if site.scope is not scope:
+                continue
+            for kind, event_key, _ in self.sem.site_effects(site):
+                if kind in MODE_KINDS:
+                    switches.append((kind, event_key, site))
+        self._mode_sites[(id(sites), id(scope))] = (sites, scope, switches)
+        return switches
+
     # --------------------------------------------------------- structure
     def training_loops(self) -> list[Loop]:
         """Loops that run a backward pass in their body (directly or in a helper: a function,
@@ -501,6 +556,14 @@ class Training:
     def first_model_call(self, sites: list[CallSite]) -> CallSite | None:
         """The first call among `sites` that runs a model's forward pass: `model(x)`, or
         `model.forward(x)`, `model.__call__(x)`, `model.generate(x)` (see `model_of`)."""
+        hit = self._first_model_calls.get(id(sites))
+        if hit is not None and hit[0] is sites:
+            return hit[1]
+        found = self._first_model_call(sites)
+        self._first_model_calls[id(sites)] = (sites, found)
+        return found
+
+    def _first_model_call(self, sites: list[CallSite]) -> CallSite | None:
         for site in sites:
             func = self.model_of(site)
             if type(func) in (ast.Name, ast.Attribute) and (
@@ -866,13 +929,10 @@ def mode_events(sem: Semantic, sites: list[CallSite], key: str, scope: Scope) ->
     """train/eval events on `key` among `sites` in execution order: (kind, site, origin),
     where origin is the call that actually switched the mode (inside a helper, maybe)."""
     events = []
-    for site in sites:
-        if site.scope is not scope:
-            continue
-        for kind, event_key, _ in sem.site_effects(site):
-            # `model.eval()` also switches `model.encoder`: modes apply to sub-modules.
-            if kind in MODE_KINDS and (event_key == key or key.startswith(event_key + ".")):
-                events.append((kind, site, site))
+    for kind, event_key, site in training(sem).mode_switches(sites, scope):
+        # `model.eval()` also switches `model.encoder`: modes apply to sub-modules.
+        if event_key == key or key.startswith(event_key + "."):
+            events.append((kind, site, site))
     return events
 
 
