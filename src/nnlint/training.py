@@ -81,16 +81,14 @@ def _direct(kind: str, site: CallSite) -> bool:
 class Training:
     def __init__(self, semantic: Semantic) -> None:
         self.sem = semantic
-        # Memos for questions the rules ask again and again of the same objects (what class
-        # built `model` at this line, the first forward pass in this loop, the gradient
-        # events of this iteration); the answers are fixed for the life of the index. Keyed
-        # by ids: each entry keeps its key objects, so an id is not reused while it lives,
-        # and a hit checks they are the very objects asked about.
+        # Memos for questions several rules ask of the same objects (what class built
+        # `model` at this line, the gradient events of this iteration); the answers are
+        # fixed for the life of the index. Keyed by ids: each entry keeps its key objects,
+        # so an id is not reused while it lives, and a hit checks they are the very objects
+        # asked about.
         self._constructors: dict[tuple[int, int, int], tuple[ast.expr, Scope, str | None]] = {}
-        self._first_model_calls: dict[int, tuple[list[CallSite], CallSite | None]] = {}
         self._events: dict[tuple[int, int], tuple[list[CallSite], Scope, list[GradientEvent]]] = {}
         self._straight_calls: dict[int, tuple[Scope, list[CallSite]]] = {}
-        self._mode_sites: dict[tuple[int, int], tuple[list[CallSite], Scope, list[tuple[str, str, CallSite]]]] = {}
 
     # ----------------------------------------------------------- identities
     def identity(self, expr: ast.expr, site: CallSite) -> Identity:
@@ -130,7 +128,7 @@ class Training:
             through_method = self._made_by_method(expr, scope, line, depth)
             if through_method is not None or made is None:
                 return through_method
-        name = self.sem.constructed_class(expr, scope, line) or vals.name_of(made[0])
+        name = self.constructor_name(expr, scope, line) or vals.name_of(made[0])
         return (name, made[0]) if name else None
 
     def _made_by_method(self, expr: ast.expr, scope: Scope, line: int, depth: int) -> tuple[str, ast.Call] | None:
@@ -313,7 +311,7 @@ class Training:
         return [
             s for s in self.sem.calls
             if s.method == "backward" or (s.method is None and self.sem.call_name(s.node) == "torch.autograd.backward")
-            or self._is_manual_backward(s)
+            or s.method == "manual_backward" and self._is_manual_backward(s)
         ]
 
     def _is_manual_backward(self, site: CallSite) -> bool:
@@ -331,6 +329,8 @@ class Training:
     def step_sites(self) -> list[tuple[CallSite, ast.expr]]:
         steps = []
         for site in self.sem.calls:
+            if site.method != "step":
+                continue  # what optimizer_of_step answers first, without a call per site
             optimizer = self.optimizer_of_step(site)
             if optimizer is not None:
                 steps.append((site, optimizer))
@@ -383,7 +383,7 @@ class Training:
         for site in sites:
             if site.scope is not scope:
                 continue
-            optimizer = self.optimizer_of_step(site)
+            optimizer = self.optimizer_of_step(site) if site.method == "step" else None
             if optimizer is not None:
                 scaled = self._is_scaler(site.receiver, site) if site.receiver is not None and site.node.args else False
                 events.append(GradientEvent("step", site, optimizer, through_scaler=scaled))
@@ -500,23 +500,6 @@ class Training:
                 return loop
         return None
 
-    def mode_switches(self, sites: list[CallSite], scope: Scope) -> list[tuple[str, str, CallSite]]:
-        """The train/eval switches among `sites` written in `scope`, in execution order, as
-        (kind, key switched, site), whatever the key: worked out once per list and scope,
-        then `mode_events` picks one model's from it."""
-        hit = self._mode_sites.get((id(sites), id(scope)))
-        if hit is not None and hit[0] is sites and hit[1] is scope:
-            return hit[2]
-        switches = []
-        for site in sites:
-            if site.scope is not scope:
-                continue
-            for kind, event_key, _ in self.sem.site_effects(site):
-                if kind in MODE_KINDS:
-                    switches.append((kind, event_key, site))
-        self._mode_sites[(id(sites), id(scope))] = (sites, scope, switches)
-        return switches
-
     # --------------------------------------------------------- structure
     def training_loops(self) -> list[Loop]:
         """Loops that run a backward pass in their body (directly or in a helper: a function,
@@ -525,8 +508,9 @@ class Training:
         if cached is not None:
             return cached
         loops = []
+        backward = self._backward_ids
         for loop in self.sem.loops:
-            if any(self.is_backward(s) for s in loop.calls) or any(
+            if any(id(s) in backward for s in loop.calls) or any(
                 kind == "backward" for s in loop.calls if s.method is None or _on_self(s)
                 for kind, _, _ in self.sem.site_effects(s)
             ):
@@ -556,14 +540,6 @@ class Training:
     def first_model_call(self, sites: list[CallSite]) -> CallSite | None:
         """The first call among `sites` that runs a model's forward pass: `model(x)`, or
         `model.forward(x)`, `model.__call__(x)`, `model.generate(x)` (see `model_of`)."""
-        hit = self._first_model_calls.get(id(sites))
-        if hit is not None and hit[0] is sites:
-            return hit[1]
-        found = self._first_model_call(sites)
-        self._first_model_calls[id(sites)] = (sites, found)
-        return found
-
-    def _first_model_call(self, sites: list[CallSite]) -> CallSite | None:
         for site in sites:
             func = self.model_of(site)
             if type(func) in (ast.Name, ast.Attribute) and (
@@ -929,10 +905,13 @@ def mode_events(sem: Semantic, sites: list[CallSite], key: str, scope: Scope) ->
     """train/eval events on `key` among `sites` in execution order: (kind, site, origin),
     where origin is the call that actually switched the mode (inside a helper, maybe)."""
     events = []
-    for kind, event_key, site in training(sem).mode_switches(sites, scope):
-        # `model.eval()` also switches `model.encoder`: modes apply to sub-modules.
-        if event_key == key or key.startswith(event_key + "."):
-            events.append((kind, site, site))
+    for site in sites:
+        if site.scope is not scope:
+            continue
+        for kind, event_key, _ in sem.site_effects(site):
+            # `model.eval()` also switches `model.encoder`: modes apply to sub-modules.
+            if kind in MODE_KINDS and (event_key == key or key.startswith(event_key + ".")):
+                events.append((kind, site, site))
     return events
 
 

@@ -128,7 +128,8 @@ class Values:
         """Where `expr` may have been made; parameters are followed to the file's callers, and
         a global read in a function run from module-level code to the bindings that reach
         those calls."""
-        reaching = self._global_at_call_time(expr, scope, line) if depth < 3 else None
+        reaching = self._global_at_call_time(expr, scope, line) if (
+            depth < 3 and type(expr) is ast.Name and scope.is_function) else None
         if reaching is not None:
             results: list[Resolved] = []
             for binding in reaching:
