@@ -168,7 +168,7 @@ class Values:
                 return None
             function = function.parent
         module = function.parent
-        if module is None or name in function.bindings or any(name in s.bindings for s in (scope,)):
+        if module is None or name in function.bindings or name in scope.bindings:
             return None
         bindings = module.bindings.get(name)
         if not bindings or len(bindings) < 2:
