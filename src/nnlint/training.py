@@ -81,6 +81,14 @@ def _direct(kind: str, site: CallSite) -> bool:
 class Training:
     def __init__(self, semantic: Semantic) -> None:
         self.sem = semantic
+        # Memos for questions several rules ask of the same objects (what class built
+        # `model` at this line, the gradient events of this iteration); the answers are
+        # fixed for the life of the index. Keyed by ids: each entry keeps its key objects,
+        # so an id is not reused while it lives, and a hit checks they are the very objects
+        # asked about.
+        self._constructors: dict[tuple[int, int, int], tuple[ast.expr, Scope, str | None]] = {}
+        self._events: dict[tuple[int, int], tuple[list[CallSite], Scope, list[GradientEvent]]] = {}
+        self._straight_calls: dict[int, tuple[Scope, list[CallSite]]] = {}
 
     # ----------------------------------------------------------- identities
     def identity(self, expr: ast.expr, site: CallSite) -> Identity:
@@ -90,7 +98,13 @@ class Training:
         return Identity(key, made)
 
     def constructor_name(self, expr: ast.expr, scope: Scope, line: int) -> str | None:
-        return self.sem.constructed_class(expr, scope, line)
+        key = (id(expr), id(scope), line)
+        hit = self._constructors.get(key)
+        if hit is not None and hit[0] is expr and hit[1] is scope:
+            return hit[2]
+        name = self.sem.constructed_class(expr, scope, line)
+        self._constructors[key] = (expr, scope, name)
+        return name
 
     def is_optimizer(self, expr: ast.expr, scope: Scope, line: int) -> bool:
         made = self.constructor_name(expr, scope, line)
@@ -114,7 +128,7 @@ class Training:
             through_method = self._made_by_method(expr, scope, line, depth)
             if through_method is not None or made is None:
                 return through_method
-        name = self.sem.constructed_class(expr, scope, line) or vals.name_of(made[0])
+        name = self.constructor_name(expr, scope, line) or vals.name_of(made[0])
         return (name, made[0]) if name else None
 
     def _made_by_method(self, expr: ast.expr, scope: Scope, line: int, depth: int) -> tuple[str, ast.Call] | None:
@@ -297,7 +311,7 @@ class Training:
         return [
             s for s in self.sem.calls
             if s.method == "backward" or (s.method is None and self.sem.call_name(s.node) == "torch.autograd.backward")
-            or self._is_manual_backward(s)
+            or s.method == "manual_backward" and self._is_manual_backward(s)
         ]
 
     def _is_manual_backward(self, site: CallSite) -> bool:
@@ -315,6 +329,8 @@ class Training:
     def step_sites(self) -> list[tuple[CallSite, ast.expr]]:
         steps = []
         for site in self.sem.calls:
+            if site.method != "step":
+                continue  # what optimizer_of_step answers first, without a call per site
             optimizer = self.optimizer_of_step(site)
             if optimizer is not None:
                 steps.append((site, optimizer))
@@ -355,11 +371,19 @@ class Training:
         run, in execution order: backward passes (and whether the GradScaler scaled them),
         optimizer steps, clears, clips and `scaler.unscale_`, also inside helpers (whose
         events all sit at the helper's call)."""
+        hit = self._events.get((id(sites), id(scope)))
+        if hit is not None and hit[0] is sites and hit[1] is scope:
+            return hit[2]
+        events = self._gradient_events(sites, scope)
+        self._events[(id(sites), id(scope))] = (sites, scope, events)
+        return events
+
+    def _gradient_events(self, sites: list[CallSite], scope: Scope) -> list[GradientEvent]:
         events: list[GradientEvent] = []
         for site in sites:
             if site.scope is not scope:
                 continue
-            optimizer = self.optimizer_of_step(site)
+            optimizer = self.optimizer_of_step(site) if site.method == "step" else None
             if optimizer is not None:
                 scaled = self._is_scaler(site.receiver, site) if site.receiver is not None and site.node.args else False
                 events.append(GradientEvent("step", site, optimizer, through_scaler=scaled))
@@ -381,13 +405,27 @@ class Training:
         """The calls of the training iteration `site` runs in: the innermost loop around it
         that runs a backward pass, or the body of a function run once per step (a trainer's
         `train_step`) when it has no loop; None otherwise."""
-        training_loops = set(map(id, self.training_loops()))
+        training_loops = self._training_loop_ids
         for loop in reversed(site.loops):
             if id(loop) in training_loops:
                 return loop.calls, loop
         if not site.loops and site.scope.is_function:
-            return [s for s in site.scope.calls if not s.loops], None
+            return self._calls_outside_loops(site.scope), None
         return None
+
+    @cached_property
+    def _training_loop_ids(self) -> frozenset[int]:
+        return frozenset(map(id, self.training_loops()))
+
+    def _calls_outside_loops(self, scope: Scope) -> list[CallSite]:
+        """The calls of `scope` outside any loop: one list per scope, so the gradient events
+        of that iteration are worked out once."""
+        hit = self._straight_calls.get(id(scope))
+        if hit is not None and hit[0] is scope:
+            return hit[1]
+        calls = [s for s in scope.calls if not s.loops]
+        self._straight_calls[id(scope)] = (scope, calls)
+        return calls
 
     def iterations_around(self, site: CallSite, kind: str) -> list[tuple[list[GradientEvent], int, CallSite | None]]:
         """Where the gradient event `kind` that `site` makes happens, as (events of the
@@ -470,8 +508,9 @@ class Training:
         if cached is not None:
             return cached
         loops = []
+        backward = self._backward_ids
         for loop in self.sem.loops:
-            if any(self.is_backward(s) for s in loop.calls) or any(
+            if any(id(s) in backward for s in loop.calls) or any(
                 kind == "backward" for s in loop.calls if s.method is None or _on_self(s)
                 for kind, _, _ in self.sem.site_effects(s)
             ):

@@ -87,6 +87,11 @@ class Value:
         return self.made_at.lineno  # type: ignore[attr-defined]
 
 
+# One place an expression's value may come from: (the expression that made it, its scope,
+# the bindings followed to get there).
+Resolved = tuple[ast.expr, Scope, list[Binding]]
+
+
 @dataclass
 class LossUse:
     site: CallSite
@@ -108,6 +113,10 @@ class Values:
         # constructor calls found in other project modules, with the index that names them
         self._foreign: dict[int, Semantic] = {}
         self._foreign_nodes: dict[int, str] = {}  # id(node of another module) -> its file name
+        # What callers pass for each parameter (`_param_values`), asked again for every read
+        # of the parameter and fixed for the life of the index. Keyed by the binding's id;
+        # each entry keeps the binding (so the id is not reused while the entry lives).
+        self._filled: dict[int, tuple[Binding, list[tuple[ast.expr, Scope, int]]]] = {}
 
     def name_of(self, call: ast.Call) -> str | None:
         """The qualified name of a call, resolved in the module the call is written in."""
@@ -115,13 +124,14 @@ class Values:
 
     # ------------------------------------------------------------ resolution
     def resolve(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0,
-                through_shape_ops: bool = True) -> list[tuple[ast.expr, Scope, list[Binding]]]:
+                through_shape_ops: bool = True) -> list[Resolved]:
         """Where `expr` may have been made; parameters are followed to the file's callers, and
         a global read in a function run from module-level code to the bindings that reach
         those calls."""
-        reaching = self._global_at_call_time(expr, scope, line) if depth < 3 else None
+        reaching = self._global_at_call_time(expr, scope, line) if (
+            depth < 3 and type(expr) is ast.Name and scope.is_function) else None
         if reaching is not None:
-            results: list[tuple[ast.expr, Scope, list[Binding]]] = []
+            results: list[Resolved] = []
             for binding in reaching:
                 for expr2, scope2, hops2 in self.resolve(binding.value, binding.scope, binding.line,  # type: ignore[arg-type]
                                                          depth + 1, through_shape_ops):
@@ -158,7 +168,7 @@ class Values:
                 return None
             function = function.parent
         module = function.parent
-        if module is None or name in function.bindings or any(name in s.bindings for s in (scope,)):
+        if module is None or name in function.bindings or name in scope.bindings:
             return None
         bindings = module.bindings.get(name)
         if not bindings or len(bindings) < 2:
@@ -244,6 +254,17 @@ class Values:
         return {id(node): node.test for node in ast.walk(self.sem.tree) if type(node) is ast.If}
 
     def _param_values(self, binding: Binding) -> list[tuple[ast.expr, Scope, int]]:
+        """What the callers (here, or in the project's other modules) pass for the parameter
+        `binding`, with the scope and line to read each in; the default when nothing is
+        passed. Empty when some caller passes it in a way this cannot follow."""
+        hit = self._filled.get(id(binding))
+        if hit is not None and hit[0] is binding:
+            return hit[1]
+        found = self._compute_param_values(binding)
+        self._filled[id(binding)] = (binding, found)
+        return found
+
+    def _compute_param_values(self, binding: Binding) -> list[tuple[ast.expr, Scope, int]]:
         function = binding.scope
         node = function.node
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or binding.param_index is None:
@@ -301,8 +322,12 @@ class Values:
 
     def construction(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> tuple[ast.Call, Scope] | None:
         """The constructor call that made the object `expr` holds (through helpers and params)."""
+        return self._construction_of(self.resolve(expr, scope, line, through_shape_ops=False), depth)
+
+    def _construction_of(self, resolved: list[Resolved], depth: int) -> tuple[ast.Call, Scope] | None:
+        """`construction` from where the object was resolved to (without shape ops)."""
         found = None
-        for value, value_scope, _hops in self.resolve(expr, scope, line, through_shape_ops=False):
+        for value, value_scope, _hops in resolved:
             value = module_itself(value)  # `nn.Sigmoid().to(device)` is the Sigmoid
             if type(value) is not ast.Call:
                 return None
@@ -814,10 +839,12 @@ class Values:
         if type(func) is ast.Attribute and func.attr in ("backward", "item", "step", "zero_grad"):
             return None
         func = called_module(func)  # `criterion.forward(input, target)` is the loss call
-        kept = self._kept_loss_function(func, site)
+        # one resolution serves both questions: a kept loss function, else a criterion's constructor
+        resolved = self.resolve(func, site.scope, site.line, through_shape_ops=False)
+        kept = self._kept_loss_function(func, resolved)
         if kept is not None:
             return (LOSS_FUNCTIONS[kept], True, None, None)
-        made = self.construction(func, site.scope, site.line)
+        made = self._construction_of(resolved, 0)
         if made is None:
             return None
         ctor_name = self.name_of(made[0]) or ""
@@ -826,13 +853,14 @@ class Values:
             return (LOSS_CLASSES[last], False, made[0], made[1])
         return None
 
-    def _kept_loss_function(self, func: ast.expr, site: CallSite) -> str | None:
+    def _kept_loss_function(self, func: ast.expr, resolved: list[Resolved]) -> str | None:
         """A torch loss function kept in a name or attribute (`self.loss_func =
-        F.binary_cross_entropy_with_logits`) or wrapped by `functools.partial`: its name."""
+        F.binary_cross_entropy_with_logits`) or wrapped by `functools.partial`: its name
+        (`resolved`: where `func` was resolved to, without shape ops)."""
         if type(func) not in (ast.Name, ast.Attribute):
             return None
         found = None
-        for value, value_scope, _hops in self.resolve(func, site.scope, site.line, through_shape_ops=False):
+        for value, value_scope, _hops in resolved:
             if type(value) is ast.Call and self.sem.call_name(value) == "functools.partial" and value.args:
                 value = value.args[0]
             name = self.sem.qualname(value) if type(value) in (ast.Name, ast.Attribute) else None
