@@ -679,7 +679,7 @@ class Semantic:
         """How a name made in this module is seen from others: local classes get their
         module's qualified name so the importer can find them again."""
         if name in self.classes and self.path is not None and self.project is not None:
-            return f"{_module_name(self.path, self.project.root)}.{name}"
+            return f"{_module_name(self.project.real_path(self.path), self.project.root)}.{name}"
         return name
 
     def callers(self, function: Scope) -> list[CallSite]:
@@ -707,7 +707,8 @@ class Semantic:
                 if owner is not self:
                     self._depend_on(owner)
                     found.append(site)
-            for own in {self.path, self.path.resolve()}:  # the callers' view of this very module
+            # the callers' view of this very module (resolved once per path by the index)
+            for own in {self.path, self.project.real_path(self.path)}:
                 self.dependencies.pop(own, None)
             cache[id(function)] = found
         return found
