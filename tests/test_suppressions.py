@@ -44,7 +44,8 @@ def test_the_finding_and_its_related_lines() -> None:
 
 
 @pytest.mark.parametrize("line", [7, 8, 5, 4], ids=["own line", "step", "loop", "optimizer"])
-@pytest.mark.parametrize("comment", ["# noqa: NN101", "# nnlint: disable=NN101", "# noqa: NN1", "# NOQA:NN101,E501"])
+@pytest.mark.parametrize("comment", ["# noqa: NN101", "# nnlint: disable=NN101", "# noqa: NN1", "# NOQA:NN101,E501",
+                                     "# NNLINT: disable=NN101", "# Noqa: NN101"])
 def test_a_coded_suppression_on_the_finding_or_a_related_line_silences_it(line: int, comment: str) -> None:
     assert codes(with_comment(line, comment)) == []
 
