@@ -172,6 +172,14 @@ class ProjectIndex:
         # same few thousand, each answer costing a system call per path component.
         self._real_paths: dict[object, Path] = {}
         self._callers: dict[tuple[Path, str], "list[tuple[CallSite, Semantic]]"] = {}
+        # The modules each `_callers` answer read (its candidates, the modules its lookups
+        # went through and everything their analyses read): an edit that keeps a buffer's
+        # identifiers drops only the answers that read the buffer.
+        self._callers_read: dict[tuple[Path, str], frozenset[Path]] = {}
+        # Per thread, the `semantic_of` reads of the `foreign_callers` answers being computed.
+        self._reading = threading.local()
+        # Counts the forgettings: an answer computed while one happened is not kept.
+        self._callers_epoch = 0
 
     # ----------------------------------------------------------- editor state
     def set_overlay(self, path: Path, version: object, text: str) -> None:
@@ -180,15 +188,18 @@ class ProjectIndex:
         with self._lock:
             self._overlays[path] = (version, text)
             self._modules.pop(path, None)
-            self._callers.clear()
-            self._words_changed(path)
+            if self._same_words(path, text):
+                self._forget_callers_reading(path)
+            else:
+                self._forget_callers()
+                self._words_changed(path)
 
     def drop_overlay(self, path: Path) -> None:
         path = self.real_path(path)
         with self._lock:
             self._overlays.pop(path, None)
             self._modules.pop(path, None)
-            self._callers.clear()
+            self._forget_callers()
             self._words_changed(path)
 
     def invalidate(self, path: Path) -> None:
@@ -197,7 +208,7 @@ class ProjectIndex:
             path = self.real_path(path)
             self._modules.pop(path, None)
             self._resolved.clear()
-            self._callers.clear()
+            self._forget_callers()
             self._words_changed(path)
 
     def depends_on(self, semantic: "Semantic", path: Path) -> bool:
@@ -455,6 +466,8 @@ class ProjectIndex:
         record = self._recording
         if record is not None:
             record.read.add(path)
+        for reads in getattr(self._reading, "stack", ()):
+            reads.add(path)
         with self._lock:
             overlay = self._overlays.get(path)
             if overlay is not None:
@@ -705,6 +718,26 @@ class ProjectIndex:
         except (OSError, SourceDecodeError):
             return None
 
+    def _same_words(self, path: Path, text: str) -> bool:
+        """Whether `text`, the new text of `path`, holds exactly the identifiers the index
+        has for it (lock held): then every `_files_naming` answer stays as it is. Most
+        keystrokes change a literal, an operator or a word already in the file."""
+        if self._word_index is None or path in self._stale_words or path not in self._file_words:
+            return False
+        return "import" in text and _identifiers(text) == self._file_words[path]
+
+    def _forget_callers(self) -> None:
+        self._callers_epoch += 1
+        self._callers.clear()
+        self._callers_read.clear()
+
+    def _forget_callers_reading(self, path: Path) -> None:
+        """Drop the `foreign_callers` answers that read `path` (lock held)."""
+        self._callers_epoch += 1
+        for key in [key for key, read in self._callers_read.items() if path in read]:
+            del self._callers[key]
+            del self._callers_read[key]
+
     def _words_changed(self, path: Path) -> None:
         """A file's text changed (editor or disk): reindex it before the next question."""
         if self._word_index is None:
@@ -724,14 +757,37 @@ class ProjectIndex:
         Only modules whose text names both the function and the defining module are
         analysed (at most MAX_CALLER_MODULES), and a call counts only when the importer's
         own imports resolve it to this very definition. The answer is kept until a module
-        changes."""
+        it read changes, or a file's identifiers change (the candidates may then differ)."""
         path = self.real_path(path)
         key = (path, name)
         with self._lock:
             known = self._callers.get(key)
+            epoch = self._callers_epoch
         if known is not None:
             return known
         stem = path.parent.name if path.name == "__init__.py" else path.stem
+        reads: set[Path] = set()
+        stack = self._reading.__dict__.setdefault("stack", [])
+        stack.append(reads)
+        try:
+            found = self._find_foreign_callers(path, name, stem)
+        finally:
+            stack.pop()
+        # What the analyses read went into the answer too (a candidate's analysis is stale
+        # once a module it imports changes).
+        read = set(reads)
+        for module in reads:
+            with self._lock:
+                entry = self._modules.get(module)
+            if entry is not None and entry.semantic is not None:
+                read.update(self.real_path(Path(seen)) for seen, _version in self._dependency_closure(entry.semantic))
+        with self._lock:
+            if self._callers_epoch == epoch:
+                self._callers[key] = found
+                self._callers_read[key] = frozenset(read)
+        return found
+
+    def _find_foreign_callers(self, path: Path, name: str, stem: str) -> "list[tuple[CallSite, Semantic]]":
         found: "list[tuple[CallSite, Semantic]]" = []
         analysed = 0
         for candidate in sorted(self._files_naming(name, stem, "import")):
@@ -759,8 +815,6 @@ class ProjectIndex:
                     break
             if len(found) >= MAX_FOREIGN_CALLERS:
                 break
-        with self._lock:
-            self._callers[key] = found
         return found
 
 
