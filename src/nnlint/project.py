@@ -15,10 +15,12 @@ import ast
 import os
 import re
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic
 from nnlint.source import SourceDecodeError, decode_source
@@ -33,6 +35,12 @@ MAX_REEXPORT_DEPTH = 4
 MAX_PROJECT_FILES = 3000
 MAX_CALLER_MODULES = 12
 MAX_FOREIGN_CALLERS = 16
+# Jedi's background work waits until no analysis has run for QUIET_SECONDS (at most
+# MAX_QUIET_WAIT): a thread that computes holds the GIL half the time, so it would double
+# the latency of every keystroke typed meanwhile (loading jedi's view of torch takes
+# seconds of CPU, right after the server starts).
+QUIET_SECONDS = 0.3
+MAX_QUIET_WAIT = 3.0
 # Folders that hold no module of the user's project (environments, builds, caches).
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Every ASCII character that cannot be part of an identifier, as a space.
@@ -180,6 +188,10 @@ class ProjectIndex:
         self._reading = threading.local()
         # Counts the forgettings: an answer computed while one happened is not kept.
         self._callers_epoch = 0
+        # Analyses running now, and when the last one ended (see `foreground`); a new index
+        # is about to serve its first analyses (the editor opened a file).
+        self._foreground = 0
+        self._last_foreground = time.monotonic()
 
     # ----------------------------------------------------------- editor state
     def set_overlay(self, path: Path, version: object, text: str) -> None:
@@ -360,7 +372,33 @@ class ProjectIndex:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnlint-jedi")
         self._executor.submit(self._resolve_in_background, module, key)
 
+    @contextmanager
+    def foreground(self) -> "Iterator[None]":
+        """Mark an analysis someone waits for (the editor's): background work holds off."""
+        with self._lock:
+            self._foreground += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._foreground -= 1
+                self._last_foreground = time.monotonic()
+
+    def _wait_for_quiet(self) -> None:
+        """Wait (on the background thread) until no analysis ran for QUIET_SECONDS, or
+        MAX_QUIET_WAIT passed: answers that arrive later are never waited for anyway."""
+        deadline = time.monotonic() + MAX_QUIET_WAIT
+        while True:
+            now = time.monotonic()
+            with self._lock:
+                busy = self._foreground > 0
+                quiet_at = self._last_foreground + QUIET_SECONDS
+            if now >= deadline or (not busy and now >= quiet_at):
+                return
+            time.sleep(min(max(quiet_at - now, 0.02), deadline - now, 0.1))
+
     def _resolve_in_background(self, module: str, key: tuple[str, Path]) -> None:
+        self._wait_for_quiet()
         found = self._find_with_jedi(module)
         with self._lock:
             self._resolved[key] = found
@@ -381,7 +419,11 @@ class ProjectIndex:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnlint-jedi")
-        self._executor.submit(self._find_with_jedi, "torch.nn")
+        self._executor.submit(self._warm_up_when_quiet)
+
+    def _warm_up_when_quiet(self) -> None:
+        self._wait_for_quiet()
+        self._find_with_jedi("torch.nn")
 
     def close(self) -> None:
         if self._executor is not None:
