@@ -8,6 +8,7 @@ import logging
 import sys
 import threading
 import time
+from contextlib import nullcontext
 from types import SimpleNamespace
 from typing import Any
 
@@ -40,7 +41,7 @@ def analyse_text(
     """The engine call plus the conversion to LSP. Fixes are verified on demand (`verify`),
     not on every keystroke. With the `parser` of a buffer being edited, only the
     statements around the edit are parsed again (`nnlint.incremental`)."""
-    start, cpu_start = time.perf_counter(), time.thread_time()
+    start, cpu_start, process_start = time.perf_counter(), time.thread_time(), time.process_time()
     # The parser's tree shares nodes with the next one (shifted in place), so it serves one
     # analysis at a time; another analysis of the same buffer meanwhile parses in full.
     owned = parser is not None and parser.lock.acquire(blocking=False)
@@ -48,13 +49,15 @@ def analyse_text(
     try:
         tree = _parse_live(live, text) if live is not None else None
         parsed = time.perf_counter()
-        result = check_source(text, path, settings, verify_fixes=False, project=project, tree=tree)
+        # Jedi's background thread holds off meanwhile (it would take half the GIL).
+        with project.foreground() if project is not None else nullcontext():
+            result = check_source(text, path, settings, verify_fixes=False, project=project, tree=tree)
         if live is not None and tree is None and result.error is None and result.semantic is not None:
             live.remember(text, result.semantic.tree)  # parsed in full: the base for the next edit
     finally:
         if live is not None:
             live.lock.release()
-    checked, cpu_checked = time.perf_counter(), time.thread_time()
+    checked, cpu_checked, process_checked = time.perf_counter(), time.thread_time(), time.process_time()
     lines = result.source.lines
     if result.error is not None:
         error = convert.finding_to_diagnostic(result.error, uri, codec, lines, version, docs_base, lang=lang)
@@ -69,11 +72,13 @@ def analyse_text(
     end = time.perf_counter()
     if log.isEnabledFor(logging.DEBUG):
         # Wall against CPU time of this worker: a gap is time spent waiting for a core
-        # or for the GIL (another thread of the server running).
+        # or for the GIL; the CPU the server's other threads used meanwhile tells which.
+        worker = cpu_checked - cpu_start
         log.debug(
-            "analysed %s v%s: check %.1f ms (worker CPU %.1f ms; parse %.1f ms, %s), to LSP %.1f ms, "
-            "release %.1f ms",
-            uri, version, (checked - start) * 1000, (cpu_checked - cpu_start) * 1000, (parsed - start) * 1000,
+            "analysed %s v%s: check %.1f ms (worker CPU %.1f ms, other threads' CPU %.1f ms; parse %.1f ms, %s), "
+            "to LSP %.1f ms, release %.1f ms",
+            uri, version, (checked - start) * 1000, worker * 1000,
+            (process_checked - process_start - worker) * 1000, (parsed - start) * 1000,
             _describe_parse(parser, live, tree), (converted - checked) * 1000, (end - converted) * 1000,
         )
     return findings, diagnostics, None, (end - start) * 1000, kept

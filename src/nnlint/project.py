@@ -15,10 +15,12 @@ import ast
 import os
 import re
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic
 from nnlint.source import SourceDecodeError, decode_source
@@ -33,6 +35,12 @@ MAX_REEXPORT_DEPTH = 4
 MAX_PROJECT_FILES = 3000
 MAX_CALLER_MODULES = 12
 MAX_FOREIGN_CALLERS = 16
+# Jedi's background work waits until no analysis has run for QUIET_SECONDS (at most
+# MAX_QUIET_WAIT): a thread that computes holds the GIL half the time, so it would double
+# the latency of every keystroke typed meanwhile (loading jedi's view of torch takes
+# seconds of CPU, right after the server starts).
+QUIET_SECONDS = 0.3
+MAX_QUIET_WAIT = 3.0
 # Folders that hold no module of the user's project (environments, builds, caches).
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Every ASCII character that cannot be part of an identifier, as a space.
@@ -172,6 +180,18 @@ class ProjectIndex:
         # same few thousand, each answer costing a system call per path component.
         self._real_paths: dict[object, Path] = {}
         self._callers: dict[tuple[Path, str], "list[tuple[CallSite, Semantic]]"] = {}
+        # The modules each `_callers` answer read (its candidates, the modules its lookups
+        # went through and everything their analyses read): an edit that keeps a buffer's
+        # identifiers drops only the answers that read the buffer.
+        self._callers_read: dict[tuple[Path, str], frozenset[Path]] = {}
+        # Per thread, the `semantic_of` reads of the `foreign_callers` answers being computed.
+        self._reading = threading.local()
+        # Counts the forgettings: an answer computed while one happened is not kept.
+        self._callers_epoch = 0
+        # Analyses running now, and when the last one ended (see `foreground`); a new index
+        # is about to serve its first analyses (the editor opened a file).
+        self._foreground = 0
+        self._last_foreground = time.monotonic()
 
     # ----------------------------------------------------------- editor state
     def set_overlay(self, path: Path, version: object, text: str) -> None:
@@ -180,15 +200,18 @@ class ProjectIndex:
         with self._lock:
             self._overlays[path] = (version, text)
             self._modules.pop(path, None)
-            self._callers.clear()
-            self._words_changed(path)
+            if self._same_words(path, text):
+                self._forget_callers_reading(path)
+            else:
+                self._forget_callers()
+                self._words_changed(path)
 
     def drop_overlay(self, path: Path) -> None:
         path = self.real_path(path)
         with self._lock:
             self._overlays.pop(path, None)
             self._modules.pop(path, None)
-            self._callers.clear()
+            self._forget_callers()
             self._words_changed(path)
 
     def invalidate(self, path: Path) -> None:
@@ -197,7 +220,7 @@ class ProjectIndex:
             path = self.real_path(path)
             self._modules.pop(path, None)
             self._resolved.clear()
-            self._callers.clear()
+            self._forget_callers()
             self._words_changed(path)
 
     def depends_on(self, semantic: "Semantic", path: Path) -> bool:
@@ -349,7 +372,33 @@ class ProjectIndex:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnlint-jedi")
         self._executor.submit(self._resolve_in_background, module, key)
 
+    @contextmanager
+    def foreground(self) -> "Iterator[None]":
+        """Mark an analysis someone waits for (the editor's): background work holds off."""
+        with self._lock:
+            self._foreground += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._foreground -= 1
+                self._last_foreground = time.monotonic()
+
+    def _wait_for_quiet(self) -> None:
+        """Wait (on the background thread) until no analysis ran for QUIET_SECONDS, or
+        MAX_QUIET_WAIT passed: answers that arrive later are never waited for anyway."""
+        deadline = time.monotonic() + MAX_QUIET_WAIT
+        while True:
+            now = time.monotonic()
+            with self._lock:
+                busy = self._foreground > 0
+                quiet_at = self._last_foreground + QUIET_SECONDS
+            if now >= deadline or (not busy and now >= quiet_at):
+                return
+            time.sleep(min(max(quiet_at - now, 0.02), deadline - now, 0.1))
+
     def _resolve_in_background(self, module: str, key: tuple[str, Path]) -> None:
+        self._wait_for_quiet()
         found = self._find_with_jedi(module)
         with self._lock:
             self._resolved[key] = found
@@ -370,7 +419,11 @@ class ProjectIndex:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnlint-jedi")
-        self._executor.submit(self._find_with_jedi, "torch.nn")
+        self._executor.submit(self._warm_up_when_quiet)
+
+    def _warm_up_when_quiet(self) -> None:
+        self._wait_for_quiet()
+        self._find_with_jedi("torch.nn")
 
     def close(self) -> None:
         if self._executor is not None:
@@ -455,6 +508,8 @@ class ProjectIndex:
         record = self._recording
         if record is not None:
             record.read.add(path)
+        for reads in getattr(self._reading, "stack", ()):
+            reads.add(path)
         with self._lock:
             overlay = self._overlays.get(path)
             if overlay is not None:
@@ -705,6 +760,26 @@ class ProjectIndex:
         except (OSError, SourceDecodeError):
             return None
 
+    def _same_words(self, path: Path, text: str) -> bool:
+        """Whether `text`, the new text of `path`, holds exactly the identifiers the index
+        has for it (lock held): then every `_files_naming` answer stays as it is. Most
+        keystrokes change a literal, an operator or a word already in the file."""
+        if self._word_index is None or path in self._stale_words or path not in self._file_words:
+            return False
+        return "import" in text and _identifiers(text) == self._file_words[path]
+
+    def _forget_callers(self) -> None:
+        self._callers_epoch += 1
+        self._callers.clear()
+        self._callers_read.clear()
+
+    def _forget_callers_reading(self, path: Path) -> None:
+        """Drop the `foreign_callers` answers that read `path` (lock held)."""
+        self._callers_epoch += 1
+        for key in [key for key, read in self._callers_read.items() if path in read]:
+            del self._callers[key]
+            del self._callers_read[key]
+
     def _words_changed(self, path: Path) -> None:
         """A file's text changed (editor or disk): reindex it before the next question."""
         if self._word_index is None:
@@ -724,14 +799,37 @@ class ProjectIndex:
         Only modules whose text names both the function and the defining module are
         analysed (at most MAX_CALLER_MODULES), and a call counts only when the importer's
         own imports resolve it to this very definition. The answer is kept until a module
-        changes."""
+        it read changes, or a file's identifiers change (the candidates may then differ)."""
         path = self.real_path(path)
         key = (path, name)
         with self._lock:
             known = self._callers.get(key)
+            epoch = self._callers_epoch
         if known is not None:
             return known
         stem = path.parent.name if path.name == "__init__.py" else path.stem
+        reads: set[Path] = set()
+        stack = self._reading.__dict__.setdefault("stack", [])
+        stack.append(reads)
+        try:
+            found = self._find_foreign_callers(path, name, stem)
+        finally:
+            stack.pop()
+        # What the analyses read went into the answer too (a candidate's analysis is stale
+        # once a module it imports changes).
+        read = set(reads)
+        for module in reads:
+            with self._lock:
+                entry = self._modules.get(module)
+            if entry is not None and entry.semantic is not None:
+                read.update(self.real_path(Path(seen)) for seen, _version in self._dependency_closure(entry.semantic))
+        with self._lock:
+            if self._callers_epoch == epoch:
+                self._callers[key] = found
+                self._callers_read[key] = frozenset(read)
+        return found
+
+    def _find_foreign_callers(self, path: Path, name: str, stem: str) -> "list[tuple[CallSite, Semantic]]":
         found: "list[tuple[CallSite, Semantic]]" = []
         analysed = 0
         for candidate in sorted(self._files_naming(name, stem, "import")):
@@ -759,8 +857,6 @@ class ProjectIndex:
                     break
             if len(found) >= MAX_FOREIGN_CALLERS:
                 break
-        with self._lock:
-            self._callers[key] = found
         return found
 
 
