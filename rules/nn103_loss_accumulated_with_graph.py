@@ -8,7 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import AugAssign, CallSite, Loop, Semantic, dotted
+from nnlint.semantic import AugAssign, CallSite, Loop, Semantic, dotted, subtree
 from nnlint.training import Training
 from nnlint.message import t, t_docs
 
@@ -161,7 +161,7 @@ def _binds(stmt: ast.stmt, name: str) -> bool:
 
 def _read_names(value: ast.expr) -> set[str]:
     """Dotted names read by `value` (`loss = loss * 0.5` does not start afresh)."""
-    return {n for n in (dotted(node) for node in ast.walk(value) if type(node) in (ast.Name, ast.Attribute))
+    return {n for n in (dotted(node) for node in subtree(value) if type(node) in (ast.Name, ast.Attribute))
             if n is not None}
 
 

@@ -8,7 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Edit, Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import CallSite, argument
+from nnlint.semantic import CallSite, argument, subtree
 from nnlint.torchnames import DROPOUT_FUNCTIONS, OFF_BY_DEFAULT_DROPOUT_FUNCTIONS
 from nnlint.message import t, t_docs
 from nnlint.rules._calls import call_index
@@ -166,7 +166,7 @@ def _mentions_training(test: ast.expr) -> bool:
 def _gated_by_training(function: ast.AST, call: ast.Call) -> bool:
     """Whether `call` only runs in training mode: inside `if self.training:` or
     `... if self.training else ...` (kuangliu/pytorch-cifar's EfficientNet)."""
-    for node in ast.walk(function):
+    for node in subtree(function):
         if type(node) in (ast.If, ast.IfExp) and _mentions_training(node.test):  # type: ignore[attr-defined]
             body = node.body if type(node) is ast.If else [node.body]  # type: ignore[attr-defined]
             if any(_contains(part, call) for part in body):
@@ -175,7 +175,7 @@ def _gated_by_training(function: ast.AST, call: ast.Call) -> bool:
 
 
 def _contains(outer: ast.AST, inner: ast.AST) -> bool:
-    return any(node is inner for node in ast.walk(outer))
+    return any(node is inner for node in subtree(outer))
 
 
 def _opt_in_rate(function: ast.AST, call: ast.Call) -> bool:

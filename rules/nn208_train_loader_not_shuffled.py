@@ -8,7 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import Loop, Scope, Semantic, argument, constant_value
+from nnlint.semantic import Loop, Scope, Semantic, argument, constant_value, subtree
 from nnlint.training import training
 from nnlint.values import DATALOADERS, Values, values
 from nnlint.message import t, t_docs
@@ -171,7 +171,7 @@ def _carries_state(loop: Loop) -> bool:
     body = loop.node.body
     assigned: dict[str, int] = {}
     for stmt in body:
-        for node in ast.walk(stmt):
+        for node in subtree(stmt):
             if type(node) is ast.Name and type(node.ctx) is ast.Store:
                 assigned[node.id] = max(assigned.get(node.id, 0), node.lineno)
     for site in loop.calls:

@@ -9,7 +9,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic, dotted, keyword, module_itself
+from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic, dotted, keyword, module_itself, subtree
 from nnlint.torchnames import is_optimizer_constructor
 from nnlint.training import Training, training
 from nnlint.message import t
@@ -246,7 +246,7 @@ def _covered(sem: Semantic, call: ast.Call, scope: Scope, line: int) -> tuple[li
         params = binding.value
     covers: list[str] = []
     sources: list[str] = []
-    for node in ast.walk(params):
+    for node in subtree(params):
         if type(node) is ast.Call and type(node.func) is ast.Attribute and node.func.attr in _PARAMETER_METHODS:
             key = sem.param_key(node.func.value, scope)
             if key is not None:

@@ -10,7 +10,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import Binding, CallSite, ClassInfo, Scope, Semantic, dotted
+from nnlint.semantic import Binding, CallSite, ClassInfo, Scope, Semantic, dotted, subtree
 from nnlint.torchnames import is_module_constructor
 from nnlint.training import Training, training
 from nnlint.message import t
@@ -307,7 +307,7 @@ def _registered_local(sem: Semantic, scope: Scope, name: str) -> bool:
 def _item_assignments(info: ClassInfo, name: str) -> Iterator[tuple[ast.AST, ast.Subscript, ast.expr]]:
     """`self.heads[key] = module` in the class's methods: (method node, target, value)."""
     for method in info.methods.values():
-        for node in ast.walk(method.node):
+        for node in subtree(method.node):
             if type(node) is ast.Assign:
                 for target in node.targets:
                     if type(target) is ast.Subscript and dotted(target.value) == name:
@@ -366,7 +366,7 @@ def _uses_supported(info: ClassInfo, attr: str, kind: str) -> bool:
     methods = _LIST_METHODS if kind == "list" else _DICT_METHODS
     parents: dict[int, ast.AST] = {}
     reads: list[ast.Attribute] = []
-    for node in ast.walk(info.node):
+    for node in subtree(info.node):
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
             if type(child) is ast.Attribute and child.attr == attr and dotted(child.value) == "self" \

@@ -8,7 +8,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import CallSite, Scope, Semantic, argument, called_module, constant_value, dotted
+from nnlint.semantic import CallSite, Scope, Semantic, argument, called_module, constant_value, dotted, subtree
 from nnlint.torchnames import LOG_SOFTMAX_FUNCTIONS, LOG_SOFTMAX_MODULES, SOFTMAX_FUNCTIONS, SOFTMAX_MODULES
 from nnlint.values import DATALOADERS, LOGITS, Values, values
 from nnlint.message import t
@@ -273,7 +273,7 @@ def _keeps_batch_first(vals: Values, ctor: ast.Call) -> bool:
         sem, info = found
         nodes = [info.node]
     for root in nodes:
-        for node in ast.walk(root):
+        for node in subtree(root):
             if type(node) is ast.Attribute and node.attr in _REORDERING:
                 return False
             if type(node) is ast.Call:

@@ -1296,6 +1296,35 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return tuple(name for name in kind._fields if name not in _NON_CHILD_FIELDS)  # type: ignore[attr-defined]
 
 
+def subtree(node: ast.AST) -> list[ast.AST]:
+    """Every node under `node`, itself first, in `ast.walk`'s breadth-first order but without
+    the expression-context and operator nodes (`Load`, `Add`: they hold nothing a rule asks).
+
+    A list built in one tight loop: the rules that look through a whole function or class for
+    names or assignments spent most of that time in `ast.walk`'s generators
+    (`iter_child_nodes` then `iter_fields` per node)."""
+    found = [node]
+    append = found.append
+    index = 0
+    fields_of = _CHILD_FIELDS
+    while index < len(found):
+        current = found[index]
+        index += 1
+        kind = type(current)
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = _child_fields(kind)
+        for name in fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        append(item)
+            elif isinstance(value, ast.AST):
+                append(value)
+    return found
+
+
 def _module_name(path: "Path", root: "Path") -> str:
     try:
         relative = path.resolve().relative_to(root)

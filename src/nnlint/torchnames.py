@@ -53,15 +53,21 @@ OPTIMIZER_CLASSES = frozenset(
 )
 
 
+# Outside torch.optim, the last part of a name that builds an optimizer (timm, transformers).
+_OPTIMIZER_LAST_NAMES = OPTIMIZER_CLASSES | {"create_optimizer", "create_optimizer_v2"}
+
+
 def is_optimizer_constructor(qualname: str | None) -> bool:
+    # Asked of every distinct callee name of a file (the call index's `matching`): one prefix
+    # test decides the torch.optim names, one set lookup the rest.
     if not qualname:
         return False
-    if qualname.startswith("torch.optim.lr_scheduler") or qualname.startswith("torch.optim.swa_utils"):
-        return False
-    last = qualname.rsplit(".", 1)[-1]
+    last = qualname[qualname.rfind(".") + 1:]
     if qualname.startswith("torch.optim."):
+        if qualname.startswith(("torch.optim.lr_scheduler", "torch.optim.swa_utils")):
+            return False
         return last[:1].isupper() and last != "Optimizer"
-    return last in OPTIMIZER_CLASSES or last in ("create_optimizer", "create_optimizer_v2")
+    return last in _OPTIMIZER_LAST_NAMES
 
 
 def is_scheduler_constructor(qualname: str | None) -> bool:

@@ -14,7 +14,7 @@ from functools import cached_property
 from nnlint.findings import Severity
 from nnlint.message import Message, t
 from nnlint.semantic import (
-    CallSite, ClassInfo, Loop, Scope, Semantic, called_module, dotted, module_itself,
+    CallSite, ClassInfo, Loop, Scope, Semantic, called_module, dotted, module_itself, subtree,
 )
 from nnlint.torchnames import (
     MODE_DEPENDENT_LAYERS,
@@ -843,7 +843,7 @@ def _mentions_grad(expr: ast.expr | None) -> bool:
 
 def _names_in(node: ast.AST) -> set[str]:
     names = set()
-    for child in ast.walk(node):
+    for child in subtree(node):
         if type(child) is ast.Name:
             names.add(child.id)
     return names
@@ -857,11 +857,11 @@ def _bound_names(stmt: ast.stmt) -> set[str]:
     elif type(stmt) in (ast.AugAssign, ast.AnnAssign):
         targets = [stmt.target]  # type: ignore[attr-defined]
     elif type(stmt) in (ast.With, ast.AsyncWith, ast.If, ast.Try):
-        for child in ast.walk(stmt):
+        for child in subtree(stmt):
             if type(child) is ast.Assign:
                 targets.extend(child.targets)
     for target in targets:
-        for child in ast.walk(target):
+        for child in subtree(target):
             if type(child) is ast.Name:
                 bound.add(child.id)
     return bound
