@@ -24,7 +24,6 @@ import asyncio
 import bisect
 import functools
 import logging
-import re
 import threading
 from typing import Any, Sequence
 
@@ -32,6 +31,8 @@ from lsprotocol import types as t
 from pygls.workspace import Workspace
 from pygls.workspace.position_codec import PositionCodec
 from pygls.workspace.text_document import TextDocument
+
+from nnlint.source import lines_with_breaks
 
 log = logging.getLogger("nnlint.server.sync")
 
@@ -54,12 +55,7 @@ PRIVATE_MEMBERS: dict[str, tuple[str, ...]] = {
 }
 
 # A line with its terminator; only \r\n, \r and \n end a line (LSP 3.17, "Text Documents").
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-
-
-def lsp_lines(text: str) -> list[str]:
-    """`text` split into lines as LSP counts them, each with its line break."""
-    return _LINE.findall(text)
+lsp_lines = lines_with_breaks
 
 
 class LspTextDocument(TextDocument):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from dataclasses import replace
 from typing import Any, Sequence
@@ -19,6 +18,7 @@ from urllib.parse import unquote
 from lsprotocol import types as t
 
 from nnlint.findings import Finding
+from nnlint.source import LINE_BREAK
 
 from . import analysis, convert, notebooks
 from .crossfile import fs_path, project_at
@@ -26,7 +26,6 @@ from .state import DocConfig, DocState, NotebookState
 
 log = logging.getLogger("nnlint.server")
 
-_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 # Buffers whose last tree is kept for incremental parsing (a 1,500-line script's tree is
 # about 3 MB): the ones being edited, not every open file.
 MAX_LIVE_PARSERS = 4
@@ -169,7 +168,7 @@ class Scheduling:
             change_range = getattr(change, "range", None)
             if change_range is None:  # full-text change: nothing to shift by
                 continue
-            added = len(_LINE_BREAKS.findall(change.text))
+            added = len(LINE_BREAK.findall(change.text))
             removed = change_range.end.line - change_range.start.line
             delta = added - removed
             if delta == 0:

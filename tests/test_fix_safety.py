@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 import nnlint.cli as cli
 from nnlint.engine import check_source
 from nnlint.fixes import apply_edits, apply_fixes
-from nnlint.reliability import fix_safety, mutate, seed_files, split_lines_keepends, with_line_ends
+from nnlint.reliability import fix_safety, mutate, seed_files, with_line_ends
+from nnlint.source import lines_with_breaks
 
 LONG = int(os.environ.get("NNLINT_FUZZ_EXAMPLES", "0"))
 SEEDS = seed_files()
@@ -102,8 +103,8 @@ def test_applying_all_fixes_at_once_parses_and_keeps_untouched_lines() -> None:
         assert applied >= 1
         ast.parse(fixed)
         touched = {line for f in findings if f.fix for e in f.fix.edits for line in range(e.span.line, e.span.end_line + 1)}
-        old_lines = split_lines_keepends(text)
-        new_lines = split_lines_keepends(fixed)
+        old_lines = lines_with_breaks(text)
+        new_lines = lines_with_breaks(fixed)
         first = min(touched)
         assert old_lines[: first - 1] == new_lines[: first - 1]
         tail = len(old_lines) - max(touched)

@@ -36,20 +36,13 @@ state on AST nodes (node caches must be pure functions of the node's own fields,
 from __future__ import annotations
 
 import ast
-import re
 import warnings
 from dataclasses import dataclass
 
 from nnlint.parsing import parse_python
+from nnlint.source import lines_with_breaks
 
-# Python's tokenizer ends lines at \r\n, \r and \n only (str.splitlines also splits at
-# \f, \v, \x1c... which are whitespace or errors inside a Python line).
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-
-
-def split_lines(text: str) -> list[str]:
-    """`text`'s lines as the tokenizer counts them, each with its line break."""
-    return _LINE.findall(text)
+split_lines = lines_with_breaks  # the lines a change is compared by, each with its break
 
 
 @dataclass

@@ -23,7 +23,6 @@ import ast
 import json
 import os
 import random
-import re
 import resource
 import sys
 import time
@@ -35,7 +34,7 @@ from nnlint.config import Settings
 from nnlint.engine import SYNTAX_ERROR, check_source
 from nnlint.findings import Finding
 from nnlint.fixes import OverlappingEdits, apply_edits
-from nnlint.source import LINE_BREAK, SourceDecodeError, decode_source
+from nnlint.source import LINE_BREAK, SourceDecodeError, decode_source, lines_with_breaks
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -57,7 +56,6 @@ SNIPPETS = (
     "f'{", "b'", "0x", "1e", "...", "->", ":=", "lambda: (yield)", "*args", "**kw",
 )
 
-_LINE_WITH_END = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def seed_files() -> list[tuple[str, str]]:
@@ -231,10 +229,6 @@ def check_bytes(data: bytes) -> Outcome:
     return run_engine(text)
 
 
-def split_lines_keepends(text: str) -> list[str]:
-    return _LINE_WITH_END.findall(text)
-
-
 @dataclass
 class FixProblem:
     path: str
@@ -292,8 +286,8 @@ def _same_edits(a, b) -> bool:  # type: ignore[no-untyped-def]
 def outside_lines_changed(old: str, new: str, finding: Finding) -> list[str]:
     """Lines before the first edited line and after the last one must be byte-identical."""
     assert finding.fix is not None
-    old_lines = split_lines_keepends(old)
-    new_lines = split_lines_keepends(new)
+    old_lines = lines_with_breaks(old)
+    new_lines = lines_with_breaks(new)
     first = min(e.span.line for e in finding.fix.edits)
     last = max(e.span.end_line for e in finding.fix.edits)
     if old_lines[: first - 1] != new_lines[: first - 1]:

@@ -18,6 +18,14 @@ from pathlib import Path
 
 # The line terminators of Python source (and of LSP): the one split every module uses.
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A line with its break (the last line may have none), breaking only where LINE_BREAK does.
+_LINE_WITH_BREAK = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def lines_with_breaks(text: str) -> list[str]:
+    """`text`'s lines as the tokenizer (and LSP) count them, each with its line break:
+    only \\r\\n, \\r and \\n end a line (str.splitlines also breaks at \\f, \\v, \\x1c...)."""
+    return _LINE_WITH_BREAK.findall(text)
 
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
