@@ -10,7 +10,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite
 from nnlint.training import Training
 from nnlint.message import t, t_docs
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 
 @register

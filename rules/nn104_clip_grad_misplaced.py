@@ -12,7 +12,7 @@ from nnlint.semantic import CallSite, argument, dotted
 from nnlint.torchnames import CLIP_FUNCTIONS
 from nnlint.training import GradientEvent, Training, training
 from nnlint.message import t
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 
 @register

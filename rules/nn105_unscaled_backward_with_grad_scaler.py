@@ -11,7 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, dotted
 from nnlint.training import GradientEvent, Training, training
 from nnlint.message import t
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 
 @register

@@ -11,7 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, argument, subtree
 from nnlint.torchnames import DROPOUT_FUNCTIONS, OFF_BY_DEFAULT_DROPOUT_FUNCTIONS
 from nnlint.message import t, t_docs
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 
 @register

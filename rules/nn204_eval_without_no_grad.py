@@ -11,7 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_value, dotted
 from nnlint.training import Training, is_framework_class
 from nnlint.message import t, t_docs
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 _GRAD_FUNCTIONS = frozenset(
     {

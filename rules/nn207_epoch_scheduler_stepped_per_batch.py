@@ -12,7 +12,7 @@ from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_
 from nnlint.training import Training, training
 from nnlint.values import values
 from nnlint.message import t
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 # Schedulers whose size counts `step()` calls, with the argument that sets it.
 _SIZED = {"StepLR": (1, "step_size"), "MultiStepLR": (1, "milestones"), "CosineAnnealingLR": (1, "T_max")}

@@ -14,7 +14,7 @@ from nnlint.semantic import Scope, Semantic, argument, constant_value, dotted, k
 from nnlint.torchnames import is_optimizer_constructor
 from nnlint.values import Values
 from nnlint.message import t
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 _HINT = re.compile(r"pretrained|weights\s*=|hub\.load")
 # Anything that freezes parameters somewhere in the file: the rule then stays quiet.

@@ -13,7 +13,7 @@ from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic, dotted, keywor
 from nnlint.torchnames import is_optimizer_constructor
 from nnlint.training import Training, training
 from nnlint.message import t
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 _PARAMETER_METHODS = ("parameters", "named_parameters")
 

@@ -10,7 +10,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Scope, Semantic, argument, constant_value, dotted
 from nnlint.message import t, t_docs
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 _BIASED_LAYERS = {
     # class name -> positional index of `bias`

@@ -11,7 +11,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import Binding, CallSite, Scope, Semantic, constant_value, dotted
 from nnlint.message import t, t_docs
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 _RESHAPES = ("view", "reshape")
 _PASS_THROUGH = frozenset({"split", "chunk", "contiguous", "unbind", "tensor_split"})

@@ -12,7 +12,7 @@ from nnlint.semantic import CallSite, Scope, Semantic, argument, called_module, 
 from nnlint.torchnames import LOG_SOFTMAX_FUNCTIONS, LOG_SOFTMAX_MODULES, SOFTMAX_FUNCTIONS, SOFTMAX_MODULES
 from nnlint.values import DATALOADERS, LOGITS, Values, values
 from nnlint.message import t
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 # Tensor methods that keep the shape (the batch stays in dim 0).
 _SAME_SHAPE = frozenset({"float", "double", "half", "bfloat16", "to", "cpu", "cuda", "detach", "clone", "contiguous"})

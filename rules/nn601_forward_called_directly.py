@@ -12,7 +12,7 @@ from nnlint.semantic import CallSite, Semantic, dotted
 from nnlint.torchnames import is_module_constructor
 from nnlint.training import training
 from nnlint.message import t, t_docs
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 
 @register

@@ -11,7 +11,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, dotted
 from nnlint.values import DATALOADERS, values
 from nnlint.message import t
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 
 # Tensor methods that return a new tensor and leave the receiver as it was (their in-place
 # twins end in `_`): called as a bare statement, they do nothing.

@@ -13,7 +13,7 @@ from nnlint.bench import generate_script
 from nnlint.config import Settings
 from nnlint.engine import check_source
 from nnlint.project import ProjectIndex
-from nnlint.rules._calls import call_index
+from nnlint.calls import call_index
 from nnlint.semantic import Semantic
 from nnlint.torchnames import is_optimizer_constructor
 

@@ -1,6 +1,6 @@
-"""The call sites of a module grouped by what they call, for the rules that look for a few
-callee names or method names: a dictionary lookup instead of a pass over every call
-(`sem.calls`) with `sem.call_name` per rule.
+"""The call sites of a module grouped by what they call, for the analyses and rules that
+look for a few callee names or method names: a dictionary lookup instead of a pass over
+every call (`sem.calls`) with `sem.call_name` per question.
 
 Built once per module index through `Semantic.analysis` (kept and released with it)."""
 
