@@ -20,6 +20,7 @@ from nnlint.engine import SYNTAX_ERROR, check_source, safe_fixes
 from nnlint.findings import Finding
 from nnlint.incremental import IncrementalParser
 from nnlint.project import ProjectIndex
+from nnlint.reanalysis import LiveAnalysis
 
 from . import convert
 
@@ -51,7 +52,10 @@ def analyse_text(
         parsed = time.perf_counter()
         # Jedi's background thread holds off meanwhile (it would take half the GIL).
         with project.foreground() if project is not None else nullcontext():
-            result = check_source(text, path, settings, verify_fixes=False, project=project, tree=tree)
+            if live is not None:  # keeps the findings of the statements the edit cannot affect
+                result = live.analysis.check(text, path, settings, project, tree)
+            else:
+                result = check_source(text, path, settings, verify_fixes=False, project=project)
         if live is not None and tree is None and result.error is None and result.semantic is not None:
             live.remember(text, result.semantic.tree)  # parsed in full: the base for the next edit
     finally:
@@ -75,22 +79,28 @@ def analyse_text(
         # or for the GIL; the CPU the server's other threads used meanwhile tells which.
         worker = cpu_checked - cpu_start
         log.debug(
-            "analysed %s v%s: check %.1f ms (worker CPU %.1f ms, other threads' CPU %.1f ms; parse %.1f ms, %s), "
+            "analysed %s v%s: check %.1f ms (worker CPU %.1f ms, other threads' CPU %.1f ms; parse %.1f ms, %s; %s), "
             "to LSP %.1f ms, release %.1f ms",
             uri, version, (checked - start) * 1000, worker * 1000,
             (process_checked - process_start - worker) * 1000, (parsed - start) * 1000,
-            _describe_parse(parser, live, tree), (converted - checked) * 1000, (end - converted) * 1000,
+            _describe_parse(parser, live, tree), live.analysis.described if live is not None else "full analysis",
+            (converted - checked) * 1000, (end - converted) * 1000,
         )
     return findings, diagnostics, None, (end - start) * 1000, kept
 
 
 class LiveParser(IncrementalParser):
-    """The incremental parser of one buffer being edited, with the lock that gives it to
-    one analysis at a time."""
+    """The incremental parser of one buffer being edited, its last analysis (what the next
+    may keep, `nnlint.reanalysis`) and the lock that gives both to one analysis at a time."""
 
     def __init__(self, filename: str = "<unknown>") -> None:
         super().__init__(filename)
         self.lock = threading.Lock()
+        self.analysis = LiveAnalysis()
+
+    def forget(self) -> None:
+        super().forget()
+        self.analysis.forget()
 
 
 def _parse_live(parser: IncrementalParser, text: str) -> Any:

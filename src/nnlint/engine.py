@@ -237,6 +237,22 @@ def check_source(
             return CheckResult(source, [error], error)
         if project is not None and file_path is not None:
             project.remember(file_path, text, semantic)
+    findings, internal_errors = run_rules(source, tree, semantic, settings, rules)
+    if verify_fixes:
+        _verify_fixes(text, findings, settings, project)
+    return CheckResult(source, findings, None, semantic, internal_errors)
+
+
+def run_rules(
+    source: SourceFile,
+    tree: ast.Module,
+    semantic: Semantic,
+    settings: Settings,
+    rules: list[Rule] | None = None,
+) -> tuple[list[Finding], list[str]]:
+    """The rules over one analysed module: (findings with the configured severities, not
+    suppressed, sorted and deduplicated; the rules that crashed). `tree` may hold only some
+    of the statements of `source` (`nnlint.reanalysis` analyses the part an edit touched)."""
     ctx = Context(source, tree, semantic, settings)
     findings: list[Finding] = []
     internal_errors: list[str] = []
@@ -247,11 +263,12 @@ def check_source(
             # Code nested past the interpreter's limit, or a cycle the analysis did not break:
             # either way the rule's findings are missing, and the run says so.
             _log.warning("nnlint: rule %s gave up on %s: too deeply nested; its findings are skipped",
-                         rule.code, path)
+                         rule.code, source.path)
             internal_errors.append(f"{rule.code} (RecursionError: too deeply nested)")
             continue
         except Exception as exc:  # a rule's bug must not take down the file, the run or the server
-            _log.error("nnlint: internal error in rule %s on %s (%r); its findings are skipped", rule.code, path, exc)
+            _log.error("nnlint: internal error in rule %s on %s (%r); its findings are skipped",
+                       rule.code, source.path, exc)
             _log.debug("traceback of the failing rule", exc_info=True)
             internal_errors.append(f"{rule.code} ({type(exc).__name__}: {exc})")
             continue
@@ -261,10 +278,7 @@ def check_source(
     suppressions = parse_suppressions(source)
     findings = [f for f in findings if not suppressions.hides(f)]
     findings.sort(key=Finding.sort_key)
-    findings = _dedupe(findings)
-    if verify_fixes:
-        _verify_fixes(text, findings, settings, project)
-    return CheckResult(source, findings, None, semantic, internal_errors)
+    return _dedupe(findings), internal_errors
 
 
 BATCH_VERIFY_FROM = 4

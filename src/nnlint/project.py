@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
+from types import SimpleNamespace
 from typing import Callable, Iterable, Iterator
 
 from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic
@@ -192,12 +193,32 @@ class ProjectIndex:
         # is about to serve its first analyses (the editor opened a file).
         self._foreground = 0
         self._last_foreground = time.monotonic()
+        # Every change the index hears of (an editor buffer, a file on disk, an import
+        # resolution that landed), in all and per module: see `changes_elsewhere`.
+        self._changes = 0
+        self._changes_of: dict[Path, int] = {}
 
     # ----------------------------------------------------------- editor state
+    def changes_elsewhere(self, path: Path | None) -> int:
+        """How many changes the index has heard of outside the module at `path` (editor
+        buffers, files on disk, import resolutions that landed). While it stays the same,
+        what an analysis of `path` read from the rest of the project is unchanged, apart
+        from files that changed on disk unannounced (their versions tell)."""
+        with self._lock:
+            own = self._changes_of.get(self.real_path(path), 0) if path is not None else 0
+            return self._changes - own
+
+    def _changed(self, path: Path | None) -> None:
+        """Count a change (lock held); None: one that concerns every module."""
+        self._changes += 1
+        if path is not None:
+            self._changes_of[path] = self._changes_of.get(path, 0) + 1
+
     def set_overlay(self, path: Path, version: object, text: str) -> None:
         """Use an open editor buffer instead of the file on disk for `path`."""
         path = self.real_path(path)
         with self._lock:
+            self._changed(path)
             self._overlays[path] = (version, text)
             self._modules.pop(path, None)
             if self._same_words(path, text):
@@ -209,6 +230,7 @@ class ProjectIndex:
     def drop_overlay(self, path: Path) -> None:
         path = self.real_path(path)
         with self._lock:
+            self._changed(path)
             self._overlays.pop(path, None)
             self._modules.pop(path, None)
             self._forget_callers()
@@ -218,6 +240,7 @@ class ProjectIndex:
         with self._lock:
             self._real_paths.clear()  # a file or link appeared or went: ask the disk again
             path = self.real_path(path)
+            self._changed(None)  # every module's import resolutions are asked again
             self._modules.pop(path, None)
             self._resolved.clear()
             self._forget_callers()
@@ -229,6 +252,18 @@ class ProjectIndex:
         b.py's analysis was recorded as a dependency, so the edges are followed here."""
         target = self.real_path(path)
         return any(seen == target for seen, _version in self._dependency_closure(semantic))
+
+    def still_reads_as_before(self, dependencies: "dict[Path, object]", path: Path) -> bool:
+        """Whether an analysis of the module at `path` that read `dependencies` (module ->
+        version seen) would read the same now: every module it read, and those they read,
+        is at the version seen, and none of them read or imports the module at `path`
+        itself (whose text is the one being edited)."""
+        reader = SimpleNamespace(dependencies=dependencies)
+        if not self._fresh(reader) or self.depends_on(reader, path):  # type: ignore[arg-type]
+            return False
+        # A module that imports this one (a caller of its functions) read it through its
+        # own lookups, which its analysis does not record.
+        return not dependencies or self.real_path(path) not in self.import_closure(dependencies)[0]
 
     def _dependency_closure(self, semantic: "Semantic") -> "list[tuple[Path, object]]":
         """Every (module, version seen) `semantic` depends on, following the dependencies of
@@ -403,6 +438,7 @@ class ProjectIndex:
         with self._lock:
             self._resolved[key] = found
             self._pending.discard(module)
+            self._changed(None)
         if found is not None:
             for listener in list(self.listeners):
                 try:

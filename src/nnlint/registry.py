@@ -33,6 +33,13 @@ class Rule:
     enabled_by_default: ClassVar[bool] = True
     since: ClassVar[str] = "0.1.0"
     options: ClassVar[dict[str, object]] = {}
+    # Words whose mention anywhere in a module can change this rule's findings in statements
+    # that are not linked to it by names (see `nnlint.reanalysis`): a module-wide fact, such
+    # as "some call sets the epoch of a sampler this file cannot tell apart". An edit of a
+    # live buffer that reaches a statement mentioning one is analysed in full. Empty: the
+    # rule's findings in a statement follow from the statements linked to it by names and
+    # from the imports.
+    module_wide_words: ClassVar[frozenset[str]] = frozenset()
 
     def check(self, ctx: "Context") -> Iterable[Finding]:
         raise NotImplementedError
