@@ -140,6 +140,40 @@ def test_random_edits_of_real_files_find_what_a_full_analysis_finds(seed: int) -
     assert reused > checks // 4  # the comparison covers the reuse, not only full analyses
 
 
+def test_random_edits_in_a_project_find_what_a_full_analysis_finds() -> None:
+    """The same with a project index, as in the server: each edit is also the buffer's
+    overlay, and the project's other modules are read for imports and callers."""
+    roots = sorted(p for p in Path("/work/eco/work/trees").glob("*") if p.is_dir())[:6] or [ROOT / "examples"]
+    rng = random.Random(5)
+    checks = reused = 0
+    for root in roots:
+        project = ProjectIndex(root, use_jedi=False)
+        files = sorted(p for p in root.rglob("*.py") if 0 < p.stat().st_size < 40_000)
+        rng.shuffle(files)
+        for path in files[:6]:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if not parses(text):
+                continue
+            project.set_overlay(path, 0, text)
+            buffer = Buffer(text, str(path), project=project)
+            lines = text.splitlines(keepends=True)
+            for version in range(1, 9):
+                number = rng.randrange(len(lines))
+                line = mutate(lines[number], rng)
+                edited = lines[:number] + [line] + lines[number + 1:]
+                if line.count("\n") != lines[number].count("\n") or not parses("".join(edited)):
+                    continue
+                lines = edited
+                project.set_overlay(path, version, "".join(lines))
+                found = buffer.edit("".join(lines))
+                checks += 1
+                reused += buffer.reused
+                assert comparable(found) == comparable(buffer.full()), (path, number + 1, line, buffer.live.described)
+            project.drop_overlay(path)
+    assert checks > 20
+    assert reused > 0
+
+
 TWO_PARTS = textwrap.dedent(
     """\
     import torch
