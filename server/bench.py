@@ -66,6 +66,47 @@ def train_{i}(model, loader, optimizer, epochs=1):
 """
 
 
+TRAINER_HEADER = HEADER + """\
+
+class Trainer:
+    def __init__(self, model, loader, optimizer):
+        self.model = model
+        self.loader = loader
+        self.optimizer = optimizer
+"""
+
+TRAINER_METHOD = """\
+
+    def train_{i}(self, epochs=1):
+        self.model.train()
+        total = 0.0
+        for epoch in range(epochs):
+            for inputs, targets in self.loader:
+                self.optimizer.zero_grad()
+                outputs = self.model(inputs)
+                loss = F.cross_entropy(outputs, targets)
+                loss.backward()
+                self.optimizer.step()
+                total += loss.item()
+        return total
+"""
+
+
+def trainer_script(lines: int) -> str:
+    """A file of `lines` lines that is one class whose methods share its attributes: every
+    statement is linked to every other, so each edit is analysed in full (`training_script`
+    is made of independent parts, whose findings an edit mostly keeps)."""
+    parts = [TRAINER_HEADER]
+    count = TRAINER_HEADER.count("\n")
+    i = 0
+    while count < lines:
+        method = TRAINER_METHOD.format(i=i)
+        parts.append(method)
+        count += method.count("\n")
+        i += 1
+    return "".join(parts)
+
+
 def training_script(lines: int) -> str:
     parts = [HEADER]
     count = HEADER.count("\n")

@@ -64,71 +64,125 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 class StatementFacts:
     """How a top-level statement links to the others (see the module's docstring)."""
 
-    defines: frozenset[str]  # names it gives a meaning to: module level, methods, attributes
-    mentions: frozenset[str]  # every identifier in it, in strings too (`getattr(m, "name")`)
+    names: frozenset[str]  # module-level names it binds (a definition, an assignment, `global`)
+    attributes: frozenset[str]  # attributes it gives a meaning to: methods, class attributes, any assigned
+    mentions: frozenset[str]  # every name, keyword and word in a string it mentions
+    attribute_mentions: frozenset[str]  # every attribute it reads or writes, keyword and word in a string
     shared: bool  # an import: part of every analysed part
 
 
-_IMPORT = StatementFacts(frozenset(), frozenset(), True)
+_IMPORT = StatementFacts(frozenset(), frozenset(), frozenset(), frozenset(), True)
+_MODULE, _CLASS, _FUNCTION = 0, 1, 2  # where a binding lands
 
 
 def statement_facts(statement: ast.stmt) -> StatementFacts:
-    """The names `statement` defines and mentions. Over-approximate on purpose: a link too
-    many only makes a part bigger, a link missing would keep a stale finding."""
+    """The names and attributes `statement` gives a meaning to, and those it mentions.
+    Over-approximate on purpose: a link too many only makes a part bigger, a link missing
+    would keep a stale finding. Locals of functions (their parameters and assignments) are
+    nobody else's business; a class's own names are attributes (`self.fc`, `Model.forward`)."""
     if isinstance(statement, (ast.Import, ast.ImportFrom)):
         return _IMPORT
-    defines: set[str] = set()
+    names: set[str] = set()
+    attributes: set[str] = set()
     mentions: set[str] = set()
-    # A module-level function's own names are its locals; a class's and a compound
-    # statement's (if, for, try, with at module level) names are module or class level.
-    local = isinstance(statement, _FUNCTIONS)
-    if local:
-        defines.add(statement.name)  # type: ignore[attr-defined]
-    for node in ast.walk(statement):
+    attribute_mentions: set[str] = set()
+
+    def bind(name: str, where: int) -> None:
+        mentions.add(name)
+        if where == _MODULE:
+            names.add(name)
+        elif where == _CLASS:
+            attributes.add(name)
+
+    stack: list[tuple[ast.AST, int]] = [(statement, _MODULE)]
+    while stack:
+        node, where = stack.pop()
         kind = type(node)
         if kind is ast.Name:
-            mentions.add(node.id)  # type: ignore[attr-defined]
-            if not local and type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
-                defines.add(node.id)  # type: ignore[attr-defined]
-        elif kind is ast.Attribute:
-            mentions.add(node.attr)  # type: ignore[attr-defined]
+            if type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
+                mentions.add(node.id)  # type: ignore[attr-defined]
+            else:
+                bind(node.id, where)  # type: ignore[attr-defined]
+            continue
+        if kind is ast.Attribute:
+            value = node.value  # type: ignore[attr-defined]
             if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
-                defines.add(node.attr)  # type: ignore[attr-defined]
-        elif kind is ast.Constant:
+                attributes.add(node.attr)  # type: ignore[attr-defined]
+            # `self.fc` and `super().__init__()` reach the class and its bases, which the
+            # class names anyway (and its subclasses name it); any other receiver may be
+            # an instance of any class of the file.
+            if not _own_receiver(value):
+                attribute_mentions.add(node.attr)  # type: ignore[attr-defined]
+            stack.append((value, where))
+            continue
+        if kind in _DEFINITIONS:
+            bind(node.name, where)  # type: ignore[attr-defined]
+            inner = _CLASS if kind is ast.ClassDef else _FUNCTION
+            # decorators, bases, defaults and annotations run where the definition is;
+            # counted in the body's scope, which only binds less (walrus in a default)
+            stack.extend((child, where) for child in node.decorator_list)  # type: ignore[attr-defined]
+            for field, value in ast.iter_fields(node):
+                if field in ("body", "decorator_list", "name"):
+                    continue
+                _push(stack, value, where if kind is ast.ClassDef else _FUNCTION)
+            stack.extend((child, inner) for child in node.body)  # type: ignore[attr-defined]
+            continue
+        if kind is ast.Lambda:
+            _push(stack, list(ast.iter_child_nodes(node)), _FUNCTION)
+            continue
+        # (a comprehension's variables are its own, but `:=` in it binds where it is: its
+        # names count as the enclosing scope's, which only links more)
+        if kind is ast.Constant:
             if type(node.value) is str:  # type: ignore[attr-defined]
-                mentions.update(_WORD.findall(node.value))  # type: ignore[attr-defined]
-        elif kind is ast.alias:
+                words = _WORD.findall(node.value)  # type: ignore[attr-defined]
+                mentions.update(words)
+                attribute_mentions.update(words)
+            continue
+        if kind is ast.alias:
             mentions.update(_WORD.findall(node.name))  # type: ignore[attr-defined]
-            bound = node.asname or node.name.split(".")[0]  # type: ignore[attr-defined]
-            mentions.add(bound)
-            if not local:
-                defines.add(bound)
-        elif kind is ast.ImportFrom:
+            bind(node.asname or node.name.split(".")[0], where)  # type: ignore[attr-defined]
+            continue
+        if kind is ast.ImportFrom:
             mentions.update(_WORD.findall(node.module or ""))  # type: ignore[attr-defined]
         elif kind is ast.Global:
-            defines.update(node.names)  # type: ignore[attr-defined]
-            mentions.update(node.names)  # type: ignore[attr-defined]
+            for name in node.names:  # type: ignore[attr-defined]
+                bind(name, _MODULE)
         elif kind is ast.Nonlocal:
             mentions.update(node.names)  # type: ignore[attr-defined]
+        elif kind is ast.keyword:
+            if node.arg:  # type: ignore[attr-defined]
+                attribute_mentions.add(node.arg)  # type: ignore[attr-defined]
         else:
-            # definitions (`name`), keyword arguments and parameters (`arg`), exception and
-            # match captures (`name`, `rest`), type parameters (`name`)
-            for field in ("name", "arg", "rest"):
+            # exception and match captures (`name`, `rest`), type parameters (`name`)
+            for field in ("name", "rest"):
                 value = getattr(node, field, None)
                 if type(value) is str:
-                    mentions.add(value)
-                    if field != "arg" and (not local or kind in _DEFINITIONS and node is not statement):
-                        # a class's methods, a compound statement's definitions; in a
-                        # function, a nested definition is local but counted anyway
-                        # (closures returned and called elsewhere keep their name)
-                        defines.add(value)
-    return StatementFacts(frozenset(defines), frozenset(mentions), False)
+                    bind(value, where)
+        _push(stack, list(ast.iter_child_nodes(node)), where)
+    return StatementFacts(
+        frozenset(names), frozenset(attributes), frozenset(mentions), frozenset(attribute_mentions), False
+    )
+
+
+def _own_receiver(value: ast.expr) -> bool:
+    kind = type(value)
+    if kind is ast.Name:
+        return value.id in ("self", "cls")  # type: ignore[attr-defined]
+    return kind is ast.Call and type(value.func) is ast.Name and value.func.id == "super"  # type: ignore[attr-defined]
+
+
+def _push(stack: list[tuple[ast.AST, int]], value: object, where: int) -> None:
+    if isinstance(value, ast.AST):
+        stack.append((value, where))
+    elif isinstance(value, list):
+        stack.extend((item, where) for item in value if isinstance(item, ast.AST))
 
 
 def components(facts: list[StatementFacts]) -> list[int]:
     """The component of each statement (its smallest linked statement's index; -1 for an
-    import): statements are linked when one mentions a name the other defines, or both
-    define it."""
+    import). Two statements are linked when one mentions a module-level name the other
+    binds (as a name, or as an attribute of the module), reads or writes an attribute the
+    other gives a meaning to, or both bind the same module-level name."""
     parent = list(range(len(facts)))
 
     def find(item: int) -> int:
@@ -142,18 +196,27 @@ def components(facts: list[StatementFacts]) -> list[int]:
         if a != b:
             parent[max(a, b)] = min(a, b)
 
-    definer: dict[str, int] = {}
+    binder: dict[str, int] = {}
+    givers: dict[str, list[int]] = {}
     for index, fact in enumerate(facts):
-        for name in fact.defines:
-            first = definer.setdefault(name, index)
+        for name in fact.names:
+            first = binder.setdefault(name, index)
             if first != index:
                 union(first, index)
+        for name in fact.attributes:
+            givers.setdefault(name, []).append(index)
     for index, fact in enumerate(facts):
         if fact.shared:
             continue
         for name in fact.mentions:
-            other = definer.get(name)
-            if other is not None and other != index:
+            other = binder.get(name)
+            if other is not None:
+                union(other, index)
+        for name in fact.attribute_mentions:
+            other = binder.get(name)  # `module.helper`, `sys.modules[__name__].helper`
+            if other is not None:
+                union(other, index)
+            for other in givers.get(name, ()):
                 union(other, index)
     return [-1 if fact.shared else find(index) for index, fact in enumerate(facts)]
 
@@ -164,17 +227,16 @@ class _Analysis:
 
     lines: list[str]
     body: list[ast.stmt]
-    facts: list[StatementFacts]
-    components: list[int]
     findings: list[Finding]
     dependencies: dict
     path: str
     settings: Settings
     project: "ProjectIndex | None"
     project_changes: int
+    components: list[int] | None = None  # computed when an edit first needs them
     # names an edit must not reach for a part to be analysed alone: the rules' module-wide
     # words, and the names imported from the project's other modules
-    guarded: frozenset[str]
+    guarded: frozenset[str] | None = None
 
 
 class LiveAnalysis:
@@ -184,10 +246,15 @@ class LiveAnalysis:
 
     def __init__(self) -> None:
         self._last: _Analysis | None = None
+        # Each statement's facts, by node (kept with it: an id is not reused meanwhile),
+        # computed when an edit first needs them (an edit inside a statement that is most
+        # of the file never does), for the statements of the last analysis.
+        self._facts: dict[int, tuple[ast.stmt, StatementFacts]] = {}
         self.described = ""  # what the last check did (for the server's debug log)
 
     def forget(self) -> None:
         self._last = None
+        self._facts = {}
 
     def check(
         self,
@@ -202,24 +269,33 @@ class LiveAnalysis:
         given, is `ast.parse(text)` sharing the unchanged statements' nodes with the tree
         of the last check (`IncrementalParser`)."""
         lines = lines_with_breaks(text)
-        facts = self._facts(tree) if tree is not None else None
         result = None
-        if tree is not None and facts is not None:
+        self.described = "full analysis"
+        if tree is not None:
             try:
-                result = self._reanalyse(text, lines, path, settings, project, tree, facts)
+                result = self._reanalyse(text, lines, path, settings, project, tree)
             except Exception:  # noqa: BLE001 - a bug here must cost time, not findings
                 _log.exception("nnlint: re-analysing part of %s failed; analysing it in full", path)
                 self._last = None
         if result is None:
             result = check_source(text, path, settings, verify_fixes=False, project=project, tree=tree)
-            self._remember_full(result, lines, path, settings, project, facts)
+            self._remember_full(result, lines, path, settings, project)
         return result
 
     # ------------------------------------------------------------------ helpers
-    def _facts(self, tree: ast.Module) -> list[StatementFacts]:
-        last = self._last
-        known = {id(s): f for s, f in zip(last.body, last.facts)} if last is not None else {}
-        return [known.get(id(statement)) or statement_facts(statement) for statement in tree.body]
+    def _facts_of(self, statements: list[ast.stmt]) -> list[StatementFacts]:
+        found = []
+        cache = self._facts
+        for statement in statements:
+            known = cache.get(id(statement))
+            if known is None:
+                known = cache[id(statement)] = (statement, statement_facts(statement))
+            found.append(known[1])
+        return found
+
+    def _keep_facts_of(self, body: list[ast.stmt]) -> None:
+        ids = {id(statement) for statement in body}
+        self._facts = {key: value for key, value in self._facts.items() if key in ids}
 
     def _remember_full(
         self,
@@ -228,7 +304,6 @@ class LiveAnalysis:
         path: str,
         settings: Settings,
         project: "ProjectIndex | None",
-        facts: list[StatementFacts] | None,
     ) -> None:
         semantic = result.semantic
         if result.error is not None or result.internal_errors or semantic is None:
@@ -236,14 +311,11 @@ class LiveAnalysis:
             self.described = "full analysis (nothing kept)"
             return
         tree = semantic.tree
-        if facts is None or len(facts) != len(tree.body):
-            facts = self._facts(tree)
+        self._keep_facts_of(tree.body)
         self._last = _Analysis(
-            lines, list(tree.body), facts, components(facts), [_copy(f) for f in result.findings],
-            dict(semantic.dependencies), path, settings, project, _changes(project, path),
-            _guarded(tree, settings, project, path),
+            lines, list(tree.body), [_copy(f) for f in result.findings], dict(semantic.dependencies), path,
+            settings, project, _changes(project, path),
         )
-        self.described = self.described if self.described.startswith("full") else "full analysis"
 
     def _reanalyse(
         self,
@@ -253,12 +325,10 @@ class LiveAnalysis:
         settings: Settings,
         project: "ProjectIndex | None",
         tree: ast.Module,
-        facts: list[StatementFacts],
     ) -> CheckResult | None:
         """The check from a part of the module and the last findings; None when not
         shown equal to a full analysis (the caller then analyses in full)."""
         last = self._last
-        self.described = "full analysis"
         if last is None:
             return None
         if (last.path != path or last.project is not project or last.settings != settings
@@ -272,15 +342,29 @@ class LiveAnalysis:
         if changed_new is None:
             self.described = "full analysis: an import changed"
             return None
+        imports = (ast.Import, ast.ImportFrom)
+        total = sum(_last_line(s) - _first_line(s) + 1 for s in tree.body if not isinstance(s, imports))
+        edited = sum(_last_line(tree.body[i]) - _first_line(tree.body[i]) + 1 for i in changed_new)
+        if edited > MAX_SHARE * max(total, 1):
+            self.described = f"full analysis: the edited statements are {edited} of {total} lines"
+            return None
+        facts = self._facts_of(tree.body)
         comps = components(facts)
+        if last.components is None:
+            last.components = components(self._facts_of(last.body))
         redo = _part(last, comps, changed_new, same)
         redo_lines = sum(_last_line(s) - _first_line(s) + 1 for i, s in enumerate(tree.body) if i in redo)
-        total = sum(_last_line(s) - _first_line(s) + 1 for s, f in zip(tree.body, facts) if not f.shared)
         if redo_lines > MAX_SHARE * max(total, 1):
             self.described = f"full analysis: the edit reaches {redo_lines} of {total} lines"
             return None
+        if last.guarded is None:
+            last.guarded = _guarded(tree, settings, project, path)
         old_part = _old_indices(last, redo, same)
-        reached = set().union(*(facts[i].mentions for i in redo), *(last.facts[j].mentions for j in old_part))
+        old_facts = self._facts_of(last.body)
+        reached = set().union(
+            *(facts[i].mentions | facts[i].attribute_mentions for i in redo),
+            *(old_facts[j].mentions | old_facts[j].attribute_mentions for j in old_part),
+        )
         if "" in last.guarded or not last.guarded.isdisjoint(reached):
             word = min(last.guarded & reached) if "" not in last.guarded else "*"
             self.described = f"full analysis: the edit reaches `{word}`, which matters module-wide or comes from another module"
@@ -325,9 +409,10 @@ class LiveAnalysis:
         findings = [_copy(f) for f in kept] + found
         findings.sort(key=Finding.sort_key)
         semantic.dependencies = dependencies
+        self._keep_facts_of(tree.body)
         self._last = _Analysis(
-            lines, list(tree.body), facts, comps, [_copy(f) for f in findings], dependencies,
-            path, settings, project, last.project_changes, last.guarded,
+            lines, list(tree.body), [_copy(f) for f in findings], dependencies, path, settings, project,
+            last.project_changes, comps, last.guarded,
         )
         self.described = f"{len(redo)} of {len(tree.body)} statements analysed again ({redo_lines} of {total} lines)"
         return CheckResult(source, findings, None, semantic, [])
@@ -436,10 +521,11 @@ def _part(last: _Analysis, comps: list[int], changed: list[int], same: dict[int,
     the changed statements, and of the unchanged ones that were linked to a changed
     statement before the edit."""
     unchanged_old = set(same.values())
-    touched_old = {last.components[j] for j in range(len(last.body)) if j not in unchanged_old}
+    old_components = last.components or []
+    touched_old = {old_components[j] for j in range(len(last.body)) if j not in unchanged_old}
     touched_old.discard(-1)
     roots = {comps[i] for i in changed}
-    roots.update(comps[i] for i, j in same.items() if last.components[j] in touched_old)
+    roots.update(comps[i] for i, j in same.items() if old_components[j] in touched_old)
     roots.discard(-1)
     return {i for i, root in enumerate(comps) if root in roots}
 
