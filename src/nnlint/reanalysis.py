@@ -72,7 +72,7 @@ class StatementFacts:
 
 
 _IMPORT = StatementFacts(frozenset(), frozenset(), frozenset(), frozenset(), True)
-_MODULE, _CLASS, _FUNCTION = 0, 1, 2  # where a binding lands
+_MODULE, _CLASS, _FUNCTION, _METHOD = 0, 1, 2, 3  # where a binding lands (a method's: nowhere)
 
 
 def statement_facts(statement: ast.stmt) -> StatementFacts:
@@ -108,27 +108,24 @@ def statement_facts(statement: ast.stmt) -> StatementFacts:
             value = node.value  # type: ignore[attr-defined]
             if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
                 attributes.add(node.attr)  # type: ignore[attr-defined]
-            # `self.fc` and `super().__init__()` reach the class and its bases, which the
-            # class names anyway (and its subclasses name it); any other receiver may be
-            # an instance of any class of the file.
-            if not _own_receiver(value):
+            # In a class, `self.fc` and `super().__init__()` reach the class and its bases,
+            # which the class names anyway (and its subclasses name it); any other receiver
+            # (and `self` of a module-level function) may be an instance of any class.
+            if where not in (_CLASS, _METHOD) or not _own_receiver(value):
                 attribute_mentions.add(node.attr)  # type: ignore[attr-defined]
             stack.append((value, where))
             continue
         if kind in _DEFINITIONS:
             bind(node.name, where)  # type: ignore[attr-defined]
-            inner = _CLASS if kind is ast.ClassDef else _FUNCTION
-            # decorators, bases, defaults and annotations run where the definition is;
-            # counted in the body's scope, which only binds less (walrus in a default)
-            stack.extend((child, where) for child in node.decorator_list)  # type: ignore[attr-defined]
+            inner = _CLASS if kind is ast.ClassDef else _METHOD if where in (_CLASS, _METHOD) else _FUNCTION
+            # decorators, bases, defaults and annotations run where the definition is
             for field, value in ast.iter_fields(node):
-                if field in ("body", "decorator_list", "name"):
-                    continue
-                _push(stack, value, where if kind is ast.ClassDef else _FUNCTION)
+                if field not in ("body", "name"):
+                    _push(stack, value, where)
             stack.extend((child, inner) for child in node.body)  # type: ignore[attr-defined]
             continue
         if kind is ast.Lambda:
-            _push(stack, list(ast.iter_child_nodes(node)), _FUNCTION)
+            _push(stack, list(ast.iter_child_nodes(node)), _METHOD if where in (_CLASS, _METHOD) else _FUNCTION)
             continue
         # (a comprehension's variables are its own, but `:=` in it binds where it is: its
         # names count as the enclosing scope's, which only links more)
