@@ -266,17 +266,19 @@ class LiveAnalysis:
         given, is `ast.parse(text)` sharing the unchanged statements' nodes with the tree
         of the last check (`IncrementalParser`)."""
         lines = lines_with_breaks(text)
+        # counted before analysing: a change heard of meanwhile must make the next check full
+        changes = _changes(project, path)
         result = None
         self.described = "full analysis"
         if tree is not None:
             try:
-                result = self._reanalyse(text, lines, path, settings, project, tree)
+                result = self._reanalyse(text, lines, path, settings, project, tree, changes)
             except Exception:  # noqa: BLE001 - a bug here must cost time, not findings
                 _log.exception("nnlint: re-analysing part of %s failed; analysing it in full", path)
                 self._last = None
         if result is None:
             result = check_source(text, path, settings, verify_fixes=False, project=project, tree=tree)
-            self._remember_full(result, lines, path, settings, project)
+            self._remember_full(result, lines, path, settings, project, changes)
         return result
 
     # ------------------------------------------------------------------ helpers
@@ -301,6 +303,7 @@ class LiveAnalysis:
         path: str,
         settings: Settings,
         project: "ProjectIndex | None",
+        changes: int,
     ) -> None:
         semantic = result.semantic
         if result.error is not None or result.internal_errors or semantic is None:
@@ -311,7 +314,7 @@ class LiveAnalysis:
         self._keep_facts_of(tree.body)
         self._last = _Analysis(
             lines, list(tree.body), [_copy(f) for f in result.findings], dict(semantic.dependencies), path,
-            settings, project, _changes(project, path),
+            settings, project, changes,
         )
 
     def _reanalyse(
@@ -322,6 +325,7 @@ class LiveAnalysis:
         settings: Settings,
         project: "ProjectIndex | None",
         tree: ast.Module,
+        changes: int,
     ) -> CheckResult | None:
         """The check from a part of the module and the last findings; None when not
         shown equal to a full analysis (the caller then analyses in full)."""
@@ -329,7 +333,7 @@ class LiveAnalysis:
         if last is None:
             return None
         if (last.path != path or last.project is not project or last.settings != settings
-                or len(lines) != len(last.lines) or _changes(project, path) != last.project_changes):
+                or len(lines) != len(last.lines) or changes != last.project_changes):
             self.described = "full analysis: not comparable with the last one"
             return None
         if _suppression_edited(last.lines, lines):
