@@ -1,0 +1,85 @@
+"""Module-wide facts of the gradient and train/eval rules (NN1xx, NN2xx) and of the shared
+training analyses, each shown by a pair of files: an edit of one line in a statement not
+linked by names to the finding it changes. A live buffer's re-analysis
+(`nnlint.reanalysis`) must give what a full analysis gives; the rules' `module_wide_words`
+are what make it analyse such an edit in full. Each pair is also checked to change the full
+analysis's findings, so that it tests something."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import nnlint.reanalysis as reanalysis
+from nnlint.config import Settings
+from nnlint.engine import check_source
+from nnlint.incremental import IncrementalParser
+from nnlint.reanalysis import LiveAnalysis
+from nnlint.registry import load_rules
+
+load_rules()
+
+
+def _comparable(findings: list) -> list:
+    return [(f.code, f.message, f.severity, f.span, tuple(f.related), f.fix) for f in findings]
+
+
+def _full(text: str, settings: Settings) -> list:
+    return _comparable(check_source(text, "x.py", settings, verify_fixes=False).findings)
+
+
+def _live_after_edit(before: str, after: str, settings: Settings) -> list:
+    parser, live = IncrementalParser("x.py"), LiveAnalysis()
+    first = live.check(before, "x.py", settings)
+    parser.remember(before, first.semantic.tree)
+    return _comparable(live.check(after, "x.py", settings, None, parser.parse(after)).findings)
+
+
+def _pair(before: str, old: str, new: str) -> tuple[str, str]:
+    before = textwrap.dedent(before)
+    assert before.count(old) == 1, old
+    after = before.replace(old, new)
+    assert after.count("\n") == before.count("\n")
+    return before, after
+
+
+def _check(monkeypatch: pytest.MonkeyPatch, code: str, before: str, after: str) -> None:
+    """Only the rule under test runs: the words another rule declares do not hide a word
+    this one misses."""
+    # reuse even on files this small (as /work/eco/s6/reuse_check.py does)
+    monkeypatch.setattr(reanalysis, "MAX_SHARE", 1.0)
+    settings = Settings(select=(code,))
+    full = _full(after, settings)
+    assert full != _full(before, settings), "the edit must change the findings, or the pair tests nothing"
+    assert _live_after_edit(before, after, settings) == full
+
+
+# ------------------------------------------------------------------ the pairs
+PAIRS: dict[str, tuple[str, str, str]] = {}  # name -> (rule, before, after)
+
+# NN201: `Training.module_only_use` proves `model` a module from a `model.parameters()` in
+# another function (`count`, linked to `evaluate` by no name): the severity changes (hint ->
+# information).
+PAIRS["nn201_model_proven_elsewhere"] = "NN201", *_pair('''
+    import torch
+
+
+    def evaluate(model, loader):
+        correct = 0
+        with torch.no_grad():
+            for x, y in loader:
+                correct += (model(x).argmax(1) == y).sum().item()
+        return correct
+
+
+    def count(model):
+        total = 0
+        return total
+    ''', "    total = 0", "    total = sum(p.numel() for p in model.parameters())")
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_live_analysis_equals_full_analysis(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, before, after = PAIRS[name]
+    _check(monkeypatch, code, before, after)
