@@ -78,6 +78,65 @@ PAIRS["nn201_model_proven_elsewhere"] = "NN201", *_pair('''
         return total
     ''', "    total = 0", "    total = sum(p.numel() for p in model.parameters())")
 
+# NN202: the same proof decides whether `net(x)` is the model's forward pass (`net` is a
+# parameter whose eval() happens in a helper, so nothing in `fit` proves it) and the severity.
+PAIRS["nn202_model_proven_elsewhere"] = "NN202", *_pair('''
+    import torch
+
+
+    def freeze(m):
+        m.eval()
+
+
+    def fit(net, loader, opt):
+        for epoch in range(3):
+            for x, y in loader:
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(net(x), y).backward()
+                opt.step()
+            freeze(net)
+
+
+    def count(net):
+        total = 0
+        return total
+    ''', "    total = 0", "    total = len(list(net.parameters()))")
+
+# NN205: `net.eval` without a call is proven a module's method (warning with a fix) by a
+# `net.parameters()` in an unlinked function, else it is an information without a fix.
+PAIRS["nn205_model_proven_elsewhere"] = "NN205", *_pair('''
+    import torch
+
+
+    def evaluate(net, loader):
+        net.eval
+        with torch.no_grad():
+            return [net(x) for x, _ in loader]
+
+
+    def count(net):
+        total = 0
+        return total
+    ''', "    total = 0", "    total = len(list(net.parameters()))")
+
+# NN204: `_eligible_scope` reads every module-level call: a `torch.set_grad_enabled(False)`
+# statement anywhere at module level silences the rule everywhere.
+PAIRS["nn204_set_grad_enabled_at_module_level"] = "NN204", *_pair('''
+    import torch
+    import torch.nn as nn
+
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(10):
+        opt.zero_grad()
+        model(torch.randn(2, 4)).sum().backward()
+        opt.step()
+    model.eval()
+    print(model(torch.randn(2, 4)))
+
+    print("done")
+    ''', 'print("done")', "torch.set_grad_enabled(False)")
+
 
 @pytest.mark.parametrize("name", sorted(PAIRS))
 def test_live_analysis_equals_full_analysis(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
