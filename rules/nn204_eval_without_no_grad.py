@@ -88,6 +88,9 @@ class EvalWithoutNoGrad(Rule):
     severity = Severity.INFORMATION
     summary = "Evaluation after model.eval() without torch.no_grad() builds graphs nobody uses"
     fix_title = "Disable gradients with torch.no_grad()"
+    # `_eligible_scope`: a module-level `torch.set_grad_enabled(False)` anywhere silences
+    # the rule in every function of the module.
+    module_wide_words = frozenset({"set_grad_enabled"})
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic

@@ -193,7 +193,7 @@ TWO_PARTS = textwrap.dedent(
 
     def fit(loader, epochs=1):
         net = Net()
-        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        opt = torch.optim.SGD(net.state_dict().values(), lr=0.1)
         for x, y in loader:
             loss = F.cross_entropy(net(x), y)
             loss.backward()

@@ -787,6 +787,11 @@ _MODULE_ONLY_METHODS = frozenset(
     {"eval", "train", "parameters", "named_parameters", "modules", "children", "named_modules",
      "requires_grad_", "named_children", "register_forward_hook"}
 )
+# One call of these on a name anywhere in the module proves that every object of that name
+# is a module (`module_only_use` is keyed by the name as written, not by its binding), also
+# in statements not linked to that call by names (see `nnlint.reanalysis`): a rule whose
+# findings or severities follow from that proof declares these as its `module_wide_words`.
+MODEL_PROOF_WORDS = _MODULE_ONLY_METHODS
 
 # Methods that run the module's forward pass (generation runs it step by step).
 _FORWARD_METHODS = frozenset({"forward", "__call__", "generate"})
