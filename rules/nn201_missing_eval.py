@@ -11,7 +11,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic
 from nnlint.torchnames import is_module_constructor
-from nnlint.training import MODEL_PROOF_WORDS, Training, in_lightning_eval_hook, mode_before, name_expr
+from nnlint.training import Training, in_lightning_eval_hook, mode_before, name_expr
 from nnlint.vocabulary import is_eval_role_name
 from nnlint.message import t, t_docs
 
@@ -81,10 +81,6 @@ class MissingEval(Rule):
     severity = Severity.WARNING
     summary = "Evaluation runs the model while it may still be in training mode (no model.eval())"
     fix_title = "Insert {model}.eval()"
-    # `train.first_model_call` and `train.mode_claim` ask `is_proven_model`, whose
-    # `module_only_use` takes one `x.parameters()` (`x.eval()`, ...) anywhere in the module
-    # as proof that every `x` is a module: whether the model is found, and the severity.
-    module_wide_words = MODEL_PROOF_WORDS
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic

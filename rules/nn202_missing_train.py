@@ -9,7 +9,7 @@ from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic, dotted
-from nnlint.training import MODEL_PROOF_WORDS, Training, mode_events
+from nnlint.training import Training, mode_events
 from nnlint.message import t, t_docs
 
 
@@ -64,10 +64,6 @@ class MissingTrain(Rule):
     severity = Severity.WARNING
     summary = "Model stays in eval mode for the next training iterations (model.train() not restored)"
     fix_title = "Insert {model}.train() at the top of the loop"
-    # `train.first_model_call` and `train.mode_claim` ask `is_proven_model`, whose
-    # `module_only_use` takes one `x.parameters()` (`x.eval()`, ...) anywhere in the module
-    # as proof that every `x` is a module: whether the model is found, and the severity.
-    module_wide_words = MODEL_PROOF_WORDS
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic

@@ -9,7 +9,7 @@ from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import Scope, dotted
-from nnlint.training import MODEL_PROOF_WORDS, training
+from nnlint.training import training
 from nnlint.values import values
 from nnlint.message import Message, t, t_docs
 
@@ -63,9 +63,6 @@ class MethodNotCalled(Rule):
     severity = Severity.WARNING
     summary = "model.eval / optimizer.step / loss.backward without () does nothing"
     fix_title = "Call it: add ()"
-    # `_kind` asks `proven_kind`, whose `module_only_use` takes one `x.parameters()`
-    # (`x.eval()`, ...) anywhere in the module as proof that every `x` is a module.
-    module_wide_words = MODEL_PROOF_WORDS
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic

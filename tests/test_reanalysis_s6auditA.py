@@ -151,8 +151,8 @@ def test_live_analysis_equals_full_analysis(name: str, monkeypatch: pytest.Monke
 # code) reads all of them in order: mode switches and training before an evaluation
 # (`mode_before`, `_trains_between`), a `zero_grad()` once before the loop
 # (`_cleared_before`). No word of one rule expresses this (any backward(), step() or helper
-# call can be the statement that matters). Expected to fail until the scheme links such
-# statements; strict, so that the fix shows here.
+# call can be the statement that matters): the scheme links every statement using a name
+# imported from what may not be a library (`_import_facts`).
 GAPS: dict[str, tuple[str, str, str]] = {}
 
 GAPS["nn201_training_added_between_switch_and_evaluation"] = "NN201", *_pair('''
@@ -178,7 +178,6 @@ GAPS["nn101_clear_added_before_the_loop"] = "NN101", *_pair('''
     ''', 'print("start")', "opt.zero_grad()")
 
 
-@pytest.mark.xfail(strict=True, reason="top-level statements sharing an imported name are not linked")
 @pytest.mark.parametrize("name", sorted(GAPS))
 def test_module_scope_statements_sharing_an_imported_name(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     code, before, after = GAPS[name]
@@ -186,13 +185,12 @@ def test_module_scope_statements_sharing_an_imported_name(name: str, monkeypatch
 
 
 # --------------------------------------- a module-wide word outside the analysed part
-# `LiveAnalysis` looks for the rules' module-wide words only in the statements it analyses
-# again (old and new versions). A word in a statement it keeps matters as much: the part,
-# analysed alone, no longer sees the fact (one `set_epoch` elsewhere, one `net.parameters()`
-# elsewhere), and reports what a full analysis does not (or at another severity). These
-# edits reach no word at all. Expected to fail until the scheme handles a word anywhere in
-# the module (e.g. a full analysis whenever one is mentioned, or the statements mentioning
-# one analysed with every part); strict, so that the fix shows here.
+# A module-wide word in a statement the re-analysis would keep matters as much as one in
+# the statements it analyses again: the part, analysed alone, would no longer see the fact
+# (one `set_epoch` elsewhere, one `net.parameters()` elsewhere) and report what a full
+# analysis does not (or at another severity). These edits reach no word at all: a rule's
+# word anywhere in the module sends it to a full analysis, and a model proof links every
+# statement using the proven name.
 ELSEWHERE: dict[str, tuple[str, str, str]] = {}
 
 ELSEWHERE["nn206_set_epoch_in_a_kept_statement"] = "NN206", *_pair('''
@@ -244,7 +242,6 @@ def _check_same_findings(monkeypatch: pytest.MonkeyPatch, code: str, before: str
     assert _live_after_edit(before, after, settings) == full
 
 
-@pytest.mark.xfail(strict=True, reason="module-wide words are looked for only in the re-analysed part")
 @pytest.mark.parametrize("name", sorted(ELSEWHERE))
 def test_module_wide_word_in_a_kept_statement(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     code, before, after = ELSEWHERE[name]

@@ -5,12 +5,16 @@ Why a part can be analysed alone. The analysis of a module connects its top-leve
 statements through names only: a call reaches a function by its name, a value comes from
 a module-level binding by its name, a method or attribute is found by its name on a class
 of the file, and a helper's parameter gets its value from the calls that name the helper.
-So two top-level statements are *linked* when one mentions an identifier the other gives a
-meaning to (a module-level name, a method, a class attribute, any attribute assigned), or
-both give a meaning to the same one. Imports are shared context: they give meaning to no
-statement in particular (every analysed part includes all of them). The findings located in
-the statements of one group of linked statements (a component) do not depend on the
-statements of another group, apart from the imports.
+So two top-level statements are *linked* when one mentions a name the other binds at module
+level, or an attribute the other gives a meaning to (a method, a class attribute, any
+attribute assigned), or both bind the same name. Two facts the analysis keys by spelling
+link more: a name imported from what may not be a library (`from setup import model`)
+links every statement using it (the module's top-level code is read in order), and so does
+a name proven a module by `x.eval()`, `x.parameters()`, ... (`Training.module_only_use`).
+Imports are shared context (every analysed part includes all of them). The findings located
+in the statements of one group of linked statements (a component) do not depend on the
+statements of another group, apart from the imports and from the rules' module-wide facts,
+which each rule declares as words (`Rule.module_wide_words`).
 
 After an edit that changed some top-level statements but not the number of lines, the
 components of the changed statements (before and after the edit, since an edit can also
@@ -21,9 +25,11 @@ not used (a full analysis runs instead) whenever that cannot be shown cheaply:
 
 - the number of lines changed (positions after the edit would move, and messages name lines);
 - an import changed; a changed line can hold a suppression comment (`nnlint`, `noqa`);
+- the module mentions a rule's module-wide word anywhere (before or after the edit);
 - the settings, or anything the project index heard of in other modules, changed, or a
   module the last analysis read is not at the version it read, or read this module back;
-- the part to analyse again is more than half the file (a full analysis costs the same);
+  the edit reaches a name imported from another project module;
+- the part to analyse again is more than 80% of the file (a full analysis costs about the same);
 - a finding sits on an import, or points (related lines, fix edits) from one part into the
   other; a rule failed.
 
@@ -37,6 +43,7 @@ import ast
 import copy
 import logging
 import re
+import sys
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +52,10 @@ from typing import TYPE_CHECKING
 from nnlint.config import Settings
 from nnlint.engine import CheckResult, active_rules, check_source, run_rules
 from nnlint.findings import Finding
+from nnlint.project import THIRD_PARTY_ROOTS
 from nnlint.semantic import Semantic
 from nnlint.source import SourceFile, lines_with_breaks
+from nnlint.training import MODEL_PROOF_WORDS
 
 if TYPE_CHECKING:
     from nnlint.project import ProjectIndex
@@ -54,8 +63,10 @@ if TYPE_CHECKING:
 _log = logging.getLogger("nnlint")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAY_SUPPRESS = re.compile(r"nnlint|noqa", re.IGNORECASE)
-# Analysing a part pays off only when it is small against the file.
-MAX_SHARE = 0.5
+# A part costs about its share of a full analysis plus ~1 ms (measured on the server
+# benchmark's 1,500-line script: 52% of the lines in 15 ms against 24 ms in full): past
+# this share, a full analysis is about as cheap and simpler.
+MAX_SHARE = 0.8
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -67,11 +78,14 @@ class StatementFacts:
     names: frozenset[str]  # module-level names it binds (a definition, an assignment, `global`)
     attributes: frozenset[str]  # attributes it gives a meaning to: methods, class attributes, any assigned
     mentions: frozenset[str]  # every name, keyword and word in a string it mentions
-    attribute_mentions: frozenset[str]  # every attribute it reads or writes, keyword and word in a string
+    attribute_mentions: frozenset[str]  # every attribute it reads or writes on another object, keyword, word in a string
+    words: frozenset[str]  # every identifier in it, `self.<attribute>` included
+    proofs: frozenset[str]  # `x` of each `x.eval()`, `x.parameters()`, ... (the last part of a dotted `x`)
     shared: bool  # an import: part of every analysed part
+    imported: frozenset[str] = frozenset()  # an import's names that may be objects, not libraries
 
 
-_IMPORT = StatementFacts(frozenset(), frozenset(), frozenset(), frozenset(), True)
+_EMPTY: frozenset[str] = frozenset()
 _MODULE, _CLASS, _FUNCTION, _METHOD = 0, 1, 2, 3  # where a binding lands (a method's: nowhere)
 
 
@@ -81,11 +95,13 @@ def statement_facts(statement: ast.stmt) -> StatementFacts:
     would keep a stale finding. Locals of functions (their parameters and assignments) are
     nobody else's business; a class's own names are attributes (`self.fc`, `Model.forward`)."""
     if isinstance(statement, (ast.Import, ast.ImportFrom)):
-        return _IMPORT
+        return _import_facts(statement)
     names: set[str] = set()
     attributes: set[str] = set()
     mentions: set[str] = set()
     attribute_mentions: set[str] = set()
+    own_attributes: set[str] = set()  # `self.<attribute>` in a class
+    proofs: set[str] = set()
 
     def bind(name: str, where: int) -> None:
         mentions.add(name)
@@ -113,6 +129,16 @@ def statement_facts(statement: ast.stmt) -> StatementFacts:
             # (and `self` of a module-level function) may be an instance of any class.
             if where not in (_CLASS, _METHOD) or not _own_receiver(value):
                 attribute_mentions.add(node.attr)  # type: ignore[attr-defined]
+            else:
+                own_attributes.add(node.attr)  # type: ignore[attr-defined]
+            if node.attr in MODEL_PROOF_WORDS:  # type: ignore[attr-defined]
+                # `Training.module_only_use`: one `x.eval()` proves every `x` of the module a
+                # module, whatever links the statements (keyed by the name as written)
+                kind_of_receiver = type(value)
+                if kind_of_receiver is ast.Name:
+                    proofs.add(value.id)  # type: ignore[attr-defined]
+                elif kind_of_receiver is ast.Attribute:
+                    proofs.add(value.attr)  # type: ignore[attr-defined]
             stack.append((value, where))
             continue
         if kind in _DEFINITIONS:
@@ -157,8 +183,30 @@ def statement_facts(statement: ast.stmt) -> StatementFacts:
                     bind(value, where)
         _push(stack, list(ast.iter_child_nodes(node)), where)
     return StatementFacts(
-        frozenset(names), frozenset(attributes), frozenset(mentions), frozenset(attribute_mentions), False
+        frozenset(names), frozenset(attributes), frozenset(mentions), frozenset(attribute_mentions),
+        frozenset(mentions | attribute_mentions | own_attributes), frozenset(proofs), False,
     )
+
+
+def _import_facts(statement: ast.Import | ast.ImportFrom) -> StatementFacts:
+    """An import is shared context; the names it binds from modules that are not known
+    libraries may be objects (`from setup import model, optimizer`), whose uses at module
+    level and in functions the analysis reads in order: they link their users."""
+    if isinstance(statement, ast.ImportFrom):
+        roots = [(statement.module or "").split(".")[0] if not statement.level else ""]
+        bound = [alias.asname or alias.name for alias in statement.names]
+    else:
+        roots = [alias.name.split(".")[0] for alias in statement.names]
+        bound = [alias.asname or alias.name.split(".")[0] for alias in statement.names]
+    imported = frozenset(
+        name for name, root in zip(bound, roots * len(bound) if len(roots) == 1 else roots)
+        if not _is_library(root)
+    )
+    return StatementFacts(_EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True, imported)
+
+
+def _is_library(root: str) -> bool:
+    return bool(root) and (root in THIRD_PARTY_ROOTS or root in sys.stdlib_module_names)
 
 
 def _own_receiver(value: ast.expr) -> bool:
@@ -202,6 +250,20 @@ def components(facts: list[StatementFacts]) -> list[int]:
                 union(first, index)
         for name in fact.attributes:
             givers.setdefault(name, []).append(index)
+    # names imported from what may not be a library, and the receivers of a model proof:
+    # every statement using one is linked to every other using it
+    shared_names: set[str] = set()
+    for fact in facts:
+        shared_names |= fact.imported
+        shared_names |= fact.proofs
+    users: dict[str, int] = {}
+    for index, fact in enumerate(facts):
+        if fact.shared:
+            continue
+        for name in shared_names & fact.words:
+            first = users.setdefault(name, index)
+            if first != index:
+                union(first, index)
     for index, fact in enumerate(facts):
         if fact.shared:
             continue
@@ -231,9 +293,9 @@ class _Analysis:
     project: "ProjectIndex | None"
     project_changes: int
     components: list[int] | None = None  # computed when an edit first needs them
-    # names an edit must not reach for a part to be analysed alone: the rules' module-wide
-    # words, and the names imported from the project's other modules
-    guarded: frozenset[str] | None = None
+    # the names imported from the project's other modules, which an edit must not reach
+    project_names: frozenset[str] | None = None
+    module_wide: frozenset[str] | None = None  # the enabled rules' module-wide words
 
 
 class LiveAnalysis:
@@ -358,17 +420,26 @@ class LiveAnalysis:
         if redo_lines > MAX_SHARE * max(total, 1):
             self.described = f"full analysis: the edit reaches {redo_lines} of {total} lines"
             return None
-        if last.guarded is None:
-            last.guarded = _guarded(tree, settings, project, path)
-        old_part = _old_indices(last, redo, same)
+        if last.project_names is None:
+            last.project_names = _project_names(tree, project, path)
         old_facts = self._facts_of(last.body)
+        if last.module_wide is None:
+            last.module_wide = _module_wide_words(settings)
+        module_wide = last.module_wide
+        if module_wide:
+            found = next((word for fact in (*facts, *old_facts) for word in fact.words & module_wide), None)
+            if found is not None:
+                self.described = f"full analysis: the module mentions `{found}`, which a rule reads module-wide"
+                return None
+        old_part = _old_indices(last, redo, same)
         reached = set().union(
-            *(facts[i].mentions | facts[i].attribute_mentions for i in redo),
-            *(old_facts[j].mentions | old_facts[j].attribute_mentions for j in old_part),
+            *(facts[i].words for i in redo),
+            *(old_facts[j].words for j in old_part),
         )
-        if "" in last.guarded or not last.guarded.isdisjoint(reached):
-            word = min(last.guarded & reached) if "" not in last.guarded else "*"
-            self.described = f"full analysis: the edit reaches `{word}`, which matters module-wide or comes from another module"
+        project_names = last.project_names
+        if "" in project_names or not project_names.isdisjoint(reached):
+            word = min(project_names & reached) if "" not in project_names else "*"
+            self.described = f"full analysis: the edit reaches `{word}`, imported from another project module"
             return None
         old_ranges = _ranges([last.body[j] for j in old_part])
         new_ranges = _ranges([s for i, s in enumerate(tree.body) if i in redo])
@@ -413,7 +484,7 @@ class LiveAnalysis:
         self._keep_facts_of(tree.body)
         self._last = _Analysis(
             lines, list(tree.body), [_copy(f) for f in findings], dependencies, path, settings, project,
-            last.project_changes, comps, last.guarded,
+            last.project_changes, comps, last.project_names, last.module_wide,
         )
         self.described = f"{len(redo)} of {len(tree.body)} statements analysed again ({redo_lines} of {total} lines)"
         return CheckResult(source, findings, None, semantic, [])
@@ -425,18 +496,24 @@ def _changes(project: "ProjectIndex | None", path: str) -> int:
     return project.changes_elsewhere(Path(path))
 
 
-def _guarded(tree: ast.Module, settings: Settings, project: "ProjectIndex | None", path: str) -> frozenset[str]:
-    """The names an edit must not reach for a part of the module to be analysed alone:
-    the enabled rules' module-wide words, and (with a project) every name this module
-    imports from the project's other modules, whose analysis may tie any two statements
-    together (a helper there that sets a sampler's epoch, a caller there of a function here).
-    A star import from the project guards everything (the empty name stands for it)."""
+def _module_wide_words(settings: Settings) -> frozenset[str]:
+    """The enabled rules' module-wide words: one anywhere in the module (in a statement
+    kept as well as in one analysed again) decides findings elsewhere."""
     words: set[str] = set()
     for rule in active_rules(settings):
         words |= type(rule).module_wide_words
+    return frozenset(words)
+
+
+def _project_names(tree: ast.Module, project: "ProjectIndex | None", path: str) -> frozenset[str]:
+    """The names this module imports from the project's other modules (with a project),
+    whose analysis may tie any two statements together (a helper there that sets a
+    sampler's epoch, a caller there of a function here): an edit must not reach one. A
+    star import from the project stands for every name (the empty name)."""
     if project is None or not path or path.startswith("<"):
-        return frozenset(words)
+        return frozenset()
     importer = Path(path)
+    words: set[str] = set()
     for statement in tree.body:
         if isinstance(statement, ast.Import):
             for alias in statement.names:

@@ -789,8 +789,8 @@ _MODULE_ONLY_METHODS = frozenset(
 )
 # One call of these on a name anywhere in the module proves that every object of that name
 # is a module (`module_only_use` is keyed by the name as written, not by its binding), also
-# in statements not linked to that call by names (see `nnlint.reanalysis`): a rule whose
-# findings or severities follow from that proof declares these as its `module_wide_words`.
+# in statements not linked to that call otherwise: `nnlint.reanalysis` links every
+# statement using that name to the one that proves it.
 MODEL_PROOF_WORDS = _MODULE_ONLY_METHODS
 
 # Methods that run the module's forward pass (generation runs it step by step).
