@@ -25,7 +25,8 @@ not used (a full analysis runs instead) whenever that cannot be shown cheaply:
 
 - the number of lines changed (positions after the edit would move, and messages name lines);
 - an import changed; a changed line can hold a suppression comment (`nnlint`, `noqa`);
-- the module mentions a rule's module-wide word anywhere (before or after the edit);
+- the module mentions a rule's module-wide word anywhere (before or after the edit), or a
+  changed line holds one in any form (a comment, a part of a longer name);
 - the settings, or anything the project index heard of in other modules, changed, or a
   module the last analysis read is not at the version it read, or read this module back;
   the edit reaches a name imported from another project module;
@@ -427,7 +428,10 @@ class LiveAnalysis:
             last.module_wide = _module_wide_words(settings)
         module_wide = last.module_wide
         if module_wide:
+            # a module-wide fact from any statement (a kept one too), or a rule's test of the
+            # text (a word in a comment, or inside a longer name) that the edit may flip
             found = next((word for fact in (*facts, *old_facts) for word in fact.words & module_wide), None)
+            found = found or _in_edited_lines(module_wide, last.lines, lines)
             if found is not None:
                 self.described = f"full analysis: the module mentions `{found}`, which a rule reads module-wide"
                 return None
@@ -545,6 +549,17 @@ def _suppression_edited(old: list[str], new: list[str]) -> bool:
         if before != after and (_MAY_SUPPRESS.search(before) or _MAY_SUPPRESS.search(after)):
             return True
     return False
+
+
+def _in_edited_lines(words: frozenset[str], old: list[str], new: list[str]) -> str | None:
+    """A word of `words` in a line the edit changed (before or after it), as any part of
+    the text: rules test the text too (`"strict" in text`)."""
+    for before, after in zip(old, new):
+        if before != after:
+            for word in words:
+                if word in before or word in after:
+                    return word
+    return None
 
 
 def _first_line(statement: ast.stmt) -> int:
