@@ -92,12 +92,15 @@ class MissingEval(Rule):
             key = sem.param_key(train.model_of(model_call), scope)
             if key is None or key == "self":
                 continue
-            has_mode_layers = train.model_has_mode_layers(train.model_of(model_call), scope, model_call.line)
-            if has_mode_layers is False:
-                continue  # no dropout or batch norm anywhere in it: eval() would change nothing
+            # The mode in force first: in most evaluation code it is eval (or unknown), and that
+            # is cheaper to tell than whether the model has mode layers; the two questions are
+            # independent, so this order gives the same findings.
             verdict = _training_mode_at(ctx, sem, train, scope, key, model_call, context, 0)
             if verdict is None:
                 continue
+            has_mode_layers = train.model_has_mode_layers(train.model_of(model_call), scope, model_call.line)
+            if has_mode_layers is False:
+                continue  # no dropout or batch norm anywhere in it: eval() would change nothing
             yield self._finding(ctx, train, context, scope, model_call, verdict, has_mode_layers)
 
     def _finding(

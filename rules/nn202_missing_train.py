@@ -89,6 +89,12 @@ class MissingTrain(Rule):
             key = sem.param_key(model_expr, forward.scope)
             if key is None or key == "self" and not _trains_itself(sem, forward.scope):
                 continue
+            # Whether an eval switch is in force first: most training loops have none, and
+            # that question is far cheaper than whether the model has mode layers (the two
+            # are independent, so asking them in this order gives the same findings).
+            verdict = _switch_before(sem, forward, key)
+            if verdict is None:
+                continue
             if key == "self":
                 # the class's own layers prove it; without them a subclass may still add some
                 cls = sem.enclosing_class(forward.scope)
@@ -97,9 +103,6 @@ class MissingTrain(Rule):
                 has_mode_layers = train.model_has_mode_layers(model_expr, forward.scope, forward.line)
             if has_mode_layers is False:
                 continue  # no dropout or batch norm: its mode changes nothing
-            verdict = _switch_before(sem, forward, key)
-            if verdict is None:
-                continue
             deciding_loop, eval_site = verdict
             yield self._finding(ctx, train, forward, deciding_loop, eval_site, has_mode_layers, model_expr)
 
