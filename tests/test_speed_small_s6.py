@@ -1,0 +1,124 @@
+"""Shortcuts taken to make small real files cheaper (issue 13, examples/ over 2x `ast.parse`)
+must answer exactly like the slow path they skip. Each test runs the slow path, written out
+here as the rule was before the shortcut, next to the rule itself on real shapes: the
+bundled examples, the rule fixtures and the shared corpus (when present)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from nnlint.config import Settings
+from nnlint.context import Context
+from nnlint.engine import parse
+from nnlint.findings import Finding
+from nnlint.registry import load_rules
+from nnlint.semantic import Semantic
+from nnlint.source import SourceFile
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path("/work/shared/corpus")
+SETTINGS = Settings(select=("ALL",))
+
+
+def _real_files() -> list[Path]:
+    folders = [ROOT / "examples", ROOT / "tests" / "rules" / "fixtures"]
+    folders += [CORPUS / "cases", CORPUS / "real-shapes"]
+    return [path for folder in folders if folder.is_dir() for path in sorted(folder.rglob("*.py"))]
+
+
+def _context(path: Path) -> Context | None:
+    text = path.read_text(encoding="utf-8")
+    source = SourceFile(text, str(path))
+    tree = parse(source)
+    if not isinstance(tree, ast.Module):
+        return None
+    return Context(source, tree, Semantic.build(tree), SETTINGS)
+
+
+FILES = _real_files()
+
+
+def _anchors(findings: list[Finding]) -> list[tuple[int, int, str]]:
+    return [(f.span.line, f.span.column, f.severity.name) for f in findings]
+
+
+# ----------------------------------------------------------------------------- NN202
+def _nn202_slow(ctx: Context) -> Iterator[tuple[int, int]]:
+    """NN202 as it was: whether the model has mode layers asked before which switch is in force."""
+    from nnlint.rules import nn202_missing_train as rule
+
+    sem = ctx.semantic
+    train = ctx.training
+    seen: set[int] = set()
+    for loop in train.training_loops():
+        backward = next((s for s in loop.calls if train.is_backward(s) and s.scope is loop.scope), None)
+        if backward is None:
+            continue
+        candidates = [s for s in loop.calls[:loop.calls.index(backward)] if s.scope is loop.scope]
+        forward = train.first_model_call(candidates)
+        model_expr = train.model_of(forward) if forward is not None else None
+        if forward is None:
+            forward = rule._self_forward_through_method(sem, candidates, loop.scope)
+            model_expr = ast.Name(id="self", ctx=ast.Load()) if forward is not None else None
+        if forward is None or model_expr is None or id(forward) in seen:
+            continue
+        seen.add(id(forward))
+        key = sem.param_key(model_expr, forward.scope)
+        if key is None or key == "self" and not rule._trains_itself(sem, forward.scope):
+            continue
+        if key == "self":
+            cls = sem.enclosing_class(forward.scope)
+            has_mode_layers = True if cls is not None and train._class_has_mode_layers(cls.name, set()) else None
+        else:
+            has_mode_layers = train.model_has_mode_layers(model_expr, forward.scope, forward.line)
+        if has_mode_layers is False:
+            continue
+        if rule._switch_before(sem, forward, key) is None:
+            continue
+        yield forward.node.lineno, forward.node.col_offset
+
+
+# ----------------------------------------------------------------------------- NN201
+def _nn201_slow(ctx: Context) -> Iterator[tuple[int, int]]:
+    """NN201 as it was: whether the model has mode layers asked before the mode in force."""
+    from nnlint.rules import nn201_missing_eval as rule
+
+    sem = ctx.semantic
+    train = ctx.training
+    for context, scope, sites in rule._evaluation_contexts(sem, train):
+        model_call = train.first_model_call(sites)
+        if model_call is None:
+            continue
+        key = sem.param_key(train.model_of(model_call), scope)
+        if key is None or key == "self":
+            continue
+        has_mode_layers = train.model_has_mode_layers(train.model_of(model_call), scope, model_call.line)
+        if has_mode_layers is False:
+            continue
+        if rule._training_mode_at(ctx, sem, train, scope, key, model_call, context, 0) is None:
+            continue
+        yield model_call.node.lineno, model_call.node.col_offset
+
+
+SLOW_PATHS = {"NN202": _nn202_slow, "NN201": _nn201_slow}
+
+
+@pytest.mark.parametrize("code", sorted(SLOW_PATHS))
+def test_mode_rules_find_what_the_slow_order_finds(code: str) -> None:
+    rule = load_rules()[code]()
+    compared = flagged = 0
+    for path in FILES:
+        ctx = _context(path)
+        if ctx is None:
+            continue
+        fast = sorted((f.span.line, f.span.column) for f in rule.check(ctx))
+        slow_ctx = _context(path)  # a fresh analysis: no memo the fast path filled
+        assert slow_ctx is not None
+        slow = sorted((line, ctx.source.column(line, column)) for line, column in SLOW_PATHS[code](slow_ctx))
+        assert fast == slow, f"{code} on {path}"
+        compared += 1
+        flagged += bool(fast)
+    assert compared > 50 and flagged >= 3  # the comparison saw real files, some with findings
