@@ -122,3 +122,48 @@ def test_mode_rules_find_what_the_slow_order_finds(code: str) -> None:
         compared += 1
         flagged += bool(fast)
     assert compared > 50 and flagged >= 3  # the comparison saw real files, some with findings
+
+
+# ------------------------------------------------------ NN201: loops after training
+def _unmarked_slow(sem: Semantic, train) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """`_unmarked_evaluation_loops` as it was, without the sibling-loop test first."""
+    from nnlint.rules import nn201_missing_eval as rule
+
+    found = []
+    trained: dict[int, list] = {}  # type: ignore[type-arg]
+    for loop in sem.loops:
+        scope = loop.scope
+        sites = [s for s in loop.calls if s.scope is scope]
+        if not sites or any(s.grad_block is not None for s in sites) or rule._trains_in(sem, train, sites):
+            continue
+        end = (loop.node.end_lineno or loop.node.lineno, 1 << 30)
+        if rule._trains_in(sem, train, [s for s in scope.calls if s.pos > end and not loop.encloses(s.loop)]):
+            continue
+        model_call = train.first_model_call(sites)
+        if model_call is None:
+            continue
+        key = sem.param_key(train.model_of(model_call), scope)
+        if id(scope) not in trained:
+            trained[id(scope)] = rule._training_loops_of(sem, train, scope)
+        if any(key in keys and other.node.lineno < loop.node.lineno and not other.encloses(loop)
+               and not loop.encloses(other) for other, keys in trained[id(scope)]):
+            found.append((loop.node.lineno, loop.node.col_offset))
+    return found
+
+
+def test_unmarked_evaluation_loops_are_the_slow_paths() -> None:
+    from nnlint.rules import nn201_missing_eval as rule
+
+    compared = found = 0
+    for path in FILES:
+        ctx = _context(path)
+        if ctx is None:
+            continue
+        fast = [(node.lineno, node.col_offset)
+                for node, _, _ in rule._unmarked_evaluation_loops(ctx.semantic, ctx.training)]
+        slow_ctx = _context(path)
+        assert slow_ctx is not None
+        assert fast == _unmarked_slow(slow_ctx.semantic, slow_ctx.training), path
+        compared += 1
+        found += bool(fast)
+    assert compared > 50 and found >= 1
