@@ -10,7 +10,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import Binding, CallSite, ClassInfo, Scope, Semantic, dotted, subtree
+from nnlint.semantic import Binding, CallSite, ClassInfo, Scope, Semantic, child_parent_pairs, dotted, subtree
 from nnlint.torchnames import is_module_constructor
 from nnlint.training import Training, training
 from nnlint.message import t
@@ -364,16 +364,12 @@ def _wrapped_later(sem: Semantic, attr: str, sites: list[CallSite]) -> bool:
 def _uses_supported(info: ClassInfo, attr: str, kind: str) -> bool:
     """Whether every read of `self.<attr>` in the class also works on a module container."""
     methods = _LIST_METHODS if kind == "list" else _DICT_METHODS
-    parents: dict[int, ast.AST] = {}
-    reads: list[ast.Attribute] = []
-    for node in subtree(info.node):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
-            if type(child) is ast.Attribute and child.attr == attr and dotted(child.value) == "self" \
-                    and type(child.ctx) is ast.Load:
-                reads.append(child)
-    for read in reads:
-        parent = parents.get(id(read))
+    reads: list[tuple[ast.Attribute, ast.AST]] = []
+    for child, parent in child_parent_pairs(info.node):
+        if type(child) is ast.Attribute and child.attr == attr and dotted(child.value) == "self" \
+                and type(child.ctx) is ast.Load:
+            reads.append((child, parent))
+    for read, parent in reads:
         kind_ = type(parent)
         if kind_ is ast.Subscript and parent.value is read:  # type: ignore[union-attr]
             continue

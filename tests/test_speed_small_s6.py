@@ -167,3 +167,56 @@ def test_unmarked_evaluation_loops_are_the_slow_paths() -> None:
         compared += 1
         found += bool(fast)
     assert compared > 50 and found >= 1
+
+
+# ------------------------------------------------ NN504: reads of the container
+def _uses_supported_slow(info, attr: str, kind: str) -> bool:  # type: ignore[no-untyped-def]
+    """`_uses_supported` as it was: a parent map of every node of the class."""
+    from nnlint.rules import nn504_modules_in_plain_container as rule
+    from nnlint.semantic import dotted, subtree
+
+    methods = rule._LIST_METHODS if kind == "list" else rule._DICT_METHODS
+    parents: dict[int, ast.AST] = {}
+    reads: list[ast.Attribute] = []
+    for node in subtree(info.node):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+            if type(child) is ast.Attribute and child.attr == attr and dotted(child.value) == "self" \
+                    and type(child.ctx) is ast.Load:
+                reads.append(child)
+    for read in reads:
+        parent = parents.get(id(read))
+        kind_ = type(parent)
+        if kind_ is ast.Subscript and parent.value is read:  # type: ignore[union-attr]
+            continue
+        if kind_ is ast.Attribute and parent.attr in methods:  # type: ignore[union-attr]
+            continue
+        if kind_ in (ast.For, ast.comprehension) and parent.iter is read:  # type: ignore[union-attr]
+            continue
+        if kind_ is ast.Starred:
+            continue
+        if kind_ is ast.Compare and kind == "dict":
+            continue
+        if kind_ is ast.Call and type(parent.func) is ast.Name and parent.func.id in rule._ITERATING_CALLS:  # type: ignore[union-attr]
+            continue
+        return False
+    return True
+
+
+def test_container_reads_are_judged_as_by_the_parent_map() -> None:
+    from nnlint.rules import nn504_modules_in_plain_container as rule
+
+    asked = supported = 0
+    for path in FILES:
+        ctx = _context(path)
+        if ctx is None:
+            continue
+        for info in ctx.semantic.classes.values():
+            attrs = set(info.self_reads) | set(info.attrs)
+            for attr in sorted(attrs):
+                for kind in ("list", "dict"):
+                    fast = rule._uses_supported(info, attr, kind)
+                    assert fast == _uses_supported_slow(info, attr, kind), (path, info.name, attr, kind)
+                    asked += 1
+                    supported += fast
+    assert asked > 100 and 0 < supported < asked  # both answers seen

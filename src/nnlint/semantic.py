@@ -1325,6 +1325,35 @@ def subtree(node: ast.AST) -> list[ast.AST]:
     return found
 
 
+def child_parent_pairs(node: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
+    """(child, parent) for every node under `node` (not `node` itself), in `subtree`'s order
+    and without the same context and operator nodes: who holds each node, in one loop
+    instead of an `ast.iter_child_nodes` generator per node."""
+    found: list[tuple[ast.AST, ast.AST]] = []
+    append = found.append
+    pending = [node]
+    index = 0
+    fields_of = _CHILD_FIELDS
+    while index < len(pending):
+        current = pending[index]
+        index += 1
+        kind = type(current)
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = _child_fields(kind)
+        for name in fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        pending.append(item)
+                        append((item, current))
+            elif isinstance(value, ast.AST):
+                pending.append(value)
+                append((value, current))
+    return found
+
+
 def _module_name(path: "Path", root: "Path") -> str:
     try:
         relative = path.resolve().relative_to(root)
