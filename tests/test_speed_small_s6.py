@@ -220,3 +220,61 @@ def test_container_reads_are_judged_as_by_the_parent_map() -> None:
                     asked += 1
                     supported += fast
     assert asked > 100 and 0 < supported < asked  # both answers seen
+
+
+# ------------------------------------- Training: sites read from the call index
+def test_training_sites_from_the_call_index_are_the_pass_over_every_call() -> None:
+    """`backward_sites`, `step_sites` and the module-only uses, taken from the call index,
+    are the sites (and order) the pass over `sem.calls` found."""
+    from nnlint.training import _MODULE_ONLY_METHODS
+    from nnlint.semantic import dotted
+
+    backwards = steps = uses = 0
+    for path in FILES:
+        ctx = _context(path)
+        if ctx is None:
+            continue
+        sem, train = ctx.semantic, ctx.training
+        slow_backward = [
+            s for s in sem.calls
+            if s.method == "backward" or (s.method is None and sem.call_name(s.node) == "torch.autograd.backward")
+            or s.method == "manual_backward" and train._is_manual_backward(s)
+        ]
+        assert train.backward_sites == slow_backward, path
+        slow_steps = [(s, opt) for s in sem.calls if s.method == "step"
+                      for opt in [train.optimizer_of_step(s)] if opt is not None]
+        assert train.step_sites == slow_steps, path
+        slow_uses: dict[str, object] = {}
+        for site in sem.calls:
+            if site.method in _MODULE_ONLY_METHODS and site.receiver is not None:
+                name = dotted(site.receiver)
+                if name is not None:
+                    slow_uses.setdefault(name, site)
+        assert train._module_only_uses == slow_uses, path
+        backwards += len(slow_backward)
+        steps += len(slow_steps)
+        uses += len(slow_uses)
+    assert backwards > 50 and steps > 50 and uses > 50
+
+
+def test_a_bare_autograd_backward_and_lightning_manual_backward_count() -> None:
+    source = SourceFile(
+        "from torch.autograd import backward\n"
+        "import torch\n"
+        "import lightning as L\n"
+        "class M(L.LightningModule):\n"
+        "    def training_step(self, batch):\n"
+        "        loss = self(batch).sum()\n"
+        "        self.manual_backward(loss)\n"
+        "def f(loss, other):\n"
+        "    backward(loss)\n"
+        "    torch.autograd.backward(other)\n"
+        "    other.backward()\n"
+        "    helper.manual_backward(loss)\n",
+        "t.py",
+    )
+    tree = parse(source)
+    assert isinstance(tree, ast.Module)
+    ctx = Context(source, tree, Semantic.build(tree), SETTINGS)
+    found = [(s.line, s.method) for s in ctx.training.backward_sites]
+    assert found == [(7, "manual_backward"), (9, None), (10, "backward"), (11, "backward")]
