@@ -314,11 +314,13 @@ class Training:
         # (`torch.autograd.backward(...)` is a method call: the first group has it), and
         # Lightning's `self.manual_backward(loss)`.
         index = call_index(self.sem)
-        return index.either(
+        groups = [group for group in (
             index.methods(("backward",)),
             [s for s in index.named(("torch.autograd.backward",)) if s.method is None],
             [s for s in index.methods(("manual_backward",)) if self._is_manual_backward(s)],
-        )
+        ) if group]
+        # each group is in that order and holds a site once: one needs no merge
+        return index.either(*groups) if len(groups) > 1 else groups[0] if groups else []
 
     def _is_manual_backward(self, site: CallSite) -> bool:
         """Lightning's manual optimisation: `self.manual_backward(loss)` in a LightningModule."""
