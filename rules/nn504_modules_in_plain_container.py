@@ -110,10 +110,14 @@ class ModulesInPlainContainer(Rule):
         if not sem.classes:
             return
         train = training(sem)
-        calls = _calls_by_class(sem)
+        calls: dict[int, list[CallSite]] | None = None  # made for the first module class with attributes
         for info in sem.classes.values():
+            if not info.attrs or not sem.is_module_class(info.name):
+                continue
+            if calls is None:
+                calls = _calls_by_class(sem)
             sites = calls.get(id(info), [])
-            if not info.attrs or not sem.is_module_class(info.name) or _registers_by_name(sem, info, sites):
+            if _registers_by_name(sem, info, sites):
                 continue
             for attr, bindings in info.attrs.items():
                 finding = self._check_attribute(ctx, train, info, attr, bindings, sites)
@@ -321,13 +325,16 @@ def _in_loop(scope: Scope, node: ast.AST) -> bool:
 
 def _calls_by_class(sem: Semantic) -> dict[int, list[CallSite]]:
     """The calls made in each class's methods (nested functions included), in one pass."""
-    owner: dict[int, ClassInfo | None] = {}
+    owner: dict[int, ClassInfo] = {}  # the scopes inside a class (few: a dictionary of them first)
+    for scope in sem.scopes:
+        info = sem.enclosing_class(scope)
+        if info is not None:
+            owner[id(scope)] = info
     table: dict[int, list[CallSite]] = {}
+    if not owner:
+        return table
     for site in sem.calls:
-        key = id(site.scope)
-        if key not in owner:
-            owner[key] = sem.enclosing_class(site.scope)
-        info = owner[key]
+        info = owner.get(id(site.scope))
         if info is not None:
             table.setdefault(id(info), []).append(site)
     return table

@@ -278,3 +278,22 @@ def test_a_bare_autograd_backward_and_lightning_manual_backward_count() -> None:
     ctx = Context(source, tree, Semantic.build(tree), SETTINGS)
     found = [(s.line, s.method) for s in ctx.training.backward_sites]
     assert found == [(7, "manual_backward"), (9, None), (10, "backward"), (11, "backward")]
+
+
+def test_calls_by_class_are_the_pass_that_asks_every_call() -> None:
+    from nnlint.rules import nn504_modules_in_plain_container as rule
+
+    grouped = 0
+    for path in FILES:
+        ctx = _context(path)
+        if ctx is None:
+            continue
+        sem = ctx.semantic
+        slow: dict[int, list] = {}  # type: ignore[type-arg]
+        for site in sem.calls:
+            info = sem.enclosing_class(site.scope)
+            if info is not None:
+                slow.setdefault(id(info), []).append(site)
+        assert rule._calls_by_class(sem) == slow, path
+        grouped += len(slow)
+    assert grouped > 20
