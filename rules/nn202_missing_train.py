@@ -69,7 +69,16 @@ class MissingTrain(Rule):
         sem = ctx.semantic
         train = ctx.training
         seen: set[int] = set()
+        switching: dict[int, bool] = {}  # per function: whether any of its calls switches something to eval
         for loop in train.training_loops():
+            scope = loop.scope
+            if id(scope) not in switching:
+                switching[id(scope)] = _switches_to_eval(sem, scope)
+            if not switching[id(scope)]:
+                # The forward pass found below is a call of this function, and `_switch_before`
+                # reports only an eval switch among its calls: none, so nothing to find (and
+                # the forward pass, the expensive question, is not looked for).
+                continue
             backward = next((s for s in loop.calls if train.is_backward(s) and s.scope is loop.scope), None)
             if backward is None:
                 continue
@@ -142,6 +151,12 @@ class MissingTrain(Rule):
         severity, note = train.mode_claim(model_expr, forward.scope, forward.line, has_mode_layers, model)
         message += note
         return ctx.finding(self, forward.node, message, related, fix, severity)
+
+
+def _switches_to_eval(sem: Semantic, scope: Scope) -> bool:
+    """Whether a call of `scope` switches anything to eval mode (itself or through a helper):
+    what `_switch_before` needs to find among the calls of the forward pass's function."""
+    return any(kind == "eval" for site in scope.calls for kind, _, _ in sem.site_effects(site))
 
 
 def _switch_before(sem, forward: CallSite, key: str) -> tuple[Loop, CallSite] | None:  # type: ignore[no-untyped-def]
