@@ -92,12 +92,15 @@ class MissingEval(Rule):
             key = sem.param_key(train.model_of(model_call), scope)
             if key is None or key == "self":
                 continue
-            has_mode_layers = train.model_has_mode_layers(train.model_of(model_call), scope, model_call.line)
-            if has_mode_layers is False:
-                continue  # no dropout or batch norm anywhere in it: eval() would change nothing
+            # The mode in force first: in most evaluation code it is eval (or unknown), and that
+            # is cheaper to tell than whether the model has mode layers; the two questions are
+            # independent, so this order gives the same findings.
             verdict = _training_mode_at(ctx, sem, train, scope, key, model_call, context, 0)
             if verdict is None:
                 continue
+            has_mode_layers = train.model_has_mode_layers(train.model_of(model_call), scope, model_call.line)
+            if has_mode_layers is False:
+                continue  # no dropout or batch norm anywhere in it: eval() would change nothing
             yield self._finding(ctx, train, context, scope, model_call, verdict, has_mode_layers)
 
     def _finding(
@@ -181,6 +184,8 @@ def _unmarked_evaluation_loops(sem: Semantic, train: Training) -> Iterator[tuple
     trained: dict[int, list[tuple[Loop, set[str]]]] = {}  # per scope: training loops, their model keys
     for loop in sem.loops:
         scope = loop.scope
+        if not _follows_a_sibling_loop(sem, loop):
+            continue  # no loop of its function before it could have trained the model (the cheap test)
         sites = [s for s in loop.calls if s.scope is scope]
         if not sites or any(s.grad_block is not None for s in sites) or _trains_in(sem, train, sites):
             continue
@@ -196,6 +201,15 @@ def _unmarked_evaluation_loops(sem: Semantic, train: Training) -> Iterator[tuple
         if any(key in keys and other.node.lineno < loop.node.lineno and not other.encloses(loop)
                and not loop.encloses(other) for other, keys in trained[id(scope)]):
             yield loop.node, scope, sites
+
+
+def _follows_a_sibling_loop(sem: Semantic, loop: Loop) -> bool:
+    """Whether a loop of the same function starts before `loop` with neither inside the
+    other: what `_unmarked_evaluation_loops` asks of the training loop it looks for, asked of
+    every loop first (a function with one loop nest, the usual shape, has none)."""
+    start = loop.node.lineno
+    return any(other.scope is loop.scope and other.node.lineno < start and not other.encloses(loop)
+               and not loop.encloses(other) for other in sem.loops)
 
 
 def _trained_just_before(sem: Semantic, train: Training, scope: Scope, key: str, site: CallSite) -> ast.AST | None:

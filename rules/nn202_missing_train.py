@@ -69,7 +69,16 @@ class MissingTrain(Rule):
         sem = ctx.semantic
         train = ctx.training
         seen: set[int] = set()
+        switching: dict[int, bool] = {}  # per function: whether any of its calls switches something to eval
         for loop in train.training_loops():
+            scope = loop.scope
+            if id(scope) not in switching:
+                switching[id(scope)] = _switches_to_eval(sem, scope)
+            if not switching[id(scope)]:
+                # The forward pass found below is a call of this function, and `_switch_before`
+                # reports only an eval switch among its calls: none, so nothing to find (and
+                # the forward pass, the expensive question, is not looked for).
+                continue
             backward = next((s for s in loop.calls if train.is_backward(s) and s.scope is loop.scope), None)
             if backward is None:
                 continue
@@ -89,6 +98,12 @@ class MissingTrain(Rule):
             key = sem.param_key(model_expr, forward.scope)
             if key is None or key == "self" and not _trains_itself(sem, forward.scope):
                 continue
+            # Whether an eval switch is in force first: most training loops have none, and
+            # that question is far cheaper than whether the model has mode layers (the two
+            # are independent, so asking them in this order gives the same findings).
+            verdict = _switch_before(sem, forward, key)
+            if verdict is None:
+                continue
             if key == "self":
                 # the class's own layers prove it; without them a subclass may still add some
                 cls = sem.enclosing_class(forward.scope)
@@ -97,9 +112,6 @@ class MissingTrain(Rule):
                 has_mode_layers = train.model_has_mode_layers(model_expr, forward.scope, forward.line)
             if has_mode_layers is False:
                 continue  # no dropout or batch norm: its mode changes nothing
-            verdict = _switch_before(sem, forward, key)
-            if verdict is None:
-                continue
             deciding_loop, eval_site = verdict
             yield self._finding(ctx, train, forward, deciding_loop, eval_site, has_mode_layers, model_expr)
 
@@ -139,6 +151,12 @@ class MissingTrain(Rule):
         severity, note = train.mode_claim(model_expr, forward.scope, forward.line, has_mode_layers, model)
         message += note
         return ctx.finding(self, forward.node, message, related, fix, severity)
+
+
+def _switches_to_eval(sem: Semantic, scope: Scope) -> bool:
+    """Whether a call of `scope` switches anything to eval mode (itself or through a helper):
+    what `_switch_before` needs to find among the calls of the forward pass's function."""
+    return any(kind == "eval" for site in scope.calls for kind, _, _ in sem.site_effects(site))
 
 
 def _switch_before(sem, forward: CallSite, key: str) -> tuple[Loop, CallSite] | None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import Binding, CallSite, ClassInfo, Scope, Semantic, dotted, subtree
+from nnlint.semantic import Binding, CallSite, ClassInfo, Scope, Semantic, child_parent_pairs, dotted, subtree
 from nnlint.torchnames import is_module_constructor
 from nnlint.training import Training, training
 from nnlint.message import t
@@ -110,10 +110,14 @@ class ModulesInPlainContainer(Rule):
         if not sem.classes:
             return
         train = training(sem)
-        calls = _calls_by_class(sem)
+        calls: dict[int, list[CallSite]] | None = None  # made for the first module class with attributes
         for info in sem.classes.values():
+            if not info.attrs or not sem.is_module_class(info.name):
+                continue
+            if calls is None:
+                calls = _calls_by_class(sem)
             sites = calls.get(id(info), [])
-            if not info.attrs or not sem.is_module_class(info.name) or _registers_by_name(sem, info, sites):
+            if _registers_by_name(sem, info, sites):
                 continue
             for attr, bindings in info.attrs.items():
                 finding = self._check_attribute(ctx, train, info, attr, bindings, sites)
@@ -321,13 +325,16 @@ def _in_loop(scope: Scope, node: ast.AST) -> bool:
 
 def _calls_by_class(sem: Semantic) -> dict[int, list[CallSite]]:
     """The calls made in each class's methods (nested functions included), in one pass."""
-    owner: dict[int, ClassInfo | None] = {}
+    owner: dict[int, ClassInfo] = {}  # the scopes inside a class (few: a dictionary of them first)
+    for scope in sem.scopes:
+        info = sem.enclosing_class(scope)
+        if info is not None:
+            owner[id(scope)] = info
     table: dict[int, list[CallSite]] = {}
+    if not owner:
+        return table
     for site in sem.calls:
-        key = id(site.scope)
-        if key not in owner:
-            owner[key] = sem.enclosing_class(site.scope)
-        info = owner[key]
+        info = owner.get(id(site.scope))
         if info is not None:
             table.setdefault(id(info), []).append(site)
     return table
@@ -364,16 +371,12 @@ def _wrapped_later(sem: Semantic, attr: str, sites: list[CallSite]) -> bool:
 def _uses_supported(info: ClassInfo, attr: str, kind: str) -> bool:
     """Whether every read of `self.<attr>` in the class also works on a module container."""
     methods = _LIST_METHODS if kind == "list" else _DICT_METHODS
-    parents: dict[int, ast.AST] = {}
-    reads: list[ast.Attribute] = []
-    for node in subtree(info.node):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
-            if type(child) is ast.Attribute and child.attr == attr and dotted(child.value) == "self" \
-                    and type(child.ctx) is ast.Load:
-                reads.append(child)
-    for read in reads:
-        parent = parents.get(id(read))
+    reads: list[tuple[ast.Attribute, ast.AST]] = []
+    for child, parent in child_parent_pairs(info.node):
+        if type(child) is ast.Attribute and child.attr == attr and dotted(child.value) == "self" \
+                and type(child.ctx) is ast.Load:
+            reads.append((child, parent))
+    for read, parent in reads:
         kind_ = type(parent)
         if kind_ is ast.Subscript and parent.value is read:  # type: ignore[union-attr]
             continue

@@ -51,12 +51,8 @@ class Context:
         end_line = getattr(node, "end_lineno", None) or line
         end_col = getattr(node, "end_col_offset", None)
         col = node.col_offset  # type: ignore[attr-defined]
-        return Span(
-            line,
-            self.source.column(line, col),
-            end_line,
-            self.source.column(end_line, end_col if end_col is not None else col),
-        )
+        column = self.source.column
+        return Span(line, column(line, col), end_line, column(end_line, end_col if end_col is not None else col))
 
     def head_span(self, node: ast.AST) -> Span:
         """The first line of a (possibly multi-line) node, e.g. a `for` header."""

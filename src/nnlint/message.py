@@ -26,10 +26,24 @@ class Message:
     args: tuple[tuple[str, Argument], ...] = ()
     domain: str = MESSAGES_DOMAIN
 
+    def __init__(self, template: str, args: tuple[tuple[str, Argument], ...] = (), domain: str = MESSAGES_DOMAIN) -> None:
+        # What the generated frozen __init__ does (one `object.__setattr__` per field), in
+        # plain dictionary writes at half the cost: rules make a message for every
+        # candidate they weigh. The instance stays frozen (assignment still raises).
+        fields = self.__dict__
+        fields["template"] = template
+        fields["args"] = args
+        fields["domain"] = domain
+
     def render(self, lang: str = SOURCE_LANGUAGE) -> str:
         """The text in ``lang``; English when ``lang`` is English or the template is untranslated."""
-        template = translate(self.template, lang, self.domain)
-        values = {key: value.render(lang) if isinstance(value, Message) else value for key, value in self.args}
+        # Every finding and related line renders its English text when it is made (a few
+        # hundred per small file), so English skips the catalog lookup, and the arguments
+        # are gathered in a plain loop (a comprehension is one more frame per message).
+        template = self.template if lang == SOURCE_LANGUAGE else translate(self.template, lang, self.domain)
+        values = {}
+        for key, value in self.args:
+            values[key] = value.render(lang) if isinstance(value, Message) else value
         try:
             return template.format(**values)
         except (KeyError, IndexError, ValueError):
@@ -72,14 +86,26 @@ def _argument(value: object) -> Argument:
     return format(value, "")
 
 
+def _arguments(args: dict[str, object]) -> tuple[tuple[str, Argument], ...]:
+    # rules make messages on every candidate they weigh, reported or not: a plain loop, and
+    # `_argument` only for what is not already a string or a number
+    found = []
+    for key, value in args.items():
+        found.append((key, value if type(value) in _KEPT else _argument(value)))
+    return tuple(found)
+
+
+_KEPT = frozenset({str, int, float, Message})  # exactly these types: `_argument` keeps them as they are
+
+
 def t(template: str, /, **args: object) -> Message:
     """A message of the ``nnlint`` domain: ``template`` (the msgid) with its named arguments."""
-    return Message(template, tuple((key, _argument(value)) for key, value in args.items()))
+    return Message(template, _arguments(args))
 
 
 def t_docs(template: str, /, **args: object) -> Message:
     """A template of the ``nnlint-docs`` domain formatted at check time (a rule's ``fix_title``)."""
-    return Message(template, tuple((key, _argument(value)) for key, value in args.items()), DOCS_DOMAIN)
+    return Message(template, _arguments(args), DOCS_DOMAIN)
 
 
 def render(text: "str | Message", lang: str = SOURCE_LANGUAGE) -> str:

@@ -1220,10 +1220,11 @@ class _Walker:
                 elif child_kind not in leaves:
                     append(child)
                 continue
-            if kind is ast.Yield or kind is ast.YieldFrom:
-                scope.is_generator = True
-            elif kind is ast.NamedExpr:
-                self.add_binding(current.target.id, current.value, self.stmt or current, "assign")
+            if kind in _MARKING:  # yields and walrus bindings: rare, one test for both
+                if kind is ast.NamedExpr:
+                    self.add_binding(current.target.id, current.value, self.stmt or current, "assign")
+                else:
+                    scope.is_generator = True
             fields = table.get(kind)
             if fields is None:
                 self._visit_children(current, append)
@@ -1258,6 +1259,8 @@ class _Walker:
 # Nodes `visit_expr` never needs to enter: names and constants hold nothing, a lambda's body
 # runs elsewhere (its calls are not the enclosing statement's), None is an absent child.
 _LEAVES = frozenset({ast.Name, ast.Constant, ast.Lambda, type(None)})
+# Expression kinds `visit_expr` records something for besides calls and attributes.
+_MARKING = frozenset({ast.Yield, ast.YieldFrom, ast.NamedExpr})
 # The child fields of the common expression kinds: (single-node fields, list fields). In every
 # kind the single fields come first in `_fields`, so pushing singles then lists keeps field order.
 # Fields holding no expression (`ctx`, `op`, `ops`, `attr`, `conversion`, `is_async`) are left out.
@@ -1322,6 +1325,35 @@ def subtree(node: ast.AST) -> list[ast.AST]:
                         append(item)
             elif isinstance(value, ast.AST):
                 append(value)
+    return found
+
+
+def child_parent_pairs(node: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
+    """(child, parent) for every node under `node` (not `node` itself), in `subtree`'s order
+    and without the same context and operator nodes: who holds each node, in one loop
+    instead of an `ast.iter_child_nodes` generator per node."""
+    found: list[tuple[ast.AST, ast.AST]] = []
+    append = found.append
+    pending = [node]
+    index = 0
+    fields_of = _CHILD_FIELDS
+    while index < len(pending):
+        current = pending[index]
+        index += 1
+        kind = type(current)
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = _child_fields(kind)
+        for name in fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        pending.append(item)
+                        append((item, current))
+            elif isinstance(value, ast.AST):
+                pending.append(value)
+                append((value, current))
     return found
 
 

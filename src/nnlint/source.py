@@ -117,7 +117,8 @@ class SourceFile:
 
     def column(self, line: int, byte_col: int) -> int:
         """Convert an `ast` UTF-8 byte column on `line` to a code-point column."""
-        text = self.line_text(line)
+        lines = self._lines if self._lines is not None else self.lines  # line_text, inlined: two per span
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
         if text.isascii():
             return min(byte_col, len(text))
         return len(text.encode("utf-8")[:byte_col].decode("utf-8", "replace"))

@@ -11,6 +11,7 @@ import ast
 from dataclasses import dataclass
 from functools import cached_property
 
+from nnlint.calls import call_index
 from nnlint.findings import Severity
 from nnlint.message import Message, t
 from nnlint.semantic import (
@@ -256,8 +257,8 @@ class Training:
     @cached_property
     def _module_only_uses(self) -> dict[str, CallSite]:
         uses: dict[str, CallSite] = {}
-        for site in self.sem.calls:
-            if site.method in _MODULE_ONLY_METHODS and site.receiver is not None:
+        for site in call_index(self.sem).methods(_MODULE_ONLY_METHODS):  # in the order of sem.calls
+            if site.receiver is not None:
                 name = dotted(site.receiver)
                 if name is not None:
                     uses.setdefault(name, site)
@@ -308,11 +309,18 @@ class Training:
 
     @cached_property
     def backward_sites(self) -> list[CallSite]:
-        return [
-            s for s in self.sem.calls
-            if s.method == "backward" or (s.method is None and self.sem.call_name(s.node) == "torch.autograd.backward")
-            or s.method == "manual_backward" and self._is_manual_backward(s)
-        ]
+        # From the call index (the same sites in the order of sem.calls, without a pass over
+        # every call): `x.backward()`, a bare `backward(loss)` imported from torch.autograd
+        # (`torch.autograd.backward(...)` is a method call: the first group has it), and
+        # Lightning's `self.manual_backward(loss)`.
+        index = call_index(self.sem)
+        groups = [group for group in (
+            index.methods(("backward",)),
+            [s for s in index.named(("torch.autograd.backward",)) if s.method is None],
+            [s for s in index.methods(("manual_backward",)) if self._is_manual_backward(s)],
+        ) if group]
+        # each group is in that order and holds a site once: one needs no merge
+        return index.either(*groups) if len(groups) > 1 else groups[0] if groups else []
 
     def _is_manual_backward(self, site: CallSite) -> bool:
         """Lightning's manual optimisation: `self.manual_backward(loss)` in a LightningModule."""
@@ -328,9 +336,7 @@ class Training:
     @cached_property
     def step_sites(self) -> list[tuple[CallSite, ast.expr]]:
         steps = []
-        for site in self.sem.calls:
-            if site.method != "step":
-                continue  # what optimizer_of_step answers first, without a call per site
+        for site in call_index(self.sem).methods(("step",)):  # what optimizer_of_step asks first
             optimizer = self.optimizer_of_step(site)
             if optimizer is not None:
                 steps.append((site, optimizer))
