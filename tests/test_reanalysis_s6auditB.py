@@ -1,0 +1,99 @@
+"""Module-wide facts of NN3xx-NN6xx (`Rule.module_wide_words`, see `nnlint.reanalysis`).
+
+Each case is a small file and a one-line edit of a statement that no name links to the
+statement holding the finding. Before the edit, the live analysis (as the language server
+keeps it) has every finding; after it, the live result must equal a full analysis. Without
+the rule's module-wide words the live analysis keeps a stale finding (or misses a new
+one): each case was checked to fail with the words removed.
+
+The cases marked `xfail` are module-wide facts that words cannot express (a comment, a
+substring of a longer identifier): they document what the reuse scheme still gets wrong.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import nnlint.reanalysis as reanalysis
+from nnlint.config import Settings
+from nnlint.engine import check_source
+from nnlint.incremental import IncrementalParser
+from nnlint.reanalysis import LiveAnalysis
+from nnlint.registry import load_rules
+
+ALL_RULES = Settings(select=tuple(load_rules()))
+
+
+def comparable(findings: list) -> list:
+    return [(f.code, f.message, f.severity, f.span, tuple(f.related), f.fix) for f in findings]
+
+
+def live_and_full(before: str, after: str) -> tuple[list, list, str]:
+    """(live findings after the edit, full findings after the edit, what the live check did)."""
+    assert before.count("\n") == after.count("\n"), "an edit that keeps the number of lines"
+    parser, live = IncrementalParser("x.py"), LiveAnalysis()
+    first = live.check(before, "x.py", ALL_RULES)
+    parser.remember(before, first.semantic.tree)
+    second = live.check(after, "x.py", ALL_RULES, None, parser.parse(after))
+    full = check_source(after, "x.py", ALL_RULES, verify_fixes=False)
+    return second.findings, full.findings, live.described
+
+
+def edit(before: str, old: str, new: str) -> str:
+    assert before.count(old) == 1, old
+    return before.replace(old, new)
+
+
+# (rule, before, the line as it was, the line as it is after the edit)
+CASES: dict[str, tuple[str, str, str, str]] = {
+    # `_call_wrappers`: a hook registered anywhere raises every finding to warning severity
+    "nn601-hook-registered-elsewhere": ("NN601", """
+        import torch
+        from torch import nn
+
+        model = nn.Linear(4, 2)
+
+
+        def predict(x):
+            return model.forward(x)
+
+
+        def inspect(layer):
+            print(layer)
+            return layer
+        """, "    print(layer)", "    layer.register_forward_hook(print)"),
+    # `Training.module_only_use`: `net.parameters()` in another function proves `net` a module
+    "nn601-module-only-use-elsewhere": ("NN601", """
+        import torch
+
+
+        def predict(net, x):
+            return net.forward(x)
+
+
+        def size(net):
+            total = sum(p.numel() for p in net.weights)
+            return total
+        """, "net.weights)", "net.parameters())"),
+}
+
+
+@pytest.fixture(autouse=True)
+def reuse_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the cases are small: let the live analysis reuse findings whatever the edit's share
+    monkeypatch.setattr(reanalysis, "MAX_SHARE", 1.0)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_live_equals_full_after_an_unlinked_edit(case: str) -> None:
+    code, before, old, new = CASES[case]
+    before = textwrap.dedent(before)
+    after = edit(before, old, new)
+    live, full, described = live_and_full(before, after)
+    assert comparable(live) == comparable(full)
+    # the edit changes what the rule says, or the case proves nothing
+    untouched = check_source(before, "x.py", ALL_RULES, verify_fixes=False).findings
+    assert [f for f in comparable(full) if f[0] == code] != [f for f in comparable(untouched) if f[0] == code]
+    assert described.startswith("full analysis: the edit reaches `"), described
