@@ -77,6 +77,31 @@ CASES: dict[str, tuple[str, str, str, str]] = {
             total = sum(p.numel() for p in net.weights)
             return total
         """, "net.weights)", "net.parameters())"),
+    # `"strict" in ctx.source.text`: `load_state_dict(sd, False)` counts once the word is anywhere
+    "nn405-strict-anywhere": ("NN405", """
+        import torch
+
+        model = torch.nn.Linear(3, 3)
+        model.load_state_dict(torch.load("ckpt.pt"), False)
+
+
+        def describe(mode):
+            checked = mode == "lenient"
+            return checked
+        """, 'mode == "lenient"', 'mode == "strict"'),
+    # `Training.is_proven_model` through `module_only_use`: `model.parameters()` elsewhere
+    "nn405-module-only-use-elsewhere": ("NN405", """
+        import torch
+
+
+        def restore(model, path):
+            model.load_state_dict(torch.load(path), strict=False)
+
+
+        def describe(model):
+            print(model.name)
+            return model
+        """, "print(model.name)", "print(model.parameters())"),
 }
 
 
