@@ -102,6 +102,32 @@ CASES: dict[str, tuple[str, str, str, str]] = {
             print(model.name)
             return model
         """, "print(model.name)", "print(model.parameters())"),
+    # `_FREEZE`: freezing anything anywhere silences NN401
+    "nn401-frozen-elsewhere": ("NN401", """
+        import torch
+        from transformers import AutoModel
+
+        model = AutoModel.from_pretrained("bert-base-uncased")
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+
+        def report(head):
+            head.bias = None
+            return head
+        """, "    head.bias = None", "    head.weight.requires_grad = False"),
+    # `_HINT`: a checkpoint loaded through `torch.hub`'s `load` counts once "pretrained" is written
+    "nn401-pretrained-named-elsewhere": ("NN401", """
+        import torch
+        from torch.hub import load
+
+        model = load("huggingface/pytorch-transformers", "model", "bert-base-uncased")
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+
+        def report(head):
+            source = "scratch"
+            return head, source
+        """, 'source = "scratch"', 'source = "pretrained"'),
 }
 
 
