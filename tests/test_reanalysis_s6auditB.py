@@ -128,6 +128,60 @@ CASES: dict[str, tuple[str, str, str, str]] = {
             source = "scratch"
             return head, source
         """, 'source = "scratch"', 'source = "pretrained"'),
+    # `Training.is_proven_model` through `module_only_use`: `blk` proven a module elsewhere makes
+    # every element a module, and the fix is offered
+    "nn504-module-only-use-elsewhere": ("NN504", """
+        import torch
+        from torch import nn
+
+
+        class Net(nn.Module):
+            def __init__(self, blk):
+                super().__init__()
+                self.first = blk
+                self.layers = [blk, nn.Linear(2, 2), nn.Linear(2, 2)]
+
+
+        def freeze(blk):
+            blk.frozen = True
+            return blk
+        """, "    blk.frozen = True", "    blk.requires_grad_(False)"),
+    # `has_overfit_check`: the lines above the loop, here the end of a string holding the marker
+    "nn501-marker-in-a-string-above": ("NN501", """
+        import torch
+        from torch import nn
+
+        model = nn.Linear(4, 2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        loss_fn = nn.MSELoss()
+        data = [(torch.randn(8, 4), torch.randn(8, 2)) for _ in range(10)]
+        NOTE = \"\"\"
+        # --- end nnlint overfit check ---
+        see below\"\"\"
+        for x, y in data:
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+        """, 'see below\"\"\"', '# see below\"\"\"'),
+    # `Training.first_model_call` through `module_only_use`: the message names the model `m`
+    "nn501-module-only-use-elsewhere": ("NN501", """
+        import torch
+
+
+        def fit(m, opt, data, loss_fn):
+            for x, y in data:
+                opt.zero_grad()
+                out = m(x)
+                loss = loss_fn(out, y)
+                loss.backward()
+                opt.step()
+
+
+        def show(m):
+            print(m)
+            return m
+        """, "    print(m)", "    m.eval()"),
 }
 
 
