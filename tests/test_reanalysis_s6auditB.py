@@ -242,6 +242,20 @@ GAPS: dict[str, tuple[str, str, str, str]] = {
             opt.step()
             return opt
         """, "    opt.step()", "    opt.zero_grad()"),
+    # NN402 `_typos`: a typo read somewhere (`.requires_grd` not assigned) is the program's own
+    # attribute, and the text test finds the read in a comment too
+    "nn402-typo-read-in-a-comment": ("NN402", """
+        import torch
+
+        layer = torch.nn.Linear(3, 3)
+        layer.weight.requires_grd = False
+
+
+        def step(opt):
+            # one optimizer step
+            opt.zero_grad()
+            return opt
+        """, "    # one optimizer step", "    # print(layer.weight.requires_grd)"),
     # NN405 `"strict" in text` also holds for a longer name
     "nn405-strict-inside-a-name": ("NN405", """
         import torch
