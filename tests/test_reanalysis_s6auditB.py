@@ -278,3 +278,42 @@ def test_known_gaps(case: str) -> None:
     before = textwrap.dedent(before)
     live, full, _described = live_and_full(before, edit(before, old, new))
     assert comparable(live) == comparable(full)
+
+
+@pytest.mark.xfail(strict=True, reason="a module-wide text test that words cannot express")
+def test_known_gap_nn403_param_in_project_mode(tmp_path) -> None:  # noqa: ANN001
+    """NN403 checks nothing unless "param" is a substring of the file. Alone, a file that
+    builds an optimizer has it (`.parameters()`); with a project, the optimizer can come from
+    a helper of another module, and any name holding "param" (`params`) opens the test."""
+    from nnlint.project import ProjectIndex
+
+    (tmp_path / "helpers.py").write_text(
+        "import torch\n\n\ndef make_opt(model):\n    return torch.optim.SGD(model.parameters(), lr=0.1)\n")
+    before = textwrap.dedent("""
+        import torch
+        from torch import nn
+        from helpers import make_opt
+
+        model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+        opt = make_opt(model)
+        model[1] = nn.Linear(4, 3)
+        opt.step()
+
+
+        def count(net):
+            total = 0
+            return total
+        """)
+    after = edit(before, "    total = 0", "    params = 0")
+    script = tmp_path / "main.py"
+    script.write_text(before)
+    project = ProjectIndex(tmp_path, use_jedi=False)
+    project.set_overlay(script, 1, before)
+    parser, live = IncrementalParser(str(script)), LiveAnalysis()
+    first = live.check(before, str(script), ALL_RULES, project, parser.parse(before))
+    parser.remember(before, first.semantic.tree)
+    project.set_overlay(script, 2, after)
+    found = live.check(after, str(script), ALL_RULES, project, parser.parse(after)).findings
+    full = check_source(after, str(script), ALL_RULES, verify_fixes=False, project=project).findings
+    assert any(f.code == "NN403" for f in full)
+    assert comparable(found) == comparable(full)
