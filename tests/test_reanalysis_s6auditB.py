@@ -256,6 +256,25 @@ GAPS: dict[str, tuple[str, str, str, str]] = {
             opt.zero_grad()
             return opt
         """, "    # one optimizer step", "    # print(layer.weight.requires_grd)"),
+    # NN601 `_call_wrappers`: a hook installer imported under another name is called by that
+    # name, which is not one of the words (the guard could add the aliases the imports give
+    # to the words)
+    "nn601-installer-under-an-alias": ("NN601", """
+        import torch
+        from torch import nn
+        from torch.nn.utils import weight_norm as wn
+
+        model = nn.Linear(4, 2)
+
+
+        def predict(x):
+            return model.forward(x)
+
+
+        def normalise(layer):
+            print(layer)
+            return layer
+        """, "    print(layer)", "    wn(layer)"),
     # NN405 `"strict" in text` also holds for a longer name
     "nn405-strict-inside-a-name": ("NN405", """
         import torch
