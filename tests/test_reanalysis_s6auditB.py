@@ -64,19 +64,6 @@ CASES: dict[str, tuple[str, str, str, str]] = {
             print(layer)
             return layer
         """, "    print(layer)", "    layer.register_forward_hook(print)"),
-    # `Training.module_only_use`: `net.parameters()` in another function proves `net` a module
-    "nn601-module-only-use-elsewhere": ("NN601", """
-        import torch
-
-
-        def predict(net, x):
-            return net.forward(x)
-
-
-        def size(net):
-            total = sum(p.numel() for p in net.weights)
-            return total
-        """, "net.weights)", "net.parameters())"),
     # `"strict" in ctx.source.text`: `load_state_dict(sd, False)` counts once the word is anywhere
     "nn405-strict-anywhere": ("NN405", """
         import torch
@@ -89,19 +76,6 @@ CASES: dict[str, tuple[str, str, str, str]] = {
             checked = mode == "lenient"
             return checked
         """, 'mode == "lenient"', 'mode == "strict"'),
-    # `Training.is_proven_model` through `module_only_use`: `model.parameters()` elsewhere
-    "nn405-module-only-use-elsewhere": ("NN405", """
-        import torch
-
-
-        def restore(model, path):
-            model.load_state_dict(torch.load(path), strict=False)
-
-
-        def describe(model):
-            print(model.name)
-            return model
-        """, "print(model.name)", "print(model.parameters())"),
     # `_FREEZE`: freezing anything anywhere silences NN401
     "nn401-frozen-elsewhere": ("NN401", """
         import torch
@@ -128,24 +102,6 @@ CASES: dict[str, tuple[str, str, str, str]] = {
             source = "scratch"
             return head, source
         """, 'source = "scratch"', 'source = "pretrained"'),
-    # `Training.is_proven_model` through `module_only_use`: `blk` proven a module elsewhere makes
-    # every element a module, and the fix is offered
-    "nn504-module-only-use-elsewhere": ("NN504", """
-        import torch
-        from torch import nn
-
-
-        class Net(nn.Module):
-            def __init__(self, blk):
-                super().__init__()
-                self.first = blk
-                self.layers = [blk, nn.Linear(2, 2), nn.Linear(2, 2)]
-
-
-        def freeze(blk):
-            blk.frozen = True
-            return blk
-        """, "    blk.frozen = True", "    blk.requires_grad_(False)"),
     # `has_overfit_check`: the lines above the loop, here the end of a string holding the marker
     "nn501-marker-in-a-string-above": ("NN501", """
         import torch
@@ -164,6 +120,58 @@ CASES: dict[str, tuple[str, str, str, str]] = {
             loss.backward()
             optimizer.step()
         """, 'see below\"\"\"', '# see below\"\"\"'),
+}
+
+
+# `Training.module_only_use`: a module-only method (`.parameters()`, `.eval()`, ...) called on a
+# name anywhere proves that every receiver spelled the same is a module, in functions that
+# nothing links (their locals). As words, the module-only methods send every edit of a
+# function that mentions one (most training code) to a full analysis.
+MODULE_ONLY_CASES: dict[str, tuple[str, str, str, str]] = {
+    # `Training.module_only_use`: `net.parameters()` in another function proves `net` a module
+    "nn601-module-only-use-elsewhere": ("NN601", """
+        import torch
+
+
+        def predict(net, x):
+            return net.forward(x)
+
+
+        def size(net):
+            total = sum(p.numel() for p in net.weights)
+            return total
+        """, "net.weights)", "net.parameters())"),
+    # `Training.is_proven_model` through `module_only_use`: `model.parameters()` elsewhere
+    "nn405-module-only-use-elsewhere": ("NN405", """
+        import torch
+
+
+        def restore(model, path):
+            model.load_state_dict(torch.load(path), strict=False)
+
+
+        def describe(model):
+            print(model.name)
+            return model
+        """, "print(model.name)", "print(model.parameters())"),
+    # `Training.is_proven_model` through `module_only_use`: `blk` proven a module elsewhere makes
+    # every element a module, and the fix is offered
+    "nn504-module-only-use-elsewhere": ("NN504", """
+        import torch
+        from torch import nn
+
+
+        class Net(nn.Module):
+            def __init__(self, blk):
+                super().__init__()
+                self.first = blk
+                self.layers = [blk, nn.Linear(2, 2), nn.Linear(2, 2)]
+
+
+        def freeze(blk):
+            blk.frozen = True
+            return blk
+        """, "    blk.frozen = True", "    blk.requires_grad_(False)"),
     # `Training.first_model_call` through `module_only_use`: the message names the model `m`
     "nn501-module-only-use-elsewhere": ("NN501", """
         import torch
@@ -191,9 +199,9 @@ def reuse_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reanalysis, "MAX_SHARE", 1.0)
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", sorted(CASES) + sorted(MODULE_ONLY_CASES))
 def test_live_equals_full_after_an_unlinked_edit(case: str) -> None:
-    code, before, old, new = CASES[case]
+    code, before, old, new = CASES.get(case) or MODULE_ONLY_CASES[case]
     before = textwrap.dedent(before)
     after = edit(before, old, new)
     live, full, described = live_and_full(before, after)
