@@ -138,9 +138,9 @@ MODULE_ONLY_CASES: dict[str, tuple[str, str, str, str]] = {
 
 
         def size(net):
-            total = sum(p.numel() for p in net.weights)
+            total = sum(p.numel() for p in net.blocks)
             return total
-        """, "net.weights)", "net.parameters())"),
+        """, "net.blocks)", "net.parameters())"),
     # `Training.is_proven_model` through `module_only_use`: `model.parameters()` elsewhere
     "nn405-module-only-use-elsewhere": ("NN405", """
         import torch
@@ -168,7 +168,7 @@ MODULE_ONLY_CASES: dict[str, tuple[str, str, str, str]] = {
                 self.layers = [blk, nn.Linear(2, 2), nn.Linear(2, 2)]
 
 
-        def freeze(blk):
+        def prepare(blk):
             blk.frozen = True
             return blk
         """, "    blk.frozen = True", "    blk.requires_grad_(False)"),
@@ -210,6 +210,8 @@ def test_live_equals_full_after_an_unlinked_edit(case: str) -> None:
     untouched = check_source(before, "x.py", ALL_RULES, verify_fixes=False).findings
     assert [f for f in comparable(full) if f[0] == code] != [f for f in comparable(untouched) if f[0] == code]
     assert described.startswith("full analysis: the edit reaches `"), described
+    word = described.split("`")[1]
+    assert word in load_rules()[code].module_wide_words, described  # this rule's fact, not another's
 
 
 # Module-wide facts that words cannot express: the live analysis still differs from a full one.
@@ -298,7 +300,7 @@ GAPS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="a module-wide text test that words cannot express")
+@pytest.mark.xfail(strict=True, reason="a module-wide fact that words cannot express")
 @pytest.mark.parametrize("case", sorted(GAPS))
 def test_known_gaps(case: str) -> None:
     code, before, old, new = GAPS[case]
