@@ -12,7 +12,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import Binding, CallSite, ClassInfo, Scope, Semantic, dotted, subtree
 from nnlint.torchnames import is_module_constructor
-from nnlint.training import _MODULE_ONLY_METHODS, Training, training
+from nnlint.training import Training, training
 from nnlint.message import t
 
 _LIST_KINDS = (ast.List, ast.Tuple, ast.ListComp)
@@ -104,11 +104,10 @@ class ModulesInPlainContainer(Rule):
     severity = Severity.WARNING
     summary = "Sub-modules kept in a plain list/dict/tuple are not registered: not trained, moved or saved"
     fix_title = "Use nn.ModuleList / nn.ModuleDict"
-    # Module-wide fact (see `nnlint.reanalysis`): a module-only method called anywhere on a
-    # name (`blk.requires_grad_(False)` in another function) proves that a container element
-    # spelled the same is a module (`Training.is_proven_model` through `module_only_use`),
-    # which decides whether the fix is offered (`_Held.all_modules`).
-    module_wide_words = _MODULE_ONLY_METHODS
+    # Module-wide fact, not declared as words (see `nnlint.reanalysis`): a module-only method
+    # called anywhere on a name (`blk.requires_grad_(False)` in another function) proves that
+    # a container element spelled the same is a module (`Training.is_proven_model` through
+    # `module_only_use`), which decides whether the fix is offered (`_Held.all_modules`).
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic

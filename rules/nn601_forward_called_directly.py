@@ -10,7 +10,7 @@ from nnlint.findings import Edit, Finding, Fix, Severity, Span
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Semantic, dotted
 from nnlint.torchnames import is_module_constructor
-from nnlint.training import _MODULE_ONLY_METHODS, training
+from nnlint.training import training
 from nnlint.message import t, t_docs
 from nnlint.calls import call_index
 
@@ -79,15 +79,13 @@ class ForwardCalledDirectly(Rule):
     severity = Severity.WARNING
     summary = "model.forward(x) skips the module's hooks and wrapper logic; call model(x)"
     fix_title = "Call the module instead of .forward"
-    # Module-wide facts (see `nnlint.reanalysis`): the first hook registration or
+    # Module-wide fact (see `nnlint.reanalysis`): the first hook registration or
     # hook-installing utility anywhere in the file sets every finding's severity, message and
-    # related line (`_call_wrappers`); a module-only method called anywhere on a name
-    # (`net.parameters()` in another function) proves that every receiver spelled the same is
-    # a module (`Training.module_only_use`). An installer imported under another name
-    # (`from torch.nn.utils import weight_norm as wn`) is not covered by these words.
-    module_wide_words = (
-        _HOOKS | frozenset(name.rsplit(".", 1)[-1] for name in _HOOK_INSTALLERS) | _MODULE_ONLY_METHODS
-    )
+    # related line (`_call_wrappers`). An installer imported under another name (`from
+    # torch.nn.utils import weight_norm as wn`) is not covered by these words. Not declared: a
+    # module-only method called anywhere on a name (`net.parameters()` in another function)
+    # proves that every receiver spelled the same is a module (`Training.module_only_use`).
+    module_wide_words = _HOOKS | frozenset(name.rsplit(".", 1)[-1] for name in _HOOK_INSTALLERS)
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
