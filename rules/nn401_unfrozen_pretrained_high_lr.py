@@ -91,6 +91,16 @@ class UnfrozenPretrainedHighLr(Rule):
     severity = Severity.WARNING
     summary = "All parameters of a pretrained model trained at a from-scratch learning rate"
     fix_title = "Lower the learning rate to a fine-tuning value"
+    # Module-wide facts (see `nnlint.reanalysis`): the text tests of `check`. Anything that
+    # freezes parameters anywhere in the file silences every finding (`_FREEZE`: the words
+    # below), and no finding is made unless the file names pretrained weights somewhere
+    # (`_HINT`: a checkpoint loaded by `load(...)` imported from `torch.hub` needs the word
+    # elsewhere). Not covered by words: the same text in a comment, or inside a longer name
+    # (`freeze_backbone(...)`, `use_pretrained`).
+    module_wide_words = frozenset({
+        "requires_grad", "requires_grad_", "freeze", "get_peft_model", "prepare_model_for_kbit_training",
+        "LoraConfig", "pretrained", "weights", "hub",
+    })
     options = {
         "transformer_adaptive_lr_above": 1e-4,
         "vision_adaptive_lr_at_least": 1e-3,

@@ -61,6 +61,13 @@ class LoadStateDictUnchecked(Rule):
     name = "load-state-dict-unchecked"
     severity = Severity.INFORMATION
     summary = "load_state_dict(..., strict=False) whose missing/unexpected keys are dropped: a mismatch loads nothing"
+    # Module-wide fact (see `nnlint.reanalysis`): the text test `"strict" in ctx.source.text`
+    # (`load_state_dict(sd, False)` is reported only when the word is anywhere in the file);
+    # "strict" inside a longer name or a comment is not covered by the word. Not declared: a
+    # module-only method called anywhere on a name proves that every receiver spelled the same
+    # is a module (`Training.is_proven_model` through `module_only_use`); as words, the
+    # module-only methods would send most edits of training code to a full analysis.
+    module_wide_words = frozenset({"strict"})
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         if "strict" not in ctx.source.text:

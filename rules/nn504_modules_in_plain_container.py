@@ -104,6 +104,10 @@ class ModulesInPlainContainer(Rule):
     severity = Severity.WARNING
     summary = "Sub-modules kept in a plain list/dict/tuple are not registered: not trained, moved or saved"
     fix_title = "Use nn.ModuleList / nn.ModuleDict"
+    # Module-wide fact, not declared as words (see `nnlint.reanalysis`): a module-only method
+    # called anywhere on a name (`blk.requires_grad_(False)` in another function) proves that
+    # a container element spelled the same is a module (`Training.is_proven_model` through
+    # `module_only_use`), which decides whether the fix is offered (`_Held.all_modules`).
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic

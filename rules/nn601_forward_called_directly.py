@@ -15,6 +15,23 @@ from nnlint.message import t, t_docs
 from nnlint.calls import call_index
 
 
+_HOOKS = frozenset({
+    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_backward_hook",
+})
+# Utilities that install forward (pre-)hooks on the module they are given. Wrappers such as
+# DistributedDataParallel, DataParallel, FSDP's class or `torch.compile` are not here: their
+# logic lives in their own `forward`, which `.forward(x)` on the wrapper still runs, and the
+# inner module is bypassed by `inner(x)` just as much as by `inner.forward(x)`.
+_HOOK_INSTALLERS = frozenset({
+    "torch.distributed.fsdp.fully_shard", "torch.distributed._composable.fsdp.fully_shard",
+    "torch.nn.utils.prune.l1_unstructured", "torch.nn.utils.prune.random_unstructured",
+    "torch.nn.utils.prune.ln_structured", "torch.nn.utils.prune.random_structured",
+    "torch.nn.utils.prune.global_unstructured", "torch.nn.utils.prune.identity",
+    "torch.nn.utils.spectral_norm", "torch.nn.utils.weight_norm",
+})
+
+
 @register
 class ForwardCalledDirectly(Rule):
     """
@@ -62,6 +79,13 @@ class ForwardCalledDirectly(Rule):
     severity = Severity.WARNING
     summary = "model.forward(x) skips the module's hooks and wrapper logic; call model(x)"
     fix_title = "Call the module instead of .forward"
+    # Module-wide fact (see `nnlint.reanalysis`): the first hook registration or
+    # hook-installing utility anywhere in the file sets every finding's severity, message and
+    # related line (`_call_wrappers`). An installer imported under another name (`from
+    # torch.nn.utils import weight_norm as wn`) is not covered by these words. Not declared: a
+    # module-only method called anywhere on a name (`net.parameters()` in another function)
+    # proves that every receiver spelled the same is a module (`Training.module_only_use`).
+    module_wide_words = _HOOKS | frozenset(name.rsplit(".", 1)[-1] for name in _HOOK_INSTALLERS)
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
@@ -109,23 +133,6 @@ class ForwardCalledDirectly(Rule):
         end = ctx.span(func)
         between = Span(start.end_line, start.end_column, end.end_line, end.end_column)
         return Fix(t_docs(self.fix_title), (Edit(between, ""),))
-
-
-_HOOKS = frozenset({
-    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
-    "register_full_backward_pre_hook", "register_backward_hook",
-})
-# Utilities that install forward (pre-)hooks on the module they are given. Wrappers such as
-# DistributedDataParallel, DataParallel, FSDP's class or `torch.compile` are not here: their
-# logic lives in their own `forward`, which `.forward(x)` on the wrapper still runs, and the
-# inner module is bypassed by `inner(x)` just as much as by `inner.forward(x)`.
-_HOOK_INSTALLERS = frozenset({
-    "torch.distributed.fsdp.fully_shard", "torch.distributed._composable.fsdp.fully_shard",
-    "torch.nn.utils.prune.l1_unstructured", "torch.nn.utils.prune.random_unstructured",
-    "torch.nn.utils.prune.ln_structured", "torch.nn.utils.prune.random_structured",
-    "torch.nn.utils.prune.global_unstructured", "torch.nn.utils.prune.identity",
-    "torch.nn.utils.spectral_norm", "torch.nn.utils.weight_norm",
-})
 
 
 def _call_wrappers(sem: Semantic) -> CallSite | None:
