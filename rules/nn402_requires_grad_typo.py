@@ -89,6 +89,10 @@ class RequiresGradTypo(Rule):
     severity = Severity.ERROR
     summary = "Assignment to a misspelled requires_grad, or to requires_grad on a module: nothing is frozen"
     fix_title = "Set requires_grad properly"
+    # `check` opens on "grad" anywhere in the text (comments too), and a candidate typo read
+    # anywhere (a comment too) is the program's own attribute: an edited line holding either
+    # may change findings elsewhere.
+    module_wide_text = re.compile(r"grad|Grad|GRAD|[Rr]e[qg][A-Za-z_]*[Gg]")
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         text = ctx.source.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -79,6 +80,10 @@ class OptimizerMissesNewModule(Rule):
     name = "optimizer-misses-new-module"
     severity = Severity.WARNING
     summary = "A sub-module replaced after the optimizer took the parameters: the new layer is never trained"
+    # `check` opens on "param" anywhere in the text (`params`, a comment): an edited line
+    # holding it may change findings elsewhere (with a project, where the optimizer's
+    # `.parameters()` can be in another module).
+    module_wide_text = re.compile("param")
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic

@@ -6,8 +6,9 @@ keeps it) has every finding; after it, the live result must equal a full analysi
 the rule's module-wide words the live analysis keeps a stale finding (or misses a new
 one): each case was checked to fail with the words removed.
 
-The cases marked `xfail` are module-wide facts that words cannot express (a comment, a
-substring of a longer identifier): they document what the reuse scheme still gets wrong.
+`GAPS` are module-wide facts that identifiers cannot express (a comment, a substring of a
+longer identifier, an alias): the changed lines' text (`module_wide_text`, a word anywhere in
+a changed line) and the imports' names cover them.
 """
 
 from __future__ import annotations
@@ -218,19 +219,21 @@ def check_case(code: str, before: str, old: str, new: str) -> str:
 def test_live_equals_full_after_an_unlinked_edit(case: str) -> None:
     code, before, old, new = CASES[case]
     described = check_case(code, before, old, new)
-    assert described.startswith("full analysis: the edit reaches `"), described
+    assert described.startswith("full analysis: the module mentions `"), described
     word = described.split("`")[1]
     assert word in load_rules()[code].module_wide_words, described  # this rule's fact, not another's
 
 
-@pytest.mark.xfail(strict=True, reason="module_only_use: needs statements linked by receiver")
 @pytest.mark.parametrize("case", sorted(MODULE_ONLY_CASES))
 def test_live_equals_full_after_a_module_only_use_elsewhere(case: str) -> None:
-    # Words or links: either a full analysis, or a part that holds both functions.
+    # `nnlint.reanalysis` links every statement using a name proven a module.
     check_case(*MODULE_ONLY_CASES[case])
 
 
-# Module-wide facts that words cannot express: the live analysis still differs from a full one.
+# Module-wide facts that identifiers in the statements cannot express (a comment, part of a
+# longer name, an alias): a changed line holding a rule's word or matching its
+# `module_wide_text`, and an import naming a word under an alias, send the edit to a full
+# analysis.
 GAPS: dict[str, tuple[str, str, str, str]] = {
     # NN401 `_FREEZE` matches comments too; a comment's words are not the statement's mentions
     "nn401-freeze-in-a-comment": ("NN401", """
@@ -316,7 +319,6 @@ GAPS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="a module-wide fact that words cannot express")
 @pytest.mark.parametrize("case", sorted(GAPS))
 def test_known_gaps(case: str) -> None:
     code, before, old, new = GAPS[case]
@@ -325,7 +327,6 @@ def test_known_gaps(case: str) -> None:
     assert comparable(live) == comparable(full)
 
 
-@pytest.mark.xfail(strict=True, reason="a module-wide text test that words cannot express")
 def test_known_gap_nn403_param_in_project_mode(tmp_path) -> None:  # noqa: ANN001
     """NN403 checks nothing unless "param" is a substring of the file. Alone, a file that
     builds an optimizer has it (`.parameters()`); with a project, the optimizer can come from

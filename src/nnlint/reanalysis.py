@@ -203,7 +203,11 @@ def _import_facts(statement: ast.Import | ast.ImportFrom) -> StatementFacts:
         name for name, root in zip(bound, roots * len(bound) if len(roots) == 1 else roots)
         if not _is_library(root)
     )
-    return StatementFacts(_EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True, imported)
+    # its words: what a rule's module-wide word may name (`weight_norm` imported as `wn`)
+    words = frozenset(bound) | frozenset(
+        word for alias in statement.names for word in _WORD.findall(alias.name)
+    ) | frozenset(_WORD.findall(getattr(statement, "module", None) or ""))
+    return StatementFacts(_EMPTY, _EMPTY, _EMPTY, _EMPTY, words, _EMPTY, True, imported)
 
 
 def _is_library(root: str) -> bool:
@@ -296,7 +300,7 @@ class _Analysis:
     components: list[int] | None = None  # computed when an edit first needs them
     # the names imported from the project's other modules, which an edit must not reach
     project_names: frozenset[str] | None = None
-    module_wide: frozenset[str] | None = None  # the enabled rules' module-wide words
+    module_wide: "tuple[frozenset[str], tuple[re.Pattern[str], ...]] | None" = None  # the rules' words and text tests
 
 
 class LiveAnalysis:
@@ -425,13 +429,14 @@ class LiveAnalysis:
             last.project_names = _project_names(tree, project, path)
         old_facts = self._facts_of(last.body)
         if last.module_wide is None:
-            last.module_wide = _module_wide_words(settings)
-        module_wide = last.module_wide
-        if module_wide:
-            # a module-wide fact from any statement (a kept one too), or a rule's test of the
-            # text (a word in a comment, or inside a longer name) that the edit may flip
+            last.module_wide = _module_wide(settings)
+        module_wide, text_tests = last.module_wide
+        if module_wide or text_tests:
+            # a module-wide fact from any statement (a kept one too, an import's names too),
+            # or a rule's test of the text (a word in a comment, or inside a longer name)
+            # that the edit may flip
             found = next((word for fact in (*facts, *old_facts) for word in fact.words & module_wide), None)
-            found = found or _in_edited_lines(module_wide, last.lines, lines)
+            found = found or _in_edited_lines(module_wide, text_tests, last.lines, lines)
             if found is not None:
                 self.described = f"full analysis: the module mentions `{found}`, which a rule reads module-wide"
                 return None
@@ -500,13 +505,17 @@ def _changes(project: "ProjectIndex | None", path: str) -> int:
     return project.changes_elsewhere(Path(path))
 
 
-def _module_wide_words(settings: Settings) -> frozenset[str]:
-    """The enabled rules' module-wide words: one anywhere in the module (in a statement
-    kept as well as in one analysed again) decides findings elsewhere."""
+def _module_wide(settings: Settings) -> tuple[frozenset[str], tuple["re.Pattern[str]", ...]]:
+    """The enabled rules' module-wide words (one anywhere in the module, in a statement
+    kept as well as in one analysed again, decides findings elsewhere) and their tests of
+    the text (which an edited line can flip)."""
     words: set[str] = set()
+    patterns = []
     for rule in active_rules(settings):
         words |= type(rule).module_wide_words
-    return frozenset(words)
+        if type(rule).module_wide_text is not None:
+            patterns.append(type(rule).module_wide_text)
+    return frozenset(words), tuple(patterns)
 
 
 def _project_names(tree: ast.Module, project: "ProjectIndex | None", path: str) -> frozenset[str]:
@@ -551,14 +560,20 @@ def _suppression_edited(old: list[str], new: list[str]) -> bool:
     return False
 
 
-def _in_edited_lines(words: frozenset[str], old: list[str], new: list[str]) -> str | None:
-    """A word of `words` in a line the edit changed (before or after it), as any part of
-    the text: rules test the text too (`"strict" in text`)."""
+def _in_edited_lines(
+    words: frozenset[str], patterns: tuple["re.Pattern[str]", ...], old: list[str], new: list[str]
+) -> str | None:
+    """A word of `words` (as any part of the text: rules test the text too, `"strict" in
+    text`) or a match of `patterns` in a line the edit changed, before or after it."""
     for before, after in zip(old, new):
         if before != after:
             for word in words:
                 if word in before or word in after:
                     return word
+            for pattern in patterns:
+                match = pattern.search(before) or pattern.search(after)
+                if match is not None:
+                    return match.group()
     return None
 
 

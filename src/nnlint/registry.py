@@ -40,6 +40,10 @@ class Rule:
     # rule's findings in a statement follow from the statements linked to it by names and
     # from the imports.
     module_wide_words: ClassVar[frozenset[str]] = frozenset()
+    # A rule that tests the module's text (`"strict" in text`, a regex over every line,
+    # comments included) declares what can flip that test: an edit of a line it matches
+    # (before or after the edit) is analysed in full. None: no such test, or the words say it.
+    module_wide_text: ClassVar["re.Pattern[str] | None"] = None
 
     def check(self, ctx: "Context") -> Iterable[Finding]:
         raise NotImplementedError
