@@ -829,6 +829,32 @@ class ProjectIndex:
                 self._callers_read[key] = frozenset(read)
         return found
 
+    def stands_alone(self, semantic: "Semantic") -> bool:
+        """Whether an analysis of `semantic`'s module can read nothing of another module of
+        the project, so that a rule may answer as it does without a project (no layer, helper
+        or caller can come from elsewhere). Both ways across are closed:
+        - forward: each of its imports names a library root (THIRD_PARTY_ROOTS), which
+          `module_path` never looks for, on disk or with jedi, and `torch_alias` never
+          follows; names it does not import are never looked up elsewhere;
+        - backward: no other project file names both the module and `import`, and
+          `foreign_callers` reads only such files.
+        Asked per check, not kept: another file may start naming this one (the editor).
+        Answered only once the identifiers are indexed (the first reverse look-up does it; a
+        folder run's parent before its workers start): the question alone never reads the
+        project; until then the answer is "not proven" (False), which is always safe."""
+        if not _library_imports_only(semantic):
+            return False
+        if semantic.path is None:
+            return True
+        with self._lock:
+            if self._word_index is None:
+                return False
+        path = self.real_path(semantic.path)
+        stem = path.parent.name if path.name == "__init__.py" else path.stem
+        others = self._files_naming(stem, "import")
+        others.discard(path)
+        return not others
+
     def _find_foreign_callers(self, path: Path, name: str, stem: str) -> "list[tuple[CallSite, Semantic]]":
         found: "list[tuple[CallSite, Semantic]]" = []
         analysed = 0
@@ -858,6 +884,21 @@ class ProjectIndex:
             if len(found) >= MAX_FOREIGN_CALLERS:
                 break
         return found
+
+
+def _library_imports_only(semantic: "Semantic") -> bool:
+    """Whether every import of the module names a library (see `ProjectIndex.stands_alone`)."""
+    return all(not target.startswith(".") and target.partition(".")[0] in THIRD_PARTY_ROOTS
+               for target in semantic.imports.values())
+
+
+def reads_other_modules(semantic: "Semantic") -> bool:
+    """Whether `semantic`'s analysis may read another module: it has a project that does not
+    prove it `stands_alone` (an index other than `ProjectIndex` is taken at its word: it may)."""
+    project = semantic.project
+    if project is None:
+        return False
+    return not isinstance(project, ProjectIndex) or not project.stands_alone(semantic)
 
 
 def _identifiers(text: str) -> frozenset[str]:
