@@ -4,6 +4,7 @@ NN505 and NN403 answer as without a project; everywhere else they resolve as bef
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -277,3 +278,71 @@ def test_every_rule_fixture_and_example_finds_the_same(tmp_path: Path, monkeypat
         except SyntaxError:
             pass
     assert alone > 10  # the comparison did exercise the shortcut
+
+
+# ------------------------------------- the identifiers, listed per word on demand
+def _brute_naming(texts: dict[Path, str], words: tuple[str, ...]) -> set[Path]:
+    """What `_files_naming` must answer: the files with `import` whose identifiers hold
+    every word, read straight from their current texts."""
+    from nnlint.project import _identifiers
+
+    return {path for path, text in texts.items()
+            if "import" in text and set(words) <= _identifiers(text)}
+
+
+def test_files_naming_follows_every_edit_like_a_fresh_read(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(6)
+    vocabulary = ["import", "train", "evaluate", "model", "helpers", "fit", "os", "x"]
+    paths = [tmp_path / f"m{i}.py" for i in range(6)]
+    texts: dict[Path, str] = {}
+
+    def some_text() -> str:
+        return " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 6))) + "\n"
+
+    for path in paths:
+        texts[path] = some_text()
+        path.write_text(texts[path])
+    index = ProjectIndex(tmp_path, use_jedi=False)
+    real = {path: path.resolve() for path in paths}
+    for step in range(400):
+        action = rng.random()
+        path = rng.choice(paths)
+        if action < 0.4:  # an editor buffer
+            texts[path] = some_text()
+            index.set_overlay(path, step, texts[path])
+        elif action < 0.5:
+            index.drop_overlay(path)
+            texts[path] = path.read_text()
+        elif action < 0.6:  # the disk
+            index.drop_overlay(path)
+            texts[path] = some_text()
+            path.write_text(texts[path])
+            index.invalidate(path)
+        words = tuple(rng.sample(vocabulary, rng.randint(1, 3)))
+        expected = {real[p] for p in _brute_naming(texts, words)}
+        assert index._files_naming(*words) == expected, (step, words)
+
+
+def test_listed_files_have_their_real_paths(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("import os\n")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "target.py").write_text("import os\n")
+    (tmp_path / "pkg" / "link.py").symlink_to(tmp_path / "elsewhere" / "target.py")
+    (tmp_path / "real_root").mkdir()
+    (tmp_path / "real_root" / "b.py").write_text("import os\n")
+    (tmp_path / "alias").symlink_to(tmp_path / "real_root")
+    for root in (tmp_path, tmp_path / "alias"):
+        index = ProjectIndex(root, use_jedi=False)
+        expected = []
+        for folder, dirs, files in os.walk(index.root):
+            dirs.sort()
+            expected += [(Path(folder) / name).resolve() for name in sorted(files) if name.endswith(".py")]
+        assert index.project_files() == expected
+        for path in Path(root).rglob("*.py"):
+            assert index.real_path(path) == path.resolve()
+    listed = ProjectIndex(tmp_path, use_jedi=False).project_files()
+    assert (tmp_path / "elsewhere" / "target.py").resolve() in listed
+    assert listed.count((tmp_path / "elsewhere" / "target.py").resolve()) == 2  # itself and the link

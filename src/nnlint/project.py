@@ -688,9 +688,23 @@ class ProjectIndex:
             found.extend(Path(folder) / f for f in sorted(files) if f.endswith(".py"))
             if len(found) >= MAX_PROJECT_FILES:
                 break
-        found = [self.real_path(p) for p in found[:MAX_PROJECT_FILES]]
+        found = [self._listed_real_path(p) for p in found[:MAX_PROJECT_FILES]]
         with self._lock:
             self._files = found
+        return found
+
+    def _listed_real_path(self, path: Path) -> Path:
+        """`real_path` of a file `os.walk` listed: a file that is no symbolic link is its
+        folder's real path and its name (one `lstat` for the file and one resolution per
+        folder, instead of one system call per path component for each file)."""
+        key: object = path if path.is_absolute() else (os.getcwd(), path)
+        found = self._real_paths.get(key)
+        if found is None:
+            if os.path.islink(path):
+                found = path.resolve()
+            else:
+                found = self.real_path(path.parent) / path.name
+            self._real_paths[key] = found
         return found
 
     def prepare_reverse_lookup(self) -> None:
@@ -700,25 +714,36 @@ class ProjectIndex:
             self._refresh_words()
 
     def _files_naming(self, *words: str) -> set[Path]:
-        """The project files whose text holds every one of `words` as an identifier. An
-        inverted index (identifier -> files), built on the first question by reading each
-        file once, and brought up to date file by file as the editor or the disk changes
-        them (`set_overlay`, `drop_overlay`, `invalidate`)."""
+        """The project files whose text holds every one of `words` as an identifier. Each
+        file's identifiers are read once, on the first question, and kept up to date file by
+        file as the editor or the disk changes them (`set_overlay`, `drop_overlay`,
+        `invalidate`); the files naming a word are listed when the word is first asked about
+        (a run asks about a few hundred of the project's thousands of identifiers: its
+        function, class and module names) and kept."""
         with self._lock:
-            index = self._refresh_words()
-            lists = [index.get(word) for word in words]
+            self._refresh_words()
+            lists = [self._naming(word) for word in words]
             if not lists or any(not files for files in lists):
                 return set()
             lists.sort(key=len)  # from the rarest word (usually the module's name): small sets
-            found = set(lists[0])  # type: ignore[arg-type]
+            found = set(lists[0])
             for files in lists[1:]:
-                found &= files  # type: ignore[operator]
+                found &= files
                 if not found:
                     break
             return found
 
-    def _refresh_words(self) -> dict[str, set[Path]]:
-        """The inverted index, with the files not indexed yet or changed since read (lock held)."""
+    def _naming(self, word: str) -> set[Path]:
+        """The files whose identifiers hold `word` (lock held, words fresh)."""
+        index = self._word_index
+        assert index is not None
+        files = index.get(word)
+        if files is None:
+            files = index[word] = {path for path, words in self._file_words.items() if word in words}
+        return files
+
+    def _refresh_words(self) -> None:
+        """Read the identifiers of the files not read yet or changed since (lock held)."""
         if self._word_index is None:
             self._word_index = {}
             self._stale_words = set(self.project_files())
@@ -726,27 +751,26 @@ class ProjectIndex:
             stale, self._stale_words = self._stale_words, set()
             for path in stale:
                 self._index_file(path)
-        return self._word_index
 
     def _index_file(self, path: Path) -> None:
-        """(Re)index one file's identifiers (called with the lock held)."""
+        """(Re)read one file's identifiers (called with the lock held). Of the words already
+        asked about, only those the file gained or lost change their list of files."""
         index = self._word_index
         assert index is not None
-        for word in self._file_words.pop(path, frozenset()):
-            files = index.get(word)
-            if files is not None:
-                files.discard(path)
+        old = self._file_words.pop(path, frozenset())
         text = self._text_for_words(path)
-        if text is None or "import" not in text:
-            return
-        words = _identifiers(text)
-        self._file_words[path] = words
-        for word in words:  # most words are new to the index, or in a few files
-            files = index.get(word)
-            if files is None:
-                index[word] = {path}
-            else:
-                files.add(path)
+        words = _identifiers(text) if text is not None and "import" in text else frozenset()
+        if words:
+            self._file_words[path] = words
+        if index:
+            for word in old - words:
+                files = index.get(word)
+                if files is not None:
+                    files.discard(path)
+            for word in words - old:
+                files = index.get(word)
+                if files is not None:
+                    files.add(path)
 
     def _text_for_words(self, path: Path) -> str | None:
         overlay = self._overlays.get(path)
