@@ -346,3 +346,50 @@ def test_listed_files_have_their_real_paths(tmp_path: Path) -> None:
     listed = ProjectIndex(tmp_path, use_jedi=False).project_files()
     assert (tmp_path / "elsewhere" / "target.py").resolve() in listed
     assert listed.count((tmp_path / "elsewhere" / "target.py").resolve()) == 2  # itself and the link
+
+
+# ------------------------- method calls of a module whose imports are all libraries
+def test_method_calls_resolve_alike_without_tracing(tmp_path: Path) -> None:
+    """`resolve_function` answers a method call by name alone (no tracing of the object)
+    when the file's imports reach no project module, as it does without a project: the
+    traced answer is compared for every call of every fixture and example file."""
+    sources = sorted(FIXTURES.glob("*.py")) + sorted(EXAMPLES.rglob("*.py")) + [None]
+    root = tmp_path / "all"
+    root.mkdir()
+    shortcut = 0
+    for number, source in enumerate(sources):
+        path = root / f"m{number}.py"
+        path.write_text(ALONE if source is None else source.read_text())
+        try:
+            tree = parse_python(path.read_text())
+        except SyntaxError:
+            continue
+        fast = Semantic.build(tree, path, ProjectIndex(root, use_jedi=False))
+        slow = Semantic.build(tree, path, ProjectIndex(root, use_jedi=False))
+        slow.__dict__["_imports_libraries_only"] = False  # the traced way
+        if not fast._imports_libraries_only:
+            continue
+        for fast_site, slow_site in zip(fast.calls, slow.calls, strict=True):
+            found = [(s.name, s.node.lineno) for s in fast.resolve_function(fast_site.node, fast_site.scope)]
+            traced = [(s.name, s.node.lineno) for s in slow.resolve_function(slow_site.node, slow_site.scope)]
+            assert found == traced, (source, fast_site.line)
+            shortcut += type(fast_site.node.func).__name__ == "Attribute" \
+                and fast_site.node.func.attr not in fast._method_names
+    assert shortcut > 100  # the comparison did exercise the shortcut
+
+
+@pytest.mark.parametrize(
+    ("imports", "alone"),
+    [
+        ("import torch\nimport torch.nn as nn\nfrom torch.utils.data import DataLoader\nimport os.path\n", True),
+        ("", True),
+        ("import yaml\n", False),
+        ("from . import helpers\n", False),
+        ("from .models import Net\n", False),
+        ("import models.net as net\n", False),
+        ("from torch import nn\nfrom utils import fit\n", False),
+    ],
+)
+def test_libraries_only_means_every_import(imports: str, alone: bool, tmp_path: Path) -> None:
+    sem = Semantic.build(parse_python(imports + "x = 1\n"), tmp_path / "m.py", ProjectIndex(tmp_path, use_jedi=False))
+    assert sem._imports_libraries_only is alone

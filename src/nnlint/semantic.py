@@ -650,9 +650,10 @@ class Semantic:
             return list(self.functions.get(func.id, []))
         if type(func) is not ast.Attribute:
             return []
-        if self.project is None and func.attr not in self._method_names:
-            # Without other modules a method call can only run a method of this file's
-            # classes: most `x.view()`/`loss.item()` calls are answered without tracing `x`.
+        if func.attr not in self._method_names and (self.project is None or self._imports_libraries_only):
+            # Without other modules (none given, or none this file's imports can reach) a
+            # method call can only run a method of this file's classes: most
+            # `x.view()`/`loss.item()` calls are answered without tracing `x`.
             return []
         if type(func.value) is ast.Name and func.value.id == "self":
             cls = scope.cls
@@ -712,6 +713,16 @@ class Semantic:
                 self.dependencies.pop(own, None)
             cache[id(function)] = found
         return found
+
+    @cached_property
+    def _imports_libraries_only(self) -> bool:
+        """Whether every import of the file names a library root that the project index never
+        looks for in the project (`nnlint.project.THIRD_PARTY_ROOTS`): then no name of the
+        file leads to another module's function or class (see `ProjectIndex.stands_alone`)."""
+        from nnlint.project import THIRD_PARTY_ROOTS  # the index imports this module
+
+        return all(not target.startswith(".") and target.partition(".")[0] in THIRD_PARTY_ROOTS
+                   for target in self.imports.values())
 
     @cached_property
     def _method_names(self) -> set[str]:
