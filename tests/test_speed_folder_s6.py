@@ -393,3 +393,29 @@ def test_method_calls_resolve_alike_without_tracing(tmp_path: Path) -> None:
 def test_libraries_only_means_every_import(imports: str, alone: bool, tmp_path: Path) -> None:
     sem = Semantic.build(parse_python(imports + "x = 1\n"), tmp_path / "m.py", ProjectIndex(tmp_path, use_jedi=False))
     assert sem._imports_libraries_only is alone
+
+
+# ------------------------------------------------ a folder's files share its root
+def test_project_index_per_folder_is_shared_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nnlint import cli
+    from nnlint.project import shared_index
+
+    (tmp_path / "proj" / "pkg").mkdir(parents=True)
+    (tmp_path / "proj" / "pyproject.toml").write_text("")
+    (tmp_path / "other").mkdir()
+    files = [tmp_path / "proj" / "a.py", tmp_path / "proj" / "pkg" / "b.py", tmp_path / "other" / "c.py"]
+    for file in files:
+        file.write_text("import os\n")
+    (tmp_path / "proj" / "link.py").symlink_to(tmp_path / "other" / "c.py")  # c.py's root, not proj's
+    files.append(tmp_path / "proj" / "link.py")
+    (tmp_path / "proj" / "dir.py").mkdir()  # a folder named like a module is its own root's
+    files.append(tmp_path / "proj" / "dir.py")
+    cli._FOLDER_ROOTS.clear()
+    for _ in range(2):
+        for file in files:
+            assert cli._project_index(file) is shared_index(file), file
+    monkeypatch.chdir(tmp_path / "proj")
+    assert cli._project_index(Path("a.py")) is shared_index(Path("a.py"))
+    monkeypatch.chdir(tmp_path / "other")
+    assert cli._project_index(Path("c.py")) is shared_index(Path("c.py"))
+    assert shared_index(tmp_path / "proj" / "link.py") is not shared_index(tmp_path / "proj" / "a.py")

@@ -109,7 +109,11 @@ def configure_shared_indexes(
 
 def shared_index(path: Path) -> "ProjectIndex":
     """One index per project root per process: the CLI's files share summaries."""
-    root = find_project_root(path)
+    return shared_index_at(find_project_root(path))
+
+
+def shared_index_at(root: Path) -> "ProjectIndex":
+    """`shared_index` of the files whose project root (`find_project_root`) is `root`."""
     index = _SHARED.get(root)
     if index is None:
         index = _SHARED[root] = ProjectIndex(
