@@ -22,6 +22,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Callable, Iterable, Iterator
 
+from nnlint.libraries import THIRD_PARTY_ROOTS, libraries_only
 from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic
 from nnlint.source import SourceDecodeError, decode_source
 from nnlint.parsing import parse_python
@@ -50,16 +51,6 @@ _NOT_PROJECT_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "dist-packages", "build", "dist", "venv", "env",
      "htmlcov", "wandb", "mlruns", "outputs", "lightning_logs"}
 )
-# Import roots that are never the user's project; jedi answers for them when asked.
-THIRD_PARTY_ROOTS = frozenset(
-    {
-        "torch", "torchvision", "torchaudio", "torchtext", "numpy", "scipy", "pandas", "sklearn",
-        "transformers", "timm", "lightning", "pytorch_lightning", "accelerate", "datasets", "tqdm",
-        "matplotlib", "os", "sys", "math", "random", "json", "typing", "dataclasses", "collections",
-        "functools", "itertools", "pathlib", "re", "time", "logging", "argparse", "copy", "abc",
-    }
-)
-
 
 _TOP_LEVEL: frozenset[str] | None = None
 
@@ -870,7 +861,7 @@ class ProjectIndex:
         Answered only once the identifiers are indexed (the first reverse look-up does it; a
         folder run's parent before its workers start): the question alone never reads the
         project; until then the answer is "not proven" (False), which is always safe."""
-        if not _library_imports_only(semantic):
+        if not libraries_only(semantic.imports.values()):
             return False
         if semantic.path is None:
             return True
@@ -912,12 +903,6 @@ class ProjectIndex:
             if len(found) >= MAX_FOREIGN_CALLERS:
                 break
         return found
-
-
-def _library_imports_only(semantic: "Semantic") -> bool:
-    """Whether every import of the module names a library (see `ProjectIndex.stands_alone`)."""
-    return all(not target.startswith(".") and target.partition(".")[0] in THIRD_PARTY_ROOTS
-               for target in semantic.imports.values())
 
 
 def reads_other_modules(semantic: "Semantic") -> bool:

@@ -21,6 +21,7 @@ from typing import Callable, Iterator, Protocol, TypeVar
 
 _A = TypeVar("_A")
 
+from nnlint.libraries import libraries_only
 from nnlint.torchnames import CLIP_FUNCTIONS
 from nnlint.vocabulary import MODE_METHODS, RECEIVER_EFFECTS, is_scaled_loss, steps_through_scaler
 
@@ -717,12 +718,9 @@ class Semantic:
     @cached_property
     def _imports_libraries_only(self) -> bool:
         """Whether every import of the file names a library root that the project index never
-        looks for in the project (`nnlint.project.THIRD_PARTY_ROOTS`): then no name of the
-        file leads to another module's function or class (see `ProjectIndex.stands_alone`)."""
-        from nnlint.project import THIRD_PARTY_ROOTS  # the index imports this module
-
-        return all(not target.startswith(".") and target.partition(".")[0] in THIRD_PARTY_ROOTS
-                   for target in self.imports.values())
+        looks for in the project (`nnlint.libraries`): then no name of the file leads to
+        another module's function or class (see `ProjectIndex.stands_alone`)."""
+        return libraries_only(self.imports.values())
 
     @cached_property
     def _method_names(self) -> set[str]:
