@@ -14,6 +14,7 @@ from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic, dotted, keywor
 from nnlint.torchnames import is_optimizer_constructor
 from nnlint.training import Training, training
 from nnlint.message import t
+from nnlint.project import reads_other_modules
 from nnlint.calls import call_index
 
 _PARAMETER_METHODS = ("parameters", "named_parameters")
@@ -147,6 +148,9 @@ class _FileFacts:
         self._assigned: dict[int, list[ast.Assign]] = {}
         self._param_targets: dict[int, list[tuple[ast.Assign, list[tuple[ast.expr, str]]]]] = {}
         self._replacing_helpers: set[str] | None = None
+        # Whether a call may run a function of another module (see `_may_run`): never
+        # without a project, nor in a module that can read no other one.
+        self.cross = reads_other_modules(sem)
 
     def assignments(self, scope: Scope) -> list[ast.Assign]:
         known = self._assigned.get(id(scope))
@@ -178,9 +182,10 @@ class _FileFacts:
         # the functions with a `return torch.optim.X(...)`
         helpers = {site.scope.name for site in built
                    if type(site.stmt) is ast.Return and site.stmt.value is site.node and site.scope.is_function}
-        if not helpers and sem.project is None:
+        if not helpers and not self.cross:
             return []
-        return [site for site in sem.calls if _kept_whole(site) and _may_run(sem, site, helpers, foreign=True)]
+        return [site for site in sem.calls
+                if _kept_whole(site) and _may_run(sem, site, helpers, foreign=True, cross=self.cross)]
 
     def may_run_replacing_helper(self, site: CallSite) -> bool:
         """Whether `site` may call a function of this file that can assign to its
@@ -192,22 +197,24 @@ class _FileFacts:
                 if scope.is_function and any(p != "self" for p in scope.params)}
         if not self._replacing_helpers:
             return False
-        return _may_run(self.sem, site, self._replacing_helpers, foreign=False)
+        return _may_run(self.sem, site, self._replacing_helpers, foreign=False, cross=self.cross)
 
 
-def _may_run(sem: Semantic, site: CallSite, names: set[str], foreign: bool) -> bool:
+def _may_run(sem: Semantic, site: CallSite, names: set[str], foreign: bool, cross: bool) -> bool:
     """Whether `sem.resolve_function(site.node, ...)` may find a function named in `names`
     (this file's functions and methods are found under the name called), or, with
     `foreign`, a function of another module. A call through an imported name may reach
-    any function (an import alias, a re-export), this file's own included."""
+    any function (an import alias, a re-export), this file's own included, when the file
+    can reach other modules at all (`cross`, see `reads_other_modules`): otherwise it
+    resolves as without a project (an imported name to nothing, a method only by name)."""
     func = site.node.func
     if type(func) is ast.Name:
-        return func.id in names or func.id in sem.imports and sem.project is not None
+        return func.id in names or func.id in sem.imports and cross
     if type(func) is not ast.Attribute:
         return False
     if func.attr in names:
         return True
-    if sem.project is None or type(func.value) is ast.Name and func.value.id == "self":
+    if not cross or type(func.value) is ast.Name and func.value.id == "self":
         return False
     head = dotted(func.value)
     if head is not None and head.split(".")[0] in sem.imports:

@@ -12,6 +12,7 @@ from nnlint.semantic import CallSite, Scope, Semantic, argument, called_module, 
 from nnlint.torchnames import LOG_SOFTMAX_FUNCTIONS, LOG_SOFTMAX_MODULES, SOFTMAX_FUNCTIONS, SOFTMAX_MODULES
 from nnlint.values import DATALOADERS, LOGITS, Values, values
 from nnlint.message import t
+from nnlint.project import reads_other_modules
 from nnlint.calls import call_index
 
 # Tensor methods that keep the shape (the batch stays in dim 0).
@@ -84,9 +85,12 @@ class SoftmaxOverBatchDim(Rule):
         vals: Values | None = None
         # `act(x)` runs a softmax layer only when some module's text names one: this file's
         # ("Softmax" in an import or a dotted name), or another project module's (the layer
-        # built there, or a project name re-exporting `nn.Softmax`). Otherwise the layer test,
-        # a value resolution per one-argument call, is skipped.
-        layers = _LayerCalls(sem) if "Softmax" in text or sem.project is not None else None
+        # built there, or a project name re-exporting `nn.Softmax`), unless the file can read
+        # no other module. Otherwise the layer test, a value resolution per one-argument call,
+        # is skipped. (A non-ASCII file may spell it `Ｓｏｆｔｍａｘ`, which Python reads as
+        # `Softmax`: with a project it keeps the layer test it always had.)
+        layers = _LayerCalls(sem) if "Softmax" in text or sem.project is not None and (
+            not text.isascii() or reads_other_modules(sem)) else None
         if layers is not None:
             sites = sem.calls
         else:  # the function and the method, and `nn.Softmax(dim=0)(x)`

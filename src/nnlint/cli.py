@@ -50,6 +50,8 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 PARALLEL_MIN_FILES = 4
 PARALLEL_MIN_BYTES = 384 * 1024
 _ON_LINE = re.compile(r"\bon line (\d+)\b")
+# The project root of the files of each folder checked in this run (see `_project_index`).
+_FOLDER_ROOTS: dict[object, Path] = {}
 
 
 def _codes(value: str) -> tuple[str, ...]:
@@ -224,6 +226,7 @@ def _print_warnings(messages: list[str], settings: "list[Settings]") -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     tune_gc(collect=False)
+    _FOLDER_ROOTS.clear()
     cache: dict[Path, Settings] = {}
     reports: list[FileReport] = []
     errors: list[str] = []
@@ -468,16 +471,35 @@ def _prepare_projects(jobs: list[tuple]) -> None:
     """Read the identifiers of the checked files' projects (what finds the callers of a
     function in other modules) before the workers fork: they inherit them, where each
     would otherwise read and scan every file of the project again."""
-    from nnlint.project import shared_index
-
     prepared: set[int] = set()
     for path, *_ in jobs:
         if path.suffix != ".py":
             continue
-        index = shared_index(path)
+        index = _project_index(path)
         if id(index) not in prepared:
             prepared.add(id(index))
             index.prepare_reverse_lookup()
+
+
+def _project_index(path: Path) -> "ProjectIndex":
+    """`shared_index(path)`, its root found once per folder of the run: a regular file (no
+    symbolic link, no folder) has its folder's project root (finding it resolves the path,
+    a system call per component, for each of a folder run's files in the parent and again
+    in a worker)."""
+    from nnlint.project import shared_index, shared_index_at
+    from nnlint.walk import find_project_root
+
+    try:
+        regular = S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        return shared_index(path)
+    folder: object = path.parent if path.is_absolute() else (os.getcwd(), path.parent)
+    root = _FOLDER_ROOTS.get(folder)
+    if root is None:
+        root = _FOLDER_ROOTS[folder] = find_project_root(path)
+    return shared_index_at(root)
 
 
 def _init_worker() -> None:
@@ -546,9 +568,7 @@ def _check_one(job: tuple) -> FileReport:
         if problem and problem.startswith("cannot read file"):
             return FileReport(display, [], error=problem)
         return FileReport(display, _unreadable(display, problem or "unreadable", settings))
-    from nnlint.project import shared_index
-
-    project = shared_index(path)  # imported project modules are followed (issue 5)
+    project = _project_index(path)  # imported project modules are followed (issue 5)
     if cache_folder is not None and path.suffix == ".py":
         project.start_recording()  # what the analysis reads of the project keys its cache entry
         try:

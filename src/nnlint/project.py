@@ -23,6 +23,7 @@ from stat import S_ISREG
 from types import SimpleNamespace
 from typing import Callable, Iterable, Iterator
 
+from nnlint.libraries import THIRD_PARTY_ROOTS, libraries_only
 from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic
 from nnlint.source import SourceDecodeError, decode_source
 from nnlint.parsing import parse_python
@@ -51,16 +52,6 @@ _NOT_PROJECT_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "dist-packages", "build", "dist", "venv", "env",
      "htmlcov", "wandb", "mlruns", "outputs", "lightning_logs"}
 )
-# Import roots that are never the user's project; jedi answers for them when asked.
-THIRD_PARTY_ROOTS = frozenset(
-    {
-        "torch", "torchvision", "torchaudio", "torchtext", "numpy", "scipy", "pandas", "sklearn",
-        "transformers", "timm", "lightning", "pytorch_lightning", "accelerate", "datasets", "tqdm",
-        "matplotlib", "os", "sys", "math", "random", "json", "typing", "dataclasses", "collections",
-        "functools", "itertools", "pathlib", "re", "time", "logging", "argparse", "copy", "abc",
-    }
-)
-
 
 _TOP_LEVEL: frozenset[str] | None = None
 
@@ -110,7 +101,11 @@ def configure_shared_indexes(
 
 def shared_index(path: Path) -> "ProjectIndex":
     """One index per project root per process: the CLI's files share summaries."""
-    root = find_project_root(path)
+    return shared_index_at(find_project_root(path))
+
+
+def shared_index_at(root: Path) -> "ProjectIndex":
+    """`shared_index` of the files whose project root (`find_project_root`) is `root`."""
     index = _SHARED.get(root)
     if index is None:
         index = _SHARED[root] = ProjectIndex(
@@ -724,9 +719,23 @@ class ProjectIndex:
             found.extend(Path(folder) / f for f in sorted(files) if f.endswith(".py"))
             if len(found) >= MAX_PROJECT_FILES:
                 break
-        found = [self.real_path(p) for p in found[:MAX_PROJECT_FILES]]
+        found = [self._listed_real_path(p) for p in found[:MAX_PROJECT_FILES]]
         with self._lock:
             self._files = found
+        return found
+
+    def _listed_real_path(self, path: Path) -> Path:
+        """`real_path` of a file `os.walk` listed: a file that is no symbolic link is its
+        folder's real path and its name (one `lstat` for the file and one resolution per
+        folder, instead of one system call per path component for each file)."""
+        key: object = path if path.is_absolute() else (os.getcwd(), path)
+        found = self._real_paths.get(key)
+        if found is None:
+            if os.path.islink(path):
+                found = path.resolve()
+            else:
+                found = self.real_path(path.parent) / path.name
+            self._real_paths[key] = found
         return found
 
     def prepare_reverse_lookup(self) -> None:
@@ -736,25 +745,36 @@ class ProjectIndex:
             self._refresh_words()
 
     def _files_naming(self, *words: str) -> set[Path]:
-        """The project files whose text holds every one of `words` as an identifier. An
-        inverted index (identifier -> files), built on the first question by reading each
-        file once, and brought up to date file by file as the editor or the disk changes
-        them (`set_overlay`, `drop_overlay`, `invalidate`)."""
+        """The project files whose text holds every one of `words` as an identifier. Each
+        file's identifiers are read once, on the first question, and kept up to date file by
+        file as the editor or the disk changes them (`set_overlay`, `drop_overlay`,
+        `invalidate`); the files naming a word are listed when the word is first asked about
+        (a run asks about a few hundred of the project's thousands of identifiers: its
+        function, class and module names) and kept."""
         with self._lock:
-            index = self._refresh_words()
-            lists = [index.get(word) for word in words]
+            self._refresh_words()
+            lists = [self._naming(word) for word in words]
             if not lists or any(not files for files in lists):
                 return set()
             lists.sort(key=len)  # from the rarest word (usually the module's name): small sets
-            found = set(lists[0])  # type: ignore[arg-type]
+            found = set(lists[0])
             for files in lists[1:]:
-                found &= files  # type: ignore[operator]
+                found &= files
                 if not found:
                     break
             return found
 
-    def _refresh_words(self) -> dict[str, set[Path]]:
-        """The inverted index, with the files not indexed yet or changed since read (lock held)."""
+    def _naming(self, word: str) -> set[Path]:
+        """The files whose identifiers hold `word` (lock held, words fresh)."""
+        index = self._word_index
+        assert index is not None
+        files = index.get(word)
+        if files is None:
+            files = index[word] = {path for path, words in self._file_words.items() if word in words}
+        return files
+
+    def _refresh_words(self) -> None:
+        """Read the identifiers of the files not read yet or changed since (lock held)."""
         if self._word_index is None:
             self._word_index = {}
             self._stale_words = set(self.project_files())
@@ -762,27 +782,26 @@ class ProjectIndex:
             stale, self._stale_words = self._stale_words, set()
             for path in stale:
                 self._index_file(path)
-        return self._word_index
 
     def _index_file(self, path: Path) -> None:
-        """(Re)index one file's identifiers (called with the lock held)."""
+        """(Re)read one file's identifiers (called with the lock held). Of the words already
+        asked about, only those the file gained or lost change their list of files."""
         index = self._word_index
         assert index is not None
-        for word in self._file_words.pop(path, frozenset()):
-            files = index.get(word)
-            if files is not None:
-                files.discard(path)
+        old = self._file_words.pop(path, frozenset())
         text = self._text_for_words(path)
-        if text is None or "import" not in text:
-            return
-        words = _identifiers(text)
-        self._file_words[path] = words
-        for word in words:  # most words are new to the index, or in a few files
-            files = index.get(word)
-            if files is None:
-                index[word] = {path}
-            else:
-                files.add(path)
+        words = _identifiers(text) if text is not None and "import" in text else frozenset()
+        if words:
+            self._file_words[path] = words
+        if index:
+            for word in old - words:
+                files = index.get(word)
+                if files is not None:
+                    files.discard(path)
+            for word in words - old:
+                files = index.get(word)
+                if files is not None:
+                    files.add(path)
 
     def _text_for_words(self, path: Path) -> str | None:
         overlay = self._overlays.get(path)
@@ -865,6 +884,32 @@ class ProjectIndex:
                 self._callers_read[key] = frozenset(read)
         return found
 
+    def stands_alone(self, semantic: "Semantic") -> bool:
+        """Whether an analysis of `semantic`'s module can read nothing of another module of
+        the project, so that a rule may answer as it does without a project (no layer, helper
+        or caller can come from elsewhere). Both ways across are closed:
+        - forward: each of its imports names a library root (THIRD_PARTY_ROOTS), which
+          `module_path` never looks for, on disk or with jedi, and `torch_alias` never
+          follows; names it does not import are never looked up elsewhere;
+        - backward: no other project file names both the module and `import`, and
+          `foreign_callers` reads only such files.
+        Asked per check, not kept: another file may start naming this one (the editor).
+        Answered only once the identifiers are indexed (the first reverse look-up does it; a
+        folder run's parent before its workers start): the question alone never reads the
+        project; until then the answer is "not proven" (False), which is always safe."""
+        if not libraries_only(semantic.imports.values()):
+            return False
+        if semantic.path is None:
+            return True
+        with self._lock:
+            if self._word_index is None:
+                return False
+        path = self.real_path(semantic.path)
+        stem = path.parent.name if path.name == "__init__.py" else path.stem
+        others = self._files_naming(stem, "import")
+        others.discard(path)
+        return not others
+
     def _find_foreign_callers(self, path: Path, name: str, stem: str) -> "list[tuple[CallSite, Semantic]]":
         found: "list[tuple[CallSite, Semantic]]" = []
         analysed = 0
@@ -894,6 +939,15 @@ class ProjectIndex:
             if len(found) >= MAX_FOREIGN_CALLERS:
                 break
         return found
+
+
+def reads_other_modules(semantic: "Semantic") -> bool:
+    """Whether `semantic`'s analysis may read another module: it has a project that does not
+    prove it `stands_alone` (an index other than `ProjectIndex` is taken at its word: it may)."""
+    project = semantic.project
+    if project is None:
+        return False
+    return not isinstance(project, ProjectIndex) or not project.stands_alone(semantic)
 
 
 def _identifiers(text: str) -> frozenset[str]:

@@ -21,6 +21,7 @@ from typing import Callable, Iterator, Protocol, TypeVar
 
 _A = TypeVar("_A")
 
+from nnlint.libraries import libraries_only
 from nnlint.torchnames import CLIP_FUNCTIONS
 from nnlint.vocabulary import MODE_METHODS, RECEIVER_EFFECTS, is_scaled_loss, steps_through_scaler
 
@@ -650,9 +651,10 @@ class Semantic:
             return list(self.functions.get(func.id, []))
         if type(func) is not ast.Attribute:
             return []
-        if self.project is None and func.attr not in self._method_names:
-            # Without other modules a method call can only run a method of this file's
-            # classes: most `x.view()`/`loss.item()` calls are answered without tracing `x`.
+        if func.attr not in self._method_names and (self.project is None or self._imports_libraries_only):
+            # Without other modules (none given, or none this file's imports can reach) a
+            # method call can only run a method of this file's classes: most
+            # `x.view()`/`loss.item()` calls are answered without tracing `x`.
             return []
         if type(func.value) is ast.Name and func.value.id == "self":
             cls = scope.cls
@@ -712,6 +714,13 @@ class Semantic:
                 self.dependencies.pop(own, None)
             cache[id(function)] = found
         return found
+
+    @cached_property
+    def _imports_libraries_only(self) -> bool:
+        """Whether every import of the file names a library root that the project index never
+        looks for in the project (`nnlint.libraries`): then no name of the file leads to
+        another module's function or class (see `ProjectIndex.stands_alone`)."""
+        return libraries_only(self.imports.values())
 
     @cached_property
     def _method_names(self) -> set[str]:
