@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING
 from nnlint.config import Settings
 from nnlint.engine import CheckResult, active_rules, check_source, run_rules
 from nnlint.findings import Finding
-from nnlint.project import THIRD_PARTY_ROOTS
+from nnlint.libraries import THIRD_PARTY_ROOTS
 from nnlint.semantic import Semantic
 from nnlint.source import SourceFile, lines_with_breaks
 from nnlint.training import MODEL_PROOF_WORDS
