@@ -117,3 +117,28 @@ def lint_package(root: Path, files: dict[str, str], name: str, select: str | Non
     target = root / name
     return check_source(target.read_text(encoding="utf-8"), str(target), settings,
                         project=ProjectIndex(root, use_jedi=False)).findings
+
+
+# Real Python files to edit at random (`test_incremental`, `test_reanalysis`): the ecosystem
+# check's exported repositories when present, the shared corpus, the examples, the fixtures.
+REAL_SOURCES = [
+    Path("/work/eco/work/trees"),
+    ROOT.parent / "shared" / "corpus",
+    ROOT / "examples",
+    ROOT / "tests" / "rules",
+]
+
+
+def real_files(limit: int, seed: int, max_bytes: int = 60_000) -> list[Path]:
+    """`limit` real files under REAL_SOURCES, chosen by `seed`, each smaller than `max_bytes`."""
+    import random
+
+    found = sorted(
+        path
+        for source in REAL_SOURCES
+        if source.is_dir()
+        for path in source.rglob("*.py")
+        if 0 < path.stat().st_size < max_bytes
+    )
+    random.Random(seed).shuffle(found)
+    return found[:limit]

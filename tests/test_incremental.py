@@ -10,28 +10,11 @@ import warnings
 from pathlib import Path
 
 import pytest
+from helpers import real_files
 
 from nnlint.incremental import IncrementalParser, split_lines
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [
-    Path("/work/eco/work/trees"),  # the ecosystem check's exported repositories, when present
-    Path("/work/shared/corpus"),
-    ROOT / "examples",
-    ROOT / "tests" / "rules",
-]
-
-
-def real_files(limit: int, seed: int) -> list[Path]:
-    found = sorted(
-        path
-        for source in SOURCES
-        if source.is_dir()
-        for path in source.rglob("*.py")
-        if 0 < path.stat().st_size < 60_000
-    )
-    random.Random(seed).shuffle(found)
-    return found[:limit]
 
 
 def full_parse(text: str) -> ast.Module | None:

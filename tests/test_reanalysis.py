@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from helpers import real_files
 
 from nnlint.config import Settings
 from nnlint.engine import check_source
@@ -21,12 +22,6 @@ from nnlint.reanalysis import LiveAnalysis, components, statement_facts
 from nnlint.registry import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [
-    Path("/work/eco/work/trees"),  # the ecosystem check's exported repositories, when present
-    Path("/work/shared/corpus"),
-    ROOT / "examples",
-    ROOT / "tests" / "rules",
-]
 ALL_RULES = Settings(select=tuple(load_rules()))
 
 
@@ -101,23 +96,11 @@ def parses(text: str) -> bool:
         return False
 
 
-def real_files(limit: int, seed: int) -> list[Path]:
-    found = sorted(
-        path
-        for source in SOURCES
-        if source.is_dir()
-        for path in source.rglob("*.py")
-        if 0 < path.stat().st_size < 40_000
-    )
-    random.Random(seed).shuffle(found)
-    return found[:limit]
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_edits_of_real_files_find_what_a_full_analysis_finds(seed: int) -> None:
     rng = random.Random(seed)
     checks = reused = 0
-    for path in real_files(40, seed):
+    for path in real_files(40, seed, max_bytes=40_000):
         text = path.read_text(encoding="utf-8", errors="replace")
         if not parses(text):
             continue

@@ -121,6 +121,27 @@ async def wait_diagnostics(
         await asyncio.sleep(0.01)
 
 
+def comparable(diagnostics: list[t.Diagnostic]) -> list[Any]:
+    """A document's diagnostics without what names the document and its version, sorted:
+    what a live buffer and a fresh open of the same text must agree on."""
+    out = []
+    for d in diagnostics:
+        related = [(r.location.range, r.message) for r in d.related_information or []]
+        data = dict(d.data or {})
+        data.pop("version", None)
+        out.append((d.range, d.code, d.message, d.severity, related, data))
+    return sorted(out, key=repr)
+
+
+async def fresh_diagnostics(client: LanguageClient, folder: Path, text: str, serial: int) -> list[Any]:
+    """`comparable` diagnostics of `text` opened as a new document in `folder` (a full
+    analysis), which is closed again."""
+    fresh = ClientDoc(client, (folder / f"fresh_{serial}.py").as_uri(), text).open()
+    diagnostics = await wait_diagnostics(client, fresh.uri, version=1, timeout=30)
+    fresh.close()
+    return comparable(diagnostics)
+
+
 class ClientDoc:
     """The client's copy of an open document."""
 

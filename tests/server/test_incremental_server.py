@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_lsp
 from lsprotocol import types as t
-from lsp_helpers import SERVER, ClientDoc, initialize, make_client, wait_diagnostics
+from lsp_helpers import SERVER, ClientDoc, comparable, fresh_diagnostics, initialize, make_client, wait_diagnostics
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from nnlint.server.bench import training_script
@@ -40,24 +39,6 @@ async def client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFa
     await lsp_client.shutdown_session()
 
 
-def comparable(diagnostics: list[t.Diagnostic]) -> list[Any]:
-    """A diagnostic without what names its document and version."""
-    out = []
-    for d in diagnostics:
-        related = [(r.location.range, r.message) for r in d.related_information or []]
-        data = dict(d.data or {})
-        data.pop("version", None)
-        out.append((d.range, d.code, d.message, d.severity, related, data))
-    return sorted(out, key=repr)
-
-
-async def full_analysis(client: LanguageClient, text: str, serial: int) -> list[Any]:
-    fresh = ClientDoc(client, (client.root / f"fresh_{serial}.py").as_uri(), text).open()  # type: ignore[attr-defined]
-    diagnostics = await wait_diagnostics(client, fresh.uri, version=1, timeout=30)
-    fresh.close()
-    return comparable(diagnostics)
-
-
 async def test_edits_of_a_live_buffer_publish_what_a_full_analysis_finds(client: LanguageClient) -> None:
     text = training_script(300) + DECORATED
     doc = ClientDoc(client, (client.root / "live.py").as_uri(), text).open()  # type: ignore[attr-defined]
@@ -78,7 +59,8 @@ async def test_edits_of_a_live_buffer_publish_what_a_full_analysis_finds(client:
         if "F.relu((" in doc.text:
             continue  # does not parse: the last good results are kept, shifted (test_diagnostics)
         assert diagnostics, "the script has findings (dropout without training=...)"
-        assert comparable(diagnostics) == await full_analysis(client, doc.text, serial), f"after edit {serial}"
+        fresh = await fresh_diagnostics(client, client.root, doc.text, serial)  # type: ignore[attr-defined]
+        assert comparable(diagnostics) == fresh, f"after edit {serial}"
     assert any(d.code == "NN101" for d in diagnostics), [d.code for d in diagnostics]  # the last edit's finding
     log = LOG.read_text(encoding="utf-8")
     # the edits were parsed incrementally, not in full

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_lsp
 from lsprotocol import types as t
-from lsp_helpers import SERVER, ClientDoc, initialize, make_client, wait_diagnostics
+from lsp_helpers import SERVER, ClientDoc, comparable, fresh_diagnostics, initialize, make_client, wait_diagnostics
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from nnlint.server.bench import training_script
@@ -50,23 +49,6 @@ async def client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFa
     await lsp_client.shutdown_session()
 
 
-def comparable(diagnostics: list[t.Diagnostic]) -> list[Any]:
-    out = []
-    for d in diagnostics:
-        related = [(r.location.range, r.message) for r in d.related_information or []]
-        data = dict(d.data or {})
-        data.pop("version", None)
-        out.append((d.range, d.code, d.message, d.severity, related, data))
-    return sorted(out, key=repr)
-
-
-async def full_analysis(client: LanguageClient, text: str, serial: int) -> list[Any]:
-    fresh = ClientDoc(client, (client.fresh_root / f"fresh_{serial}.py").as_uri(), text).open()  # type: ignore[attr-defined]
-    diagnostics = await wait_diagnostics(client, fresh.uri, version=1, timeout=30)
-    fresh.close()
-    return comparable(diagnostics)
-
-
 async def test_edits_that_keep_the_lines_publish_what_a_full_analysis_finds(client: LanguageClient) -> None:
     text = training_script(400).replace(
         "from torch.utils.data import DataLoader\n",
@@ -85,7 +67,8 @@ async def test_edits_that_keep_the_lines_publish_what_a_full_analysis_finds(clie
     for serial, edit in enumerate(edits):
         edit()
         diagnostics = await wait_diagnostics(client, doc.uri, version=doc.version, timeout=30)
-        assert comparable(diagnostics) == await full_analysis(client, doc.text, serial), f"after edit {serial}"
+        fresh = await fresh_diagnostics(client, client.fresh_root, doc.text, serial)  # type: ignore[attr-defined]
+        assert comparable(diagnostics) == fresh, f"after edit {serial}"
         assert any(d.code == "NN206" for d in diagnostics) == ("set_epoch" not in doc.text)
     log = LOG.read_text(encoding="utf-8")
     assert log.count("statements analysed again") >= 3, log[-3000:]
