@@ -75,3 +75,27 @@ def test_the_cli_honours_a_suppression_on_the_step_line(tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text("".join(LOOP), encoding="utf-8")
     completed = run("check", "--isolated", "--format", "json", "train.py", cwd=tmp_path)
     assert completed.returncode == 1 and [f["code"] for f in json.loads(completed.stdout)] == ["NN101"]
+
+
+def test_the_pre_check_answers_as_the_case_insensitive_grammar() -> None:
+    """`may_suppress` (lowered ASCII text, else the regex) says yes exactly when the
+    case-insensitive search does, on ASCII and Unicode text alike."""
+    import random
+    import re
+
+    from nnlint.engine import may_suppress
+
+    reference = re.compile(r"nnlint|noqa", re.IGNORECASE)
+    rng = random.Random(13)
+    # each letter of the two words in either case, or a Unicode look-alike (dotted and
+    # dotless i, fullwidth n, accented a), with ASCII or Unicode around it
+    variants = {"n": "nN\uff4e", "l": "lL", "i": "iI\u0130\u0131", "t": "tT", "o": "oO", "q": "qQ", "a": "aA\u00e1"}
+    texts = ["", "x = 1\n", "# NNLINT: disable=NN101", "# NoQa", "# nnlin t", "# n\u0130lint", "# noq\u00e1"]
+    for _ in range(20_000):
+        word = "".join(rng.choice(variants[letter] if rng.random() < 0.9 else variants[letter][:2])
+                       for letter in rng.choice(("nnlint", "noqa")))
+        texts.append(rng.choice(("# ", "x = 1  # ", "\u00e9 # ", "")) + word + rng.choice(("", ": NN101", "\n")))
+    answers = [reference.search(text) is not None for text in texts]
+    assert 1_000 < sum(answers) < len(texts) - 1_000  # both answers are exercised
+    for text in texts:
+        assert may_suppress(text) == (reference.search(text) is not None), repr(text)
