@@ -69,7 +69,7 @@ class IncrementalParser:
         """`tree` is the full parse of `text`: the base for the next `parse`."""
         self._lines = split_lines(text)
         self._tree = tree
-        self._spans = [_span(statement) for statement in tree.body]
+        self._spans = [statement_lines(statement) for statement in tree.body]
 
     def forget(self) -> None:
         self._lines, self._tree, self._spans = [], None, []
@@ -118,7 +118,7 @@ class IncrementalParser:
         self._tree = result
         self._spans = (
             spans[:first]
-            + [_span(statement) for statement in parsed.body]
+            + [statement_lines(statement) for statement in parsed.body]
             + [(a + delta, b + delta) for a, b in spans[after:]]
         )
         return result
@@ -156,7 +156,8 @@ class IncrementalParser:
         return first, after, start
 
 
-def _span(statement: ast.stmt) -> tuple[int, int]:
+def statement_lines(statement: ast.stmt) -> tuple[int, int]:
+    """(first, last) line of a top-level statement, its decorators included."""
     first = statement.lineno
     for decorator in getattr(statement, "decorator_list", ()):
         first = min(first, decorator.lineno)  # `@` is on the decorator expression's line

@@ -20,7 +20,12 @@ THIRD_PARTY_ROOTS = frozenset(
 )
 
 
+def is_library(target: str) -> bool:
+    """Whether an import target ("torch.nn", ".models.Net") is absolute and starts with a
+    library root: then it cannot name a project module."""
+    return not target.startswith(".") and target.partition(".")[0] in THIRD_PARTY_ROOTS
+
+
 def libraries_only(targets: Iterable[str]) -> bool:
-    """Whether every import target (`Semantic.imports` values: "torch.nn", ".models.Net")
-    is absolute and starts with a library root: then none of them can name a project module."""
-    return all(not target.startswith(".") and target.partition(".")[0] in THIRD_PARTY_ROOTS for target in targets)
+    """Whether every import target (`Semantic.imports` values) is a library's."""
+    return all(is_library(target) for target in targets)

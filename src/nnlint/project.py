@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Iterator
 
 from nnlint.libraries import THIRD_PARTY_ROOTS, libraries_only
 from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic
-from nnlint.source import SourceDecodeError, decode_source
+from nnlint.source import IDENTIFIER, SourceDecodeError, decode_source
 from nnlint.parsing import parse_python
 from nnlint.walk import find_project_root  # noqa: F401 - the index's root, and importers of it here
 
@@ -44,7 +44,7 @@ MAX_FOREIGN_CALLERS = 16
 QUIET_SECONDS = 0.3
 MAX_QUIET_WAIT = 3.0
 # Folders that hold no module of the user's project (environments, builds, caches).
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD = IDENTIFIER
 # Every ASCII character that cannot be part of an identifier, as a space.
 _NOT_WORD = {code: " " for code in range(128) if not (chr(code).isalnum() or chr(code) == "_")}
 _DIGITS = "0123456789"

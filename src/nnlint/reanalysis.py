@@ -44,7 +44,6 @@ import ast
 import copy
 import logging
 import re
-import sys
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,16 +52,16 @@ from typing import TYPE_CHECKING
 from nnlint.config import Settings
 from nnlint.engine import CheckResult, active_rules, check_source, may_suppress, run_rules
 from nnlint.findings import Finding
-from nnlint.libraries import THIRD_PARTY_ROOTS
+from nnlint.libraries import is_library
 from nnlint.semantic import Semantic
-from nnlint.source import SourceFile, lines_with_breaks
+from nnlint.incremental import statement_lines
+from nnlint.source import IDENTIFIER, SourceFile, lines_with_breaks
 from nnlint.training import MODEL_PROOF_WORDS
 
 if TYPE_CHECKING:
     from nnlint.project import ProjectIndex
 
 _log = logging.getLogger("nnlint")
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A part costs about its share of a full analysis plus ~1 ms (measured on the server
 # benchmark's 1,500-line script: 52% of the lines in 15 ms against 24 ms in full): past
 # this share, a full analysis is about as cheap and simpler.
@@ -157,16 +156,16 @@ def statement_facts(statement: ast.stmt) -> StatementFacts:
         # names count as the enclosing scope's, which only links more)
         if kind is ast.Constant:
             if type(node.value) is str:  # type: ignore[attr-defined]
-                words = _WORD.findall(node.value)  # type: ignore[attr-defined]
+                words = IDENTIFIER.findall(node.value)  # type: ignore[attr-defined]
                 mentions.update(words)
                 attribute_mentions.update(words)
             continue
         if kind is ast.alias:
-            mentions.update(_WORD.findall(node.name))  # type: ignore[attr-defined]
+            mentions.update(IDENTIFIER.findall(node.name))  # type: ignore[attr-defined]
             bind(node.asname or node.name.split(".")[0], where)  # type: ignore[attr-defined]
             continue
         if kind is ast.ImportFrom:
-            mentions.update(_WORD.findall(node.module or ""))  # type: ignore[attr-defined]
+            mentions.update(IDENTIFIER.findall(node.module or ""))  # type: ignore[attr-defined]
         elif kind is ast.Global:
             for name in node.names:  # type: ignore[attr-defined]
                 bind(name, _MODULE)
@@ -193,24 +192,18 @@ def _import_facts(statement: ast.Import | ast.ImportFrom) -> StatementFacts:
     libraries may be objects (`from setup import model, optimizer`), whose uses at module
     level and in functions the analysis reads in order: they link their users."""
     if isinstance(statement, ast.ImportFrom):
-        roots = [(statement.module or "").split(".")[0] if not statement.level else ""]
+        module = "." * statement.level + (statement.module or "")
+        targets = [module] * len(statement.names)
         bound = [alias.asname or alias.name for alias in statement.names]
     else:
-        roots = [alias.name.split(".")[0] for alias in statement.names]
+        targets = [alias.name for alias in statement.names]
         bound = [alias.asname or alias.name.split(".")[0] for alias in statement.names]
-    imported = frozenset(
-        name for name, root in zip(bound, roots * len(bound) if len(roots) == 1 else roots)
-        if not _is_library(root)
-    )
+    imported = frozenset(name for name, target in zip(bound, targets) if not is_library(target))
     # its words: what a rule's module-wide word may name (`weight_norm` imported as `wn`)
     words = frozenset(bound) | frozenset(
-        word for alias in statement.names for word in _WORD.findall(alias.name)
-    ) | frozenset(_WORD.findall(getattr(statement, "module", None) or ""))
+        word for alias in statement.names for word in IDENTIFIER.findall(alias.name)
+    ) | frozenset(IDENTIFIER.findall(getattr(statement, "module", None) or ""))
     return StatementFacts(_EMPTY, _EMPTY, _EMPTY, _EMPTY, words, _EMPTY, True, imported)
-
-
-def _is_library(root: str) -> bool:
-    return bool(root) and (root in THIRD_PARTY_ROOTS or root in sys.stdlib_module_names)
 
 
 def _own_receiver(value: ast.expr) -> bool:
@@ -402,7 +395,9 @@ class LiveAnalysis:
                 or len(lines) != len(last.lines) or changes != last.project_changes):
             self.described = "full analysis: not comparable with the last one"
             return None
-        if _suppression_edited(last.lines, lines):
+        # the lines the edit changed, before and after it (the number of lines is the same)
+        edited_lines = [(before, after) for before, after in zip(last.lines, lines) if before != after]
+        if _suppression_edited(edited_lines):
             self.described = "full analysis: a suppression comment may have changed"
             return None
         changed_new, same = _diff(last, tree.body, lines)
@@ -410,8 +405,8 @@ class LiveAnalysis:
             self.described = "full analysis: an import changed"
             return None
         imports = (ast.Import, ast.ImportFrom)
-        total = sum(_last_line(s) - _first_line(s) + 1 for s in tree.body if not isinstance(s, imports))
-        edited = sum(_last_line(tree.body[i]) - _first_line(tree.body[i]) + 1 for i in changed_new)
+        total = sum(_size(s) for s in tree.body if not isinstance(s, imports))
+        edited = sum(_size(tree.body[i]) for i in changed_new)
         if edited > MAX_SHARE * max(total, 1):
             self.described = f"full analysis: the edited statements are {edited} of {total} lines"
             return None
@@ -420,7 +415,7 @@ class LiveAnalysis:
         if last.components is None:
             last.components = components(self._facts_of(last.body))
         redo = _part(last, comps, changed_new, same)
-        redo_lines = sum(_last_line(s) - _first_line(s) + 1 for i, s in enumerate(tree.body) if i in redo)
+        redo_lines = sum(_size(s) for i, s in enumerate(tree.body) if i in redo)
         if redo_lines > MAX_SHARE * max(total, 1):
             self.described = f"full analysis: the edit reaches {redo_lines} of {total} lines"
             return None
@@ -435,7 +430,7 @@ class LiveAnalysis:
             # or a rule's test of the text (a word in a comment, or inside a longer name)
             # that the edit may flip
             found = next((word for fact in (*facts, *old_facts) for word in fact.words & module_wide), None)
-            found = found or _in_edited_lines(module_wide, text_tests, last.lines, lines)
+            found = found or _in_edited_lines(module_wide, text_tests, edited_lines)
             if found is not None:
                 self.described = f"full analysis: the module mentions `{found}`, which a rule reads module-wide"
                 return None
@@ -550,41 +545,31 @@ def _copy(finding: Finding) -> Finding:
     return duplicate
 
 
-def _suppression_edited(old: list[str], new: list[str]) -> bool:
-    """Whether a line that differs (same number of lines) can hold a suppression comment,
-    before or after the edit (a `disable-file` anywhere hides findings everywhere)."""
-    for before, after in zip(old, new):
-        if before != after and (may_suppress(before) or may_suppress(after)):
-            return True
-    return False
+def _suppression_edited(edited_lines: list[tuple[str, str]]) -> bool:
+    """Whether a changed line can hold a suppression comment, before or after the edit (a
+    `disable-file` anywhere hides findings everywhere)."""
+    return any(may_suppress(before) or may_suppress(after) for before, after in edited_lines)
 
 
 def _in_edited_lines(
-    words: frozenset[str], patterns: tuple["re.Pattern[str]", ...], old: list[str], new: list[str]
+    words: frozenset[str], patterns: tuple["re.Pattern[str]", ...], edited_lines: list[tuple[str, str]]
 ) -> str | None:
     """A word of `words` (as any part of the text: rules test the text too, `"strict" in
     text`) or a match of `patterns` in a line the edit changed, before or after it."""
-    for before, after in zip(old, new):
-        if before != after:
-            for word in words:
-                if word in before or word in after:
-                    return word
-            for pattern in patterns:
-                match = pattern.search(before) or pattern.search(after)
-                if match is not None:
-                    return match.group()
+    for before, after in edited_lines:
+        for word in words:
+            if word in before or word in after:
+                return word
+        for pattern in patterns:
+            match = pattern.search(before) or pattern.search(after)
+            if match is not None:
+                return match.group()
     return None
 
 
-def _first_line(statement: ast.stmt) -> int:
-    first = statement.lineno
-    for decorator in getattr(statement, "decorator_list", ()):
-        first = min(first, decorator.lineno)
-    return first
-
-
-def _last_line(statement: ast.stmt) -> int:
-    return statement.end_lineno or statement.lineno
+def _size(statement: ast.stmt) -> int:
+    first, last = statement_lines(statement)
+    return last - first + 1
 
 
 def _diff(last: _Analysis, body: list[ast.stmt], lines: list[str]) -> tuple[list[int] | None, dict[int, int]]:
@@ -608,8 +593,8 @@ def _diff(last: _Analysis, body: list[ast.stmt], lines: list[str]) -> tuple[list
     if len(old_middle) == len(new_middle):
         for i in new_middle:
             before, after = old[i], body[i]
-            first, end = _first_line(after), _last_line(after)
-            if (first, end) == (_first_line(before), _last_line(before)) and lines[first - 1:end] == last.lines[first - 1:end]:
+            first, end = statement_lines(after)
+            if (first, end) == statement_lines(before) and lines[first - 1:end] == last.lines[first - 1:end]:
                 same[i] = i
             else:
                 changed.append(i)
@@ -645,7 +630,7 @@ def _old_indices(last: _Analysis, redo: set[int], same: dict[int, int]) -> list[
 
 
 def _ranges(statements: list[ast.stmt]) -> list[tuple[int, int]]:
-    return sorted((_first_line(s), _last_line(s)) for s in statements)
+    return sorted(statement_lines(s) for s in statements)
 
 
 def _inside(line: int, ranges: list[tuple[int, int]]) -> bool:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 # The line terminators of Python source (and of LSP): the one split every module uses.
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A Python identifier in ASCII (what `project` indexes and `reanalysis` links by).
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A line with its break (the last line may have none), breaking only where LINE_BREAK does.
 _LINE_WITH_BREAK = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
