@@ -53,7 +53,8 @@ def analyse_text(
         # Jedi's background thread holds off meanwhile (it would take half the GIL).
         with project.foreground() if project is not None else nullcontext():
             if live is not None:  # keeps the findings of the statements the edit cannot affect
-                result = live.analysis.check(text, path, settings, project, tree)
+                lines = live.lines if tree is not None else None  # split once, by the parser
+                result = live.analysis.check(text, path, settings, project, tree, lines)
             else:
                 result = check_source(text, path, settings, verify_fixes=False, project=project)
         if live is not None and tree is None and result.error is None and result.semantic is not None:

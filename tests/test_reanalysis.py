@@ -41,7 +41,8 @@ class Buffer:
 
     def edit(self, text: str) -> list:
         tree = self.parser.parse(text)
-        result = self.live.check(text, self.path, self.settings, self.project, tree)
+        lines = self.parser.lines if tree is not None else None  # as the server passes them
+        result = self.live.check(text, self.path, self.settings, self.project, tree, lines)
         if tree is None and result.error is None:
             self.parser.remember(text, result.semantic.tree)
         self.text = text

@@ -74,6 +74,12 @@ class IncrementalParser:
     def forget(self) -> None:
         self._lines, self._tree, self._spans = [], None, []
 
+    @property
+    def lines(self) -> list[str]:
+        """The lines (with their breaks) of the text of the last tree: after a `parse` that
+        answered a tree, those of the text it was given (the re-analysis reuses them)."""
+        return self._lines
+
     def parse(self, text: str) -> ast.Module | None:
         """The tree of `text` (equal to `ast.parse(text)`), built from the remembered one;
         None when it cannot be built so (then parse in full, and `remember` the result).

@@ -319,12 +319,15 @@ class LiveAnalysis:
         settings: Settings,
         project: "ProjectIndex | None" = None,
         tree: ast.Module | None = None,
+        lines: list[str] | None = None,
     ) -> CheckResult:
         """`check_source(text, path, settings, verify_fixes=False, project=project, tree=tree)`,
         reusing what it can of the last check (see the module's docstring). `tree`, when
         given, is `ast.parse(text)` sharing the unchanged statements' nodes with the tree
-        of the last check (`IncrementalParser`)."""
-        lines = lines_with_breaks(text)
+        of the last check (`IncrementalParser`); `lines`, when given, are the text's lines
+        with their breaks (the parser has them)."""
+        if lines is None:
+            lines = lines_with_breaks(text)
         # counted before analysing: a change heard of meanwhile must make the next check full
         changes = _changes(project, path)
         result = None
