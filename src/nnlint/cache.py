@@ -13,7 +13,12 @@ of these still hold, so it is never stale:
 - every project module the analysis read (through `ProjectIndex`: the modules its
   imports lead to, and theirs) hashes the same, and every place where the import
   resolution found no module (`utils.py`, `utils/__init__.py` next to the importer, ...)
-  still has none, so adding a module that an import would now find misses too.
+  still has none, so adding a module that an import would now find misses too;
+- every question the reverse look-up asked ("which project files name `evaluate`,
+  `engine` and `import`?": where the callers of a function may be) has the same answer, so
+  a new or edited file that now calls a function of the checked file misses too. While no
+  project file was added, removed or modified (same paths, sizes and modification times:
+  `walk.listing_stamp`) the answers are the same; otherwise they are asked again.
 
 The entries of the files of one folder live together in one index file (a re-run reads
 a handful of files, not one per checked file). An index is written to a temporary file
@@ -169,6 +174,9 @@ class Dependencies:
     modules: dict[str, str] = field(default_factory=dict)  # resolved path -> text hash
     absent: list[str] = field(default_factory=list)
     complete: bool = True  # False: something was read that cannot be hashed; do not cache
+    # the reverse look-up's questions ("evaluate engine import") -> the files answering
+    namings: dict[str, list[str]] = field(default_factory=dict)
+    listing: str | None = None  # `walk.listing_stamp` of the project when they were asked
 
 
 # A module modified this close to (or after) the start of the run may have been analysed
@@ -178,13 +186,18 @@ RACY_WINDOW_NS = 2_000_000_000
 
 
 def project_dependencies(
-    index: "ProjectIndex", checked: Path, read: Iterable[Path], absent: Iterable[Path], run_start_ns: int
+    index: "ProjectIndex", checked: Path, read: Iterable[Path], absent: Iterable[Path], run_start_ns: int,
+    namings: "dict[tuple[str, ...], frozenset[Path]] | None" = None,
 ) -> Dependencies:
     """The modules read while checking `checked`, closed over their own imports (a
     module's analysis may answer from what it learnt, earlier in the run, of the modules
     it imports: those count too) and over `checked`'s own imports, each with the hash of
-    the text that was analysed."""
+    the text that was analysed; and the reverse look-up's questions with their answers
+    (`namings`, see `ProjectIndex.files_naming`)."""
     deps = Dependencies(absent=sorted({str(p) for p in absent}))
+    if namings:
+        deps.namings = {" ".join(words): sorted(str(p) for p in found) for words, found in namings.items()}
+        deps.listing = index.listing_stamp(run_start_ns, RACY_WINDOW_NS)
     checked = checked.resolve()
     modules, missing = index.import_closure({checked, *read})
     deps.absent = sorted(set(deps.absent) | {str(p) for p in missing})
@@ -221,6 +234,7 @@ class ResultCache:
         self.folder = folder
         self._hashes: dict[str, str | None] = {}  # module path -> hash now, per run
         self._absent: dict[str, bool] = {}
+        self._listings: dict[Path, str | None] = {}  # project root -> `listing_stamp` now, per run
         self._indexes: dict[str, dict[str, Entry]] = {}  # index file -> entries read
         self._pending: dict[str, dict[str, Entry]] = {}  # index file -> entries to write
         self._settings_keys: dict[int, tuple["Settings", str]] = {}
@@ -275,6 +289,9 @@ class ResultCache:
             for place in entry["absent"]:
                 if self._exists(place):
                     return None
+            namings = entry.get("namings")
+            if namings and not self._same_namings(root, namings, entry.get("listing")):
+                return None
             return [finding_from_data(item, display) for item in entry["findings"]]
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None
@@ -296,6 +313,8 @@ class ResultCache:
             "hash": text_hash(text),
             "modules": deps.modules,
             "absent": deps.absent,
+            "namings": deps.namings,
+            "listing": deps.listing,
             "findings": [finding_to_data(f) for f in findings],
         }
 
@@ -376,6 +395,24 @@ class ResultCache:
             except OSError:
                 self._hashes[module] = None
         return self._hashes[module]
+
+    def _same_namings(self, root: Path, namings: dict[str, list[str]], listing: object) -> bool:
+        """Whether the reverse look-up's questions of an entry still get the answers stored:
+        surely so when no project file changed since (same listing stamp); otherwise each is
+        asked of the project's files as they are now (reading their identifiers once)."""
+        if root not in self._listings:
+            from nnlint.walk import listing_stamp
+
+            self._listings[root] = listing_stamp(root)
+        if listing is not None and listing == self._listings[root]:
+            return True
+        from nnlint.project import shared_index_at  # the analysis' index: the run reuses it
+
+        index = shared_index_at(root)
+        for question, answer in namings.items():
+            if sorted(str(p) for p in index.files_naming(tuple(question.split(" ")))) != answer:
+                return False
+        return True
 
     def _exists(self, place: str) -> bool:
         if place not in self._absent:

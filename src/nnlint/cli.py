@@ -408,7 +408,7 @@ def _cache_entry(
         return None
     # The file's own imports count as read: a module appearing where one of them found
     # none may change what the analysis would find.
-    deps = project_dependencies(project, path, record.read, record.absent, started)
+    deps = project_dependencies(project, path, record.read, record.absent, started, record.namings)
     return ResultCache(Path(folder)).entry(path.resolve(), text, settings, project.root, report.findings, deps)
 
 

@@ -27,14 +27,13 @@ from nnlint.libraries import THIRD_PARTY_ROOTS, libraries_only
 from nnlint.semantic import CallSite, ClassInfo, Scope, Semantic
 from nnlint.source import IDENTIFIER, SourceDecodeError, decode_source
 from nnlint.parsing import parse_python
-from nnlint.walk import find_project_root  # noqa: F401 - the index's root, and importers of it here
+from nnlint.walk import MAX_PROJECT_FILES, find_project_root, listing_stamp, project_listing  # noqa: F401 - find_project_root: the index's root, and importers of it here
 
 MAX_MODULE_BYTES = 2 * 1024 * 1024
 MAX_REEXPORT_DEPTH = 4
 # Bounds of the reverse look-up (who calls a function from another module): a project's
-# files are listed once, at most this many; at most this many modules that name the
-# function are analysed, and at most this many call sites are kept.
-MAX_PROJECT_FILES = 3000
+# files are listed once (at most walk.MAX_PROJECT_FILES); at most this many modules that
+# name the function are analysed, and at most this many call sites are kept.
 MAX_CALLER_MODULES = 12
 MAX_FOREIGN_CALLERS = 16
 # Jedi's background work waits until no analysis has run for QUIET_SECONDS (at most
@@ -48,10 +47,6 @@ _WORD = IDENTIFIER
 # Every ASCII character that cannot be part of an identifier, as a space.
 _NOT_WORD = {code: " " for code in range(128) if not (chr(code).isalnum() or chr(code) == "_")}
 _DIGITS = "0123456789"
-_NOT_PROJECT_DIRS = frozenset(
-    {"__pycache__", "node_modules", "site-packages", "dist-packages", "build", "dist", "venv", "env",
-     "htmlcov", "wandb", "mlruns", "outputs", "lightning_logs"}
-)
 
 _TOP_LEVEL: frozenset[str] | None = None
 
@@ -125,6 +120,17 @@ class DependencyRecord:
 
     read: set[Path] = field(default_factory=set)
     absent: set[Path] = field(default_factory=set)
+    # Each question "which project files name all these words?" (the reverse look-up's
+    # candidates) and its answer: a file added or edited later may change it.
+    namings: dict[tuple[str, ...], frozenset[Path]] = field(default_factory=dict)
+
+
+@dataclass
+class _Reads:
+    """What a `foreign_callers` answer being computed read (one per answer, per thread)."""
+
+    read: set[Path] = field(default_factory=set)
+    namings: dict[tuple[str, ...], frozenset[Path]] = field(default_factory=dict)
 
 
 @dataclass
@@ -180,6 +186,9 @@ class ProjectIndex:
         # went through and everything their analyses read): an edit that keeps a buffer's
         # identifiers drops only the answers that read the buffer.
         self._callers_read: dict[tuple[Path, str], frozenset[Path]] = {}
+        # ... and the `_files_naming` questions it asked, with their answers.
+        self._callers_namings: dict[tuple[Path, str], dict[tuple[str, ...], frozenset[Path]]] = {}
+        self._stamp: tuple[int, str | None] | None = None  # (run start, `listing_stamp`)
         # Per thread, the `semantic_of` reads of the `foreign_callers` answers being computed.
         self._reading = threading.local()
         # Counts the forgettings: an answer computed while one happened is not kept.
@@ -539,8 +548,8 @@ class ProjectIndex:
         record = self._recording
         if record is not None:
             record.read.add(path)
-        for reads in getattr(self._reading, "stack", ()):
-            reads.add(path)
+        for frame in getattr(self._reading, "stack", ()):
+            frame.read.add(path)
         with self._lock:
             overlay = self._overlays.get(path)
             if overlay is not None:
@@ -712,14 +721,7 @@ class ProjectIndex:
         with self._lock:
             if self._files is not None:
                 return self._files
-        found: list[Path] = []
-        for folder, dirs, files in os.walk(self.root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _NOT_PROJECT_DIRS
-                             and not (Path(folder) / d / "pyvenv.cfg").exists())
-            found.extend(Path(folder) / f for f in sorted(files) if f.endswith(".py"))
-            if len(found) >= MAX_PROJECT_FILES:
-                break
-        found = [self._listed_real_path(p) for p in found[:MAX_PROJECT_FILES]]
+        found = [self._listed_real_path(p) for p in project_listing(self.root)]
         with self._lock:
             self._files = found
         return found
@@ -738,6 +740,22 @@ class ProjectIndex:
             self._real_paths[key] = found
         return found
 
+    def listing_stamp(self, run_start_ns: int, racy_window_ns: int) -> str | None:
+        """`walk.listing_stamp` of the project's files, for the result cache: while it stays
+        the same, every `files_naming` answer does (worked out once per run start; None with
+        editor buffers, which the disk does not show)."""
+        with self._lock:
+            if self._overlays:
+                return None
+            if self._stamp is None or self._stamp[0] != run_start_ns:
+                self._stamp = (run_start_ns, listing_stamp(self.root, run_start_ns, racy_window_ns))
+            return self._stamp[1]
+
+    def files_naming(self, words: tuple[str, ...]) -> frozenset[Path]:
+        """The project files whose text holds every one of `words` as an identifier (the
+        question the reverse look-up asks; see `_files_naming`), as the files are now."""
+        return frozenset(self._files_naming(*words))
+
     def prepare_reverse_lookup(self) -> None:
         """Index the project's identifiers now (see `_files_naming`): a process about to
         fork its workers does it once for all of them instead of each reading every file."""
@@ -755,6 +773,7 @@ class ProjectIndex:
             self._refresh_words()
             lists = [self._naming(word) for word in words]
             if not lists or any(not files for files in lists):
+                self._heard(dict.fromkeys([words], frozenset()))
                 return set()
             lists.sort(key=len)  # from the rarest word (usually the module's name): small sets
             found = set(lists[0])
@@ -762,7 +781,20 @@ class ProjectIndex:
                 found &= files
                 if not found:
                     break
+            self._heard(dict.fromkeys([words], frozenset(found)))
             return found
+
+    def _heard(self, namings: "dict[tuple[str, ...], frozenset[Path]]", read: "Iterable[Path]" = ()) -> None:
+        """Note `_files_naming` answers (and module reads) in the check being recorded and in
+        the `foreign_callers` answers being computed on this thread: a result that depends on
+        them is valid only while they hold."""
+        record = self._recording
+        if record is not None:
+            record.namings.update(namings)
+            record.read.update(read)
+        for frame in getattr(self._reading, "stack", ()):
+            frame.namings.update(namings)
+            frame.read.update(read)
 
     def _naming(self, word: str) -> set[Path]:
         """The files whose identifiers hold `word` (lock held, words fresh)."""
@@ -827,6 +859,7 @@ class ProjectIndex:
         self._callers_epoch += 1
         self._callers.clear()
         self._callers_read.clear()
+        self._callers_namings.clear()
 
     def _forget_callers_reading(self, path: Path) -> None:
         """Drop the `foreign_callers` answers that read `path` (lock held)."""
@@ -834,9 +867,11 @@ class ProjectIndex:
         for key in [key for key, read in self._callers_read.items() if path in read]:
             del self._callers[key]
             del self._callers_read[key]
+            del self._callers_namings[key]
 
     def _words_changed(self, path: Path) -> None:
         """A file's text changed (editor or disk): reindex it before the next question."""
+        self._stamp = None
         if self._word_index is None:
             return
         if path.suffix == ".py" and self._files is not None and path not in self._files:
@@ -860,20 +895,22 @@ class ProjectIndex:
         with self._lock:
             known = self._callers.get(key)
             epoch = self._callers_epoch
-        if known is not None:
-            return known
+            if known is not None:
+                # What the answer rests on counts for this check too, as if asked again.
+                self._heard(self._callers_namings[key], self._callers_read[key])
+                return known
         stem = path.parent.name if path.name == "__init__.py" else path.stem
-        reads: set[Path] = set()
+        frame = _Reads()
         stack = self._reading.__dict__.setdefault("stack", [])
-        stack.append(reads)
+        stack.append(frame)
         try:
             found = self._find_foreign_callers(path, name, stem)
         finally:
             stack.pop()
         # What the analyses read went into the answer too (a candidate's analysis is stale
         # once a module it imports changes).
-        read = set(reads)
-        for module in reads:
+        read = set(frame.read)
+        for module in frame.read:
             with self._lock:
                 entry = self._modules.get(module)
             if entry is not None and entry.semantic is not None:
@@ -882,6 +919,7 @@ class ProjectIndex:
             if self._callers_epoch == epoch:
                 self._callers[key] = found
                 self._callers_read[key] = frozenset(read)
+                self._callers_namings[key] = frame.namings
         return found
 
     def stands_alone(self, semantic: "Semantic") -> bool:

@@ -258,6 +258,51 @@ def _ignored_in(stack: list[IgnoreRules], base: list[IgnoreRules], path: Path, r
     return verdict
 
 
+# Folders that hold no module of the project itself (environments, build output, logs).
+NOT_PROJECT_DIRS = frozenset(
+    {"__pycache__", "node_modules", "site-packages", "dist-packages", "build", "dist", "venv", "env",
+     "htmlcov", "wandb", "mlruns", "outputs", "lightning_logs"}
+)
+MAX_PROJECT_FILES = 3000
+
+
+def project_listing(root: Path) -> list[Path]:
+    """The project's Python files under `root`, as `os.walk` names them, in a fixed order:
+    hidden folders, environments (a folder with a `pyvenv.cfg`) and `NOT_PROJECT_DIRS` left
+    out; at most MAX_PROJECT_FILES. What `ProjectIndex` searches for the callers of a
+    function, and what the result cache stamps (see `listing_stamp`)."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in NOT_PROJECT_DIRS
+                         and not (Path(folder) / d / "pyvenv.cfg").exists())
+        found.extend(Path(folder) / f for f in sorted(files) if f.endswith(".py"))
+        if len(found) >= MAX_PROJECT_FILES:
+            break
+    return found[:MAX_PROJECT_FILES]
+
+
+def listing_stamp(root: Path, run_start_ns: int | None = None, racy_window_ns: int = 0) -> str | None:
+    """A digest of the project's files as they are now: each one's path, size and
+    modification time (see `project_listing`). Two equal stamps mean no project file was
+    added, removed or rewritten in between, so every question about which files name a
+    word has the same answer. None when a file was modified within `racy_window_ns` of
+    `run_start_ns` or later (it may have been read in one version and stamped in another,
+    git's "racily clean" caution) or cannot be read: no stamp, no shortcut. Without
+    `run_start_ns`, the stamp of the files as they are (to compare with a stored one)."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for path in project_listing(root):
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        if run_start_ns is not None and info.st_mtime_ns >= run_start_ns - racy_window_ns:
+            return None
+        digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
 _ROOTS: dict[Path, Path] = {}
 
 
