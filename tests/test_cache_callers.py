@@ -173,3 +173,19 @@ def test_a_reused_callers_answer_is_recorded_by_every_check_that_uses_it(project
     main = (project / "main.py").resolve()
     assert first.namings == second.namings == {("fit", "engine", "import"): frozenset({main})}
     assert main in first.read and main in second.read
+
+
+def test_an_entry_checked_again_gets_the_new_stamp(project: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a project file changed, an entry whose questions still get their answers is
+    kept, with the new stamp: the run after that trusts it without reading every file."""
+    write(project / "main.py", MAIN)
+    check(project, capsys)
+    write(project / "notes.py", "import os\n")
+    check(project, capsys)
+    import nnlint.project
+
+    asked: list[tuple[str, ...]] = []
+    real = nnlint.project.ProjectIndex.files_naming
+    monkeypatch.setattr(nnlint.project.ProjectIndex, "files_naming", lambda self, words: asked.append(words) or real(self, words))
+    assert check(project, capsys) == [FINDING]
+    assert asked == [], "the questions were asked again although no file changed"

@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -235,6 +236,8 @@ class ResultCache:
         self._hashes: dict[str, str | None] = {}  # module path -> hash now, per run
         self._absent: dict[str, bool] = {}
         self._listings: dict[Path, str | None] = {}  # project root -> `listing_stamp` now, per run
+        self._started = time.time_ns()
+        self._stable: dict[Path, str | None] = {}  # ... the same, unless a file is too recent
         self._indexes: dict[str, dict[str, Entry]] = {}  # index file -> entries read
         self._pending: dict[str, dict[str, Entry]] = {}  # index file -> entries to write
         self._settings_keys: dict[int, tuple["Settings", str]] = {}
@@ -292,6 +295,8 @@ class ResultCache:
             namings = entry.get("namings")
             if namings and not self._same_namings(root, namings, entry.get("listing")):
                 return None
+            if namings and entry.get("listing") != self._listings[root]:
+                self._restamp(entry, root)
             return [finding_from_data(item, display) for item in entry["findings"]]
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None
@@ -413,6 +418,20 @@ class ResultCache:
             if sorted(str(p) for p in index.files_naming(tuple(question.split(" ")))) != answer:
                 return False
         return True
+
+    def _restamp(self, entry: Entry, root: Path) -> None:
+        """Give an entry whose questions were just asked again (and answered the same) the
+        project's stamp of now, to be written with the run's entries: the next run trusts
+        the stamp instead of reading every file's identifiers again. Not when a file was
+        saved too recently to be sure which version the answers saw."""
+        if root not in self._stable:
+            from nnlint.walk import listing_stamp
+
+            self._stable[root] = listing_stamp(root, self._started, RACY_WINDOW_NS)
+        stamp = self._stable[root]
+        if stamp is not None and stamp == self._listings[root]:
+            entry["listing"] = stamp
+            self.add(entry)
 
     def _exists(self, place: str) -> bool:
         if place not in self._absent:
