@@ -185,7 +185,29 @@ class Training:
         made = self.constructor_name(expr, scope, line)
         if made is not None and self.sem.find_class(made) is not None:
             return False  # a class of this project that is not a module
-        return looks_like_model_name(name)
+        return looks_like_model_name(name) and not self.names_a_function(expr, scope, line)
+
+    def names_a_function(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> bool:
+        """Whether `expr` is proven to name a plain function, not a module, whatever its name
+        says: a `def` of this module visible from `scope` (`sample_from_model(...)`), or a
+        parameter every caller in this file fills with one (`init_rnn_state` passed along)."""
+        if type(expr) is not ast.Name:
+            return False
+        binding = self.sem.lookup(expr.id, scope, line)
+        if binding is None:
+            visible: set[int] = set()
+            current: Scope | None = scope
+            while current is not None:
+                visible.add(id(current))
+                current = current.parent
+            return any(f.cls is None and f.parent is not None and id(f.parent) in visible
+                       for f in self.sem.functions.get(expr.id, []))
+        if binding.kind == "param" and depth < 3:
+            arguments = self._caller_arguments(expr.id, scope)
+            return bool(arguments) and all(
+                self.names_a_function(argument, caller_scope, caller_line, depth + 1)
+                for argument, caller_scope, caller_line in arguments)
+        return False
 
     def is_proven_model(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> bool:
         """Whether `expr` is proven to hold an nn.Module: built by a module class or a torch

@@ -110,6 +110,8 @@ class Values:
         self.sem = sem
         self._kind_cache: dict[tuple[int, int], Value | None] = {}
         self._model_cache: dict[int, tuple[str, ast.AST | None] | None] = {}
+        # `_statement_arms` per function (keeping the scope, so its id is not reused)
+        self._arms: dict[int, tuple[Scope, dict[int, tuple[tuple[int, str], ...]]]] = {}
         # constructor calls found in other project modules, with the index that names them
         self._foreign: dict[int, Semantic] = {}
         self._foreign_nodes: dict[int, str] = {}  # id(node of another module) -> its file name
@@ -557,8 +559,104 @@ class Values:
                 one = self.kind(ret.value, function, ret.lineno, depth + 1)
                 if one is None or (result is not None and one.kind != result.kind):
                     return None
+                if not self._every_reaching_binding_is(one.kind, ret, function, depth):
+                    return None
                 result = result or one
         return result
+
+    def _every_reaching_binding_is(self, kind: str, ret: ast.Return, function: Scope, depth: int) -> bool:
+        """For `return x`: whether each assignment of `x` that may reach the return holds a
+        value of `kind`. `x = self.fc(h)` then `if apply_softmax: x = F.softmax(x, 1)`
+        returns logits or probabilities, as the caller's flag says: no single kind."""
+        value = ret.value
+        if type(value) is not ast.Name:
+            return True
+        reaching = self._reaching_in_function(function, value.id, ret)
+        if reaching is None:
+            return False
+        for binding in reaching[1:]:  # the last one gave `kind` already
+            if binding.kind != "assign" or binding.value is None:
+                return False
+            other = self.kind(binding.value, function, binding.line, depth + 1)
+            if other is None or other.kind != kind:
+                return False
+        return True
+
+    def _reaching_in_function(self, function: Scope, name: str, stmt: ast.stmt) -> list[Binding] | None:
+        """The bindings of `name` in `function` that may hold at `stmt`, last first: going back
+        from `stmt`, each binding that a later one does not overwrite on every path through
+        it, until one that surely ran on the way to `stmt` (it sits in no `if` arm, loop
+        body or `except` handler that `stmt` is not in too; an `if` whose two arms both
+        bind counts as such a binding). None when a binding's place is not known."""
+        arms = self._statement_arms(function)
+        target = arms.get(id(stmt))
+        if target is None:
+            return None
+        found: list[Binding] = []
+        overwritten: list[tuple[tuple[int, str], ...]] = []  # places a later binding covers
+        arms_binding: dict[tuple[tuple[tuple[int, str], ...], int], set[str]] = {}
+        for binding in reversed(function.bindings.get(name, [])):
+            if binding.line >= stmt.lineno:
+                continue
+            place = () if binding.kind == "param" else arms.get(id(binding.stmt))
+            if place is None:
+                return None
+            if any(place[:len(done)] == done for done in overwritten):
+                continue  # a later binding runs after it wherever it runs
+            found.append(binding)
+            if target[:len(place)] == place:
+                return found  # it ran whenever `stmt` runs: nothing earlier survives it
+            overwritten.append(place)
+            while place and place[-1][1] in ("body", "else"):  # an arm of an `if`
+                outer, node_id = place[:-1], place[-1][0]
+                bound = arms_binding.setdefault((outer, node_id), set())
+                bound.add(place[-1][1])
+                if len(bound) < 2:
+                    break
+                # both arms bind: the `if` as a whole does, like a binding just outside it
+                if target[:len(outer)] == outer:
+                    return found
+                overwritten.append(outer)
+                place = outer
+        return found or None
+
+    def _statement_arms(self, function: Scope) -> dict[int, tuple[tuple[int, str], ...]]:
+        """For each statement of `function` (not of nested functions): the conditional arms
+        it sits in, outer first, as (id of the `if`/loop/`try`/`match`, arm). A `with` block
+        and a `try` body always run, so they are no arm."""
+        known = self._arms.get(id(function))
+        if known is not None and known[0] is function:
+            return known[1]
+        found: dict[int, tuple[tuple[int, str], ...]] = {}
+        node = function.node
+        body = getattr(node, "body", None)
+        pending: list[tuple[list[ast.stmt], tuple[tuple[int, str], ...]]] = [(body if type(body) is list else [], ())]
+        while pending:
+            block, arms = pending.pop()
+            for stmt in block:
+                found[id(stmt)] = arms
+                kind = type(stmt)
+                if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+                    continue
+                if kind is ast.If:
+                    pending.append((stmt.body, arms + ((id(stmt), "body"),)))  # type: ignore[attr-defined]
+                    pending.append((stmt.orelse, arms + ((id(stmt), "else"),)))  # type: ignore[attr-defined]
+                elif kind in (ast.For, ast.AsyncFor, ast.While):
+                    pending.append((stmt.body, arms + ((id(stmt), "loop"),)))  # type: ignore[attr-defined]
+                    pending.append((stmt.orelse, arms + ((id(stmt), "loop-else"),)))  # type: ignore[attr-defined]
+                elif kind in (ast.With, ast.AsyncWith):
+                    pending.append((stmt.body, arms))  # type: ignore[attr-defined]
+                elif kind is ast.Try or kind is getattr(ast, "TryStar", None):
+                    pending.append((stmt.body, arms))  # type: ignore[attr-defined]
+                    pending.append((stmt.orelse, arms))  # type: ignore[attr-defined]
+                    pending.append((stmt.finalbody, arms))  # type: ignore[attr-defined]
+                    for index, handler in enumerate(stmt.handlers):  # type: ignore[attr-defined]
+                        pending.append((handler.body, arms + ((id(stmt), f"except{index}"),)))
+                elif kind is ast.Match:
+                    for index, case in enumerate(stmt.cases):  # type: ignore[attr-defined]
+                        pending.append((case.body, arms + ((id(stmt), f"case{index}"),)))
+        self._arms[id(function)] = (function, found)
+        return found
 
     def _exp_argument(self, call: ast.Call, name: str | None) -> ast.expr | None:
         """The tensor under `torch.exp(t)` or `t.exp()`, else None."""
@@ -709,7 +807,7 @@ class Values:
             if ret.value is None:
                 return None
             value = self.kind(ret.value, forward, ret.lineno, depth + 1)
-            if value is None:
+            if value is None or not self._every_reaching_binding_is(value.kind, ret, forward, depth):
                 return None
             if value.kind == LOGITS:
                 one: tuple[str, ast.AST | None] = (LOGITS, None)
