@@ -328,12 +328,20 @@ class Values:
 
     def _construction_of(self, resolved: list[Resolved], depth: int) -> tuple[ast.Call, Scope] | None:
         """`construction` from where the object was resolved to (without shape ops)."""
-        found = None
-        for value, value_scope, _hops in resolved:
-            value = module_itself(value)  # `nn.Sigmoid().to(device)` is the Sigmoid
+        found: tuple[ast.Call, Scope] | None = None
+        result: tuple[ast.Call, Scope] | None
+        for made, value_scope, hops in resolved:
+            value = module_itself(made)  # `nn.Sigmoid().to(device)` is the Sigmoid
+            if value is not made and type(value) in (ast.Name, ast.Attribute) and hops and depth < _MAX_DEPTH:
+                # `model = model.to(device)`: what the name held before this assignment
+                result = self.construction(value, value_scope, hops[-1].line, depth + 1)
+                if result is None or (found is not None and found[0] is not result[0]):
+                    return None
+                found = result
+                continue
             if type(value) is not ast.Call:
                 return None
-            result: tuple[ast.Call, Scope] | None = (value, value_scope)
+            result = (value, value_scope)
             functions = self.sem.resolve_function(value, value_scope) if depth < _MAX_DEPTH else []
             functions = [f for f in functions if f.cls is None]
             if functions:
