@@ -160,7 +160,8 @@ def _evaluation_contexts(sem: Semantic, train: Training) -> Iterator[tuple[ast.A
     for block, scope, sites in blocks.values():
         if in_lightning_eval_hook(sem, scope):
             continue  # Lightning switched the module to eval mode before its evaluation loop
-        if isinstance(block, (ast.With, ast.AsyncWith)) and _inside_training_loop(train, scope, block):
+        if isinstance(block, (ast.With, ast.AsyncWith)) and (
+                _inside_training_loop(train, scope, block) or _discards_its_outputs(train, block, scope, sites)):
             continue
         if isinstance(block, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(scope) in training_scopes:
             continue
@@ -242,6 +243,61 @@ def _trains_in(sem: Semantic, train: Training, sites: list[CallSite]) -> bool:
         if site.method is None and any(kind in ("backward", "step") for kind, _, _ in sem.site_effects(site)):
             return True
     return False
+
+
+def _discards_its_outputs(train: Training, block: ast.With | ast.AsyncWith, scope: Scope,
+                          sites: list[CallSite]) -> bool:
+    """Whether a no_grad block outside any loop runs the model only for nothing to read its
+    output (`with torch.no_grad(): out = model(x)`, `out` never read again; `model(x)` as a
+    statement): a pass that measures nothing, such as the forward that initialises lazy
+    modules before training."""
+    if any(loop.node.lineno <= block.lineno <= (loop.node.end_lineno or loop.node.lineno) for loop in scope.loops):
+        return False
+    if not _trained_after(train, block, scope):
+        return False  # inference on a model that is never trained afterwards: it is the result
+    results: set[str] = set()
+    forwards = 0
+    for site in sites:
+        if train.first_model_call([site]) is None:
+            continue
+        forwards += 1
+        stmt = site.stmt
+        if not any(stmt is top for top in block.body) or getattr(stmt, "value", None) is not site.node:
+            return False  # its output goes into something (a print, a metric, a loop's work)
+        if type(stmt) is ast.Assign and all(type(target) is ast.Name for target in stmt.targets):
+            results.update(target.id for target in stmt.targets)  # type: ignore[attr-defined]
+        elif type(stmt) is not ast.Expr:
+            return False
+    if not forwards:
+        return False
+    # The scope's own code (a nested function's `out` is its own); reads inside the block
+    # count too (`out = model(x)` then `model(out)`).
+    body = getattr(scope.node, "body", None)
+    pending: list[ast.AST] = list(body) if type(body) is list else []
+    while pending:
+        node = pending.pop()
+        kind = type(node)
+        if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda):
+            continue
+        if kind is ast.Name and node.id in results and type(node.ctx) is ast.Load and (  # type: ignore[attr-defined]
+                node.lineno >= block.lineno):  # type: ignore[attr-defined]
+            return False
+        pending.extend(ast.iter_child_nodes(node))
+    return True
+
+
+def _trained_after(train: Training, block: ast.With | ast.AsyncWith, scope: Scope) -> bool:
+    """Whether training starts only after `block`: no backward() of `scope` comes before it,
+    and one comes after it (in `scope`, or in a function that `scope` calls after it)."""
+    start, end = block.lineno, block.end_lineno or block.lineno
+    own = [site for site in train.backward_sites if site.scope is scope]
+    if any(site.line < start for site in own):
+        return False
+    if any(site.line > end for site in own):
+        return True
+    training = {id(site.scope) for site in train.backward_sites}
+    return any(site.line > end and any(id(function) in training for function in train.sem.resolve_function(site.node, scope))
+               for site in scope.calls)
 
 
 def _inside_training_loop(train: Training, scope: Scope, block: ast.AST) -> bool:

@@ -622,6 +622,9 @@ class Semantic:
         found = self.origin(expr, scope, line, through_shape_ops=False)
         # `Net().to(device)`, `Net().cuda().train()`: module methods that return the module
         value = module_itself(found.expr)
+        if value is not found.expr and type(value) in (ast.Name, ast.Attribute) and found.hops and depth < 3:
+            # `model = model.to(device)`: the module the name held before this assignment
+            return self.constructed_class(value, found.scope, found.hops[-1].line, depth + 1)
         if type(value) is not ast.Call:
             return None
         name = self.call_name(value)

@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from nnlint.semantic import Binding, CallSite, Scope, Semantic, argument, called_module, dotted, keyword, module_itself
+from nnlint.semantic import (SHAPE_FUNCTIONS, SHAPE_METHODS, Binding, CallSite, Scope, Semantic, argument, called_module,
+                              dotted, keyword, module_itself)
 from nnlint.torchnames import (
     LOG_SOFTMAX_FUNCTIONS,
     LOG_SOFTMAX_MODULES,
@@ -328,12 +329,20 @@ class Values:
 
     def _construction_of(self, resolved: list[Resolved], depth: int) -> tuple[ast.Call, Scope] | None:
         """`construction` from where the object was resolved to (without shape ops)."""
-        found = None
-        for value, value_scope, _hops in resolved:
-            value = module_itself(value)  # `nn.Sigmoid().to(device)` is the Sigmoid
+        found: tuple[ast.Call, Scope] | None = None
+        result: tuple[ast.Call, Scope] | None
+        for made, value_scope, hops in resolved:
+            value = module_itself(made)  # `nn.Sigmoid().to(device)` is the Sigmoid
+            if value is not made and type(value) in (ast.Name, ast.Attribute) and hops and depth < _MAX_DEPTH:
+                # `model = model.to(device)`: what the name held before this assignment
+                result = self.construction(value, value_scope, hops[-1].line, depth + 1)
+                if result is None or (found is not None and found[0] is not result[0]):
+                    return None
+                found = result
+                continue
             if type(value) is not ast.Call:
                 return None
-            result: tuple[ast.Call, Scope] | None = (value, value_scope)
+            result = (value, value_scope)
             functions = self.sem.resolve_function(value, value_scope) if depth < _MAX_DEPTH else []
             functions = [f for f in functions if f.cls is None]
             if functions:
@@ -568,19 +577,41 @@ class Values:
         """For `return x`: whether each assignment of `x` that may reach the return holds a
         value of `kind`. `x = self.fc(h)` then `if apply_softmax: x = F.softmax(x, 1)`
         returns logits or probabilities, as the caller's flag says: no single kind."""
-        value = ret.value
-        if type(value) is not ast.Name:
-            return True
-        reaching = self._reaching_in_function(function, value.id, ret)
-        if reaching is None:
-            return False
-        for binding in reaching[1:]:  # the last one gave `kind` already
-            if binding.kind != "assign" or binding.value is None:
+        value: ast.expr | None = ret.value
+        stmt: ast.stmt = ret
+        for _ in range(8):  # `y = y.view(b, t, c)` then `return y`: the `y` it reshapes counts too
+            value = self._under_shape_ops(value)
+            if type(value) is not ast.Name:
+                return True
+            reaching = self._reaching_in_function(function, value.id, stmt)
+            if reaching is None:
                 return False
-            other = self.kind(binding.value, function, binding.line, depth + 1)
-            if other is None or other.kind != kind:
-                return False
-        return True
+            for binding in reaching[1:]:  # the last one gave `kind` already
+                if binding.kind != "assign" or binding.value is None:
+                    return False
+                other = self.kind(binding.value, function, binding.line, depth + 1)
+                if other is None or other.kind != kind:
+                    return False
+            last = reaching[0]
+            if last.kind != "assign" or type(last.stmt) is not ast.Assign:
+                return True
+            value, stmt = last.value, last.stmt  # type: ignore[assignment]
+        return False
+
+    def _under_shape_ops(self, expr: ast.expr | None) -> ast.expr | None:
+        """The tensor under shape-preserving ops (`y.view(...)`, `y[..., 0]`, `torch.flatten(y)`),
+        as `Semantic.origin` follows them."""
+        while expr is not None:
+            if type(expr) is ast.Subscript:
+                expr = expr.value
+            elif type(expr) is ast.Call and type(expr.func) is ast.Attribute and expr.func.attr in SHAPE_METHODS \
+                    and (self.sem.qualname(expr.func.value) or "").split(".")[0] != "torch":
+                expr = expr.func.value
+            elif type(expr) is ast.Call and self.sem.qualname(expr.func) in SHAPE_FUNCTIONS and expr.args:
+                expr = expr.args[0]
+            else:
+                return expr
+        return expr
 
     def _reaching_in_function(self, function: Scope, name: str, stmt: ast.stmt) -> list[Binding] | None:
         """The bindings of `name` in `function` that may hold at `stmt`, last first: going back

@@ -106,3 +106,15 @@ loss = nn.CrossEntropyLoss()(net(x), y)
     assert codes(code, "NN305") == []
     always = code.replace("    if probabilities:\n        out = logits.softmax(-1)", "    out = logits.softmax(-1)")
     assert codes(always, "NN305") == [("NN305", line_of(always, "loss = nn.CrossEntropyLoss"))]
+
+
+def test_a_conditional_activation_reshaped_afterwards_is_still_conditional() -> None:
+    """`if apply_softmax: y = F.softmax(y, 1)` then `y = y.view(b, t, c)` and `return y`
+    (delip/PyTorchNLPBook's surname generator): the reshape keeps both possibilities."""
+    body = ("        if apply_softmax:\n            prediction = F.softmax(prediction, dim=1)\n"
+            "        size = prediction.shape[-1]\n        prediction = prediction.view(-1, 2, size)")
+    assert codes(TEMPLATE.format(body=body), "NN305") == []
+    always = ("        prediction = F.softmax(prediction, dim=1)\n"
+              "        size = prediction.shape[-1]\n        prediction = prediction.view(-1, 2, size)")
+    code = TEMPLATE.format(body=always)
+    assert codes(code, "NN305") == [("NN305", line_of(code, "loss = criterion"))]
