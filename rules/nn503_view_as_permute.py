@@ -108,8 +108,29 @@ class ViewAsPermute(Rule):
             analysis = (_analyse(sem, site, target, sizes) or _heads_into_batch(sem, site, target, sizes)
                         or _declared_reorder(sem, site, target, sizes))
             if analysis is None:
+                hidden = _rnn_state_flattened(ctx, site, target, sizes)
+                if hidden is not None:
+                    yield self._state_finding(ctx, site, target, hidden)
                 continue
             yield self._finding(ctx, site, target, sizes, analysis)
+
+    def _state_finding(self, ctx: Context, site: CallSite, target: ast.expr, hidden: "_HiddenState") -> Finding:
+        call_text = ctx.text(site.node)
+        if "\n" in call_text:
+            call_text = f"{ctx.text(site.node.func)}(...)"
+        target_text = ctx.text(target)
+        message = t(
+            "`{target}` is a final state of the `{layer}` built on line {layer_line}, shaped (layers x directions, "
+            "batch, hidden) whatever `batch_first` says: `{call}` reads it in memory order, so each row mixes the "
+            "states of different samples; use `{target}.transpose(0, 1).reshape(...)` (or "
+            "`torch.cat((h[-2], h[-1]), dim=1)`)",
+            target=target_text, layer=hidden.layer, layer_line=hidden.construction.lineno, call=call_text)
+        related = [
+            ctx.related(hidden.construction, t("the `{layer}` is built here", layer=hidden.layer)),
+            ctx.related(hidden.binding.stmt, t("`{name}` is its final state (layers x directions, batch, hidden)",
+                                               name=hidden.binding.name)),
+        ]
+        return ctx.finding(self, site.node, message, related)
 
     def _finding(self, ctx: Context, site: CallSite, target: ast.expr, sizes: list[ast.expr],
                  analysis: Analysis) -> Finding:
@@ -665,4 +686,88 @@ def _viewed_again(sem: Semantic, site: CallSite) -> bool:
                 binding = sem.lookup(target.id, site.scope, other.line)
                 if binding is not None and binding.stmt is stmt:
                     return True
+    return False
+
+
+# ------------------------------------------------------------------ RNN final states
+_RNN_LAYERS = {"torch.nn.LSTM": "nn.LSTM", "torch.nn.GRU": "nn.GRU", "torch.nn.RNN": "nn.RNN"}
+
+
+@dataclass
+class _HiddenState:
+    binding: Binding
+    construction: ast.Call
+    layer: str  # "nn.LSTM"
+
+
+def _rnn_state_flattened(ctx: Context, site: CallSite, target: ast.expr, sizes: list[ast.expr]) -> _HiddenState | None:
+    """`h_n.view(batch, -1)` or `h_n[-2:].view(batch, -1)`, where `h_n` is the final hidden (or
+    cell) state that an nn.LSTM/GRU/RNN returns: its layout is (num_layers * num_directions,
+    batch, hidden) also with `batch_first=True`, so folding it into (batch, -1) mixes samples.
+    Only when more than one layer or direction is certain: a `[-k:]` slice with k >= 2, or
+    the layer built with `bidirectional=True` or a literal `num_layers` >= 2 and viewed
+    whole (a single layer's (1, batch, hidden) viewed as (batch, -1) is fine)."""
+    if len(sizes) != 2 or constant_value(sizes[1]) != -1 or constant_value(sizes[0]) == -1:
+        return None
+    base = target
+    sliced = False
+    if type(base) is ast.Subscript:
+        part = base.slice
+        if type(part) is not ast.Slice or part.upper is not None or part.step is not None:
+            return None
+        lower = constant_value(part.lower)
+        if not isinstance(lower, int) or isinstance(lower, bool) or lower > -2:
+            return None
+        sliced = True
+        base = base.value
+    if type(base) is not ast.Name:
+        return None
+    sem = ctx.semantic
+    binding = sem.lookup(base.id, site.scope, site.line)
+    if binding is None or binding.kind != "unpack" or type(binding.stmt) is not ast.Assign:
+        return None
+    stmt = binding.stmt
+    if len(stmt.targets) != 1 or type(stmt.value) is not ast.Call:
+        return None
+    path = _target_path(stmt.targets[0], base.id)
+    if path is None or not path or path[0] != 1:
+        return None
+    made = ctx.values.construction(stmt.value.func, binding.scope, binding.line)
+    if made is None:
+        return None
+    construction = made[0]
+    layer = _RNN_LAYERS.get(ctx.values.name_of(construction) or "")
+    if layer is None:
+        return None
+    if path != ((1, 0) if layer == "nn.LSTM" else (1,)) and not (layer == "nn.LSTM" and path == (1, 1)):
+        return None  # `out, hidden = lstm(x)`: `hidden` is the (h, c) pair, not a tensor
+    if not sliced and not _several_layers_or_directions(construction):
+        return None
+    return _HiddenState(binding, construction, layer)
+
+
+def _target_path(target: ast.expr, name: str) -> tuple[int, ...] | None:
+    """Where `name` sits in an unpacking target: `out, (h, c)` -> (1, 0) for `h`."""
+    if type(target) is ast.Name:
+        return () if target.id == name else None
+    if type(target) in (ast.Tuple, ast.List):
+        for index, element in enumerate(target.elts):  # type: ignore[attr-defined]
+            inner = _target_path(element, name)
+            if inner is not None:
+                return (index, *inner)
+    return None
+
+
+def _several_layers_or_directions(construction: ast.Call) -> bool:
+    for keyword_ in construction.keywords:
+        if keyword_.arg == "bidirectional" and constant_value(keyword_.value) is True:
+            return True
+        if keyword_.arg == "num_layers":
+            layers = constant_value(keyword_.value)
+            if isinstance(layers, int) and not isinstance(layers, bool) and layers >= 2:
+                return True
+    if len(construction.args) >= 3:  # nn.LSTM(input_size, hidden_size, num_layers, ...)
+        layers = constant_value(construction.args[2])
+        if isinstance(layers, int) and not isinstance(layers, bool) and layers >= 2:
+            return True
     return False
