@@ -1,0 +1,153 @@
+"""Session 7's cheaper shared work (examples/ still over 2x `ast.parse`) must answer exactly
+like the code it replaced. Each test writes the replaced code out here and compares it with
+the index on real shapes: the bundled examples, the rule fixtures and the shared corpus."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from nnlint.engine import parse
+from nnlint.semantic import Semantic, _completion, child_parent_pairs, subtree
+from nnlint.source import SourceFile
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path("/work/shared/corpus")
+
+
+def _real_files() -> list[Path]:
+    folders = [ROOT / "examples", ROOT / "tests" / "rules" / "fixtures"]
+    folders += [CORPUS / "cases", CORPUS / "real-shapes"]
+    return [path for folder in folders if folder.is_dir() for path in sorted(folder.rglob("*.py"))]
+
+
+FILES = _real_files()
+
+
+def _tree(path: Path) -> ast.Module | None:
+    tree = parse(SourceFile(path.read_text(encoding="utf-8"), str(path)))
+    return tree if isinstance(tree, ast.Module) else None
+
+
+def _trees() -> list[tuple[Path, ast.Module]]:
+    found = [(path, tree) for path in FILES if (tree := _tree(path)) is not None]
+    assert len(found) > 50, "too few real files to compare on"
+    return found
+
+
+# ------------------------------------------------------------------ subtree
+_SKIPPED = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+
+
+def _subtree_before(node: ast.AST) -> list[ast.AST]:
+    """`subtree` as it was: every field but ctx/op/ops read, each value tested for a node."""
+    found = [node]
+    index = 0
+    while index < len(found):
+        current = found[index]
+        index += 1
+        for name in current._fields:
+            if name in ("ctx", "op", "ops"):
+                continue
+            value = getattr(current, name, None)
+            if type(value) is list:
+                found.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                found.append(value)
+    return found
+
+
+def _pairs_before(node: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
+    return [(child, parent) for parent in _subtree_before(node) for child in _children_before(parent)]
+
+
+def _children_before(node: ast.AST) -> list[ast.AST]:
+    found: list[ast.AST] = []
+    for name in node._fields:
+        if name in ("ctx", "op", "ops"):
+            continue
+        value = getattr(node, name, None)
+        if type(value) is list:
+            found.extend(item for item in value if isinstance(item, ast.AST))
+        elif isinstance(value, ast.AST):
+            found.append(value)
+    return found
+
+
+def test_subtree_leaves_out_only_fields_that_hold_no_node() -> None:
+    compared = 0
+    for _path, tree in _trees():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.stmt, ast.Module)):
+                assert subtree(node) == _subtree_before(node)
+                compared += 1
+        # the same nodes as ast.walk, in its order, without the context and operator nodes
+        assert subtree(tree) == [n for n in ast.walk(tree) if not isinstance(n, _SKIPPED)]
+    assert compared > 1000
+
+
+def test_child_parent_pairs_are_each_nodes_children() -> None:
+    for _path, tree in _trees():
+        for node in [tree, *(n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)))]:
+            assert child_parent_pairs(node) == _pairs_before(node)
+
+
+def test_a_scalar_field_of_one_kind_is_still_read_in_another() -> None:
+    """`value` holds no node in a Constant but does in an Attribute, a keyword, a Return."""
+    tree = ast.parse("def f(a=1):\n    return g(x=a.b, *c)\n")
+    kinds = [type(n).__name__ for n in subtree(tree)]
+    assert kinds == [type(n).__name__ for n in ast.walk(tree) if not isinstance(n, _SKIPPED)]
+    assert "Attribute" in kinds and kinds.count("Name") == 3
+
+
+# ------------------------------------------------------------------- origin
+def test_origin_answers_like_its_first_computation_and_repeats_it() -> None:
+    """The kept answer is the one the walk gives, for every argument and receiver of every
+    call, both with and without shape operations; a second ask hands back the same answer."""
+    asked = 0
+    for _path, tree in _trees():
+        sem = Semantic.build(tree)
+        for site in sem.calls:
+            exprs = [*site.node.args, *(k.value for k in site.node.keywords)]
+            if site.receiver is not None:
+                exprs.append(site.receiver)
+            for expr in exprs:
+                for through in (True, False):
+                    slow = sem._origin(expr, site.scope, site.line, through, 12)
+                    kept = sem.origin(expr, site.scope, site.line, through_shape_ops=through)
+                    assert kept.expr is slow.expr and kept.scope is slow.scope
+                    assert [id(h) for h in kept.hops] == [id(h) for h in slow.hops]
+                    assert sem.origin(expr, site.scope, site.line, through_shape_ops=through) is kept
+                    asked += 1
+        sem.release()
+        assert not sem._origins
+    assert asked > 1000
+
+
+def test_origin_tells_apart_nodes_made_for_one_question() -> None:
+    """A node made for a question (`ast.Name(id=...)`) and dropped must not answer for the
+    next one made at the same address: the answers are keyed by the node, which they keep."""
+    sem = Semantic.build(ast.parse("import torch\nnet = torch.nn.Linear(2, 2)\nopt = torch.optim.SGD(net.parameters())\n"))
+    for _ in range(50):
+        for name, made in (("net", "Linear"), ("opt", "SGD")):
+            found = sem.origin(ast.Name(id=name), sem.module, 10, through_shape_ops=False)
+            assert type(found.expr) is ast.Call and found.expr.func.attr == made
+
+
+# -------------------------------------------------------------- call order
+@pytest.mark.parametrize("source", ["f(g(x), h(y))\nfor a in b(c()):\n    d(e(a))(k)\n", ""])
+def test_calls_are_ordered_by_completion_as_before(source: str) -> None:
+    for tree in [ast.parse(source), *(t for _p, t in _trees())]:
+        sem = Semantic.build(tree)
+        assert sem.calls == sorted(sem.calls, key=_completion)
+
+
+def test_a_tree_without_end_positions_still_orders_its_calls() -> None:
+    tree = ast.parse("f(g(x))\nh()\n")
+    for node in ast.walk(tree):
+        if hasattr(node, "end_lineno"):
+            node.end_lineno = None
+            node.end_col_offset = None
+    sem = Semantic.build(tree)
+    assert [ast.unparse(site.node) for site in sem.calls] == ["f(g(x))", "g(x)", "h()"]
