@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from nnlint.engine import parse
-from nnlint.semantic import Semantic, _completion, child_parent_pairs, subtree
+from nnlint.semantic import (
+    _EXPR_FIELDS, _LEAVES, _MARKING, CallSite, Semantic, _completion, _Walker, child_parent_pairs, subtree,
+)
 from nnlint.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,3 +153,78 @@ def test_a_tree_without_end_positions_still_orders_its_calls() -> None:
             node.end_col_offset = None
     sem = Semantic.build(tree)
     assert [ast.unparse(site.node) for site in sem.calls] == ["f(g(x))", "g(x)", "h()"]
+
+
+# ------------------------------------------------------------ the walker
+class _WalkerBefore(_Walker):
+    """The walker with `visit_expr` as it was: every callee pushed and visited as a node."""
+
+    def visit_expr(self, node: ast.AST) -> None:
+        leaves = _LEAVES
+        if type(node) in leaves:
+            return
+        stack = [node]
+        sites = self.sem.calls
+        scope, loops, grad_block, stmt, block, branches = (
+            self.scope, self.loops, self.grad_block, self.stmt, self.block, self.branches)
+        while stack:
+            current = stack.pop()
+            kind = type(current)
+            if kind is ast.Call:
+                sites.append(CallSite(current, scope, loops, grad_block, stmt, block, branches))
+                children = [current.func, *current.args, *(k.value for k in current.keywords)]
+                stack.extend(child for child in children if type(child) not in leaves)
+                continue
+            if kind is ast.Attribute:
+                child = current.value
+                if type(child) is ast.Name:
+                    if child.id == "self" and type(current.ctx) is ast.Load:
+                        cls = scope.cls or self.sem.enclosing_class(scope)
+                        if cls is not None:
+                            cls.self_reads[current.attr] = cls.self_reads.get(current.attr, 0) + 1
+                elif type(child) not in leaves:
+                    stack.append(child)
+                continue
+            if kind in _MARKING:
+                if kind is ast.NamedExpr:
+                    self.add_binding(current.target.id, current.value, self.stmt or current, "assign")
+                else:
+                    scope.is_generator = True
+            fields = _EXPR_FIELDS.get(kind)
+            if fields is None:
+                self._visit_children(current, stack.append)
+                continue
+            singles, lists = fields
+            for name in singles:
+                child = getattr(current, name)
+                if type(child) not in leaves:
+                    stack.append(child)
+            for name in lists:
+                stack.extend(child for child in getattr(current, name) if type(child) not in leaves)
+
+
+def _index(tree: ast.Module, walker: type[_Walker]) -> Semantic:
+    sem = Semantic(tree)
+    walker(sem).run()
+    return sem
+
+
+def _facts(sem: Semantic) -> tuple[object, ...]:
+    """What the walk records, as comparable values (nodes by identity)."""
+    scopes = {id(scope): index for index, scope in enumerate(sem.scopes)}
+    return (
+        [(id(s.node), scopes[id(s.scope)], id(s.stmt), s.branches, len(s.loops)) for s in sem.calls],
+        {name: dict(info.self_reads) for name, info in sem.classes.items()},
+        [(scope.name, scope.is_generator, sorted(scope.bindings), [id(s.node) for s in scope.calls])
+         for scope in sem.scopes],
+    )
+
+
+def test_the_walk_records_what_it_did_before_callees_were_read_in_place() -> None:
+    sources = [
+        "class M(nn.Module):\n    def f(self, x):\n        self.a(x); self.a.b(x); y = self.c\n"
+        "        (lambda: self.d(x))()\n        return [self.e(i) for i in x] or (yield self.g)\n",
+    ]
+    trees = [ast.parse(source) for source in sources] + [tree for _path, tree in _trees()]
+    for tree in trees:
+        assert _facts(_index(tree, _Walker)) == _facts(_index(tree, _WalkerBefore))

@@ -1226,7 +1226,15 @@ class _Walker:
             if kind is ast.Call:
                 sites.append(CallSite(current, scope, loops, grad_block, stmt, block, branches))  # type: ignore[arg-type]
                 child = current.func
-                if type(child) not in leaves:
+                child_kind = type(child)
+                if child_kind is ast.Attribute and type(child.value) is ast.Name:
+                    # `nn.Linear(...)`, `self.fc(x)`, `opt.step()`: most callees. Nothing under
+                    # them to visit; only a read of `self.<attr>` to count (a callee is read)
+                    if child.value.id == "self":
+                        cls = scope.cls or self.sem.enclosing_class(scope)
+                        if cls is not None:
+                            cls.self_reads[child.attr] = cls.self_reads.get(child.attr, 0) + 1
+                elif child_kind not in leaves:
                     append(child)
                 for child in current.args:
                     if type(child) not in leaves:
