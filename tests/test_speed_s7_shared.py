@@ -228,3 +228,34 @@ def test_the_walk_records_what_it_did_before_callees_were_read_in_place() -> Non
     trees = [ast.parse(source) for source in sources] + [tree for _path, tree in _trees()]
     for tree in trees:
         assert _facts(_index(tree, _Walker)) == _facts(_index(tree, _WalkerBefore))
+
+
+# ---------------------------------------------------------------- call names
+def test_all_call_names_are_each_calls_qualified_callee() -> None:
+    for _path, tree in _trees():
+        sem = Semantic.build(tree)
+        first = sem.call_name(sem.calls[0].node) if sem.calls else None  # one already known
+        names = sem.all_call_names()
+        assert names == [sem.qualname(site.node.func) for site in sem.calls]
+        assert names == [sem.call_name(site.node) for site in sem.calls]
+        if sem.calls:
+            assert names[0] == first
+
+
+# ---------------------------------------------------------------------- NN403
+def test_nn403_replacing_helper_test_without_other_modules_is_may_run() -> None:
+    from nnlint.rules import nn403_optimizer_misses_new_module as rule
+
+    asked = 0
+    for _path, tree in _trees():
+        sem = Semantic.build(tree)
+        facts = rule._FileFacts(sem)
+        assert not facts.cross
+        for site in sem.calls:
+            fast = facts.may_run_replacing_helper(site)  # the first ask lists the helpers
+            helpers = facts._replacing_helpers
+            assert helpers is not None
+            slow = bool(helpers) and rule._may_run(sem, site, helpers, foreign=False, cross=False)
+            assert fast == slow
+            asked += 1
+    assert asked > 1000

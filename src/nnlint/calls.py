@@ -22,9 +22,7 @@ class CallIndex:
         by_method: dict[str, list[CallSite]] = {}
         on_self: list[CallSite] = []
         by_callee_kind: dict[type, list[CallSite]] = {}
-        call_name = sem.call_name
-        for site in sem.calls:
-            name = call_name(site.node)
+        for site, name in zip(sem.calls, sem.all_call_names()):
             found = by_name.get(name)
             if found is None:
                 by_name[name] = [site]

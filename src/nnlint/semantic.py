@@ -523,6 +523,20 @@ class Semantic:
             table = self.__dict__["_sites_by_call"] = {id(site.node): site for site in self.calls}
         return table.get(id(call))
 
+    def all_call_names(self) -> list[str | None]:
+        """`call_name` of every call of the file, in the order of `calls`, resolved in one loop
+        (not one `_CallNames.__missing__` per call): what the call index asks first."""
+        known = self._call_names
+        qualname = self.qualname
+        names: list[str | None] = []
+        for site in self.calls:
+            node = site.node
+            name = known.get(node, _MISSING)
+            if name is _MISSING:
+                name = known[node] = qualname(node.func)
+            names.append(name)  # type: ignore[arg-type]
+        return names
+
     def call_name(self, call: ast.Call) -> str | None:  # type: ignore[no-redef]
         """The qualified name of the callee of `call` (`qualname(call.func)`), kept per call.
         Each index replaces this method with its cache's lookup (see `__init__`)."""
