@@ -259,3 +259,67 @@ def test_nn403_replacing_helper_test_without_other_modules_is_may_run() -> None:
             assert fast == slow
             asked += 1
     assert asked > 1000
+
+
+# ------------------------------------------------------------------ effects
+class _SemanticBefore(Semantic):
+    """`_compute_site_effects` as it was: the receiver's key made before the method is known
+    to have an effect."""
+
+    def _compute_site_effects(self, site, _stack):  # type: ignore[no-untyped-def]
+        from nnlint.semantic import argument, constant_value, module_itself
+        from nnlint.torchnames import CLIP_FUNCTIONS
+        from nnlint.vocabulary import MODE_METHODS, RECEIVER_EFFECTS, is_scaled_loss, steps_through_scaler
+
+        call = site.node
+        method = site.method
+        scope = site.scope
+        if self.call_name(call) in CLIP_FUNCTIONS:
+            return [("clip", "*", site)]
+        if method is not None and type(site.receiver) is ast.Name and site.receiver.id == "self":
+            cls = self.enclosing_class(scope)
+            if cls is not None and not self.is_module_class(cls.name) and self.resolve_function(call, scope):
+                method = None
+        if method is not None:
+            receiver = site.receiver
+            if method in MODE_METHODS and receiver is not None:
+                receiver = module_itself(receiver)
+            key = self.param_key(receiver, scope) or "?"
+            if method == "train":
+                mode = argument(call, 0, "mode")
+                if mode is not None and constant_value(mode) is False:
+                    return [("eval", key, site)]
+                return [("train", key, site)]
+            if method == "backward" and is_scaled_loss(receiver):
+                return [("backward", key, site), ("scaled_backward", key, site)]
+            if method == "unscale_" and call.args:
+                return [("unscale", self.param_key(call.args[0], scope) or "?", site)]
+            if method == "step" and call.args and steps_through_scaler(receiver):
+                return [("step", self.param_key(call.args[0], scope) or "?", site)]
+            if method == "zero_" and type(receiver) is ast.Attribute and receiver.attr == "grad":
+                return [("clear_grad", key, site)]
+            kinds = RECEIVER_EFFECTS.get(method)
+            if kinds is not None:
+                return [(kind, key, site) for kind in kinds]
+        targets = self.resolve_function(call, scope)
+        if not targets:
+            return []
+        target = targets[0]
+        mapped = []
+        for kind, key, _inner in (target.owner or self).effects(target, _stack):
+            caller_key = self.caller_key(target, key, site)
+            if caller_key is not None:
+                mapped.append((kind, caller_key, site))
+        return mapped
+
+
+def test_site_effects_are_those_of_the_key_first_order() -> None:
+    compared = 0
+    for _path, tree in _trees():
+        new, old = Semantic.build(tree), _SemanticBefore.build(tree)
+        for mine, theirs in zip(new.calls, old.calls):
+            assert mine.node is theirs.node
+            got = [(kind, key, id(site.node)) for kind, key, site in new.site_effects(mine)]
+            assert got == [(kind, key, id(site.node)) for kind, key, site in old.site_effects(theirs)]
+            compared += bool(got)
+    assert compared > 500

@@ -861,23 +861,27 @@ class Semantic:
             receiver = site.receiver
             if method in MODE_METHODS and receiver is not None:
                 receiver = module_itself(receiver)
-            key = self.param_key(receiver, scope) or "?"
+            # The receiver's key only for the methods that have an effect on it (most method
+            # calls, `x.view()`, `loss.item()`, have none: their key was never read)
             if method == "train":
+                key = self.param_key(receiver, scope) or "?"
                 mode = argument(call, 0, "mode")
                 if mode is not None and constant_value(mode) is False:
                     return [("eval", key, site)]
                 return [("train", key, site)]
             if method == "backward" and is_scaled_loss(receiver):
                 # `scaler.scale(loss).backward()`: gradients multiplied by the loss scale
+                key = self.param_key(receiver, scope) or "?"
                 return [("backward", key, site), ("scaled_backward", key, site)]
             if method == "unscale_" and call.args:
                 return [("unscale", self.param_key(call.args[0], scope) or "?", site)]
             if method == "step" and call.args and steps_through_scaler(receiver):
                 return [("step", self.param_key(call.args[0], scope) or "?", site)]
             if method == "zero_" and type(receiver) is ast.Attribute and receiver.attr == "grad":
-                return [("clear_grad", key, site)]
+                return [("clear_grad", self.param_key(receiver, scope) or "?", site)]
             kinds = RECEIVER_EFFECTS.get(method)
             if kinds is not None:
+                key = self.param_key(receiver, scope) or "?"
                 return [(kind, key, site) for kind in kinds]
         targets = self.resolve_function(call, scope)
         if not targets:
