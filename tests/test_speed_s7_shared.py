@@ -323,3 +323,15 @@ def test_site_effects_are_those_of_the_key_first_order() -> None:
             assert got == [(kind, key, id(site.node)) for kind, key, site in old.site_effects(theirs)]
             compared += bool(got)
     assert compared > 500
+
+
+def test_the_call_index_merges_answers_in_the_order_of_the_calls() -> None:
+    from nnlint.calls import CallIndex
+
+    for _path, tree in _trees():
+        sem = Semantic.build(tree)
+        index = CallIndex(sem)
+        calls = list(sem.calls)
+        assert index.either(list(reversed(calls)), calls[::2]) == calls
+        methods = sorted({site.method for site in calls if site.method})
+        assert index.methods(methods) == [site for site in calls if site.method]
