@@ -335,3 +335,43 @@ def test_the_call_index_merges_answers_in_the_order_of_the_calls() -> None:
         assert index.either(list(reversed(calls)), calls[::2]) == calls
         methods = sorted({site.method for site in calls if site.method})
         assert index.methods(methods) == [site for site in calls if site.method]
+
+
+# ---------------------------------------------------------------------- NN207
+def test_nn207_skips_only_files_where_it_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without other modules a file whose text never says `lr_scheduler` has no scheduler
+    to step: the rule with the shortcut finds what it finds without it, on every real file."""
+    from nnlint.config import Settings
+    from nnlint.context import Context
+    from nnlint.rules import nn207_epoch_scheduler_stepped_per_batch as module
+
+    rule = module.EpochSchedulerSteppedPerBatch()
+    settings = Settings(select=("ALL",))
+    skipped = found = 0
+    for path in FILES:
+        text = path.read_text(encoding="utf-8")
+        source = SourceFile(text, str(path))
+        tree = parse(source)
+        if not isinstance(tree, ast.Module):
+            continue
+        ctx = Context(source, tree, Semantic.build(tree), settings)
+        fast = [(f.span, f.message) for f in rule.check(ctx)]
+        with monkeypatch.context() as patched:
+            patched.setattr(module, "_may_build_scheduler", lambda ctx: True)
+            slow = [(f.span, f.message) for f in rule.check(ctx)]
+        assert fast == slow, path
+        skipped += not module._may_build_scheduler(ctx)
+        found += bool(slow)
+    assert skipped > 100 and found >= 2  # (the rule's own fixtures hold its findings)
+
+
+def test_nn207_still_reads_a_text_it_cannot_take_word_for_word() -> None:
+    from nnlint.config import Settings
+    from nnlint.context import Context
+    from nnlint.rules.nn207_epoch_scheduler_stepped_per_batch import _may_build_scheduler
+
+    for text, expected in (("import torch\nx = 1\n", False), ("from torch.optim import lr_scheduler\n", True),
+                           ("ｌｒ = 1\n", True)):
+        source = SourceFile(text)
+        tree = ast.parse(text)
+        assert _may_build_scheduler(Context(source, tree, Semantic.build(tree), Settings())) is expected
