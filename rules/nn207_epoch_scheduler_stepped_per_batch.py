@@ -13,6 +13,7 @@ from nnlint.training import Training, training
 from nnlint.values import values
 from nnlint.message import t
 from nnlint.calls import call_index
+from nnlint.project import reads_other_modules
 
 # Schedulers whose size counts `step()` calls, with the argument that sets it.
 _SIZED = {"StepLR": (1, "step_size"), "MultiStepLR": (1, "milestones"), "CosineAnnealingLR": (1, "T_max")}
@@ -77,6 +78,8 @@ class EpochSchedulerSteppedPerBatch(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         sem = ctx.semantic
+        if not _may_build_scheduler(ctx):
+            return
         train = training(sem)
         loop_ids: tuple[set[int], set[int]] | None = None
         for site in call_index(sem).methods(("step",)):
@@ -282,3 +285,17 @@ def _same_as_loop_bound(train: Training, size: ast.expr, scope: Scope, line: int
         if dotted(mine.expr) is not None and dotted(mine.expr) == dotted(theirs.expr):
             return True
     return False
+
+
+def _may_build_scheduler(ctx: Context) -> bool:
+    """Whether a `torch.optim.lr_scheduler` class may be what some `.step()` steps. Without
+    other modules (none given, or none this module can read, `reads_other_modules`) every
+    constructor name the rule reads is a callee of this file resolved through its imports,
+    and `torch.optim.lr_scheduler.X` is then spelled with the word `lr_scheduler` in the text
+    (the import, or the dotted call). Identifiers outside ASCII are NFKC-normalised by the
+    parser, so such a text is not read word for word: the rule runs."""
+    if reads_other_modules(ctx.semantic):
+        return True
+    text = ctx.source.text
+    return "lr_scheduler" in text or not text.isascii()
+

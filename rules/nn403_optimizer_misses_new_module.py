@@ -197,6 +197,11 @@ class _FileFacts:
                 if scope.is_function and any(p != "self" for p in scope.params)}
         if not self._replacing_helpers:
             return False
+        if not self.cross:  # `_may_run` without other modules: the called name decides (no call per site)
+            func = site.node.func
+            kind = type(func)
+            return (kind is ast.Name and func.id in self._replacing_helpers  # type: ignore[attr-defined]
+                    or kind is ast.Attribute and func.attr in self._replacing_helpers)  # type: ignore[attr-defined]
         return _may_run(self.sem, site, self._replacing_helpers, foreign=False, cross=self.cross)
 
 

@@ -22,9 +22,7 @@ class CallIndex:
         by_method: dict[str, list[CallSite]] = {}
         on_self: list[CallSite] = []
         by_callee_kind: dict[type, list[CallSite]] = {}
-        call_name = sem.call_name
-        for site in sem.calls:
-            name = call_name(site.node)
+        for site, name in zip(sem.calls, sem.all_call_names()):
             found = by_name.get(name)
             if found is None:
                 by_name[name] = [site]
@@ -46,7 +44,7 @@ class CallIndex:
                     by_callee_kind.setdefault(kind, []).append(site)
         self._by_name = by_name
         self._by_method = by_method
-        self._order: dict[int, int] | None = None
+        self._order: dict[CallSite, int] | None = None
         self._matching: dict[Callable[[str | None], bool], list[CallSite]] = {}
         self._on_self = on_self
         self._by_callee_kind = by_callee_kind
@@ -89,9 +87,11 @@ class CallIndex:
 
     def _sorted(self, sites: list[CallSite]) -> list[CallSite]:
         if self._order is None:
-            self._order = {id(site): index for index, site in enumerate(self.sem.calls)}
-        order = self._order
-        return sorted(sites, key=lambda site: order[id(site)])
+            # keyed by the sites themselves (hashed by identity): made and read in C, no
+            # Python frame per site
+            calls = self.sem.calls
+            self._order = dict(zip(calls, range(len(calls))))
+        return sorted(sites, key=self._order.__getitem__)
 
 
 def call_index(sem: Semantic) -> CallIndex:

@@ -16,6 +16,7 @@ import ast
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, TypeVar
 
@@ -359,6 +360,9 @@ class Semantic:
         # analyses built on this index (Training, Values...), one per kind: see analysis()
         self._analyses: dict[type, object] = {}
         self._site_effects_cache: dict[CallSite, list[tuple[str, str, CallSite]]] = {}
+        # origin()'s answers: rules and analyses ask the same question (the optimizer of a
+        # step, a loss's input) again and again; the index does not change once built
+        self._origins: dict[tuple[ast.expr, Scope, int, bool, int], Origin] = {}
         self._call_names = _CallNames(self)
         # Rules ask call_name ~10 times per call site: on an instance, it is the cache's own
         # lookup (a C call on a hit; `_CallNames.__missing__` resolves a new call once).
@@ -519,6 +523,20 @@ class Semantic:
             table = self.__dict__["_sites_by_call"] = {id(site.node): site for site in self.calls}
         return table.get(id(call))
 
+    def all_call_names(self) -> list[str | None]:
+        """`call_name` of every call of the file, in the order of `calls`, resolved in one loop
+        (not one `_CallNames.__missing__` per call): what the call index asks first."""
+        known = self._call_names
+        qualname = self.qualname
+        names: list[str | None] = []
+        for site in self.calls:
+            node = site.node
+            name = known.get(node, _MISSING)
+            if name is _MISSING:
+                name = known[node] = qualname(node.func)
+            names.append(name)  # type: ignore[arg-type]
+        return names
+
     def call_name(self, call: ast.Call) -> str | None:  # type: ignore[no-redef]
         """The qualified name of the callee of `call` (`qualname(call.func)`), kept per call.
         Each index replaces this method with its cache's lookup (see `__init__`)."""
@@ -573,7 +591,17 @@ class Semantic:
 
     def origin(self, expr: ast.expr, scope: Scope, line: int, through_shape_ops: bool = True,
                max_hops: int = 12) -> Origin:
-        """Follow names, attributes and shape-preserving ops back to where a value was made."""
+        """Follow names, attributes and shape-preserving ops back to where a value was made.
+
+        Each answer is kept with the index (keyed by the node itself, never by an id that a
+        later node could take) and shared by whoever asks again: callers read it, never change it."""
+        key = (expr, scope, line, through_shape_ops, max_hops)
+        found = self._origins.get(key)
+        if found is None:
+            found = self._origins[key] = self._origin(expr, scope, line, through_shape_ops, max_hops)
+        return found
+
+    def _origin(self, expr: ast.expr, scope: Scope, line: int, through_shape_ops: bool, max_hops: int) -> Origin:
         hops: list[Binding] = []
         current_scope = scope
         for _ in range(max_hops):
@@ -836,23 +864,27 @@ class Semantic:
             receiver = site.receiver
             if method in MODE_METHODS and receiver is not None:
                 receiver = module_itself(receiver)
-            key = self.param_key(receiver, scope) or "?"
+            # The receiver's key only for the methods that have an effect on it (most method
+            # calls, `x.view()`, `loss.item()`, have none: their key was never read)
             if method == "train":
+                key = self.param_key(receiver, scope) or "?"
                 mode = argument(call, 0, "mode")
                 if mode is not None and constant_value(mode) is False:
                     return [("eval", key, site)]
                 return [("train", key, site)]
             if method == "backward" and is_scaled_loss(receiver):
                 # `scaler.scale(loss).backward()`: gradients multiplied by the loss scale
+                key = self.param_key(receiver, scope) or "?"
                 return [("backward", key, site), ("scaled_backward", key, site)]
             if method == "unscale_" and call.args:
                 return [("unscale", self.param_key(call.args[0], scope) or "?", site)]
             if method == "step" and call.args and steps_through_scaler(receiver):
                 return [("step", self.param_key(call.args[0], scope) or "?", site)]
             if method == "zero_" and type(receiver) is ast.Attribute and receiver.attr == "grad":
-                return [("clear_grad", key, site)]
+                return [("clear_grad", self.param_key(receiver, scope) or "?", site)]
             kinds = RECEIVER_EFFECTS.get(method)
             if kinds is not None:
+                key = self.param_key(receiver, scope) or "?"
                 return [(kind, key, site) for kind in kinds]
         targets = self.resolve_function(call, scope)
         if not targets:
@@ -950,7 +982,11 @@ class _Walker:
         # One stable sort of all of them, then each scope and loop takes its own in that order
         # (the same lists as sorting each one by itself, for a fraction of the cost).
         calls = self.sem.calls
-        calls.sort(key=_completion)
+        try:  # end positions read in C (a parsed tree has them all)...
+            ordered = sorted(calls, key=_END_POSITION)
+        except TypeError:  # ...a tree built by hand may lack some: read them with fallbacks
+            ordered = sorted(calls, key=_completion)
+        calls[:] = ordered
         for site in calls:
             site.scope.calls.append(site)
             for loop in site.loops:
@@ -1211,7 +1247,15 @@ class _Walker:
             if kind is ast.Call:
                 sites.append(CallSite(current, scope, loops, grad_block, stmt, block, branches))  # type: ignore[arg-type]
                 child = current.func
-                if type(child) not in leaves:
+                child_kind = type(child)
+                if child_kind is ast.Attribute and type(child.value) is ast.Name:
+                    # `nn.Linear(...)`, `self.fc(x)`, `opt.step()`: most callees. Nothing under
+                    # them to visit; only a read of `self.<attr>` to count (a callee is read)
+                    if child.value.id == "self":
+                        cls = scope.cls or self.sem.enclosing_class(scope)
+                        if cls is not None:
+                            cls.self_reads[child.attr] = cls.self_reads.get(child.attr, 0) + 1
+                elif child_kind not in leaves:
                     append(child)
                 for child in current.args:
                     if type(child) not in leaves:
@@ -1304,11 +1348,38 @@ _EXPR_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 # Fields that never hold sub-expressions worth visiting (expression contexts, operators).
 _NON_CHILD_FIELDS = frozenset({"ctx", "op", "ops"})
+# Fields that hold no node at all (names, numbers, flags), per node kind: left out, most nodes
+# of a tree (`Name`, `Constant`) have no child field left to read. By kind, because the same
+# field name holds a node elsewhere (`TypeAlias.name`, the `value` of every kind but `Constant`).
+_SCALAR_FIELDS: dict[str, frozenset[str]] = {
+    "Name": frozenset({"id"}),
+    "Constant": frozenset({"value", "kind"}),
+    "Attribute": frozenset({"attr"}),
+    "arg": frozenset({"arg", "type_comment"}),
+    "keyword": frozenset({"arg"}),
+    "alias": frozenset({"name", "asname"}),
+    "FunctionDef": frozenset({"name", "type_comment"}),
+    "AsyncFunctionDef": frozenset({"name", "type_comment"}),
+    "ClassDef": frozenset({"name"}),
+    "ImportFrom": frozenset({"module", "level"}),
+    "FormattedValue": frozenset({"conversion"}),
+    "comprehension": frozenset({"is_async"}),
+    "Assign": frozenset({"type_comment"}),
+    "For": frozenset({"type_comment"}),
+    "AsyncFor": frozenset({"type_comment"}),
+    "With": frozenset({"type_comment"}),
+    "AsyncWith": frozenset({"type_comment"}),
+    "Global": frozenset({"names"}),
+    "Nonlocal": frozenset({"names"}),
+    "ExceptHandler": frozenset({"name"}),
+}
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _child_fields(kind: type) -> tuple[str, ...]:
-    return tuple(name for name in kind._fields if name not in _NON_CHILD_FIELDS)  # type: ignore[attr-defined]
+    scalars = _SCALAR_FIELDS.get(kind.__name__, frozenset())
+    return tuple(name for name in kind._fields  # type: ignore[attr-defined]
+                 if name not in _NON_CHILD_FIELDS and name not in scalars)
 
 
 def subtree(node: ast.AST) -> list[ast.AST]:
@@ -1320,22 +1391,20 @@ def subtree(node: ast.AST) -> list[ast.AST]:
     (`iter_child_nodes` then `iter_fields` per node)."""
     found = [node]
     append = found.append
-    index = 0
     fields_of = _CHILD_FIELDS
-    while index < len(found):
-        current = found[index]
-        index += 1
-        kind = type(current)
-        fields = fields_of.get(kind)
+    node_type = ast.AST
+    for current in found:  # the list grows while it is read: breadth-first, like ast.walk
+        fields = fields_of.get(type(current))
         if fields is None:
+            kind = type(current)
             fields = fields_of[kind] = _child_fields(kind)
         for name in fields:
             value = getattr(current, name, None)
             if type(value) is list:
                 for item in value:
-                    if isinstance(item, ast.AST):
+                    if isinstance(item, node_type):
                         append(item)
-            elif isinstance(value, ast.AST):
+            elif isinstance(value, node_type):
                 append(value)
     return found
 
@@ -1347,24 +1416,23 @@ def child_parent_pairs(node: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
     found: list[tuple[ast.AST, ast.AST]] = []
     append = found.append
     pending = [node]
-    index = 0
+    push = pending.append
     fields_of = _CHILD_FIELDS
-    while index < len(pending):
-        current = pending[index]
-        index += 1
-        kind = type(current)
-        fields = fields_of.get(kind)
+    node_type = ast.AST
+    for current in pending:  # grows while it is read, as in `subtree`
+        fields = fields_of.get(type(current))
         if fields is None:
+            kind = type(current)
             fields = fields_of[kind] = _child_fields(kind)
         for name in fields:
             value = getattr(current, name, None)
             if type(value) is list:
                 for item in value:
-                    if isinstance(item, ast.AST):
-                        pending.append(item)
+                    if isinstance(item, node_type):
+                        push(item)
                         append((item, current))
-            elif isinstance(value, ast.AST):
-                pending.append(value)
+            elif isinstance(value, node_type):
+                push(value)
                 append((value, current))
     return found
 
@@ -1380,6 +1448,9 @@ def _module_name(path: "Path", root: "Path") -> str:
     if parts and parts[0] == "src":
         parts.pop(0)
     return ".".join(parts) or path.stem
+
+
+_END_POSITION = attrgetter("node.end_lineno", "node.end_col_offset")
 
 
 def _completion(site: CallSite) -> tuple[int, int]:

@@ -13,7 +13,8 @@ import re
 import stat
 import tokenize
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, repeat
+from operator import add
 from pathlib import Path
 
 # The line terminators of Python source (and of LSP): the one split every module uses.
@@ -132,8 +133,9 @@ class SourceFile:
             if "\r" in self.text:
                 offsets.extend(match.end() for match in LINE_BREAK.finditer(self.text))
             else:  # every break is one "\n": the offsets are running sums of the line lengths
+                # (len + 1 of each line but the last, summed: map and accumulate, no Python loop)
                 lines = self.lines
-                offsets.extend(accumulate(len(lines[i]) + 1 for i in range(len(lines) - 1)))
+                offsets.extend(accumulate(map(add, map(len, lines[:-1]), repeat(1))))
             self._offsets = offsets
         return self._offsets
 

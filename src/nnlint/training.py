@@ -875,11 +875,7 @@ def _mentions_grad(expr: ast.expr | None) -> bool:
 
 
 def _names_in(node: ast.AST) -> set[str]:
-    names = set()
-    for child in subtree(node):
-        if type(child) is ast.Name:
-            names.add(child.id)
-    return names
+    return {child.id for child in subtree(node) if type(child) is ast.Name}  # type: ignore[attr-defined]
 
 
 def _bound_names(stmt: ast.stmt) -> set[str]:
