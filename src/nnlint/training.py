@@ -111,7 +111,7 @@ class Training:
         made = self.constructor_name(expr, scope, line)
         if made is not None:
             if is_optimizer_constructor(made):
-                return True
+                return not project_class_not_optimizer(self.sem, made)
             if is_scheduler_constructor(made) or is_grad_scaler(made):
                 return False
         name = dotted(expr)
@@ -161,7 +161,7 @@ class Training:
         made = self.made_by(expr, scope, line)
         if made is not None:
             name, call = made
-            if is_optimizer_constructor(name):
+            if is_optimizer_constructor(name) and not project_class_not_optimizer(self.sem, name):
                 return ("optimizer", call)
             if is_scheduler_constructor(name):
                 return ("scheduler", call)
@@ -902,6 +902,25 @@ def in_lightning_eval_hook(sem: Semantic, scope: Scope) -> bool:
             return True
         current = current.parent
     return False
+
+
+def project_class_not_optimizer(sem: Semantic, name: str, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether `name`, spelled like an optimizer (`SGD`), is a class of this project that
+    derives from no torch optimizer: a micrograd-style engine's own `SGD`, whose step()
+    reads no torch gradients. A project subclass of `torch.optim.SGD` stays an optimizer."""
+    found = sem.find_class(name)
+    if found is None or name in seen:
+        return False
+    owner, info = found
+    for base in info.bases:
+        if base.startswith("torch.optim.") or base.endswith("Optimizer"):
+            return False
+        if owner.find_class(base) is None:
+            if is_optimizer_constructor(base):
+                return False  # an ecosystem optimizer (`timm.optim.Lamb`) or one not found
+        elif not project_class_not_optimizer(owner, base, seen | {name}):
+            return False
+    return True
 
 
 def training(semantic: Semantic) -> Training:
