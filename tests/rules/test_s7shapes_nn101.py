@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from helpers import codes, lint_package
+import pytest
+
+from helpers import apply_fix_and_recheck, codes, line_of, lint, lint_package
 
 ENGINE = """\
 class Value:
@@ -72,3 +74,58 @@ def test_still_flags_torch_sgd() -> None:
         "[Value(0.5), Value(-0.3)]", "torch.nn.Linear(2, 1)").replace("SGD(model,", "SGD(model.parameters(),").replace(
         "model[0]", "model(x).sum()")
     assert codes(code, "NN101") == [("NN101", 8)]
+
+
+LIGHTNING_MANUAL = """\
+import torch
+import torch.nn.functional as F
+import pytorch_lightning as pl
+
+
+class Regressor(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.automatic_optimization = False
+        self.model = torch.nn.Linear(16, 1)
+
+    def training_step(self, batch, batch_idx):
+        opt = self.optimizers()
+        x, y = batch
+        loss = F.mse_loss(self.model(x), y)
+        self.manual_backward(loss)  # here
+        opt.step()
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.parameters(), lr=1e-3)
+"""
+
+
+def test_flags_lightning_manual_optimisation_without_zero_grad() -> None:
+    findings = [f for f in lint(LIGHTNING_MANUAL, "NN101")]
+    assert [(f.code, f.span.line) for f in findings] == [("NN101", line_of(LIGHTNING_MANUAL, "# here"))]
+    assert "Lightning calls once per training batch" in findings[0].message
+    assert [r.span.line for r in findings[0].related] == [line_of(LIGHTNING_MANUAL, "opt.step()")]
+    fixed = apply_fix_and_recheck(LIGHTNING_MANUAL, "NN101")
+    assert "        opt = self.optimizers()\n        opt.zero_grad()\n        x, y = batch" in fixed
+
+
+@pytest.mark.parametrize("clear", [
+    "        opt.zero_grad()\n        x, y = batch\n",  # in the step itself
+    "        x, y = batch\n        if (batch_idx + 1) % 4 == 0:\n            opt.zero_grad()\n",  # accumulation
+])
+def test_silent_when_training_step_clears(clear: str) -> None:
+    assert codes(LIGHTNING_MANUAL.replace("        x, y = batch\n", clear), "NN101") == []
+
+
+def test_silent_when_another_hook_of_the_module_clears() -> None:
+    code = LIGHTNING_MANUAL.replace("    def configure_optimizers", (
+        "    def on_train_batch_start(self, batch, batch_idx):\n"
+        "        self.optimizers().zero_grad()\n\n"
+        "    def configure_optimizers"))
+    assert codes(code, "NN101") == []
+
+
+def test_silent_on_a_plain_class_method_nobody_calls() -> None:
+    # no LightningModule: who calls `training_step` (and how often) is not known
+    code = LIGHTNING_MANUAL.replace("(pl.LightningModule)", "").replace("super().__init__()\n", "")
+    assert codes(code, "NN101") == []
