@@ -1,0 +1,64 @@
+"""NN301/NN302/NN304 on shapes found by the s7shapes review: a torch activation kept in a
+name, wrapped by functools.partial or by a lambda, then fed to a loss."""
+
+import pytest
+
+from helpers import apply_fix_and_recheck, codes, line_of
+
+HEAD = """\
+from functools import partial
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+model = nn.Linear(5, 3)
+{keep}
+
+
+def step(x, y):
+    loss = {loss}(act(model(x)), y)  # here
+    loss.backward()
+"""
+
+BUGS = [
+    ("act = torch.softmax", "F.cross_entropy", "NN301"),
+    ("act = partial(F.softmax, dim=1)", "nn.CrossEntropyLoss()", "NN301"),
+    ("act = lambda t: t.softmax(-1)", "F.cross_entropy", "NN301"),
+    ("act = lambda t: torch.sigmoid(t)", "F.binary_cross_entropy_with_logits", "NN302"),
+    ("act = torch.sigmoid", "nn.BCEWithLogitsLoss()", "NN302"),
+    ("act = partial(F.softmax, dim=-1)", "F.nll_loss", "NN304"),
+]
+
+
+@pytest.mark.parametrize(("keep", "loss", "code"), BUGS)
+def test_flags_an_activation_kept_in_a_name(keep: str, loss: str, code: str) -> None:
+    text = HEAD.format(keep=keep, loss=loss)
+    assert codes(text, code) == [(code, line_of(text, "# here"))]
+
+
+@pytest.mark.parametrize(("keep", "loss", "code"), [b for b in BUGS if b[2] != "NN304"])
+def test_fix_feeds_the_logits(keep: str, loss: str, code: str) -> None:
+    fixed = apply_fix_and_recheck(HEAD.format(keep=keep, loss=loss), code)
+    assert f"loss = {loss}(model(x), y)  # here" in fixed
+
+
+OK = [
+    ("act = partial(F.log_softmax, dim=1)", "F.nll_loss"),  # log-probabilities into NLL
+    ("act = torch.log_softmax", "nn.NLLLoss()"),
+    ("act = torch.relu", "F.cross_entropy"),  # not a squashing activation
+    ("act = lambda t: t / 2.0", "F.cross_entropy"),
+    ("act = lambda t: F.softmax(model(t), dim=1)", "F.cross_entropy"),  # applies to something else
+    ("act = partial(torch.sigmoid, torch.zeros(3))", "F.binary_cross_entropy_with_logits"),  # input bound
+    ("act = torch.softmax if USE_SOFTMAX else torch.relu", "F.cross_entropy"),  # not one function
+]
+
+
+@pytest.mark.parametrize(("keep", "loss"), OK)
+def test_silent_on_correct_or_unproven_twins(keep: str, loss: str) -> None:
+    assert codes(HEAD.format(keep=keep, loss=loss)) == []
+
+
+def test_silent_when_the_name_is_rebound_to_another_function() -> None:
+    text = HEAD.format(keep="act = torch.softmax\nact = torch.tanh", loss="F.cross_entropy")
+    assert codes(text, "NN301") == []
