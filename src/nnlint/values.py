@@ -421,6 +421,10 @@ class Values:
             return self._returns_kind(functions, depth)
         if type(func) not in (ast.Name, ast.Attribute, ast.Call):
             return None
+        if type(func) is ast.Attribute and func.attr not in ("forward", "__call__"):
+            by_method = self._method_result_kind(func, scope, value.lineno, depth)
+            if by_method is not None:
+                return by_method
         if dotted(func) != "self.forward":
             func = called_module(func)  # `model.forward(x)` runs the model like `model(x)`
         made = self.construction(func, scope, value.lineno)
@@ -442,6 +446,23 @@ class Values:
             return None
         kind, activation = verdict
         return Value(kind, value, scope, via_model=kind != LOGITS, activation=activation, model_def=ctor)
+
+    def _method_result_kind(self, func: ast.Attribute, scope: Scope, line: int, depth: int) -> Value | None:
+        """`model.predict(x)` on an instance of a module class of this file: what that method
+        returns (`return torch.sigmoid(self(x))`). A class of another module is not followed:
+        the activation's line would name a line of this file."""
+        if depth > _MAX_DEPTH:
+            return None
+        made = self.construction(func.value, scope, line)
+        if made is None:
+            return None
+        name = self.name_of(made[0]) or ""
+        if name not in self.sem.classes or not self.sem.is_module_class(name):
+            return None
+        method = self._method(name, func.attr)
+        if method is None or not method.returns or method.is_generator:
+            return None
+        return self._returns_kind([method], depth + 1)
 
     def _output_of_layer_argument(self, ctor: ast.Call, call: ast.Call, scope: Scope,
                                   depth: int) -> tuple[str, ast.AST | None] | None:

@@ -3,7 +3,7 @@ name, wrapped by functools.partial or by a lambda, then fed to a loss."""
 
 import pytest
 
-from helpers import apply_fix_and_recheck, codes, line_of
+from helpers import apply_fix_and_recheck, codes, line_of, lint
 
 HEAD = """\
 from functools import partial
@@ -62,3 +62,51 @@ def test_silent_on_correct_or_unproven_twins(keep: str, loss: str) -> None:
 def test_silent_when_the_name_is_rebound_to_another_function() -> None:
     text = HEAD.format(keep="act = torch.softmax\nact = torch.tanh", loss="F.cross_entropy")
     assert codes(text, "NN301") == []
+
+
+METHOD = """\
+import torch
+import torch.nn as nn
+
+
+class ClickModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(50, 1)
+
+    def forward(self, x):
+        return self.lin(x).squeeze(-1)
+
+    def predict(self, x):
+        return {predict}
+
+
+model = ClickModel()
+loss_fn = nn.{loss}()
+for x, y in loader:
+    loss = loss_fn(model.predict(x), y)  # here
+    loss.backward()
+"""
+
+
+def test_flags_sigmoid_returned_by_a_model_method_into_bce_with_logits() -> None:
+    text = METHOD.format(predict="torch.sigmoid(self(x))", loss="BCEWithLogitsLoss")
+    findings = [f for f in lint(text, "NN302")]
+    assert [(f.code, f.span.line) for f in findings] == [("NN302", line_of(text, "# here"))]
+    assert [r.span.line for r in findings[0].related][0] == line_of(text, "return torch.sigmoid")
+    assert findings[0].fix is None  # the activation is inside the method: nothing to drop here
+
+
+@pytest.mark.parametrize(("predict", "loss"), [
+    ("torch.sigmoid(self(x))", "BCELoss"),  # probabilities into BCELoss: right
+    ("self(x)", "BCEWithLogitsLoss"),  # logits into the with-logits loss: right
+    ("torch.sigmoid(self(x)) if not self.training else self(x)", "BCEWithLogitsLoss"),  # not one kind
+])
+def test_silent_on_correct_method_twins(predict: str, loss: str) -> None:
+    assert codes(METHOD.format(predict=predict, loss=loss)) == []
+
+
+def test_silent_on_a_method_of_a_class_that_is_no_module() -> None:
+    text = METHOD.format(predict="torch.sigmoid(self(x))", loss="BCEWithLogitsLoss").replace(
+        "class ClickModel(nn.Module)", "class ClickModel").replace("        super().__init__()\n", "")
+    assert codes(text, "NN302") == []
