@@ -1,9 +1,11 @@
 """NN301/NN302/NN304 on shapes found by the s7shapes review: a torch activation kept in a
 name, wrapped by functools.partial or by a lambda, then fed to a loss."""
 
+from pathlib import Path
+
 import pytest
 
-from helpers import apply_fix_and_recheck, codes, line_of, lint
+from helpers import apply_fix_and_recheck, codes, line_of, lint, lint_package
 
 HEAD = """\
 from functools import partial
@@ -110,3 +112,27 @@ def test_silent_on_a_method_of_a_class_that_is_no_module() -> None:
     text = METHOD.format(predict="torch.sigmoid(self(x))", loss="BCEWithLogitsLoss").replace(
         "class ClickModel(nn.Module)", "class ClickModel").replace("        super().__init__()\n", "")
     assert codes(text, "NN302") == []
+
+
+HEADS = """\
+import torch
+
+
+def class_probabilities(model, x):
+    logits = model(x)
+    return torch.softmax(logits, dim=-1)
+"""
+
+
+@pytest.mark.parametrize("feed", [
+    "    loss = F.cross_entropy(class_probabilities(model, x), y)  # here\n",
+    "    p = class_probabilities(model, x)  # made\n    loss = F.cross_entropy(p, y)  # here\n",
+])
+def test_softmax_of_a_helper_in_another_module_names_lines_of_this_file(tmp_path: Path, feed: str) -> None:
+    train = ("import torch.nn as nn\nimport torch.nn.functional as F\n\nfrom heads import class_probabilities\n\n"
+             "model = nn.Linear(4, 3)\nfor x, y in loader:\n" + feed + "    loss.backward()\n")
+    findings = lint_package(tmp_path, {"heads.py": HEADS, "train.py": train}, "train.py", "NN301")
+    made = line_of(train, "# made") if "# made" in train else line_of(train, "# here")
+    assert [(f.code, f.span.line) for f in findings] == [("NN301", line_of(train, "# here"))]
+    assert f"(made on line {made})" in findings[0].message
+    assert [r.span.line for r in findings[0].related] == [made]
