@@ -619,6 +619,12 @@ class Training:
                 if built is None:
                     return None  # `nn.Sequential(*layers)`: built elsewhere
                 parts += built
+            elif type(argument) is ast.Name:
+                # `nn.Sequential(layers)`: an OrderedDict filled by `layers["drop"] = ...`
+                built = self._mapping_contents(argument, function or self.sem.module)
+                if built is None:
+                    return None  # a module or a mapping made elsewhere: not visible here
+                parts += built
         unknown = False
         for node in (n for part in parts for n in ast.walk(part)):
             if type(node) is not ast.Call or node is container:
@@ -663,6 +669,43 @@ class Training:
         if name in function.params or any(type(e) is ast.Starred for e in contents):
             return None
         return contents
+
+    def _mapping_contents(self, expr: ast.Name, scope: Scope) -> list[ast.expr] | None:
+        """The layers an OrderedDict (or dict) named `expr` of `scope` is filled with: its
+        literal pairs and `name[key] = layer` assignments; None when anything else may go into
+        it (a parameter, another value, `update(...)`, an alias)."""
+        name = expr.id
+        if scope.is_function and name in scope.params:
+            return None
+        contents: list[ast.expr] = []
+        made = False
+        for node in ast.walk(scope.node):
+            if type(node) is ast.Assign and any(type(t) is ast.Name and t.id == name for t in node.targets):
+                value = node.value
+                if type(value) is ast.Dict:
+                    contents += value.values
+                elif type(value) is ast.Call and self.sem.call_name(value) in (
+                        "collections.OrderedDict", "OrderedDict", "dict") and not value.keywords and len(value.args) <= 1:
+                    pairs = value.args[0] if value.args else ast.List(elts=[])
+                    if type(pairs) not in (ast.List, ast.Tuple) or any(
+                            type(p) is not ast.Tuple or len(p.elts) != 2 for p in pairs.elts):  # type: ignore[attr-defined]
+                        return None
+                    contents += [p.elts[1] for p in pairs.elts]  # type: ignore[attr-defined]
+                else:
+                    return None
+                made = True
+            elif type(node) is ast.Assign and any(type(t) is ast.Subscript and dotted(t.value) == name
+                                                  for t in node.targets):
+                contents.append(node.value)
+            elif type(node) is ast.Call and type(node.func) is ast.Attribute and dotted(node.func.value) == name:
+                if node.func.attr not in ("items", "keys", "values", "get", "move_to_end"):
+                    return None
+            elif type(node) in (ast.AugAssign, ast.AnnAssign, ast.For, ast.NamedExpr, ast.withitem) and any(
+                    type(t) is ast.Name and t.id == name
+                    for t in ast.walk(getattr(node, "target", None) or getattr(node, "optional_vars", None)
+                                      or ast.Pass())):
+                return None  # bound some other way too
+        return contents if made else None
 
     def _class_has_mode_layers(self, qualname: str, seen: set[str]) -> bool | None:
         last = qualname.rsplit(".", 1)[-1]
