@@ -196,6 +196,8 @@ def _eligible_scope(sem: Semantic, scope: Scope) -> bool:
         cls = sem.enclosing_class(scope)
         if is_framework_class(cls):
             return False  # the framework runs these hooks under no_grad itself
+        if _is_unit_test(scope, cls):
+            return False  # eval() for determinism on a few examples: no evaluation pass to speed up
     # `torch.set_grad_enabled(False)` as a plain statement, here or at module level
     for holder in (scope, sem.module):
         for other in holder.calls:
@@ -208,6 +210,17 @@ def _eligible_scope(sem: Semantic, scope: Scope) -> bool:
             ):
                 return False
     return True
+
+
+def _is_unit_test(scope: Scope, cls: object) -> bool:
+    """A test function as pytest and unittest collect it: `test*` at module level, or a
+    method of a `Test*` class or a `TestCase`. It checks a model on a few made-up inputs;
+    the graph is freed with them, and no_grad there could hide what a test checks."""
+    if not scope.name.startswith("test"):
+        return False
+    if cls is None:
+        return scope.parent is not None and not scope.parent.is_function
+    return cls.name.startswith("Test") or any(base.endswith("TestCase") for base in cls.bases)  # type: ignore[attr-defined]
 
 
 def _candidates(sem: Semantic, eval_site: CallSite, key: str) -> list[CallSite]:
