@@ -620,10 +620,19 @@ class Training:
                     return None  # `nn.Sequential(*layers)`: built elsewhere
                 parts += built
             elif type(argument) is ast.Name:
+                # `nn.Sequential(act, ...)` with `act = nn.Tanh()`: the layer it was made by;
                 # `nn.Sequential(layers)`: an OrderedDict filled by `layers["drop"] = ...`
-                built = self._mapping_contents(argument, function or self.sem.module)
+                scope = function or self.sem.module
+                made = self.sem.origin(argument, scope, container.lineno, through_shape_ops=False)
+                if type(made.expr) not in (ast.Call, ast.Dict) or not made.hops:
+                    return None  # a parameter, or made elsewhere: not visible here
+                if type(made.expr) is ast.Call and self.sem.call_name(made.expr) not in (
+                        "collections.OrderedDict", "OrderedDict", "dict"):
+                    parts.append(made.expr)
+                    continue
+                built = self._mapping_contents(argument, made.scope)
                 if built is None:
-                    return None  # a module or a mapping made elsewhere: not visible here
+                    return None  # a mapping filled some other way too
                 parts += built
         unknown = False
         for node in (n for part in parts for n in ast.walk(part)):

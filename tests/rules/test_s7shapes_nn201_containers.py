@@ -54,3 +54,11 @@ def test_unknown_contents_are_not_proven_free_of_mode_layers(build: str) -> None
     findings = lint(BUILT.format(build=build), "NN201")
     assert [f.severity.name for f in findings] == ["INFORMATION"]
     assert "whether `regressor` has dropout or batch norm is not visible here" in findings[0].message
+
+
+def test_a_layer_kept_in_a_name_decides_by_its_constructor() -> None:
+    # `NL = nn.Tanh()` passed to the Sequential (a notebook of the ecosystem check): no mode layer
+    plain = BUILT.format(build="act = nn.Tanh()").replace("nn.Sequential(layers)", "nn.Sequential(nn.Linear(12, 1), act)")
+    assert codes(plain, "NN201") == []
+    dropping = plain.replace("act = nn.Tanh()", "act = nn.Dropout(0.2)")
+    assert [(f.code, f.severity.name) for f in lint(dropping, "NN201")] == [("NN201", "WARNING")]
