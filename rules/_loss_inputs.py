@@ -122,6 +122,18 @@ def model_label(ctx, value: Value) -> str:  # noqa: ANN001
     return short(ctx.text(made))
 
 
+def local_origin(sem: Semantic, value: Value, use: LossUse) -> tuple[ast.AST, list]:
+    """Where this file makes `value` and the bindings of this file that carry it. An
+    activation applied in another module's helper (`return torch.softmax(...)` in heads.py)
+    is named by the call of this file that runs the helper: its line is one of this file."""
+    if value.scope.owner in (None, sem):
+        return value.made_at, value.hops
+    hops = [hop for hop in value.hops if hop.scope.owner in (None, sem)]
+    if hops and hops[-1].value is not None:
+        return hops[-1].value, hops
+    return use.input, hops
+
+
 def activation_into_loss(ctx, rule, loss_kind: str, activation: str, applies: str, created: str, advice: str):  # noqa: ANN001, ANN201
     """Findings for an activation applied twice: `activation` output (made by a call in
     this program, not by the model's own last layer) reaching a loss of `loss_kind` that
@@ -133,21 +145,23 @@ def activation_into_loss(ctx, rule, loss_kind: str, activation: str, applies: st
         if use.kind != loss_kind or value is None or value.kind != activation or value.via_model:
             continue
         site = use.site
+        made_at, hops = local_origin(ctx.semantic, value, use)
         message = (
             t(
                 "`{input}` holds {name} probabilities (made on line {value_line}) and is the input of "
                 "`{loss}` on line {site_line}, which applies {applies} itself: {advice}",
                 input=short(ctx.text(use.input)),
                 name=name,
-                value_line=value.line,
+                value_line=made_at.lineno,  # type: ignore[attr-defined]
                 loss=short(ctx.text(site.node.func)),
                 site_line=site.line,
                 applies=applies,
                 advice=advice,
             )
         )
-        related = [ctx.related(value.made_at, t("{name} applied here (line {value_line})", name=name, value_line=value.line))]
-        for hop in value.hops[:-1] if len(value.hops) > 1 else []:
+        related = [ctx.related(made_at, t("{name} applied here (line {value_line})", name=name,
+                                          value_line=made_at.lineno))]  # type: ignore[attr-defined]
+        for hop in hops[:-1] if len(hops) > 1 else []:
             related.append(ctx.related(hop.stmt, t("`{hop_name}` carries the probabilities (line {hop_line})", hop_name=hop.name, hop_line=hop.line)))
         if use.construction is not None:
             related.append(ctx.related(use.construction, created))

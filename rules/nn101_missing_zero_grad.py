@@ -8,8 +8,8 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import CallSite, Loop, dotted
-from nnlint.training import Training
+from nnlint.semantic import CallSite, Loop, Scope, dotted
+from nnlint.training import Training, is_framework_class
 from nnlint.message import t, t_docs
 
 
@@ -98,30 +98,43 @@ class MissingZeroGrad(Rule):
             _accumulates(train, s) or _runs_backward(train, s))), None)
         if backward is None or train.clears_gradients_in_function(scope):
             return
-        loops = [caller.loops[-1] for caller in ctx.semantic.callers(scope) if caller.loops]
-        if not loops or len(loops) != len(ctx.semantic.callers(scope)):
-            return  # called outside a loop somewhere: one step per call may be all it does
-        for loop in loops:
-            if train.clears_gradients_in(loop) or _hands_optimizer_to_unknown_code(train, loop, optimizer, step):
-                return
         name = ctx.text(optimizer)
-        loop = loops[0]
-        call = next(c for c in ctx.semantic.callers(scope) if c.loops and c.loops[-1] is loop)
-        message = (
-            t(
-                "`{name}.step()` (line {step_line}) runs on every call of `{scope_name}()`, which the loop at "
-                "line {loop_line} calls once per iteration, but neither clears `{name}`'s gradients: each "
-                "backward() adds to the previous gradients",
+        step_note = ctx.related(step.node, t("`{step}(...)` applies the accumulated gradients",
+                                             step=ctx.text(step.node.func)))
+        if not ctx.semantic.callers(scope) and _lightning_manual_training_step(ctx, train, scope, backward):
+            message = t(
+                "`{name}.step()` (line {step_line}) runs on every call of `{scope_name}()`, which Lightning "
+                "calls once per training batch, but `{scope_name}()` never clears `{name}`'s gradients: each "
+                "manual_backward() adds to the previous gradients",
                 name=name,
                 step_line=step.line,
                 scope_name=scope.name,
-                loop_line=loop.line,
             )
-        )
-        related = [
-            ctx.related(call.node, t("`{scope_name}()` is called here, once per iteration", scope_name=scope.name)),
-            ctx.related(step.node, t("`{step}(...)` applies the accumulated gradients", step=ctx.text(step.node.func))),
-        ]
+            related = [step_note]
+        else:
+            loops = [caller.loops[-1] for caller in ctx.semantic.callers(scope) if caller.loops]
+            if not loops or len(loops) != len(ctx.semantic.callers(scope)):
+                return  # called outside a loop somewhere: one step per call may be all it does
+            for loop in loops:
+                if train.clears_gradients_in(loop) or _hands_optimizer_to_unknown_code(train, loop, optimizer, step):
+                    return
+            loop = loops[0]
+            call = next(c for c in ctx.semantic.callers(scope) if c.loops and c.loops[-1] is loop)
+            message = (
+                t(
+                    "`{name}.step()` (line {step_line}) runs on every call of `{scope_name}()`, which the loop at "
+                    "line {loop_line} calls once per iteration, but neither clears `{name}`'s gradients: each "
+                    "backward() adds to the previous gradients",
+                    name=name,
+                    step_line=step.line,
+                    scope_name=scope.name,
+                    loop_line=loop.line,
+                )
+            )
+            related = [
+                ctx.related(call.node, t("`{scope_name}()` is called here, once per iteration", scope_name=scope.name)),
+                step_note,
+            ]
         fix = None
         target = train.forward_statement(backward)
         if dotted(optimizer) is not None:
@@ -175,6 +188,20 @@ class MissingZeroGrad(Rule):
             if edit is not None:
                 fix = Fix(t_docs(self.fix_title, optimizer=name), (edit,))
         return ctx.finding(self, backward.node, message, related, fix)
+
+
+def _lightning_manual_training_step(ctx: Context, train: Training, scope: Scope, backward: CallSite) -> bool:
+    """A LightningModule's `training_step` under manual optimisation (it runs
+    `self.manual_backward`, which only manual optimisation allows): Lightning calls it once
+    per batch, and with automatic optimisation off it clears no gradients itself. A hook of
+    the class that clears them (`on_train_batch_start`) settles it."""
+    cls = ctx.semantic.enclosing_class(scope)
+    return (
+        scope.name == "training_step"
+        and backward.method == "manual_backward"
+        and is_framework_class(cls)
+        and not any(train.clears_gradients_in_function(method) for method in cls.methods.values())  # type: ignore[union-attr]
+    )
 
 
 def _accumulates(train: Training, site: CallSite) -> bool:

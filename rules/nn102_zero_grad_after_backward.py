@@ -7,7 +7,7 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import CallSite
+from nnlint.semantic import CallSite, Semantic
 from nnlint.training import Training
 from nnlint.message import t, t_docs
 from nnlint.calls import call_index
@@ -73,6 +73,52 @@ class ZeroGradAfterBackward(Rule):
             if step is None:
                 continue
             yield self._finding(ctx, train, clear, backward, step)
+        yield from self._clearing_helpers(ctx, train, steps)
+
+    def _clearing_helpers(self, ctx: Context, train: Training, steps: list) -> Iterator[Finding]:  # type: ignore[type-arg]
+        """A helper that only clears the gradients (`self._log_grad_norm_and_reset()`), called
+        between backward() and the step of the optimizer it clears: the same mistake, with the
+        zero_grad() one call away. Reported on that zero_grad() when it is in this file and
+        runs on every call of the helper."""
+        sem = ctx.semantic
+        seen: set[int] = set()
+        for backward in train.backward_sites:
+            iteration = _iteration(backward)
+            if id(iteration) in seen:
+                continue
+            seen.add(id(iteration))
+            for helper in iteration:
+                if helper.pos <= backward.pos or helper.scope is not backward.scope or helper.method == "zero_grad":
+                    continue
+                effects = sem.site_effects(helper)
+                if not effects or any(kind not in ("zero_grad", "clear_grad") for kind, _, _ in effects):
+                    continue
+                for _kind, key, _site in effects:
+                    clear = _inner_clear(sem, helper, key)
+                    if clear is None:
+                        continue
+                    before = _backward_before(train, iteration, helper)
+                    step = _step_after_helper(train, steps, iteration, helper, key)
+                    if before is not None and step is not None:
+                        yield self._helper_finding(ctx, clear, helper, before, step)
+                        break
+
+    def _helper_finding(self, ctx: Context, clear: CallSite, helper: CallSite, backward: CallSite,
+                        step: CallSite) -> Finding:
+        message = t(
+            "`{call}` runs after `backward()` (line {backward_line}) and before `{step}()` (line "
+            "{step_line}): the step sees wiped gradients",
+            call=ctx.text(clear.node),
+            backward_line=backward.line,
+            step=ctx.text(step.node.func),
+            step_line=step.line,
+        )
+        related = [
+            ctx.related(backward.node, t("gradients computed here")),
+            ctx.related(helper.node, t("`{scope_name}()` is called here, once per iteration", scope_name=clear.scope.name)),
+            ctx.related(step.node, t("and used here, after they were cleared")),
+        ]
+        return ctx.finding(self, clear.node, message, related)
 
     def _finding(self, ctx: Context, train: Training, clear: CallSite, backward: CallSite, step: CallSite) -> Finding:
         call = ctx.text(clear.node)
@@ -132,4 +178,42 @@ def _step_after(train: Training, steps: list, clear: CallSite) -> CallSite | Non
             continue
         if not clears_optimizer or mine is None or train.identity(optimizer, site).same_as(mine):
             return site
+    return None
+
+
+def _inner_clear(sem: Semantic, helper: CallSite, key: str) -> CallSite | None:
+    """The `zero_grad()` of this file inside the function `helper` runs that clears the
+    optimizer the caller knows as `key` (a `self.` attribute or a global, named alike on
+    both sides) on every call."""
+    for function in sem.resolve_function(helper.node, helper.scope):
+        if function.owner not in (None, sem):
+            continue
+        for site in function.calls:
+            if (site.method == "zero_grad" and _runs_on_every_call(site)
+                    and sem.param_key(site.receiver, function) == key):
+                return site
+    return None
+
+
+def _runs_on_every_call(clear: CallSite) -> bool:
+    """Whether `clear` is a statement of its function's own body (under no `if`, loop or
+    `try`), so that every call of the function runs it."""
+    body = getattr(clear.scope.node, "body", None)
+    return clear.scope.is_function and isinstance(body, list) and any(stmt is clear.stmt for stmt in body)
+
+
+def _step_after_helper(train: Training, steps: list, iteration: list[CallSite], helper: CallSite,  # type: ignore[type-arg]
+                       key: str) -> CallSite | None:
+    """The first step after `helper` in its iteration of the optimizer the helper cleared
+    (`key`, in the caller's names), provided no backward() refills the gradients first."""
+    sem = train.sem
+    for site in iteration:
+        if site.pos <= helper.pos or site.scope is not helper.scope:
+            continue
+        if train.is_backward(site) or site.method == "zero_grad":
+            return None
+        optimizer = next((opt for step, opt in steps if step is site), None)
+        if optimizer is None or site.exclusive_with(helper):
+            continue
+        return site if sem.param_key(optimizer, site.scope) == key else None
     return None

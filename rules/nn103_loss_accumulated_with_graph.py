@@ -96,8 +96,9 @@ class LossAccumulatedWithGraph(Rule):
         if carriers:
             yield self._finding(ctx, aug, carriers, callers[0].loops[-1], train)
 
-    def _finding(self, ctx: Context, aug: AugAssign, carriers: list[ast.Name], loop: Loop, train: Training) -> Finding:
-        name = carriers[0].id
+    def _finding(self, ctx: Context, aug: AugAssign, carriers: list[ast.Name | ast.Attribute], loop: Loop,
+                 train: Training) -> Finding:
+        name = dotted(carriers[0]) or ctx.text(carriers[0])
         method = "detach" if _used_as_tensor_later(ctx, aug) else "item"
         replacement = f"{name}.{method}()"
         message = (
@@ -114,7 +115,11 @@ class LossAccumulatedWithGraph(Rule):
         related = [ctx.related(loop.node, t("the loop whose graphs are kept"))]
         if origin.hops and origin.hops[0].value is not None:
             related.insert(0, ctx.related(origin.hops[0].stmt, t("`{name}` is computed here, with a graph", name=name)))
-        edits = tuple(ctx.replace(node, f"{node.id}.{method}()") for node in carriers)
+        else:  # `outputs.loss`: the backward pass from it proves the graph
+            backward = next((s for s in aug.scope.calls if train.is_backward(s) and name in _backward_sources(s)), None)
+            if backward is not None:
+                related.insert(0, ctx.related(backward.node, t("gradients computed here")))
+        edits = tuple(ctx.replace(node, f"{ctx.text(node)}.{method}()") for node in carriers)
         return ctx.finding(self, aug.node, message, related, Fix(t_docs(self.fix_title, replacement=replacement), edits))
 
 
@@ -165,10 +170,13 @@ def _read_names(value: ast.expr) -> set[str]:
             if n is not None}
 
 
-def _names(value: ast.expr) -> list[ast.Name]:
-    """Names whose tensors flow into the sum unchanged (not through .item(), float(), ...)."""
+def _names(value: ast.expr) -> list[ast.Name | ast.Attribute]:
+    """Names whose tensors flow into the sum unchanged (not through .item(), float(), ...),
+    and attributes such as a Hugging Face output's `outputs.loss`."""
     kind = type(value)
     if kind is ast.Name:
+        return [value]  # type: ignore[list-item]
+    if kind is ast.Attribute and dotted(value) is not None:
         return [value]  # type: ignore[list-item]
     if kind is ast.BinOp:
         return _names(value.left) + _names(value.right)  # type: ignore[attr-defined]
@@ -181,7 +189,10 @@ def _trains(train: Training, loop: Loop, aug: AugAssign) -> bool:
     return any(train.is_backward(site) and site.scope is aug.scope for site in loop.calls)
 
 
-def _carries_graph(sem: Semantic, train: Training, calls: list[CallSite], aug: AugAssign, name: ast.Name) -> bool:
+def _carries_graph(sem: Semantic, train: Training, calls: list[CallSite], aug: AugAssign,
+                   name: ast.Name | ast.Attribute) -> bool:
+    if type(name) is ast.Attribute:
+        return _backwarded(train, calls, name)  # `accelerator.backward(outputs.loss)`
     line = aug.node.lineno
     binding = sem.lookup(name.id, aug.scope, line)
     if binding is not None and binding.kind == "unpack" and _backwarded(train, calls, name):
@@ -200,13 +211,28 @@ def _carries_graph(sem: Semantic, train: Training, calls: list[CallSite], aug: A
     return _is_loss_value(sem, value, aug)
 
 
-def _backwarded(train: Training, calls: list[CallSite], name: ast.Name) -> bool:
-    """Whether `calls` include `<name>.backward()`: the name holds a loss with a graph."""
-    return any(
-        train.is_backward(site) and site.receiver is not None and type(site.receiver) is ast.Name
-        and site.receiver.id == name.id
-        for site in calls
-    )
+def _backwarded(train: Training, calls: list[CallSite], name: ast.Name | ast.Attribute) -> bool:
+    """Whether `calls` run a backward pass from `name` (`loss.backward()`,
+    `accelerator.backward(loss)`, `self.manual_backward(loss)`, `scaler.scale(loss).backward()`):
+    the name holds a loss with a graph."""
+    text = dotted(name)
+    return text is not None and any(
+        train.is_backward(site) and text in _backward_sources(site) for site in calls)
+
+
+def _backward_sources(site: CallSite) -> set[str | None]:
+    """The dotted expressions a backward call may start from: its receiver (`loss.backward()`)
+    and its first argument (`accelerator.backward(loss)`, `self.manual_backward(loss)`; in
+    `loss.backward(gradient)` the argument is a gradient, which nobody adds up), or the loss
+    a GradScaler scaled (`scaler.scale(loss).backward()`)."""
+    receiver = site.receiver
+    if type(receiver) is ast.Call and type(receiver.func) is ast.Attribute and receiver.func.attr == "scale":
+        receiver = receiver.args[0] if receiver.args else None
+    sources = {dotted(receiver) if receiver is not None else None}
+    if site.node.args:
+        sources.add(dotted(site.node.args[0]))
+    sources.discard(None)
+    return sources
 
 
 def _is_loss_value(sem: Semantic, value: ast.expr, aug: AugAssign) -> bool:

@@ -11,7 +11,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic
 from nnlint.torchnames import is_module_constructor
-from nnlint.training import Training, in_lightning_eval_hook, mode_before, name_expr
+from nnlint.training import Training, in_lightning_eval_hook, mode_before, mode_events, name_expr
 from nnlint.vocabulary import is_eval_role_name
 from nnlint.message import t, t_docs
 
@@ -365,6 +365,11 @@ def _training_mode_at(
             return None
         if key.startswith("#"):
             return Verdict(t("`{scope_name}()` never switches its model to eval mode", scope_name=scope.name), scope.node)
+        switch = _class_only_switches_to_train(sem, scope, key)
+        if switch is not None:
+            return Verdict(t("`{scope_name}()` never switches its model to eval mode", scope_name=scope.name), scope.node,
+                           [(switch.node, t("`{switch}()` at line {switch_line} left it in training mode",
+                                             switch=ctx.text(switch.node.func), switch_line=switch.line))])
         return None
     # At depth 0 `site` calls the model; further up it calls the helper that receives it.
     model = site.node.func if depth == 0 or key.startswith("#") else name_expr(key)
@@ -376,6 +381,20 @@ def _training_mode_at(
         return None
     return Verdict(t("a new model is in training mode and nothing switched it (created at line {line})", line=origin.hops[-1].line),
                    origin.hops[-1].stmt)
+
+
+def _class_only_switches_to_train(sem: Semantic, scope: Scope, key: str) -> CallSite | None:
+    """For a trainer's evaluation method on `self.<model>` that nothing of the file calls: the
+    train() switch of that model in a method of the class (not a module) when no method
+    switches it to eval(), directly or through a helper. Whoever calls the evaluation finds
+    the model in the training mode the class leaves it in."""
+    cls = scope.cls or sem.enclosing_class(scope)
+    if not key.startswith("self.") or cls is None or sem.is_module_class(cls.name):
+        return None
+    events = [event for method in cls.methods.values() for event in mode_events(sem, method.calls, key, method)]
+    if not events or any(kind != "train" for kind, _, _ in events):
+        return None
+    return events[0][1]
 
 
 def _trains_between(sem: Semantic, train: Training, scope: Scope, first: CallSite, last: CallSite) -> bool:

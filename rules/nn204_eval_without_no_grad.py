@@ -125,6 +125,9 @@ class EvalWithoutNoGrad(Rule):
                 targets.append((target, candidate))
             if not targets:
                 continue
+            if _is_unit_test(scope, sem.enclosing_class(scope)) and not any(
+                    type(target) in (ast.For, ast.AsyncFor, ast.While) for target, _ in targets):
+                continue  # eval() for determinism on a few made-up inputs: no evaluation pass to speed up
             if scope.is_function and not _output_unused_for_grads(sem, tr, scope, key):
                 continue
             if scope.is_function and _wrapped_by_callers(sem, scope):
@@ -208,6 +211,18 @@ def _eligible_scope(sem: Semantic, scope: Scope) -> bool:
             ):
                 return False
     return True
+
+
+def _is_unit_test(scope: Scope, cls: object) -> bool:
+    """A unit test as pytest and unittest collect it: `test_*` at module level, or a `test*`
+    method of a `Test*` class or a `TestCase`. Its single forward passes check a model on a
+    few made-up inputs: the graph is freed with them, and no_grad there could hide what the
+    test checks. (`def test(model, loader)` is the classic test-set evaluation: not one.)"""
+    if not scope.is_function or not scope.name.startswith("test"):
+        return False
+    if cls is None:
+        return scope.name.startswith("test_") and scope.parent is not None and not scope.parent.is_function
+    return cls.name.startswith("Test") or any(base.endswith("TestCase") for base in cls.bases)  # type: ignore[attr-defined]
 
 
 def _candidates(sem: Semantic, eval_site: CallSite, key: str) -> list[CallSite]:

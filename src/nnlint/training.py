@@ -111,7 +111,7 @@ class Training:
         made = self.constructor_name(expr, scope, line)
         if made is not None:
             if is_optimizer_constructor(made):
-                return True
+                return not project_class_not_optimizer(self.sem, made)
             if is_scheduler_constructor(made) or is_grad_scaler(made):
                 return False
         name = dotted(expr)
@@ -161,7 +161,7 @@ class Training:
         made = self.made_by(expr, scope, line)
         if made is not None:
             name, call = made
-            if is_optimizer_constructor(name):
+            if is_optimizer_constructor(name) and not project_class_not_optimizer(self.sem, name):
                 return ("optimizer", call)
             if is_scheduler_constructor(name):
                 return ("scheduler", call)
@@ -641,6 +641,21 @@ class Training:
                 if built is None:
                     return None  # `nn.Sequential(*layers)`: built elsewhere
                 parts += built
+            elif type(argument) is ast.Name:
+                # `nn.Sequential(act, ...)` with `act = nn.Tanh()`: the layer it was made by;
+                # `nn.Sequential(layers)`: an OrderedDict filled by `layers["drop"] = ...`
+                scope = function or self.sem.module
+                made = self.sem.origin(argument, scope, container.lineno, through_shape_ops=False)
+                if type(made.expr) not in (ast.Call, ast.Dict) or not made.hops:
+                    return None  # a parameter, or made elsewhere: not visible here
+                if type(made.expr) is ast.Call and self.sem.call_name(made.expr) not in (
+                        "collections.OrderedDict", "OrderedDict", "dict"):
+                    parts.append(made.expr)
+                    continue
+                built = self._mapping_contents(argument, made.scope)
+                if built is None:
+                    return None  # a mapping filled some other way too
+                parts += built
         unknown = False
         for node in (n for part in parts for n in ast.walk(part)):
             if type(node) is not ast.Call or node is container:
@@ -685,6 +700,43 @@ class Training:
         if name in function.params or any(type(e) is ast.Starred for e in contents):
             return None
         return contents
+
+    def _mapping_contents(self, expr: ast.Name, scope: Scope) -> list[ast.expr] | None:
+        """The layers an OrderedDict (or dict) named `expr` of `scope` is filled with: its
+        literal pairs and `name[key] = layer` assignments; None when anything else may go into
+        it (a parameter, another value, `update(...)`, an alias)."""
+        name = expr.id
+        if scope.is_function and name in scope.params:
+            return None
+        contents: list[ast.expr] = []
+        made = False
+        for node in ast.walk(scope.node):
+            if type(node) is ast.Assign and any(type(t) is ast.Name and t.id == name for t in node.targets):
+                value = node.value
+                if type(value) is ast.Dict:
+                    contents += value.values
+                elif type(value) is ast.Call and self.sem.call_name(value) in (
+                        "collections.OrderedDict", "OrderedDict", "dict") and not value.keywords and len(value.args) <= 1:
+                    pairs = value.args[0] if value.args else ast.List(elts=[])
+                    if type(pairs) not in (ast.List, ast.Tuple) or any(
+                            type(p) is not ast.Tuple or len(p.elts) != 2 for p in pairs.elts):  # type: ignore[attr-defined]
+                        return None
+                    contents += [p.elts[1] for p in pairs.elts]  # type: ignore[attr-defined]
+                else:
+                    return None
+                made = True
+            elif type(node) is ast.Assign and any(type(t) is ast.Subscript and dotted(t.value) == name
+                                                  for t in node.targets):
+                contents.append(node.value)
+            elif type(node) is ast.Call and type(node.func) is ast.Attribute and dotted(node.func.value) == name:
+                if node.func.attr not in ("items", "keys", "values", "get", "move_to_end"):
+                    return None
+            elif type(node) in (ast.AugAssign, ast.AnnAssign, ast.For, ast.NamedExpr, ast.withitem) and any(
+                    type(t) is ast.Name and t.id == name
+                    for t in ast.walk(getattr(node, "target", None) or getattr(node, "optional_vars", None)
+                                      or ast.Pass())):
+                return None  # bound some other way too
+        return contents if made else None
 
     def _class_has_mode_layers(self, qualname: str, seen: set[str]) -> bool | None:
         last = qualname.rsplit(".", 1)[-1]
@@ -920,6 +972,25 @@ def in_lightning_eval_hook(sem: Semantic, scope: Scope) -> bool:
             return True
         current = current.parent
     return False
+
+
+def project_class_not_optimizer(sem: Semantic, name: str, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether `name`, spelled like an optimizer (`SGD`), is a class of this project that
+    derives from no torch optimizer: a micrograd-style engine's own `SGD`, whose step()
+    reads no torch gradients. A project subclass of `torch.optim.SGD` stays an optimizer."""
+    found = sem.find_class(name)
+    if found is None or name in seen:
+        return False
+    owner, info = found
+    for base in info.bases:
+        if base.startswith("torch.optim.") or base.endswith("Optimizer"):
+            return False
+        if owner.find_class(base) is None:
+            if is_optimizer_constructor(base):
+                return False  # an ecosystem optimizer (`timm.optim.Lamb`) or one not found
+        elif not project_class_not_optimizer(owner, base, seen | {name}):
+            return False
+    return True
 
 
 def training(semantic: Semantic) -> Training:

@@ -413,6 +413,9 @@ class Values:
             return Value(kind, value, scope, inner=func.value, dim=argument(value, 0, "dim"), form="method")
         if name and name.startswith("torch."):
             return None
+        kept = self._kept_activation(value, scope) if type(func) in (ast.Name, ast.Attribute) else None
+        if kept is not None:
+            return kept
         if type(func) is ast.Name and func.id == "self" or dotted(func) == "self.forward":
             cls = sem.enclosing_class(scope)
             if cls is None:
@@ -429,6 +432,10 @@ class Values:
             return self._returns_kind(functions, depth)
         if type(func) not in (ast.Name, ast.Attribute, ast.Call):
             return None
+        if type(func) is ast.Attribute and func.attr not in ("forward", "__call__"):
+            by_method = self._method_result_kind(func, scope, value.lineno, depth)
+            if by_method is not None:
+                return by_method
         if dotted(func) != "self.forward":
             func = called_module(func)  # `model.forward(x)` runs the model like `model(x)`
         made = self.construction(func, scope, value.lineno)
@@ -450,6 +457,23 @@ class Values:
             return None
         kind, activation = verdict
         return Value(kind, value, scope, via_model=kind != LOGITS, activation=activation, model_def=ctor)
+
+    def _method_result_kind(self, func: ast.Attribute, scope: Scope, line: int, depth: int) -> Value | None:
+        """`model.predict(x)` on an instance of a module class of this file: what that method
+        returns (`return torch.sigmoid(self(x))`). A class of another module is not followed:
+        the activation's line would name a line of this file."""
+        if depth > _MAX_DEPTH:
+            return None
+        made = self.construction(func.value, scope, line)
+        if made is None:
+            return None
+        name = self.name_of(made[0]) or ""
+        if name not in self.sem.classes or not self.sem.is_module_class(name):
+            return None
+        method = self._method(name, func.attr)
+        if method is None or not method.returns or method.is_generator:
+            return None
+        return self._returns_kind([method], depth + 1)
 
     def _output_of_layer_argument(self, ctor: ast.Call, call: ast.Call, scope: Scope,
                                   depth: int) -> tuple[str, ast.AST | None] | None:
@@ -556,6 +580,49 @@ class Values:
                     return None
                 result = result or one
         return result
+
+    def _kept_activation(self, call: ast.Call, scope: Scope) -> Value | None:
+        """A call of a torch softmax/log_softmax/sigmoid kept in a name or attribute
+        (`to_probs = torch.softmax`), wrapped by `functools.partial` (`partial(F.softmax,
+        dim=1)`) or by a lambda that applies it to its first parameter (`lambda t:
+        torch.sigmoid(t)`): the call applies that activation to its first argument."""
+        found: tuple[str, ast.expr | None] | None = None
+        for made, _scope, _hops in self.resolve(call.func, scope, call.lineno, through_shape_ops=False):
+            dim = None
+            if type(made) is ast.Call and self.sem.call_name(made) == "functools.partial" and len(made.args) == 1:
+                dim = keyword(made, "dim")
+                made = made.args[0]
+            elif type(made) is ast.Lambda:
+                body, params = made.body, made.args.args
+                if type(body) is not ast.Call or not params:
+                    return None
+                method = body.func
+                if (type(method) is ast.Attribute and type(method.value) is ast.Name
+                        and method.value.id == params[0].arg and method.attr in _ACT_METHODS):
+                    kind, dim = _ACT_METHODS[method.attr], argument(body, 0, "dim")  # `lambda t: t.softmax(-1)`
+                    if found is not None and found[0] != kind:
+                        return None
+                    found = (kind, dim if type(dim) in (ast.Constant, ast.UnaryOp) else None)
+                    continue
+                if not body.args or type(body.args[0]) is not ast.Name or body.args[0].id != params[0].arg:
+                    return None
+                dim = argument(body, 1, "dim")
+                if dim is not None and type(dim) not in (ast.Constant, ast.UnaryOp):
+                    dim = None  # a lambda parameter or a name of the lambda's own scope
+                made = body.func
+            name = self.sem.qualname(made) if type(made) in (ast.Name, ast.Attribute) else None
+            kind = (SOFTMAX if name in SOFTMAX_FUNCTIONS else LOG_SOFTMAX if name in LOG_SOFTMAX_FUNCTIONS
+                    else SIGMOID if name in SIGMOID_FUNCTIONS else None)
+            if kind is None or (found is not None and found[0] != kind):
+                return None
+            found = (kind, dim)
+        if found is None or not call.args:
+            return None
+        kind, dim = found
+        if kind != SIGMOID and dim is None:
+            dim = argument(call, 1, "dim")
+        # "alias": not spelled as the torch call itself, so no fix rewrites it into another function
+        return Value(kind, call, scope, inner=call.args[0], dim=dim, form="alias")
 
     def _returns_kind(self, functions: list[Scope], depth: int) -> Value | None:
         result: Value | None = None
