@@ -446,12 +446,14 @@ class Training:
         return frozenset(map(id, self.training_loops()))
 
     def _calls_outside_loops(self, scope: Scope) -> list[CallSite]:
-        """The calls of `scope` outside any loop: one list per scope, so the gradient events
-        of that iteration are worked out once."""
+        """The calls of `scope` outside any training loop: one list per scope, so the gradient
+        events of that iteration are worked out once. Calls in a loop that runs no backward
+        pass belong to the iteration too: `for opt in self.optimizers: scaler.step(opt)`."""
         hit = self._straight_calls.get(id(scope))
         if hit is not None and hit[0] is scope:
             return hit[1]
-        calls = [s for s in scope.calls if not s.loops]
+        training_loops = self._training_loop_ids
+        calls = [s for s in scope.calls if not any(id(loop) in training_loops for loop in s.loops)]
         self._straight_calls[id(scope)] = (scope, calls)
         return calls
 
