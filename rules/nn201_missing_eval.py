@@ -214,10 +214,13 @@ def _follows_a_sibling_loop(sem: Semantic, loop: Loop) -> bool:
 
 
 def _trained_just_before(sem: Semantic, train: Training, scope: Scope, key: str, site: CallSite) -> ast.AST | None:
-    """The loop of `scope` that trains model `key` and ends before `site` (outside any loop
-    around `site`), when no mode switch of `key` runs between them; else None."""
+    """The loop of `scope` that trains model `key` and ends before `site` (not around it: after
+    it, or the batch loop ahead of it in the epoch loop around both), when no mode switch of
+    `key` runs between them; else None. `site` calls the model or, from a caller, the
+    evaluation helper that runs it (d2l's `evaluate_accuracy(test_iter, net)` after the batch
+    loop of `train_ch5`)."""
     for loop, keys in reversed(_training_loops_of(sem, train, scope)):
-        if key not in keys or loop.encloses(site.loop) or site.loop is not None and site.loop.encloses(loop):
+        if key not in keys or loop.encloses(site.loop):
             continue
         if (loop.node.end_lineno or loop.node.lineno) >= site.line:
             continue
@@ -334,7 +337,7 @@ def _training_mode_at(
             switch=ctx.text(switch.node.func),
             switch_line=switch.line,
         ), switch.node)
-    trained = _trained_just_before(sem, train, scope, key, site) if depth == 0 else None
+    trained = _trained_just_before(sem, train, scope, key, site)
     if trained is not None:
         # udacity's `_get_loss_acc(model, ...)`: the model was just trained here, and nothing
         # in between switched it: it is in training mode, whatever the caller did before

@@ -207,6 +207,9 @@ class Training:
             return bool(arguments) and all(
                 self.names_a_function(argument, caller_scope, caller_line, depth + 1)
                 for argument, caller_scope, caller_line in arguments)
+        if binding.kind == "assign" and type(binding.value) is ast.Name and depth < 3:
+            # `net = linreg`: another name for the function (d2l's from-scratch chapters)
+            return self.names_a_function(binding.value, binding.scope, binding.line, depth + 1)
         return False
 
     def is_proven_model(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> bool:
