@@ -11,7 +11,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic
 from nnlint.torchnames import is_module_constructor
-from nnlint.training import Training, in_lightning_eval_hook, mode_before, name_expr
+from nnlint.training import Training, in_lightning_eval_hook, mode_before, mode_events, name_expr
 from nnlint.vocabulary import is_eval_role_name
 from nnlint.message import t, t_docs
 
@@ -25,6 +25,8 @@ class Verdict:
     reason: str
     node: ast.AST
     more: list[tuple[ast.AST, str]] = field(default_factory=list)
+    # False when inserting `model.eval()` cannot help: a `model.train()` inside the block undoes it
+    eval_fixes: bool = True
 
 
 @register
@@ -136,7 +138,8 @@ class MissingEval(Rule):
         related += [ctx.related(node, text) for node, text in verdict.more]
         severity, note = train.mode_claim(train.model_of(call), scope, call.line, has_mode_layers, model)
         message += note
-        return ctx.finding(self, call.node, message, related, self._fix(ctx, context, scope, model), severity)
+        fix = self._fix(ctx, context, scope, model) if verdict.eval_fixes else None
+        return ctx.finding(self, call.node, message, related, fix, severity)
 
     def _fix(self, ctx: Context, context: ast.AST, scope: Scope, model: str) -> Fix | None:
         if isinstance(context, (ast.With, ast.AsyncWith)):
@@ -330,8 +333,19 @@ def _training_mode_at(
             return None
         if switch.pos < site.pos and not _trains_between(sem, train, scope, switch, site):
             # `model.train()` right before a no-grad forward, with no training in between,
-            # is on purpose (re-estimating batch-norm statistics, Monte-Carlo dropout).
-            return None
+            # is on purpose (re-estimating batch-norm statistics, Monte-Carlo dropout)...
+            undone = _eval_undone(sem, train, scope, key, switch, site, context) if depth == 0 else None
+            if undone is None:
+                return None
+            # ...unless it undoes the `model.eval()` this evaluation block was opened with
+            return Verdict(t(
+                "`{switch}()` at line {switch_line} undoes `{undone}()` at line {undone_line}",
+                switch=ctx.text(switch.node.func),
+                switch_line=switch.line,
+                undone=ctx.text(undone.node.func),
+                undone_line=undone.line,
+            ), switch.node, [(undone.node, t("evaluation mode asked for here, then undone before the model runs"))],
+                eval_fixes=False)
         return Verdict(t(
             "`{switch}()` at line {switch_line} left it in training mode",
             switch=ctx.text(switch.node.func),
@@ -362,6 +376,7 @@ def _training_mode_at(
                         ),
                         caller.node,
                         [(verdict.node, verdict.reason), *verdict.more],
+                        verdict.eval_fixes,
                     )
             return None
         if callers or not (is_eval_role_name(scope.name) or scope.grad_disabled):
@@ -379,6 +394,30 @@ def _training_mode_at(
         return None
     return Verdict(t("a new model is in training mode and nothing switched it (created at line {line})", line=origin.hops[-1].line),
                    origin.hops[-1].stmt)
+
+
+def _eval_undone(sem: Semantic, train: Training, scope: Scope, key: str, switch: CallSite, site: CallSite,
+                 context: ast.AST) -> CallSite | None:
+    """The `model.eval()` that `switch`, a `model.train()` inside the evaluation block
+    `context`, undoes before the model runs there: the last mode switch before the block is
+    that eval(), and nothing trains from it to the model call (MultiBench's validation loop,
+    `model.eval()`, then `model.train()` copied from the training loop before each forward).
+    None when the block is not opened in eval mode, or when the forward's output is thrown
+    away (`model(x)` as a statement: re-estimating batch-norm statistics)."""
+    if not isinstance(context, (ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)):
+        return None
+    start = (context.lineno, context.col_offset)
+    if not start < switch.pos or switch.line > (context.end_lineno or context.lineno):
+        return None
+    if type(site.stmt) is ast.Expr:
+        return None
+    before = [e for e in mode_events(sem, scope.calls, key, scope) if e[1].pos < start]
+    if not before or before[-1][0] != "eval":
+        return None
+    opened = before[-1][1]
+    if opened.exclusive_with(switch) or _trains_between(sem, train, scope, opened, site):
+        return None
+    return opened
 
 
 def _trains_between(sem: Semantic, train: Training, scope: Scope, first: CallSite, last: CallSite) -> bool:

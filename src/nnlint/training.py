@@ -728,6 +728,8 @@ class Training:
                 inner_last[:1].isupper() or _builds_submodule(site) and not _passes_argument_through(owner, site)
             ):
                 unknown = True  # `self.inc = inconv(3, 64)`: a layer this file cannot see into
+        if not unknown and _holds_modules_it_is_given(owner, info, training(owner)._calls_by_class.get(id(info), [])):
+            return None  # `MMDL(encoders, fusion, head)`: the layers are the caller's
         return None if unknown else False
 
     def module_has_state(self, qualname: str, parameters_only: bool = False,
@@ -838,6 +840,30 @@ _NOT_FORWARD = frozenset(
      "named_modules", "named_children", "buffers", "named_buffers", "type", "share_memory", "extra_repr",
      "generate", "save_pretrained", "resize_token_embeddings", "get_input_embeddings", "tie_weights"}
 )
+
+
+def _holds_modules_it_is_given(sem: Semantic, info: ClassInfo, calls: list[CallSite]) -> bool:
+    """Whether a class keeps modules its constructor is given: `self.head = head` called as
+    `self.head(x)`, or `self.encoders = nn.ModuleList(encoders)` (what they hold is decided
+    where the class is built, not in its definition)."""
+    called = {site.node.func.attr for site in calls  # type: ignore[attr-defined]
+              if site.method is not None and type(site.receiver) is ast.Name and site.receiver.id == "self"}
+    for attr, bindings in info.attrs.items():
+        for binding in bindings:
+            value = binding.value
+            params = binding.scope.params
+            if type(value) is ast.Name and value.id in params and attr in called:
+                return True
+            if type(value) is ast.Call and _is_container(sem.call_name(value)) and any(
+                    type(given) is ast.Name and given.id in params
+                    for given in (a.value if type(a) is ast.Starred else a for a in value.args)):
+                return True  # the given list itself, `nn.ModuleList(encoders)`, not `nn.Linear(in_dim, 4)`
+    return False
+
+
+def _is_container(name: str | None) -> bool:
+    return name is not None and name.startswith("torch.nn.") and name.rsplit(".", 1)[-1] in (
+        "ModuleList", "ModuleDict", "Sequential")
 
 
 def _builds_submodule(site: CallSite) -> bool:
