@@ -139,8 +139,11 @@ class ClipGradMisplaced(Rule):
         if via is not None:
             return ctx.finding(self, clip.node, message, related, None, _severity(train, step))
         steps_through_scaler = [e for e in events if e.kind == "step" and e.through_scaler]
+        # the step in a loop the clip is not in (`for opt in self.optimizers: scaler.step(opt)`):
+        # its optimizer is not bound at the clip, and each one needs unscaling; no fix
+        step_in_own_loop = not set(scaler_step.loops) <= set(clip.loops)
         if (not any(e.kind == "unscale" for e in events) and len(steps_through_scaler) == 1 and not step.helper
-                and dotted(scaler) is not None and dotted(optimizer) is not None):
+                and not step_in_own_loop and dotted(scaler) is not None and dotted(optimizer) is not None):
             edit = ctx.insert_line_before(clip.stmt, f"{ctx.text(scaler)}.unscale_({ctx.text(optimizer)})")
             if edit is not None:
                 fix = Fix(t(

@@ -25,6 +25,8 @@ class Verdict:
     reason: str
     node: ast.AST
     more: list[tuple[ast.AST, str]] = field(default_factory=list)
+    # False when inserting `model.eval()` cannot help: a `model.train()` inside the block undoes it
+    eval_fixes: bool = True
 
 
 @register
@@ -136,7 +138,8 @@ class MissingEval(Rule):
         related += [ctx.related(node, text) for node, text in verdict.more]
         severity, note = train.mode_claim(train.model_of(call), scope, call.line, has_mode_layers, model)
         message += note
-        return ctx.finding(self, call.node, message, related, self._fix(ctx, context, scope, model), severity)
+        fix = self._fix(ctx, context, scope, model) if verdict.eval_fixes else None
+        return ctx.finding(self, call.node, message, related, fix, severity)
 
     def _fix(self, ctx: Context, context: ast.AST, scope: Scope, model: str) -> Fix | None:
         if isinstance(context, (ast.With, ast.AsyncWith)):
@@ -214,10 +217,13 @@ def _follows_a_sibling_loop(sem: Semantic, loop: Loop) -> bool:
 
 
 def _trained_just_before(sem: Semantic, train: Training, scope: Scope, key: str, site: CallSite) -> ast.AST | None:
-    """The loop of `scope` that trains model `key` and ends before `site` (outside any loop
-    around `site`), when no mode switch of `key` runs between them; else None."""
+    """The loop of `scope` that trains model `key` and ends before `site` (not around it: after
+    it, or the batch loop ahead of it in the epoch loop around both), when no mode switch of
+    `key` runs between them; else None. `site` calls the model or, from a caller, the
+    evaluation helper that runs it (d2l's `evaluate_accuracy(test_iter, net)` after the batch
+    loop of `train_ch5`)."""
     for loop, keys in reversed(_training_loops_of(sem, train, scope)):
-        if key not in keys or loop.encloses(site.loop) or site.loop is not None and site.loop.encloses(loop):
+        if key not in keys or loop.encloses(site.loop):
             continue
         if (loop.node.end_lineno or loop.node.lineno) >= site.line:
             continue
@@ -327,14 +333,25 @@ def _training_mode_at(
             return None
         if switch.pos < site.pos and not _trains_between(sem, train, scope, switch, site):
             # `model.train()` right before a no-grad forward, with no training in between,
-            # is on purpose (re-estimating batch-norm statistics, Monte-Carlo dropout).
-            return None
+            # is on purpose (re-estimating batch-norm statistics, Monte-Carlo dropout)...
+            undone = _eval_undone(sem, train, scope, key, switch, site, context) if depth == 0 else None
+            if undone is None:
+                return None
+            # ...unless it undoes the `model.eval()` this evaluation block was opened with
+            return Verdict(t(
+                "`{switch}()` at line {switch_line} undoes `{undone}()` at line {undone_line}",
+                switch=ctx.text(switch.node.func),
+                switch_line=switch.line,
+                undone=ctx.text(undone.node.func),
+                undone_line=undone.line,
+            ), switch.node, [(undone.node, t("evaluation mode asked for here, then undone before the model runs"))],
+                eval_fixes=False)
         return Verdict(t(
             "`{switch}()` at line {switch_line} left it in training mode",
             switch=ctx.text(switch.node.func),
             switch_line=switch.line,
         ), switch.node)
-    trained = _trained_just_before(sem, train, scope, key, site) if depth == 0 else None
+    trained = _trained_just_before(sem, train, scope, key, site)
     if trained is not None:
         # udacity's `_get_loss_acc(model, ...)`: the model was just trained here, and nothing
         # in between switched it: it is in training mode, whatever the caller did before
@@ -359,6 +376,7 @@ def _training_mode_at(
                         ),
                         caller.node,
                         [(verdict.node, verdict.reason), *verdict.more],
+                        verdict.eval_fixes,
                     )
             return None
         if callers or not (is_eval_role_name(scope.name) or scope.grad_disabled):
@@ -395,6 +413,30 @@ def _class_only_switches_to_train(sem: Semantic, scope: Scope, key: str) -> Call
     if not events or any(kind != "train" for kind, _, _ in events):
         return None
     return events[0][1]
+
+
+def _eval_undone(sem: Semantic, train: Training, scope: Scope, key: str, switch: CallSite, site: CallSite,
+                 context: ast.AST) -> CallSite | None:
+    """The `model.eval()` that `switch`, a `model.train()` inside the evaluation block
+    `context`, undoes before the model runs there: the last mode switch before the block is
+    that eval(), and nothing trains from it to the model call (MultiBench's validation loop,
+    `model.eval()`, then `model.train()` copied from the training loop before each forward).
+    None when the block is not opened in eval mode, or when the forward's output is thrown
+    away (`model(x)` as a statement: re-estimating batch-norm statistics)."""
+    if not isinstance(context, (ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)):
+        return None
+    start = (context.lineno, context.col_offset)
+    if not start < switch.pos or switch.line > (context.end_lineno or context.lineno):
+        return None
+    if type(site.stmt) is ast.Expr:
+        return None
+    before = [e for e in mode_events(sem, scope.calls, key, scope) if e[1].pos < start]
+    if not before or before[-1][0] != "eval":
+        return None
+    opened = before[-1][1]
+    if opened.exclusive_with(switch) or _trains_between(sem, train, scope, opened, site):
+        return None
+    return opened
 
 
 def _trains_between(sem: Semantic, train: Training, scope: Scope, first: CallSite, last: CallSite) -> bool:

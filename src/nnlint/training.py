@@ -207,6 +207,9 @@ class Training:
             return bool(arguments) and all(
                 self.names_a_function(argument, caller_scope, caller_line, depth + 1)
                 for argument, caller_scope, caller_line in arguments)
+        if binding.kind == "assign" and type(binding.value) is ast.Name and depth < 3:
+            # `net = linreg`: another name for the function (d2l's from-scratch chapters)
+            return self.names_a_function(binding.value, binding.scope, binding.line, depth + 1)
         return False
 
     def is_proven_model(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> bool:
@@ -446,12 +449,14 @@ class Training:
         return frozenset(map(id, self.training_loops()))
 
     def _calls_outside_loops(self, scope: Scope) -> list[CallSite]:
-        """The calls of `scope` outside any loop: one list per scope, so the gradient events
-        of that iteration are worked out once."""
+        """The calls of `scope` outside any training loop: one list per scope, so the gradient
+        events of that iteration are worked out once. Calls in a loop that runs no backward
+        pass belong to the iteration too: `for opt in self.optimizers: scaler.step(opt)`."""
         hit = self._straight_calls.get(id(scope))
         if hit is not None and hit[0] is scope:
             return hit[1]
-        calls = [s for s in scope.calls if not s.loops]
+        training_loops = self._training_loop_ids
+        calls = [s for s in scope.calls if not any(id(loop) in training_loops for loop in s.loops)]
         self._straight_calls[id(scope)] = (scope, calls)
         return calls
 
@@ -775,6 +780,8 @@ class Training:
                 inner_last[:1].isupper() or _builds_submodule(site) and not _passes_argument_through(owner, site)
             ):
                 unknown = True  # `self.inc = inconv(3, 64)`: a layer this file cannot see into
+        if not unknown and _holds_modules_it_is_given(owner, info, training(owner)._calls_by_class.get(id(info), [])):
+            return None  # `MMDL(encoders, fusion, head)`: the layers are the caller's
         return None if unknown else False
 
     def module_has_state(self, qualname: str, parameters_only: bool = False,
@@ -885,6 +892,30 @@ _NOT_FORWARD = frozenset(
      "named_modules", "named_children", "buffers", "named_buffers", "type", "share_memory", "extra_repr",
      "generate", "save_pretrained", "resize_token_embeddings", "get_input_embeddings", "tie_weights"}
 )
+
+
+def _holds_modules_it_is_given(sem: Semantic, info: ClassInfo, calls: list[CallSite]) -> bool:
+    """Whether a class keeps modules its constructor is given: `self.head = head` called as
+    `self.head(x)`, or `self.encoders = nn.ModuleList(encoders)` (what they hold is decided
+    where the class is built, not in its definition)."""
+    called = {site.node.func.attr for site in calls  # type: ignore[attr-defined]
+              if site.method is not None and type(site.receiver) is ast.Name and site.receiver.id == "self"}
+    for attr, bindings in info.attrs.items():
+        for binding in bindings:
+            value = binding.value
+            params = binding.scope.params
+            if type(value) is ast.Name and value.id in params and attr in called:
+                return True
+            if type(value) is ast.Call and _is_container(sem.call_name(value)) and any(
+                    type(given) is ast.Name and given.id in params
+                    for given in (a.value if type(a) is ast.Starred else a for a in value.args)):
+                return True  # the given list itself, `nn.ModuleList(encoders)`, not `nn.Linear(in_dim, 4)`
+    return False
+
+
+def _is_container(name: str | None) -> bool:
+    return name is not None and name.startswith("torch.nn.") and name.rsplit(".", 1)[-1] in (
+        "ModuleList", "ModuleDict", "Sequential")
 
 
 def _builds_submodule(site: CallSite) -> bool:
