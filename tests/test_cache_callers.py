@@ -6,11 +6,11 @@ when the checked file and every module it imports are unchanged."""
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 
 import pytest
+
+from test_cache import analysed, cache_on, settled  # noqa: F401 - the fixtures (cache_on is autouse)
 
 import nnlint.cli as cli
 from nnlint.project import ProjectIndex
@@ -50,18 +50,6 @@ fit(net, [], torch.optim.SGD(net.parameters(), lr=0.1))
 FINDING = ("engine.py", "NN305", 7)
 
 
-@pytest.fixture(autouse=True)
-def cache_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NNLINT_NO_CACHE", raising=False)
-    monkeypatch.delenv("NNLINT_CACHE_DIR", raising=False)
-
-
-def settled(path: Path) -> None:
-    """Date a file a minute back (the cache does not trust files saved during a run)."""
-    past = time.time() - 60
-    os.utime(path, (past, past))
-
-
 def write(path: Path, text: str) -> None:
     path.write_text(text)
     settled(path)
@@ -75,15 +63,6 @@ def project(tmp_path: Path) -> Path:
     write(root / "engine.py", ENGINE)
     write(root / "models.py", MODELS)
     return root
-
-
-@pytest.fixture
-def analysed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The files the CLI analysed (rather than read from the cache), per run."""
-    seen: list[str] = []
-    real = cli._check_text
-    monkeypatch.setattr(cli, "_check_text", lambda text, display, *a, **k: seen.append(Path(display).name) or real(text, display, *a, **k))
-    return seen
 
 
 def check(root: Path, capsys: pytest.CaptureFixture[str]) -> list[tuple[str, str, int]]:
