@@ -22,6 +22,8 @@ _ITERABLE_BASES = ("IterableDataset", "IterDataPipe")
 _WRAPPERS = frozenset({"enumerate", "tqdm", "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "iter"})
 # Words in a dataset class that mean it orders (or shuffles) its samples itself.
 _OWN_ORDER = ("shuffle", "randperm", "permutation", "random.sample", "sampler")
+# Samplers that read a dataset by index: one built over a dataset proves it map-style.
+_INDEX_SAMPLERS = frozenset({"torch.utils.data.DistributedSampler", "torch.utils.data.distributed.DistributedSampler"})
 
 
 @register
@@ -32,7 +34,10 @@ class TrainLoaderNotShuffled(Rule):
     that runs `backward()`, directly or in a helper) when it has no
     `shuffle=True`, no `sampler` and no `batch_sampler`, over a map-style dataset
     (`TensorDataset`, a torchvision dataset, or a `Dataset` subclass of the
-    project).
+    project). Also reported: a `sampler` that is `None` on one path
+    (`DistributedSampler(ds) if distributed else None`) next to `shuffle=False`
+    or no `shuffle` at all, since single-process training then reads the data in
+    order (the `DistributedSampler` built over the dataset proves it map-style).
 
     ## Why is this bad?
     Without shuffling, every epoch sees the samples in the same order and the
@@ -43,11 +48,12 @@ class TrainLoaderNotShuffled(Rule):
     default is `shuffle=False`, so forgetting it is silent.
 
     Not reported: loaders with a sampler or batch sampler (`DistributedSampler`,
-    a weighted sampler), iterable datasets, validation and test loaders (no
-    `backward()` in their loop), a batch taken with `next(iter(loader))` (an
-    overfit check), truncated-backpropagation or stateful-RNN training, whose loop
-    carries a hidden state from one batch to the next and needs the order, and
-    datasets whose kind cannot be told or that order their samples themselves.
+    a weighted sampler) on every path, `shuffle=(sampler is None)`, iterable
+    datasets, validation and test loaders (no `backward()` in their loop), a
+    batch taken with `next(iter(loader))` (an overfit check),
+    truncated-backpropagation or stateful-RNN training, whose loop carries a
+    hidden state from one batch to the next and needs the order, and datasets
+    whose kind cannot be told or that order their samples themselves.
 
     ## Example
     ```python
@@ -64,7 +70,9 @@ class TrainLoaderNotShuffled(Rule):
     ```
 
     ## Fix
-    Adds `shuffle=True` (or turns `shuffle=False` into `shuffle=True`).
+    Adds `shuffle=True` (or turns `shuffle=False` into `shuffle=True`). When the
+    sampler is a name that may be `None`, passes `shuffle=sampler is None`
+    instead (`shuffle=True` next to a sampler raises an error).
     """
 
     code = "NN208"
@@ -79,14 +87,24 @@ class TrainLoaderNotShuffled(Rule):
         sem = ctx.semantic
         vals = values(sem)
         reported: set[int] = set()
-        for loop in training(sem).training_loops():
-            loader = _loader_of(vals, loop)
+        train = training(sem)
+        for loop in train.training_loops():
+            # the DataLoader a helper returns in a tuple (`train_loader, val_set = prepare(cfg)`)
+            loader = _loader_of(vals, loop) or train.loop_loader(loop)
             if loader is None or id(loader) in reported or sem.site_of(loader) is None or _carries_state(loop):
                 continue
-            if not _unshuffled(loader) or not _map_style(vals, loader):
+            none_sampler = _sampler_maybe_none(sem, loader)
+            if not _unshuffled(loader, none_sampler is not None):
+                continue
+            if not _map_style(vals, loader) and not (
+                    none_sampler and _indexes(sem, none_sampler, loader) and not _orders_per_epoch(vals, loader)):
                 continue
             reported.add(id(loader))
             dataset = ctx.text(argument(loader, 0, "dataset"))  # type: ignore[arg-type]
+            related = [ctx.related(loop.node.iter, t("the training loop reads it here"))]  # type: ignore[union-attr]
+            if none_sampler:
+                yield self._none_sampler_finding(ctx, loader, loop, dataset, none_sampler, related)
+                continue
             message = (
                 t(
                     "this DataLoader feeds the training loop on line {loop_line} and does not shuffle "
@@ -96,8 +114,31 @@ class TrainLoaderNotShuffled(Rule):
                     dataset=dataset,
                 )
             )
-            related = [ctx.related(loop.node.iter, t("the training loop reads it here"))]  # type: ignore[union-attr]
             yield ctx.finding(self, loader, message, related, self._fix(ctx, loader))
+
+    def _none_sampler_finding(self, ctx: Context, loader: ast.Call, loop: Loop, dataset: str,
+                              samplers: list[ast.Call], related: list) -> Finding:
+        """`sampler=DistributedSampler(ds) if distributed else None` with `shuffle=False`:
+        `shuffle=True` would clash with the sampler, so the advice is `shuffle=<sampler> is None`."""
+        sampler = argument(loader, 3, "sampler")
+        text = ctx.text(sampler)  # type: ignore[arg-type]
+        message = t(
+            "this DataLoader feeds the training loop on line {loop_line} and, when its sampler `{sampler}` "
+            "is None (training on one process), does not shuffle `{dataset}`: every epoch then sees the "
+            "samples in the same order and the same batches; shuffle on that path: `shuffle={advice}`",
+            loop_line=loop.line,
+            sampler=text,
+            dataset=dataset,
+            advice=f"{sampler.id} is None" if type(sampler) is ast.Name else "sampler is None",
+        )
+        related = [*related, *(ctx.related(call, t("the sampler it uses on the other path")) for call in samplers)]
+        fix = None
+        if type(sampler) is ast.Name:
+            value = f"{sampler.id} is None"
+            shuffle = argument(loader, 2, "shuffle")
+            edit = ctx.replace(shuffle, value) if shuffle is not None else ctx.add_keyword(loader, f"shuffle={value}")
+            fix = Fix(t("Pass shuffle={value}", value=value), (edit,))
+        return ctx.finding(self, loader, message, related, fix)
 
     def _fix(self, ctx: Context, loader: ast.Call) -> Fix | None:
         shuffle = argument(loader, 2, "shuffle")
@@ -123,14 +164,75 @@ def _loader_of(vals: Values, loop: Loop) -> ast.Call | None:
     return made[0]
 
 
-def _unshuffled(loader: ast.Call) -> bool:
+def _unshuffled(loader: ast.Call, sampler_may_be_none: bool = False) -> bool:
+    """No shuffle and no sampler; or no shuffle and a sampler that is `None` on some path
+    (`sampler_may_be_none`), where training without it reads the data in order."""
     if any(type(a) is ast.Starred for a in loader.args) or any(k.arg is None for k in loader.keywords):
         return False
     shuffle = argument(loader, 2, "shuffle")
     if shuffle is not None and constant_value(shuffle) is not False:
         return False  # shuffle=True, or decided by a variable (`shuffle=is_train`)
-    return all(argument(loader, index, name) is None
-               for index, name in ((3, "sampler"), (4, "batch_sampler")))
+    if argument(loader, 4, "batch_sampler") is not None:
+        return False
+    sampler = argument(loader, 3, "sampler")
+    return sampler is None or sampler_may_be_none or (type(sampler) is ast.Constant and sampler.value is None)
+
+
+def _sampler_maybe_none(sem: Semantic, loader: ast.Call) -> list[ast.Call] | None:
+    """The torch samplers a DataLoader's `sampler=` holds on some paths when it is `None`
+    on another: `DistributedSampler(ds) if distributed else None`, or a name set to `None`
+    and, under an `if` the loader is not in, to a sampler (never in both arms of one `if`,
+    where `None` could not survive). None when the sampler is never `None` or not known."""
+    sampler = argument(loader, 3, "sampler")
+    site = sem.site_of(loader)
+    if sampler is None or site is None:
+        return None
+    if type(sampler) is ast.IfExp:
+        value: ast.expr = sampler
+    elif type(sampler) is ast.Name:
+        value = sem.origin(sampler, site.scope, site.line, through_shape_ops=False).expr
+    else:
+        return None
+    if type(value) is ast.IfExp:
+        arms = [value.body, value.orelse]
+        nones = [a for a in arms if type(a) is ast.Constant and a.value is None]
+        calls = [a for a in arms if type(a) is ast.Call and sem.call_name(a) in _INDEX_SAMPLERS]
+        return calls if len(nones) == 1 and len(calls) == 1 else None
+    if type(sampler) is not ast.Name:
+        return None
+    bindings = [b for b in site.scope.bindings.get(sampler.id, []) if b.line <= site.line]
+    if not bindings or any(b.kind != "assign" or b.value is None for b in bindings):
+        return None
+    nones = [b for b in bindings if type(b.value) is ast.Constant and b.value.value is None]  # type: ignore[union-attr]
+    calls = [b.value for b in bindings if b not in nones]
+    if not nones or not calls:
+        return None
+    arms: dict[int, set[str]] = {}
+    for call in calls:
+        made = sem.site_of(call) if type(call) is ast.Call else None  # type: ignore[arg-type]
+        if made is None or sem.call_name(made.node) not in _INDEX_SAMPLERS or made.stmt is not _stmt_of(bindings, call):
+            return None
+        own = [arm for arm in made.branches if arm not in site.branches]
+        if not own:
+            return None  # built on every path to the loader: `None` cannot survive
+        arms.setdefault(own[0][0], set()).add(own[0][1])
+    if any(len(sides) > 1 for sides in arms.values()) and not any(b.line > max(c.lineno for c in calls) for b in nones):
+        return None  # a sampler in both arms of one `if`
+    return calls  # type: ignore[return-value]
+
+
+def _stmt_of(bindings: list, value: ast.expr) -> ast.AST | None:
+    return next((b.stmt for b in bindings if b.value is value), None)
+
+
+def _indexes(sem: Semantic, samplers: list[ast.Call], loader: ast.Call) -> bool:
+    """Whether each sampler is built over the loader's own dataset (the same expression):
+    a DistributedSampler reads it by index, so the dataset is map-style."""
+    dataset = argument(loader, 0, "dataset")
+    if dataset is None:
+        return False
+    text = ast.dump(dataset)
+    return all((over := argument(call, 0, "dataset")) is not None and ast.dump(over) == text for call in samplers)
 
 
 def _map_style(vals: Values, loader: ast.Call) -> bool:
@@ -145,6 +247,24 @@ def _map_style(vals: Values, loader: ast.Call) -> bool:
     if name in _MAP_STYLE or name.startswith(_VISION_DATASETS) and name.rsplit(".", 1)[-1][:1].isupper():
         return True
     return _project_map_dataset(sem, name, set())
+
+
+def _orders_per_epoch(vals: Values, loader: ast.Call) -> bool:
+    """Whether the loader's dataset is a project class that may order its samples anew each
+    epoch: an ordering word outside `__init__` (one shuffle at construction, as tacotron2's
+    and waveglow's datasets do, leaves every epoch in the same order)."""
+    dataset = argument(loader, 0, "dataset")
+    made = vals.construction(dataset, _scope_of_loader(vals.sem, loader), loader.lineno) if dataset is not None else None
+    found = vals.sem.find_class(vals.name_of(made[0]) or "") if made is not None else None
+    if found is None:
+        return False
+    _owner, info = found
+    for item in info.node.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "__init__":
+            continue
+        if any(word in ast.unparse(item) for word in _OWN_ORDER):
+            return True
+    return bool(info.bases) and not all(base in _DATASET_BASES for base in info.bases)  # a base may order
 
 
 def _project_map_dataset(sem: Semantic, name: str, seen: set[str]) -> bool:
@@ -170,9 +290,12 @@ def _carries_state(loop: Loop) -> bool:
     (`out, hidden = model(x, hidden)`): a hidden state carried from batch to batch."""
     body = loop.node.body
     assigned: dict[str, int] = {}
+    counters: set[int] = set()  # `iteration += 1` counts steps; it carries no state of the data
     for stmt in body:
         for node in subtree(stmt):
-            if type(node) is ast.Name and type(node.ctx) is ast.Store:
+            if type(node) is ast.AugAssign:
+                counters.add(id(node.target))
+            elif type(node) is ast.Name and type(node.ctx) is ast.Store and id(node) not in counters:
                 assigned[node.id] = max(assigned.get(node.id, 0), node.lineno)
     for site in loop.calls:
         for arg in [*site.node.args, *(k.value for k in site.node.keywords)]:
