@@ -30,8 +30,20 @@ _MODEL_NAME = re.compile(
 _OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimizer|optimiser)s?(\d*|_[a-z0-9]+)?$", re.IGNORECASE)
 
 
+# Last words that name something a model has or makes, not the model (`init_rnn_state`,
+# `model_path`, `net_config`): a model word before them says nothing.
+_NOT_A_MODEL_LAST_WORDS = frozenset({
+    "state", "states", "fn", "func", "function", "path", "dir", "file", "name", "names", "config", "cfg",
+    "args", "kwargs", "type", "kind", "params", "output", "outputs", "out", "loss", "losses", "size", "dim",
+    "id", "ids", "idx", "mask", "ckpt", "checkpoint", "weights", "url", "lr", "grad", "grads", "hidden",
+})
+
+
 def looks_like_model_name(name: str) -> bool:
-    return bool(_MODEL_NAME.search(name.rsplit(".", 1)[-1]))
+    last = name.rsplit(".", 1)[-1]
+    if last.rsplit("_", 1)[-1].lower() in _NOT_A_MODEL_LAST_WORDS:
+        return False
+    return bool(_MODEL_NAME.search(last))
 
 
 def looks_like_optimizer_name(name: str) -> bool:

@@ -100,3 +100,12 @@ def run(data):
     sem, train = _training(code)
     run = sem.functions["run"][0]
     assert not train.names_a_function(ast.Name(id="model"), run, line_of(code, "        model(x)"))
+
+
+def test_a_model_word_before_a_non_model_last_word_is_no_model_name() -> None:
+    from nnlint.vocabulary import looks_like_model_name
+
+    for name in ("init_rnn_state", "model_path", "net_config", "self.model_state", "encoder_hidden", "rnn_fn"):
+        assert not looks_like_model_name(name), name
+    for name in ("model", "net_g", "self.policy_net", "q_network", "model_ema", "text_encoder", "rnn"):
+        assert looks_like_model_name(name), name
