@@ -116,6 +116,9 @@ class Binding:
     # For `b, c, t = x.shape`: the unpacked expression and this name's position in it.
     unpacked_from: ast.expr | None = None
     unpack_index: int | None = None
+    # The conditional arms the binding sits in, outer first: (id of the if/loop/try/match,
+    # arm), as `CallSite.branches` (the walker's; a parameter's are empty).
+    branches: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(eq=False, repr=False)
@@ -207,6 +210,7 @@ class Scope:
     loops: list[Loop] = field(default_factory=list)
     augassigns: list[AugAssign] = field(default_factory=list)
     returns: list[ast.Return] = field(default_factory=list)
+    return_branches: dict[int, tuple[tuple[int, str], ...]] = field(default_factory=dict)  # id(return) -> its arms
     params: list[str] = field(default_factory=list)
     grad_disabled: bool = False  # decorated with no_grad / inference_mode
     owner: "Semantic | None" = None  # the module index this scope belongs to
@@ -393,6 +397,7 @@ class Semantic:
             scope.bindings.clear()
             scope.augassigns.clear()
             scope.returns.clear()
+            scope.return_branches.clear()
             scope.owner = None
             scope.parent = None
             scope.cls = None
@@ -628,22 +633,29 @@ class Semantic:
                 line = binding.line
                 current_scope = binding.scope
                 continue
-            if through_shape_ops:
-                if kind is ast.Subscript:
-                    expr = expr.value  # type: ignore[attr-defined]
+            if through_shape_ops and (kind is ast.Subscript or kind is ast.Call):
+                operand = self.shape_operand(expr)
+                if operand is not None:
+                    expr = operand
                     continue
-                if kind is ast.Call:
-                    func = expr.func  # type: ignore[attr-defined]
-                    if type(func) is ast.Attribute and func.attr in SHAPE_METHODS and (
-                        self.qualname(func.value) or ""
-                    ).split(".")[0] != "torch":
-                        expr = func.value
-                        continue
-                    if self.qualname(func) in SHAPE_FUNCTIONS and expr.args:  # type: ignore[attr-defined]
-                        expr = expr.args[0]  # type: ignore[attr-defined]
-                        continue
             break
         return Origin(expr, hops, current_scope)
+
+    def shape_operand(self, expr: ast.expr) -> ast.expr | None:
+        """The tensor a shape-preserving op reads (`y` in `y.view(...)`, `y[..., 0]`,
+        `torch.flatten(y)`), one step; None for anything else."""
+        kind = type(expr)
+        if kind is ast.Subscript:
+            return expr.value  # type: ignore[attr-defined]
+        if kind is ast.Call:
+            func = expr.func  # type: ignore[attr-defined]
+            if type(func) is ast.Attribute and func.attr in SHAPE_METHODS and (
+                self.qualname(func.value) or ""
+            ).split(".")[0] != "torch":
+                return func.value
+            if self.qualname(func) in SHAPE_FUNCTIONS and expr.args:  # type: ignore[attr-defined]
+                return expr.args[0]  # type: ignore[attr-defined]
+        return None
 
     def constructed_class(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> str | None:
         """Qualified name of the class whose instance `expr` holds (through helpers too)."""
@@ -1035,6 +1047,7 @@ class _Walker:
             if stmt.value is not None:
                 self.visit_expr(stmt.value)
             self.scope.returns.append(stmt)
+            self.scope.return_branches[id(stmt)] = self.branches
         elif kind is ast.For or kind is ast.AsyncFor:
             self.visit_expr(stmt.iter)
             self.bind_target(stmt.target, None, stmt, kind="loop")
@@ -1183,7 +1196,7 @@ class _Walker:
                 if name.startswith("self.") and name.count(".") == 1:
                     cls = self.sem.enclosing_class(self.scope)
                     if cls is not None:
-                        binding = Binding(name, value, stmt, self.scope, stmt.lineno, kind)
+                        binding = Binding(name, value, stmt, self.scope, stmt.lineno, kind, branches=self.branches)
                         cls.attrs.setdefault(name[5:], []).append(binding)
         elif target_kind is ast.Tuple or target_kind is ast.List:
             elements = target.elts
@@ -1206,7 +1219,8 @@ class _Walker:
                 if starred:
                     element = element.value
                 if element_value is None and type(element) is ast.Name and value is not None and not starred:
-                    binding = Binding(element.id, None, stmt, self.scope, stmt.lineno, "unpack", None, value, index)
+                    binding = Binding(element.id, None, stmt, self.scope, stmt.lineno, "unpack", None, value, index,
+                                      self.branches)
                     self.scope.add_binding(binding)
                     if self.scope is self.sem.module:
                         self.sem._module_names.add(element.id)
@@ -1214,7 +1228,7 @@ class _Walker:
                 self.bind_target(element, element_value, stmt, kind if element_value is not None else "unpack")
 
     def add_binding(self, name: str, value: ast.expr | None, stmt: ast.AST, kind: str) -> None:
-        self.scope.add_binding(Binding(name, value, stmt, self.scope, stmt.lineno, kind))
+        self.scope.add_binding(Binding(name, value, stmt, self.scope, stmt.lineno, kind, branches=self.branches))
         if self.scope is self.sem.module:
             self.sem._module_names.add(name.split(".")[0])
 

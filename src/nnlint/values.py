@@ -16,8 +16,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from nnlint.semantic import (SHAPE_FUNCTIONS, SHAPE_METHODS, Binding, CallSite, Scope, Semantic, argument, called_module,
-                              dotted, keyword, module_itself)
+from nnlint.semantic import Binding, CallSite, Scope, Semantic, argument, called_module, dotted, keyword, module_itself
 from nnlint.torchnames import (
     LOG_SOFTMAX_FUNCTIONS,
     LOG_SOFTMAX_MODULES,
@@ -111,8 +110,6 @@ class Values:
         self.sem = sem
         self._kind_cache: dict[tuple[int, int], Value | None] = {}
         self._model_cache: dict[int, tuple[str, ast.AST | None] | None] = {}
-        # `_statement_arms` per function (keeping the scope, so its id is not reused)
-        self._arms: dict[int, tuple[Scope, dict[int, tuple[tuple[int, str], ...]]]] = {}
         # constructor calls found in other project modules, with the index that names them
         self._foreign: dict[int, Semantic] = {}
         self._foreign_nodes: dict[int, str] = {}  # id(node of another module) -> its file name
@@ -646,11 +643,12 @@ class Values:
         returns logits or probabilities, as the caller's flag says: no single kind."""
         value: ast.expr | None = ret.value
         stmt: ast.stmt = ret
+        arms = function.return_branches.get(id(ret))
         for _ in range(8):  # `y = y.view(b, t, c)` then `return y`: the `y` it reshapes counts too
             value = self._under_shape_ops(value)
             if type(value) is not ast.Name:
                 return True
-            reaching = self._reaching_in_function(function, value.id, stmt)
+            reaching = self._reaching_in_function(function, value.id, stmt, arms)
             if reaching is None:
                 return False
             for binding in reaching[1:]:  # the last one gave `kind` already
@@ -662,43 +660,39 @@ class Values:
             last = reaching[0]
             if last.kind != "assign" or type(last.stmt) is not ast.Assign:
                 return True
-            value, stmt = last.value, last.stmt  # type: ignore[assignment]
+            value, stmt, arms = last.value, last.stmt, last.branches  # type: ignore[assignment]
         return False
 
     def _under_shape_ops(self, expr: ast.expr | None) -> ast.expr | None:
-        """The tensor under shape-preserving ops (`y.view(...)`, `y[..., 0]`, `torch.flatten(y)`),
-        as `Semantic.origin` follows them."""
+        """The tensor under shape-preserving ops, as `Semantic.origin` follows them."""
         while expr is not None:
-            if type(expr) is ast.Subscript:
-                expr = expr.value
-            elif type(expr) is ast.Call and type(expr.func) is ast.Attribute and expr.func.attr in SHAPE_METHODS \
-                    and (self.sem.qualname(expr.func.value) or "").split(".")[0] != "torch":
-                expr = expr.func.value
-            elif type(expr) is ast.Call and self.sem.qualname(expr.func) in SHAPE_FUNCTIONS and expr.args:
-                expr = expr.args[0]
-            else:
+            operand = self.sem.shape_operand(expr)
+            if operand is None:
                 return expr
+            expr = operand
         return expr
 
-    def _reaching_in_function(self, function: Scope, name: str, stmt: ast.stmt) -> list[Binding] | None:
-        """The bindings of `name` in `function` that may hold at `stmt`, last first: going back
-        from `stmt`, each binding that a later one does not overwrite on every path through
-        it, until one that surely ran on the way to `stmt` (it sits in no `if` arm, loop
-        body or `except` handler that `stmt` is not in too; an `if` whose two arms both
-        bind counts as such a binding). None when a binding's place is not known."""
-        arms = self._statement_arms(function)
-        target = arms.get(id(stmt))
-        if target is None:
+    def _reaching_in_function(self, function: Scope, name: str, stmt: ast.stmt,
+                              arms: tuple[tuple[int, str], ...] | None) -> list[Binding] | None:
+        """The bindings of `name` in `function` that may hold at `stmt`, whose conditional
+        arms are `arms` (the walker's, as `Binding.branches`), last first: going back from
+        `stmt`, each binding that a later one does not overwrite on every path through it,
+        until one that surely ran on the way to `stmt` (it sits in no `if` arm, loop body or
+        `except` handler that `stmt` is not in too; an `if` whose two arms both bind counts
+        as such a binding). A `try` body always runs, so it is no arm. None when a place is
+        not known (a binding made by no statement of the function's own blocks)."""
+        if arms is None:
             return None
+        target = _conditional(arms)
         found: list[Binding] = []
         overwritten: list[tuple[tuple[int, str], ...]] = []  # places a later binding covers
         arms_binding: dict[tuple[tuple[tuple[int, str], ...], int], set[str]] = {}
         for binding in reversed(function.bindings.get(name, [])):
             if binding.line >= stmt.lineno:
                 continue
-            place = () if binding.kind == "param" else arms.get(id(binding.stmt))
-            if place is None:
+            if binding.kind != "param" and not isinstance(binding.stmt, ast.stmt):
                 return None
+            place = _conditional(binding.branches)
             if any(place[:len(done)] == done for done in overwritten):
                 continue  # a later binding runs after it wherever it runs
             found.append(binding)
@@ -717,44 +711,6 @@ class Values:
                 overwritten.append(outer)
                 place = outer
         return found or None
-
-    def _statement_arms(self, function: Scope) -> dict[int, tuple[tuple[int, str], ...]]:
-        """For each statement of `function` (not of nested functions): the conditional arms
-        it sits in, outer first, as (id of the `if`/loop/`try`/`match`, arm). A `with` block
-        and a `try` body always run, so they are no arm."""
-        known = self._arms.get(id(function))
-        if known is not None and known[0] is function:
-            return known[1]
-        found: dict[int, tuple[tuple[int, str], ...]] = {}
-        node = function.node
-        body = getattr(node, "body", None)
-        pending: list[tuple[list[ast.stmt], tuple[tuple[int, str], ...]]] = [(body if type(body) is list else [], ())]
-        while pending:
-            block, arms = pending.pop()
-            for stmt in block:
-                found[id(stmt)] = arms
-                kind = type(stmt)
-                if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
-                    continue
-                if kind is ast.If:
-                    pending.append((stmt.body, arms + ((id(stmt), "body"),)))  # type: ignore[attr-defined]
-                    pending.append((stmt.orelse, arms + ((id(stmt), "else"),)))  # type: ignore[attr-defined]
-                elif kind in (ast.For, ast.AsyncFor, ast.While):
-                    pending.append((stmt.body, arms + ((id(stmt), "loop"),)))  # type: ignore[attr-defined]
-                    pending.append((stmt.orelse, arms + ((id(stmt), "loop-else"),)))  # type: ignore[attr-defined]
-                elif kind in (ast.With, ast.AsyncWith):
-                    pending.append((stmt.body, arms))  # type: ignore[attr-defined]
-                elif kind is ast.Try or kind is getattr(ast, "TryStar", None):
-                    pending.append((stmt.body, arms))  # type: ignore[attr-defined]
-                    pending.append((stmt.orelse, arms))  # type: ignore[attr-defined]
-                    pending.append((stmt.finalbody, arms))  # type: ignore[attr-defined]
-                    for index, handler in enumerate(stmt.handlers):  # type: ignore[attr-defined]
-                        pending.append((handler.body, arms + ((id(stmt), f"except{index}"),)))
-                elif kind is ast.Match:
-                    for index, case in enumerate(stmt.cases):  # type: ignore[attr-defined]
-                        pending.append((case.body, arms + ((id(stmt), f"case{index}"),)))
-        self._arms[id(function)] = (function, found)
-        return found
 
     def _exp_argument(self, call: ast.Call, name: str | None) -> ast.expr | None:
         """The tensor under `torch.exp(t)` or `t.exp()`, else None."""
@@ -1200,3 +1156,9 @@ def _layer_returns_tensor(name: str) -> bool:
         return False
     last = name.rsplit(".", 1)[-1]
     return last[:1].isupper() and last not in _NOT_TENSOR_LAYERS and "." not in name[len("torch.nn."):]
+
+
+def _conditional(branches: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
+    """The arms that may not run: a `try` body does (up to an exception, whose handler is
+    an arm of its own)."""
+    return tuple(arm for arm in branches if arm[1] != "try")
