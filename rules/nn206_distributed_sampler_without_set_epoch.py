@@ -10,7 +10,6 @@ from nnlint.findings import Finding, Fix, Related, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic, argument, constant_value, dotted, keyword
 from nnlint.training import Training, training
-from nnlint.values import values
 from nnlint.message import t
 from nnlint.calls import call_index
 
@@ -162,7 +161,7 @@ def _samplers_fed_to_training(sem: Semantic, train: Training) -> dict[int, _Fed]
     if not call_index(sem).named(_SAMPLER_NAMES):
         return found
     for loop in train.training_loops():
-        loader = train.loop_loader(loop) or _keyed_loader(sem, train, loop)
+        loader = train.loop_loader(loop)
         epoch_loop = loop.parent or _loop_around_callers(sem, loop.scope)
         if loader is not None and epoch_loop is not None and not _prepared(sem, loop):
             for sampler in _shuffling_samplers(sem, loader):
@@ -183,42 +182,6 @@ def _samplers_fed_to_training(sem: Semantic, train: Training) -> dict[int, _Fed]
                 for sampler in _shuffling_samplers(sem, made[1]):
                     found.setdefault(id(sampler), _Fed(sampler, made[1], None, epoch_loop, site))
     return found
-
-
-def _keyed_loader(sem: Semantic, train: Training, loop: Loop) -> ast.Call | None:
-    """The DataLoader a loop reads from a dict literal by a constant key
-    (`for batch in self.data_loader["train"]:` where `data_loader = {"train": DataLoader(...),
-    ...}` was handed to the trainer): only when the dict is never written by key after."""
-    iterable = getattr(loop.node, "iter", None)
-    while type(iterable) is ast.Call and iterable.args and type(iterable.func) is ast.Name:
-        iterable = iterable.args[0]  # enumerate(...), tqdm(...)
-    if type(iterable) is not ast.Subscript or dotted(iterable.value) is None:
-        return None
-    key = constant_value(iterable.slice)
-    if type(key) is not str:
-        return None
-    found: ast.Call | None = None
-    for made, scope, _hops in values(sem).resolve(iterable.value, loop.scope, loop.line):
-        if type(made) is not ast.Dict or any(k is None for k in made.keys) or _written_by_key(made, scope):
-            return None
-        entry = next((v for k, v in zip(made.keys, made.values) if constant_value(k) == key), None)
-        site = sem.site_of(entry) if type(entry) is ast.Call else None
-        if site is None or (sem.call_name(entry) or "").rsplit(".", 1)[-1] != "DataLoader":  # type: ignore[arg-type]
-            return None
-        if found is not None and found is not entry:
-            return None
-        found = entry  # type: ignore[assignment]
-    return found
-
-
-def _written_by_key(made: ast.Dict, scope: Scope) -> bool:
-    """Whether the scope that built the dict stores into a subscript of the name it is kept
-    in (`loaders["train"] = ...`), which could replace the loader read later."""
-    names = {dotted(target) for node in ast.walk(scope.node) if type(node) is ast.Assign and node.value is made
-             for target in node.targets}
-    return any(type(target) is ast.Subscript and dotted(target.value) in names
-               for node in ast.walk(scope.node) if type(node) in (ast.Assign, ast.AugAssign)
-               for target in (node.targets if type(node) is ast.Assign else [node.target]))
 
 
 def _loop_around_callers(sem: Semantic, function: Scope) -> Loop | None:

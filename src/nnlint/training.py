@@ -15,7 +15,7 @@ from nnlint.calls import call_index
 from nnlint.findings import Severity
 from nnlint.message import Message, t
 from nnlint.semantic import (
-    CallSite, ClassInfo, Loop, Scope, Semantic, called_module, dotted, module_itself, subtree,
+    CallSite, ClassInfo, Loop, Scope, Semantic, called_module, constant_value, dotted, module_itself, subtree,
 )
 from nnlint.torchnames import (
     MODE_DEPENDENT_LAYERS,
@@ -493,12 +493,38 @@ class Training:
         iterable = node.iter  # type: ignore[union-attr]
         while type(iterable) is ast.Call and iterable.args and (self.sem.call_name(iterable) or "") in _ITER_WRAPPERS:
             iterable = iterable.args[0]
+        if type(iterable) is ast.Subscript:
+            return self._keyed_loader(iterable, loop)
         if type(iterable) not in (ast.Name, ast.Attribute, ast.Call):
             return None
         made = self.made_by(iterable, loop.scope, node.lineno)
         if made is None or made[0].rsplit(".", 1)[-1] != "DataLoader":
             return None
         return made[1]
+
+    def _keyed_loader(self, iterable: ast.Subscript, loop: Loop) -> ast.Call | None:
+        """The DataLoader a loop reads from a dict literal by a constant key
+        (`for batch in self.data_loader["train"]:` where `data_loader = {"train":
+        DataLoader(...), ...}` was handed to the trainer): only when the dict is never written
+        by key after."""
+        from nnlint.values import values  # values imports nothing of this module; kept lazy anyway
+
+        sem = self.sem
+        key = constant_value(iterable.slice)
+        if dotted(iterable.value) is None or type(key) is not str:
+            return None
+        found: ast.Call | None = None
+        for made, scope, _hops in values(sem).resolve(iterable.value, loop.scope, loop.line):
+            if type(made) is not ast.Dict or any(k is None for k in made.keys) or _written_by_key(made, scope):
+                return None
+            entry = next((v for k, v in zip(made.keys, made.values) if constant_value(k) == key), None)
+            site = sem.site_of(entry) if type(entry) is ast.Call else None
+            if site is None or (sem.call_name(entry) or "").rsplit(".", 1)[-1] != "DataLoader":  # type: ignore[arg-type]
+                return None
+            if found is not None and found is not entry:
+                return None
+            found = entry  # type: ignore[assignment]
+        return found
 
     def _element_made_by(self, call: ast.Call, index: int, scope: Scope, depth: int) -> tuple[str, ast.Call] | None:
         """`train_loader, val_set = prepare_dataloaders(cfg)`: element `index` of the tuple a
@@ -1003,6 +1029,16 @@ def in_lightning_eval_hook(sem: Semantic, scope: Scope) -> bool:
             return True
         current = current.parent
     return False
+
+
+def _written_by_key(made: ast.Dict, scope: Scope) -> bool:
+    """Whether the scope that built the dict stores into a subscript of the name it is kept
+    in (`loaders["train"] = ...`), which could replace the loader read later."""
+    names = {dotted(target) for node in ast.walk(scope.node) if type(node) is ast.Assign and node.value is made
+             for target in node.targets}
+    return any(type(target) is ast.Subscript and dotted(target.value) in names
+               for node in ast.walk(scope.node) if type(node) in (ast.Assign, ast.AugAssign)
+               for target in (node.targets if type(node) is ast.Assign else [node.target]))
 
 
 def project_class_not_optimizer(sem: Semantic, name: str, seen: frozenset[str] = frozenset()) -> bool:
