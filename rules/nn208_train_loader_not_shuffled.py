@@ -237,10 +237,26 @@ def _indexes(sem: Semantic, samplers: list[ast.Call], loader: ast.Call) -> bool:
 
 def _map_style(vals: Values, loader: ast.Call) -> bool:
     dataset = argument(loader, 0, "dataset")
-    if dataset is None or type(dataset) not in (ast.Name, ast.Attribute, ast.Call):
+    if dataset is None:
         return False
     sem = vals.sem
-    made = vals.construction(dataset, _scope_of_loader(sem, loader), loader.lineno)
+    scope, line = _scope_of_loader(sem, loader), loader.lineno
+    if type(dataset) is ast.Name:
+        found = sem.origin(dataset, scope, line, through_shape_ops=False)
+        if type(found.expr) is ast.IfExp:
+            # `data = train_set if is_train else test_set`: map-style whichever arm runs
+            arms = (found.expr.body, found.expr.orelse)
+            return all(_map_style_value(vals, arm, found.scope, found.expr.lineno) for arm in arms)
+    return _map_style_value(vals, dataset, scope, line)
+
+
+def _map_style_value(vals: Values, dataset: ast.expr, scope: Scope, line: int) -> bool:
+    """Whether `dataset` is built by a map-style dataset class (torch's, torchvision's or
+    a project `Dataset` subclass with `__getitem__` that keeps the index order)."""
+    if type(dataset) not in (ast.Name, ast.Attribute, ast.Call):
+        return False
+    sem = vals.sem
+    made = vals.construction(dataset, scope, line)
     if made is None:
         return False
     name = vals.name_of(made[0]) or ""

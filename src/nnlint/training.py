@@ -490,17 +490,45 @@ class Training:
         node = loop.node
         if type(node) not in (ast.For, ast.AsyncFor):
             return None
-        iterable = node.iter  # type: ignore[union-attr]
-        while type(iterable) is ast.Call and iterable.args and (self.sem.call_name(iterable) or "") in _ITER_WRAPPERS:
-            iterable = iterable.args[0]
+        iterable = self._unwrapped(node.iter)  # type: ignore[union-attr]
         if type(iterable) is ast.Subscript:
             return self._keyed_loader(iterable, loop)
+        if type(iterable) in (ast.Name, ast.IfExp):
+            conditional = self._conditional_loader(iterable, loop.scope, node.lineno)
+            if conditional is not None:
+                return conditional
+        return self._loader_made(iterable, loop.scope, node.lineno)
+
+    def _unwrapped(self, iterable: ast.expr) -> ast.expr:
+        """`tqdm(enumerate(loader), total=...)` -> `loader`: the wrappers yield the loader's
+        batches in the loader's order."""
+        while type(iterable) is ast.Call and iterable.args and (self.sem.call_name(iterable) or "") in _ITER_WRAPPERS:
+            iterable = iterable.args[0]
+        return iterable
+
+    def _loader_made(self, iterable: ast.expr, scope: Scope, line: int) -> ast.Call | None:
         if type(iterable) not in (ast.Name, ast.Attribute, ast.Call):
             return None
-        made = self.made_by(iterable, loop.scope, node.lineno)
+        made = self.made_by(iterable, scope, line)
         if made is None or made[0].rsplit(".", 1)[-1] != "DataLoader":
             return None
         return made[1]
+
+    def _conditional_loader(self, iterable: ast.expr, scope: Scope, line: int) -> ast.Call | None:
+        """`pbar = tqdm(enumerate(loader)) if is_train else enumerate(loader)`: the loop reads
+        the same loader whichever arm runs (a progress bar on one path only), so that loader;
+        None when the arms may read different objects."""
+        if type(iterable) is ast.Name:
+            found = self.sem.origin(iterable, scope, line, through_shape_ops=False)
+            value, scope, line = found.expr, found.scope, found.expr.lineno
+        else:
+            value = iterable
+        if type(value) is not ast.IfExp:
+            return None
+        arms = [self._loader_made(self._unwrapped(arm), scope, line) for arm in (value.body, value.orelse)]
+        if arms[0] is None or arms[1] is not arms[0]:
+            return None
+        return arms[0]
 
     def _keyed_loader(self, iterable: ast.Subscript, loop: Loop) -> ast.Call | None:
         """The DataLoader a loop reads from a dict literal by a constant key
