@@ -161,3 +161,48 @@ def test_nn206_silent_for_a_sampler_that_does_not_shuffle():
 def test_nn206_silent_for_a_sampler_that_is_not_distributed():
     code = SAMPLED.replace("DistributedSampler(train_set)", "torch.utils.data.RandomSampler(train_set)")
     assert codes(code, "NN206") == []
+
+
+# The progress bar on the main process only (DDP scripts), in a helper given the loader.
+RANK_ZERO = """\
+import torch
+from tqdm import tqdm
+from torch.utils.data import DataLoader
+from torch.utils.data.distributed import DistributedSampler
+
+
+def train_one_epoch(model, optimizer, loader, rank):
+    batches = tqdm(loader) if rank == 0 else loader
+    for x, y in batches:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+
+
+def main(model, optimizer, train_set, rank, epochs):
+    sampler = DistributedSampler(train_set)  # here
+    train_loader = DataLoader(train_set, batch_size=64, sampler=sampler)
+    for epoch in range(epochs):
+        train_one_epoch(model, optimizer, train_loader, rank)
+"""
+
+
+def test_nn206_reports_through_a_rank_zero_progress_bar_in_a_helper():
+    assert codes(RANK_ZERO, "NN206") == [("NN206", line_of(RANK_ZERO, "# here"))]
+
+
+def test_nn206_rank_zero_progress_bar_silent_when_the_epoch_is_set():
+    code = RANK_ZERO.replace("        train_one_epoch(", "        sampler.set_epoch(epoch)\n        train_one_epoch(")
+    assert codes(code, "NN206") == []
+
+
+def test_nn206_rank_zero_progress_bar_evaluation_loop_is_silent():
+    code = RANK_ZERO.replace("        loss.backward()\n        optimizer.step()\n", "        print(loss.item())\n")
+    assert codes(code, "NN206") == []
+
+
+def test_nn206_rank_zero_progress_bar_rebinding_the_loaders_name():
+    code = RANK_ZERO.replace("    batches = tqdm(loader) if rank == 0 else loader\n    for x, y in batches:",
+                             "    loader = tqdm(loader) if rank == 0 else loader\n    for x, y in loader:")
+    assert codes(code, "NN206") == [("NN206", line_of(code, "# here"))]
