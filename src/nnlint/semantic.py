@@ -227,6 +227,52 @@ class Scope:
     def add_binding(self, binding: Binding) -> None:
         self.bindings.setdefault(binding.name, []).append(binding)
 
+    def reaching(self, name: str, line: int, arms: tuple[tuple[int, str], ...] | None) -> list[Binding] | None:
+        """The bindings of `name` in this scope that may hold at a statement on `line` whose
+        arms are `arms` (the walker's, as `Binding.branches`), last first. Going back from
+        `line`, it keeps each binding that a later one does not overwrite on every path
+        through it, and stops at one that surely ran on the way to the statement: one in no
+        `if` arm, loop body or `except` handler that the statement is not in too. An `if`
+        whose two arms both bind counts as such a binding. A `try` body always runs, so it
+        is no arm. None when `arms` are not known, or a binding was made by no statement of
+        the scope's own blocks, or nothing binds `name` before `line`."""
+        if arms is None:
+            return None
+        target = conditional_arms(arms)
+        found: list[Binding] = []
+        overwritten: list[tuple[tuple[int, str], ...]] = []  # places a later binding covers
+        arms_binding: dict[tuple[tuple[tuple[int, str], ...], int], set[str]] = {}
+        for binding in reversed(self.bindings.get(name, [])):
+            if binding.line >= line:
+                continue
+            if binding.kind != "param" and not isinstance(binding.stmt, ast.stmt):
+                return None
+            place = conditional_arms(binding.branches)
+            if any(place[:len(done)] == done for done in overwritten):
+                continue  # a later binding runs after it wherever it runs
+            found.append(binding)
+            if target[:len(place)] == place:
+                return found  # it ran whenever the statement runs: nothing earlier survives it
+            overwritten.append(place)
+            while place and place[-1][1] in ("body", "else"):  # an arm of an `if`
+                outer, node_id = place[:-1], place[-1][0]
+                bound = arms_binding.setdefault((outer, node_id), set())
+                bound.add(place[-1][1])
+                if len(bound) < 2:
+                    break
+                # both arms bind: the `if` as a whole does, like a binding just outside it
+                if target[:len(outer)] == outer:
+                    return found
+                overwritten.append(outer)
+                place = outer
+        return found or None
+
+
+def conditional_arms(branches: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
+    """The arms of `branches` that may not run: a `try` body does (up to an exception, whose
+    handler is an arm of its own)."""
+    return tuple(arm for arm in branches if arm[1] != "try")
+
 
 @dataclass(eq=False, repr=False)
 class ClassInfo:

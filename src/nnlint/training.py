@@ -111,11 +111,17 @@ class Training:
         made = self.constructor_name(expr, scope, line)
         if made is not None:
             if is_optimizer_constructor(made):
-                return not project_class_not_optimizer(self.sem, made)
+                return self.is_optimizer_class(made)
             if is_scheduler_constructor(made) or is_grad_scaler(made):
                 return False
         name = dotted(expr)
         return name is not None and looks_like_optimizer_name(name)
+
+    def is_optimizer_class(self, name: str) -> bool:
+        """Whether the class `name` builds an optimizer: spelled like one (`torch.optim.SGD`,
+        `timm.optim.Lamb`) and not a project class of that spelling that derives from no
+        torch optimizer (a micrograd-style engine's own `SGD`)."""
+        return is_optimizer_constructor(name) and not project_class_not_optimizer(self.sem, name)
 
     def made_by(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> tuple[str, ast.Call] | None:
         """The qualified class of the object `expr` holds and the call that built it, following
@@ -161,7 +167,7 @@ class Training:
         made = self.made_by(expr, scope, line)
         if made is not None:
             name, call = made
-            if is_optimizer_constructor(name) and not project_class_not_optimizer(self.sem, name):
+            if self.is_optimizer_class(name):
                 return ("optimizer", call)
             if is_scheduler_constructor(name):
                 return ("scheduler", call)
