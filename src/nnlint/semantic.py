@@ -392,6 +392,9 @@ class Semantic:
         self.module = Scope(tree, "<module>", None)
         self.module.owner = self
         self.imports: dict[str, str] = {}
+        # modules imported with `from m import *` (as written, ".model" for a relative one):
+        # a package's `__init__.py` re-exports its modules' names this way
+        self.star_imports: list[str] = []
         self.scopes: list[Scope] = [self.module]
         self.functions: dict[str, list[Scope]] = {}
         self.classes: dict[str, ClassInfo] = {}
@@ -502,10 +505,14 @@ class Semantic:
 
     # ----------------------------------------------------------- other modules
     def imported_function(self, call: ast.Call) -> "Scope | None":
-        if self.project is None:
-            return None
-        name = self.call_name(call)  # qualname(call.func), kept per call
-        if name is None or name.startswith("torch") or "." not in name or not self._is_imported(name):
+        """The function of another project module that `call` runs (None when unknown)."""
+        return self.imported_function_named(self.call_name(call))  # qualname(call.func), kept per call
+
+    def imported_function_named(self, name: str | None) -> "Scope | None":
+        """The function of another project module that the resolved name (`d2l.linreg`, as
+        `qualname` gives it) refers to; None when unknown."""
+        if self.project is None or name is None or name.startswith("torch") or "." not in name or (
+                not self._is_imported(name)):
             return None
         function = self.project.function(name, self.path)
         if function is not None and function.owner is not None and function.owner.path is not None:
@@ -1130,6 +1137,8 @@ class _Walker:
             module = "." * stmt.level + (stmt.module or "")
             for alias in stmt.names:
                 if alias.name == "*":
+                    if stmt.module:
+                        self.sem.star_imports.append(module)
                     continue
                 local = alias.asname or alias.name
                 if not module:

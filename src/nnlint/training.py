@@ -216,6 +216,10 @@ class Training:
         if binding.kind == "assign" and type(binding.value) is ast.Name and depth < 3:
             # `net = linreg`: another name for the function (d2l's from-scratch chapters)
             return self.names_a_function(binding.value, binding.scope, binding.line, depth + 1)
+        if binding.kind == "assign" and type(binding.value) is ast.Attribute:
+            # `net = d2l.linreg`: a function of another project module
+            function = self.sem.imported_function_named(self.sem.qualname(binding.value))
+            return function is not None and function.cls is None
         return False
 
     def is_proven_model(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> bool:
