@@ -83,8 +83,8 @@ class ForwardCalledDirectly(Rule):
     # hook-installing utility anywhere in the file sets every finding's severity, message and
     # related line (`_call_wrappers`). An installer imported under another name (`from
     # torch.nn.utils import weight_norm as wn`) is not covered by these words. Not declared: a
-    # module-only method called anywhere on a name (`net.parameters()` in another function)
-    # proves that every receiver spelled the same is a module (`Training.module_only_use`).
+    # module-only method called on the same variable (`net.parameters()` in another function
+    # of a global `net`) proves it a module (`Training.module_only_use`).
     module_wide_words = _HOOKS | frozenset(name.rsplit(".", 1)[-1] for name in _HOOK_INSTALLERS)
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -168,7 +168,16 @@ def _module_reason(sem: Semantic, receiver: ast.expr, name: str, site: CallSite)
     # A name like `model` or `net` proves nothing (an OpenCV `cv2.dnn` net, an RPC
     # `RemoteModule`). What the value does elsewhere in the file can: only a module
     # hands out `.parameters()` or its sub-modules.
-    use = training(sem).module_only_use(name)
+    train = training(sem)
+    use = train.module_only_use(name, site.scope)
     if use is not None:
         return (t("used as an nn.Module (`.{use_method}()` on line {use_line})", use_method=use.method, use_line=use.line), use.node)
+    handed = train.handed_to_a_module_parameter(name, site.scope)
+    if handed is not None:
+        return (t("handed to `{callee}()` on line {line}, which uses it as an nn.Module",
+                  callee=dotted(handed.node.func) or "", line=handed.line), handed.node)
+    callers = train.callers_pass_models(receiver, site.scope)
+    if callers:
+        return (t("an nn.Module in every call of `{function}()` in this file (line {line})",
+                  function=site.scope.name, line=callers[0].line), callers[0].node)
     return None

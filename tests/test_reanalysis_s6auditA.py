@@ -58,63 +58,23 @@ def _check(monkeypatch: pytest.MonkeyPatch, code: str, before: str, after: str) 
 # ------------------------------------------------------------------ the pairs
 PAIRS: dict[str, tuple[str, str, str]] = {}  # name -> (rule, before, after)
 
-# NN201: `Training.module_only_use` proves `model` a module from a `model.parameters()` in
-# another function (`count`, linked to `evaluate` by no name): the severity changes (hint ->
-# information).
-PAIRS["nn201_model_proven_elsewhere"] = "NN201", *_pair('''
-    import torch
-
-
-    def evaluate(model, loader):
-        correct = 0
-        with torch.no_grad():
-            for x, y in loader:
-                correct += (model(x).argmax(1) == y).sum().item()
-        return correct
-
-
-    def count(model):
-        total = 0
-        return total
-    ''', "    total = 0", "    total = sum(p.numel() for p in model.parameters())")
-
-# NN202: the same proof decides whether `net(x)` is the model's forward pass (`net` is a
-# parameter whose eval() happens in a helper, so nothing in `fit` proves it) and the severity.
-PAIRS["nn202_model_proven_elsewhere"] = "NN202", *_pair('''
-    import torch
-
-
-    def freeze(m):
-        m.eval()
-
-
-    def fit(net, loader, opt):
-        for epoch in range(3):
-            for x, y in loader:
-                opt.zero_grad()
-                torch.nn.functional.cross_entropy(net(x), y).backward()
-                opt.step()
-            freeze(net)
-
-
-    def count(net):
-        total = 0
-        return total
-    ''', "    total = 0", "    total = len(list(net.parameters()))")
-
 # NN205: `net.eval` without a call is proven a module's method (warning with a fix) by a
-# `net.parameters()` in an unlinked function, else it is an information without a fix.
+# `net.parameters()` on the same global in another function, else it is an information
+# without a fix.
 PAIRS["nn205_model_proven_elsewhere"] = "NN205", *_pair('''
     import torch
+    from zoo import make_net
+
+    net = make_net()
 
 
-    def evaluate(net, loader):
+    def evaluate(loader):
         net.eval
         with torch.no_grad():
             return [net(x) for x, _ in loader]
 
 
-    def count(net):
+    def count():
         total = 0
         return total
     ''', "    total = 0", "    total = len(list(net.parameters()))")

@@ -125,35 +125,40 @@ CASES: dict[str, tuple[str, str, str, str]] = {
 
 
 # `Training.module_only_use`: a module-only method (`.parameters()`, `.eval()`, ...) called on a
-# name anywhere proves that every receiver spelled the same is a module, in functions that
-# nothing links (their locals). As words, the module-only methods would send every edit of a
+# global in one function proves it a module in every function that reads it. As words, the module-only methods would send every edit of a
 # function that mentions one (most training code) to a full analysis: they are not declared,
 # and these cases fail until `reanalysis.statement_facts` links the statements that call one
 # on a receiver with those that mention the receiver's last name.
 MODULE_ONLY_CASES: dict[str, tuple[str, str, str, str]] = {
-    # `Training.module_only_use`: `net.parameters()` in another function proves `net` a module
+    # `Training.module_only_use`: `self.net.parameters()` in another method proves `self.net` a module
     "nn601-module-only-use-elsewhere": ("NN601", """
         import torch
 
 
-        def predict(net, x):
-            return net.forward(x)
+        class Predictor:
+            def __init__(self, net):
+                self.net = net
 
+            def predict(self, x):
+                return self.net.forward(x)
 
-        def size(net):
-            total = sum(p.numel() for p in net.blocks)
-            return total
-        """, "net.blocks)", "net.parameters())"),
+            def size(self):
+                total = sum(p.numel() for p in self.net.blocks)
+                return total
+        """, "self.net.blocks)", "self.net.parameters())"),
     # `Training.is_proven_model` through `module_only_use`: `model.parameters()` elsewhere
     "nn405-module-only-use-elsewhere": ("NN405", """
         import torch
+        from zoo import make_net
+
+        model = make_net()
 
 
-        def restore(model, path):
+        def restore(path):
             model.load_state_dict(torch.load(path), strict=False)
 
 
-        def describe(model):
+        def describe():
             print(model.name)
             return model
         """, "print(model.name)", "print(model.parameters())"),
@@ -162,25 +167,31 @@ MODULE_ONLY_CASES: dict[str, tuple[str, str, str, str]] = {
     "nn504-module-only-use-elsewhere": ("NN504", """
         import torch
         from torch import nn
+        from zoo import make_block
+
+        blk = make_block()
 
 
         class Net(nn.Module):
-            def __init__(self, blk):
+            def __init__(self):
                 super().__init__()
                 self.first = blk
                 self.layers = [blk, nn.Linear(2, 2), nn.Linear(2, 2)]
 
 
-        def prepare(blk):
+        def prepare():
             blk.frozen = True
             return blk
         """, "    blk.frozen = True", "    blk.frozen = list(blk.children())"),
     # `Training.first_model_call` through `module_only_use`: the message names the model `m`
     "nn501-module-only-use-elsewhere": ("NN501", """
         import torch
+        from zoo import make_net
+
+        m = make_net()
 
 
-        def fit(m, opt, data, loss_fn):
+        def fit(opt, data, loss_fn):
             for x, y in data:
                 opt.zero_grad()
                 out = m(x)
@@ -189,7 +200,7 @@ MODULE_ONLY_CASES: dict[str, tuple[str, str, str, str]] = {
                 opt.step()
 
 
-        def show(m):
+        def show():
             print(m)
             return m
         """, "    print(m)", "    m.eval()"),

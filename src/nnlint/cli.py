@@ -560,7 +560,8 @@ def _check_one(job: tuple) -> FileReport:
         if checker is None:
             return FileReport(display, [], error="notebooks are not supported by this installation")
         try:
-            return checker(path, settings, fix=fix, diff=diff)
+            # the modules its cells import from the project are followed, as for a .py file
+            return checker(path, settings, fix=fix, diff=diff, project=_project_index(path))
         except Exception as exc:  # noqa: BLE001 - one bad notebook must not end the run
             return FileReport(display, [], error=f"internal error while checking this notebook: {exc!r}")
     text, problem = read_source(path)

@@ -25,7 +25,7 @@ import re
 from stat import S_ISREG
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING, Hashable, Iterable, Sequence
 
 from nnlint.config import Settings
 from nnlint.fsutil import replace_file
@@ -34,6 +34,9 @@ from nnlint.fixes import OverlappingEdits, apply_edits, unified_diff
 from nnlint.source import LINE_BREAK
 from nnlint.parsing import parse_python
 from nnlint.message import t
+
+if TYPE_CHECKING:
+    from nnlint.project import ProjectIndex
 
 
 MAX_FIX_ROUNDS = 4
@@ -401,13 +404,15 @@ class NotebookProgram:
         return grouped
 
     # ------------------------------------------------------------- analysis
-    def check(self, settings: Settings | None = None, path: str = "<notebook>") -> list[Finding]:
+    def check(self, settings: Settings | None = None, path: str = "<notebook>",
+              project: "ProjectIndex | None" = None) -> list[Finding]:
         """Analyse the program; findings come back cell-relative (see `map_finding`),
-        plus one NN000 per cell that is not valid Python even after masking."""
+        plus one NN000 per cell that is not valid Python even after masking. With
+        `project`, the modules the cells import from it are followed (`import d2l`)."""
         from nnlint.engine import check_source
 
         settings = settings or Settings()
-        result = check_source(self.text, path, settings)
+        result = check_source(self.text, path, settings, project=project)
         findings = [m for m in (self.map_finding(f) for f in result.findings) if m is not None]
         if settings.is_enabled(SYNTAX_ERROR):
             for cell in self._code:
@@ -650,15 +655,16 @@ def read_notebook(path: Path) -> tuple[str, bytes]:
 
 # ------------------------------------------------------------------------- CLI
 def check_notebook_text(
-    raw: str, display: str, settings: Settings, fixing: bool = False
+    raw: str, display: str, settings: Settings, fixing: bool = False, project: "ProjectIndex | None" = None
 ) -> tuple[list[Finding], str, int]:
-    """Check a notebook's raw JSON. Returns (cell-relative findings, new raw JSON, fixes applied)."""
+    """Check a notebook's raw JSON, following the modules it imports from `project`.
+    Returns (cell-relative findings, new raw JSON, fixes applied)."""
     notebook = NotebookFile.parse(raw)
     if not notebook.is_python:
         return [], raw, 0
     tuples = notebook.cell_tuples()
     program = NotebookProgram.from_cells(tuples)
-    findings = program.check(settings, display)
+    findings = program.check(settings, display, project)
     if not fixing:
         return findings, raw, 0
     sources: dict[int, str] = {}
@@ -671,12 +677,15 @@ def check_notebook_text(
         sources.update(changed)  # type: ignore[arg-type]
         tuples = [(cid, kind, sources.get(cid, text)) for cid, kind, text in tuples]
         program = NotebookProgram.from_cells(tuples)
-        findings = program.check(settings, display)
+        findings = program.check(settings, display, project)
     new_raw = notebook.with_sources(sources) if sources else raw
     return findings, new_raw, total
 
 
-def check_notebook_path(path: Path, settings: Settings, fix: bool = False, diff: bool = False) -> FileReport:
+def check_notebook_path(path: Path, settings: Settings, fix: bool = False, diff: bool = False,
+                        project: "ProjectIndex | None" = None) -> FileReport:
+    """Check the notebook file at `path` (and fix it in place with `fix`), following the
+    modules its cells import from `project`."""
     display = str(path)
     try:
         raw, original_bytes = read_notebook(Path(path))
@@ -685,7 +694,7 @@ def check_notebook_path(path: Path, settings: Settings, fix: bool = False, diff:
     except NotebookError as exc:
         return FileReport(display, _whole_file_error(display, str(exc), settings))
     try:
-        findings, new_raw, fixed = check_notebook_text(raw, display, settings, fix or diff)
+        findings, new_raw, fixed = check_notebook_text(raw, display, settings, fix or diff, project)
     except NotebookError as exc:
         return FileReport(display, _whole_file_error(display, str(exc), settings))
     report = FileReport(display, findings, fixed=fixed, new_text=new_raw if new_raw != raw else None)
@@ -694,7 +703,7 @@ def check_notebook_path(path: Path, settings: Settings, fix: bool = False, diff:
         if fix and not diff:
             report.error = write_atomically(Path(path), original_bytes, new_raw)
             if report.error:  # nothing was written: report what is in the file
-                report.findings, _, _ = check_notebook_text(raw, display, settings, False)
+                report.findings, _, _ = check_notebook_text(raw, display, settings, False, project)
                 report.fixed = 0
     return report
 

@@ -665,6 +665,11 @@ class ProjectIndex:
             if target is not None:
                 rest = name[len(head):]
                 return self.lookup(target + rest, path, depth + 1)
+            # `from .model import *` in a package's __init__.py: `d2l.linreg` is model's
+            for star in semantic.star_imports:
+                found = self.lookup(f"{star}.{name}" if not star.endswith(".") else f"{star}{name}", path, depth + 1)
+                if found is not None:
+                    return found
             return None
         return None
 

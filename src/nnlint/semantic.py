@@ -227,6 +227,52 @@ class Scope:
     def add_binding(self, binding: Binding) -> None:
         self.bindings.setdefault(binding.name, []).append(binding)
 
+    def reaching(self, name: str, line: int, arms: tuple[tuple[int, str], ...] | None) -> list[Binding] | None:
+        """The bindings of `name` in this scope that may hold at a statement on `line` whose
+        arms are `arms` (the walker's, as `Binding.branches`), last first. Going back from
+        `line`, it keeps each binding that a later one does not overwrite on every path
+        through it, and stops at one that surely ran on the way to the statement: one in no
+        `if` arm, loop body or `except` handler that the statement is not in too. An `if`
+        whose two arms both bind counts as such a binding. A `try` body always runs, so it
+        is no arm. None when `arms` are not known, or a binding was made by no statement of
+        the scope's own blocks, or nothing binds `name` before `line`."""
+        if arms is None:
+            return None
+        target = conditional_arms(arms)
+        found: list[Binding] = []
+        overwritten: list[tuple[tuple[int, str], ...]] = []  # places a later binding covers
+        arms_binding: dict[tuple[tuple[tuple[int, str], ...], int], set[str]] = {}
+        for binding in reversed(self.bindings.get(name, [])):
+            if binding.line >= line:
+                continue
+            if binding.kind != "param" and not isinstance(binding.stmt, ast.stmt):
+                return None
+            place = conditional_arms(binding.branches)
+            if any(place[:len(done)] == done for done in overwritten):
+                continue  # a later binding runs after it wherever it runs
+            found.append(binding)
+            if target[:len(place)] == place:
+                return found  # it ran whenever the statement runs: nothing earlier survives it
+            overwritten.append(place)
+            while place and place[-1][1] in ("body", "else"):  # an arm of an `if`
+                outer, node_id = place[:-1], place[-1][0]
+                bound = arms_binding.setdefault((outer, node_id), set())
+                bound.add(place[-1][1])
+                if len(bound) < 2:
+                    break
+                # both arms bind: the `if` as a whole does, like a binding just outside it
+                if target[:len(outer)] == outer:
+                    return found
+                overwritten.append(outer)
+                place = outer
+        return found or None
+
+
+def conditional_arms(branches: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
+    """The arms of `branches` that may not run: a `try` body does (up to an exception, whose
+    handler is an arm of its own)."""
+    return tuple(arm for arm in branches if arm[1] != "try")
+
 
 @dataclass(eq=False, repr=False)
 class ClassInfo:
@@ -346,6 +392,9 @@ class Semantic:
         self.module = Scope(tree, "<module>", None)
         self.module.owner = self
         self.imports: dict[str, str] = {}
+        # modules imported with `from m import *` (as written, ".model" for a relative one):
+        # a package's `__init__.py` re-exports its modules' names this way
+        self.star_imports: list[str] = []
         self.scopes: list[Scope] = [self.module]
         self.functions: dict[str, list[Scope]] = {}
         self.classes: dict[str, ClassInfo] = {}
@@ -456,10 +505,14 @@ class Semantic:
 
     # ----------------------------------------------------------- other modules
     def imported_function(self, call: ast.Call) -> "Scope | None":
-        if self.project is None:
-            return None
-        name = self.call_name(call)  # qualname(call.func), kept per call
-        if name is None or name.startswith("torch") or "." not in name or not self._is_imported(name):
+        """The function of another project module that `call` runs (None when unknown)."""
+        return self.imported_function_named(self.call_name(call))  # qualname(call.func), kept per call
+
+    def imported_function_named(self, name: str | None) -> "Scope | None":
+        """The function of another project module that the resolved name (`d2l.linreg`, as
+        `qualname` gives it) refers to; None when unknown."""
+        if self.project is None or name is None or name.startswith("torch") or "." not in name or (
+                not self._is_imported(name)):
             return None
         function = self.project.function(name, self.path)
         if function is not None and function.owner is not None and function.owner.path is not None:
@@ -1084,6 +1137,8 @@ class _Walker:
             module = "." * stmt.level + (stmt.module or "")
             for alias in stmt.names:
                 if alias.name == "*":
+                    if stmt.module:
+                        self.sem.star_imports.append(module)
                     continue
                 local = alias.asname or alias.name
                 if not module:

@@ -111,11 +111,17 @@ class Training:
         made = self.constructor_name(expr, scope, line)
         if made is not None:
             if is_optimizer_constructor(made):
-                return not project_class_not_optimizer(self.sem, made)
+                return self.is_optimizer_class(made)
             if is_scheduler_constructor(made) or is_grad_scaler(made):
                 return False
         name = dotted(expr)
         return name is not None and looks_like_optimizer_name(name)
+
+    def is_optimizer_class(self, name: str) -> bool:
+        """Whether the class `name` builds an optimizer: spelled like one (`torch.optim.SGD`,
+        `timm.optim.Lamb`) and not a project class of that spelling that derives from no
+        torch optimizer (a micrograd-style engine's own `SGD`)."""
+        return is_optimizer_constructor(name) and not project_class_not_optimizer(self.sem, name)
 
     def made_by(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> tuple[str, ast.Call] | None:
         """The qualified class of the object `expr` holds and the call that built it, following
@@ -161,7 +167,7 @@ class Training:
         made = self.made_by(expr, scope, line)
         if made is not None:
             name, call = made
-            if is_optimizer_constructor(name) and not project_class_not_optimizer(self.sem, name):
+            if self.is_optimizer_class(name):
                 return ("optimizer", call)
             if is_scheduler_constructor(name):
                 return ("scheduler", call)
@@ -170,7 +176,7 @@ class Training:
             if name.rsplit(".", 1)[-1] == "DistributedSampler":
                 return ("sampler", call)
         if self.is_proven_model(expr, scope, line):
-            use = self.module_only_use(dotted(expr) or "")
+            use = self.module_only_use(dotted(expr) or "", scope)
             return ("model", made[1] if made is not None else use.node if use is not None else None)
         return None
 
@@ -210,6 +216,10 @@ class Training:
         if binding.kind == "assign" and type(binding.value) is ast.Name and depth < 3:
             # `net = linreg`: another name for the function (d2l's from-scratch chapters)
             return self.names_a_function(binding.value, binding.scope, binding.line, depth + 1)
+        if binding.kind == "assign" and type(binding.value) is ast.Attribute:
+            # `net = d2l.linreg`: a function of another project module
+            function = self.sem.imported_function_named(self.sem.qualname(binding.value))
+            return function is not None and function.cls is None
         return False
 
     def is_proven_model(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> bool:
@@ -228,9 +238,35 @@ class Training:
                 return True
             if self.sem.find_class(made) is not None:
                 return False
-        if self.module_only_use(name) is not None:
+        if self.module_only_use(name, scope) is not None or self.handed_to_a_module_parameter(name, scope):
             return True
         return depth < 3 and self._callers_pass_models(name, scope, depth)
+
+    def handed_to_a_module_parameter(self, name: str, scope: Scope) -> CallSite | None:
+        """The call by which `scope` passes its variable `name` (a plain name) to a function
+        of this file whose own code proves that parameter a module (`train(model, ...)` where
+        `train` calls `model.train()`): the callee receives the very same object."""
+        if "." in name or not scope.is_function:
+            return None
+        key = self.sem.param_key(ast.Name(id=name), scope)
+        for site in scope.calls:
+            call = site.node
+            if not any(type(a) is ast.Name and a.id == name for a in [*call.args, *(k.value for k in call.keywords)]):
+                continue
+            for callee in self.sem.resolve_function(call, scope):
+                for index, param in enumerate(callee.params):
+                    if param != "self" and self.sem.caller_key(callee, f"#{index}", site) == key and (
+                            self.module_only_use(param, callee) is not None):
+                        return site
+        return None
+
+    def callers_pass_models(self, expr: ast.expr, scope: Scope) -> list[CallSite]:
+        """For a parameter `expr` of the function `scope`: its callers in this file when each
+        passes a proven module in its place; empty otherwise."""
+        name = dotted(expr)
+        if name is None or not scope.is_function or not self._callers_pass_models(name, scope, 0):
+            return []
+        return self.sem.callers(scope)
 
     def mode_claim(self, expr: ast.expr, scope: Scope, line: int, has_mode_layers: bool | None,
                    model: str) -> tuple[Severity | None, Message | str]:
@@ -275,18 +311,48 @@ class Training:
             arguments.append((name_expr(argument_name), caller.scope, caller.line))
         return arguments
 
-    def module_only_use(self, name: str) -> CallSite | None:
-        """The first call of a method only an nn.Module has on `name` (its proof of kind)."""
-        return self._module_only_uses.get(name)
+    def module_only_use(self, name: str, scope: Scope) -> CallSite | None:
+        """The first call of a method only an nn.Module has (`.eval()`, `.parameters()`) on
+        `name` as `scope` reads it: the same variable, bound in the same function (or the
+        module, for a global; the class, for `self.<attr>`). A local `net` of another
+        function proves nothing about this one (`net = d2l.linreg` is a plain function)."""
+        head = name.partition(".")[0]
+        home = self._home_of(head, scope)
+        for use in self._module_only_uses.get(name, ()):
+            other = self._home_of(head, use.scope)
+            if other is home or type(home) is ClassInfo and type(other) is ClassInfo and (
+                    self._derives(home, other) or self._derives(other, home)):
+                return use
+        return None
+
+    def _home_of(self, head: str, scope: Scope) -> Scope | ClassInfo:
+        """Where the variable `head` read in `scope` lives: the class of the method for
+        `self`/`cls` (a subclass's instance is one of its bases' too), the nearest
+        enclosing function that binds it, else the module."""
+        if head in ("self", "cls"):
+            return self.sem.enclosing_class(scope) or scope
+        while scope.parent is not None:
+            if head in scope.bindings:
+                return scope
+            scope = scope.parent
+        return scope
+
+    def _derives(self, cls: ClassInfo, base: ClassInfo, depth: int = 0) -> bool:
+        """Whether the class `cls` derives from `base` (through this file's classes)."""
+        for name in cls.bases:
+            found = self.sem.classes.get(name)
+            if found is base or found is not None and depth < 8 and self._derives(found, base, depth + 1):
+                return True
+        return False
 
     @cached_property
-    def _module_only_uses(self) -> dict[str, CallSite]:
-        uses: dict[str, CallSite] = {}
+    def _module_only_uses(self) -> dict[str, list[CallSite]]:
+        uses: dict[str, list[CallSite]] = {}
         for site in call_index(self.sem).methods(_MODULE_ONLY_METHODS):  # in the order of sem.calls
             if site.receiver is not None:
                 name = dotted(site.receiver)
                 if name is not None:
-                    uses.setdefault(name, site)
+                    uses.setdefault(name, []).append(site)
         return uses
 
     @cached_property
@@ -928,10 +994,10 @@ _MODULE_ONLY_METHODS = frozenset(
     {"eval", "train", "parameters", "named_parameters", "modules", "children", "named_modules",
      "requires_grad_", "named_children", "register_forward_hook"}
 )
-# One call of these on a name anywhere in the module proves that every object of that name
-# is a module (`module_only_use` is keyed by the name as written, not by its binding), also
-# in statements not linked to that call otherwise: `nnlint.reanalysis` links every
-# statement using that name to the one that proves it.
+# One call of these on a variable proves that it holds a module wherever it is read (in the
+# function that binds it, or anywhere for a global or a `self` attribute of the same class),
+# also in statements not linked to that call otherwise: `nnlint.reanalysis` links every
+# statement using that name to the one that proves it (keyed by the name: a superset).
 MODEL_PROOF_WORDS = _MODULE_ONLY_METHODS
 
 # Methods that run the module's forward pass (generation runs it step by step).

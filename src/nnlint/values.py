@@ -180,7 +180,7 @@ class Values:
             return None  # other modules run it after this one is fully imported
         reaching: list[Binding] = []
         for site in callers:
-            found = self._reaching(bindings, site.line)
+            found = module.reaching(name, site.line, site.branches)
             if found is None:
                 return None
             reaching.extend(b for b in found if b not in reaching)
@@ -197,44 +197,8 @@ class Values:
             return [reaching[0]]
         return reaching
 
-    def _reaching(self, bindings: list[Binding], line: int) -> list[Binding] | None:
-        """The module-level bindings that may hold at `line`: the last one before it and
-        those in other arms of the same `if`, when the arms bind it in every arm; None when
-        an earlier binding could survive (an `if` without `else`) or arms are not known."""
-        before = [b for b in bindings if b.line < line]
-        if not before:
-            return None
-        last = before[-1]
-        arms = self._arms_of(last)
-        if arms is None:
-            return None
-        if not arms:
-            return [last]
-        node_id = arms[-1][0]
-        found = [last]
-        covered = {arms[-1][1]}
-        for earlier in reversed(before[:-1]):
-            other = self._arms_of(earlier)
-            if other is None or not other or other[-1][0] != node_id or other[:-1] != arms[:-1]:
-                break
-            found.append(earlier)
-            covered.add(other[-1][1])
-        if covered != {"body", "else"}:
-            return None  # an earlier binding may survive an arm that does not bind
-        return found
-
-    def _arms_of(self, binding: Binding) -> tuple[tuple[int, str], ...] | None:
-        """The `if` arms a module-level assignment sits in (from its value's call site)."""
-        value = module_itself(binding.value) if binding.value is not None else None
-        site = self.sem.site_of(binding.value) if type(binding.value) is ast.Call else None  # type: ignore[arg-type]
-        if site is None and type(value) is ast.Call:
-            site = self.sem.site_of(value)
-        if site is None or site.stmt is not binding.stmt:
-            return None
-        return site.branches
-
     def _other_arm_of_same_test(self, binding: Binding, use: CallSite) -> bool:
-        arms = self._arms_of(binding)
+        arms = binding.branches
         if not arms:
             return False
         tests = self._if_tests
@@ -648,7 +612,7 @@ class Values:
             value = self._under_shape_ops(value)
             if type(value) is not ast.Name:
                 return True
-            reaching = self._reaching_in_function(function, value.id, stmt, arms)
+            reaching = function.reaching(value.id, stmt.lineno, arms)
             if reaching is None:
                 return False
             for binding in reaching[1:]:  # the last one gave `kind` already
@@ -671,46 +635,6 @@ class Values:
                 return expr
             expr = operand
         return expr
-
-    def _reaching_in_function(self, function: Scope, name: str, stmt: ast.stmt,
-                              arms: tuple[tuple[int, str], ...] | None) -> list[Binding] | None:
-        """The bindings of `name` in `function` that may hold at `stmt`, whose conditional
-        arms are `arms` (the walker's, as `Binding.branches`), last first: going back from
-        `stmt`, each binding that a later one does not overwrite on every path through it,
-        until one that surely ran on the way to `stmt` (it sits in no `if` arm, loop body or
-        `except` handler that `stmt` is not in too; an `if` whose two arms both bind counts
-        as such a binding). A `try` body always runs, so it is no arm. None when a place is
-        not known (a binding made by no statement of the function's own blocks)."""
-        if arms is None:
-            return None
-        target = _conditional(arms)
-        found: list[Binding] = []
-        overwritten: list[tuple[tuple[int, str], ...]] = []  # places a later binding covers
-        arms_binding: dict[tuple[tuple[tuple[int, str], ...], int], set[str]] = {}
-        for binding in reversed(function.bindings.get(name, [])):
-            if binding.line >= stmt.lineno:
-                continue
-            if binding.kind != "param" and not isinstance(binding.stmt, ast.stmt):
-                return None
-            place = _conditional(binding.branches)
-            if any(place[:len(done)] == done for done in overwritten):
-                continue  # a later binding runs after it wherever it runs
-            found.append(binding)
-            if target[:len(place)] == place:
-                return found  # it ran whenever `stmt` runs: nothing earlier survives it
-            overwritten.append(place)
-            while place and place[-1][1] in ("body", "else"):  # an arm of an `if`
-                outer, node_id = place[:-1], place[-1][0]
-                bound = arms_binding.setdefault((outer, node_id), set())
-                bound.add(place[-1][1])
-                if len(bound) < 2:
-                    break
-                # both arms bind: the `if` as a whole does, like a binding just outside it
-                if target[:len(outer)] == outer:
-                    return found
-                overwritten.append(outer)
-                place = outer
-        return found or None
 
     def _exp_argument(self, call: ast.Call, name: str | None) -> ast.expr | None:
         """The tensor under `torch.exp(t)` or `t.exp()`, else None."""
@@ -1156,9 +1080,3 @@ def _layer_returns_tensor(name: str) -> bool:
         return False
     last = name.rsplit(".", 1)[-1]
     return last[:1].isupper() and last not in _NOT_TENSOR_LAYERS and "." not in name[len("torch.nn."):]
-
-
-def _conditional(branches: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
-    """The arms that may not run: a `try` body does (up to an exception, whose handler is
-    an arm of its own)."""
-    return tuple(arm for arm in branches if arm[1] != "try")
