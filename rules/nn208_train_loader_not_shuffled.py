@@ -200,29 +200,17 @@ def _sampler_maybe_none(sem: Semantic, loader: ast.Call) -> list[ast.Call] | Non
         return calls if len(nones) == 1 and len(calls) == 1 else None
     if type(sampler) is not ast.Name:
         return None
-    bindings = [b for b in site.scope.bindings.get(sampler.id, []) if b.line <= site.line]
-    if not bindings or any(b.kind != "assign" or b.value is None for b in bindings):
+    # the assignments that may hold at the loader (a `None` and, under an `if` the loader is
+    # not in, a sampler; a sampler in both arms of one `if` leaves no `None` reaching it)
+    reaching = site.scope.reaching(sampler.id, site.line, site.branches)
+    if not reaching or any(b.kind != "assign" or b.value is None for b in reaching):
         return None
-    nones = [b for b in bindings if type(b.value) is ast.Constant and b.value.value is None]  # type: ignore[union-attr]
-    calls = [b.value for b in bindings if b not in nones]
-    if not nones or not calls:
+    nones = [b for b in reaching if type(b.value) is ast.Constant and b.value.value is None]  # type: ignore[union-attr]
+    calls = [b.value for b in reaching if b not in nones]
+    if not nones or not calls or any(
+            type(call) is not ast.Call or sem.call_name(call) not in _INDEX_SAMPLERS for call in calls):  # type: ignore[arg-type]
         return None
-    arms: dict[int, set[str]] = {}
-    for call in calls:
-        made = sem.site_of(call) if type(call) is ast.Call else None  # type: ignore[arg-type]
-        if made is None or sem.call_name(made.node) not in _INDEX_SAMPLERS or made.stmt is not _stmt_of(bindings, call):
-            return None
-        own = [arm for arm in made.branches if arm not in site.branches]
-        if not own:
-            return None  # built on every path to the loader: `None` cannot survive
-        arms.setdefault(own[0][0], set()).add(own[0][1])
-    if any(len(sides) > 1 for sides in arms.values()) and not any(b.line > max(c.lineno for c in calls) for b in nones):
-        return None  # a sampler in both arms of one `if`
     return calls  # type: ignore[return-value]
-
-
-def _stmt_of(bindings: list, value: ast.expr) -> ast.AST | None:
-    return next((b.stmt for b in bindings if b.value is value), None)
 
 
 def _indexes(sem: Semantic, samplers: list[ast.Call], loader: ast.Call) -> bool:
