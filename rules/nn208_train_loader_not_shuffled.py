@@ -10,7 +10,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import Loop, Scope, Semantic, argument, constant_value, subtree
 from nnlint.training import training
-from nnlint.values import DATALOADERS, Values, values
+from nnlint.values import Values, values
 from nnlint.message import t, t_docs
 
 # Map-style datasets of torch and torchvision: indexable, with a length; a DataLoader reads
@@ -19,7 +19,6 @@ _MAP_STYLE = frozenset({"torch.utils.data.TensorDataset", "torch.utils.data.data
 _VISION_DATASETS = ("torchvision.datasets.",)
 _DATASET_BASES = ("torch.utils.data.Dataset", "torch.utils.data.dataset.Dataset")
 _ITERABLE_BASES = ("IterableDataset", "IterDataPipe")
-_WRAPPERS = frozenset({"enumerate", "tqdm", "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "iter"})
 # Words in a dataset class that mean it orders (or shuffles) its samples itself.
 _OWN_ORDER = ("shuffle", "randperm", "permutation", "random.sample", "sampler")
 # Samplers that read a dataset by index: one built over a dataset proves it map-style.
@@ -89,8 +88,9 @@ class TrainLoaderNotShuffled(Rule):
         reported: set[int] = set()
         train = training(sem)
         for loop in train.training_loops():
-            # the DataLoader a helper returns in a tuple (`train_loader, val_set = prepare(cfg)`)
-            loader = _loader_of(vals, loop) or train.loop_loader(loop)
+            # the shared lookup: through wrappers, names, helpers' returns (also in a tuple:
+            # `train_loader, val_set = prepare(cfg)`), parameters and dict literals
+            loader = train.loop_loader(loop)
             if loader is None or id(loader) in reported or sem.site_of(loader) is None or _carries_state(loop):
                 continue
             none_sampler = _sampler_maybe_none(sem, loader)
@@ -145,23 +145,6 @@ class TrainLoaderNotShuffled(Rule):
         if shuffle is not None:
             return Fix(t_docs(self.fix_title), (ctx.replace(shuffle, "True"),))
         return Fix(t_docs(self.fix_title), (ctx.add_keyword(loader, "shuffle=True"),))
-
-
-def _loader_of(vals: Values, loop: Loop) -> ast.Call | None:
-    """The DataLoader a `for` loop iterates over (through enumerate/tqdm, names, helpers
-    and parameters whose callers pass it)."""
-    node = loop.node
-    if type(node) not in (ast.For, ast.AsyncFor):
-        return None
-    iterable = node.iter  # type: ignore[union-attr]
-    while type(iterable) is ast.Call and iterable.args and (vals.sem.call_name(iterable) or "") in _WRAPPERS:
-        iterable = iterable.args[0]
-    if type(iterable) not in (ast.Name, ast.Attribute, ast.Call):
-        return None
-    made = vals.construction(iterable, loop.scope, loop.line)  # the DataLoader of this file only:
-    if made is None or vals.name_of(made[0]) not in DATALOADERS:
-        return None
-    return made[0]
 
 
 def _unshuffled(loader: ast.Call, sampler_may_be_none: bool = False) -> bool:
