@@ -244,12 +244,13 @@ def test_training_sites_from_the_call_index_are_the_pass_over_every_call() -> No
         slow_steps = [(s, opt) for s in sem.calls if s.method == "step"
                       for opt in [train.optimizer_of_step(s)] if opt is not None]
         assert train.step_sites == slow_steps, path
-        slow_uses: dict[str, list[object]] = {}
+        slow_uses: dict[str, dict[object, object]] = {}
         for site in sem.calls:
             if site.method in _MODULE_ONLY_METHODS and site.receiver is not None:
                 name = dotted(site.receiver)
                 if name is not None:
-                    slow_uses.setdefault(name, []).append(site)
+                    home = train._home_of(name.partition(".")[0], site.scope)
+                    slow_uses.setdefault(name, {}).setdefault(home, site)
         assert train._module_only_uses == slow_uses, path
         backwards += len(slow_backward)
         steps += len(slow_steps)

@@ -316,14 +316,16 @@ class Training:
         `name` as `scope` reads it: the same variable, bound in the same function (or the
         module, for a global; the class, for `self.<attr>`). A local `net` of another
         function proves nothing about this one (`net = d2l.linreg` is a plain function)."""
-        head = name.partition(".")[0]
-        home = self._home_of(head, scope)
-        for use in self._module_only_uses.get(name, ()):
-            other = self._home_of(head, use.scope)
-            if other is home or type(home) is ClassInfo and type(other) is ClassInfo and (
-                    self._derives(home, other) or self._derives(other, home)):
-                return use
-        return None
+        homes = self._module_only_uses.get(name)
+        if not homes:
+            return None
+        home = self._home_of(name.partition(".")[0], scope)
+        found = homes.get(home)
+        if type(home) is ClassInfo:  # `self.net` proven in a method of a base or a subclass
+            related = [use for other, use in homes.items() if other is not home and type(other) is ClassInfo and (
+                self._derives(home, other) or self._derives(other, home))]
+            found = min([*related, *([found] if found is not None else [])], key=lambda use: use.pos, default=None)
+        return found
 
     def _home_of(self, head: str, scope: Scope) -> Scope | ClassInfo:
         """Where the variable `head` read in `scope` lives: the class of the method for
@@ -346,13 +348,14 @@ class Training:
         return False
 
     @cached_property
-    def _module_only_uses(self) -> dict[str, list[CallSite]]:
-        uses: dict[str, list[CallSite]] = {}
+    def _module_only_uses(self) -> dict[str, dict[Scope | ClassInfo, CallSite]]:
+        """Each receiver's first module-only call per place its variable lives (`_home_of`)."""
+        uses: dict[str, dict[Scope | ClassInfo, CallSite]] = {}
         for site in call_index(self.sem).methods(_MODULE_ONLY_METHODS):  # in the order of sem.calls
             if site.receiver is not None:
                 name = dotted(site.receiver)
                 if name is not None:
-                    uses.setdefault(name, []).append(site)
+                    uses.setdefault(name, {}).setdefault(self._home_of(name.partition(".")[0], site.scope), site)
         return uses
 
     @cached_property
