@@ -48,7 +48,10 @@ class MissingEval(Rule):
     Evaluation helpers that call `model.eval()` themselves, callers that call it
     before the helper, and `no_grad()` blocks that are part of a training step
     (EMA updates, target networks) are recognised, and so are Lightning's evaluation
-    hooks, which run with the module already in eval mode. A model whose definition is
+    hooks, which run with the module already in eval mode. The evaluation method of
+    a class that keeps the model its constructor is given (a predictor) is
+    reported when no method of the class switches that model's mode and nothing
+    visible builds the class. A model whose definition is
     visible and has no dropout or batch norm (an `nn.LSTM` without `dropout=` included)
     is not reported: eval() would change nothing. The finding is a warning only when
     the value is proven to be a module (built by a module class or constructor, used

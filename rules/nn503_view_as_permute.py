@@ -47,7 +47,11 @@ class ViewAsPermute(Rule):
     Flags `.view()`/`.reshape()` calls whose sizes are the tensor's own dimensions
     in a different order, such as `x.view(b, c, h, w)` after
     `b, h, w, c = x.shape`, and head splits that put the head axis before the
-    sequence axis (`q.view(B, n_head, T, d)` on a `(B, T, C)` tensor).
+    sequence axis (`q.view(B, n_head, T, d)` on a `(B, T, C)` tensor). Also
+    follows the memory layout of concatenated tensors:
+    `torch.cat([h[0], h[1]], dim=0).view(batch, -1)` on the final states of an
+    RNN whose initial state declares their sizes puts the batch before the axis of
+    the two pieces.
 
     ## Why is this bad?
     `view` and `reshape` never move data: they reinterpret the same memory, read in

@@ -76,6 +76,10 @@ class ModulesInPlainContainer(Rule):
     list later wrapped in `nn.ModuleList` / `nn.Sequential`) is fine, and so is a
     one-element list, the usual way to keep a helper network (a frozen teacher, a
     perceptual-loss network) out of the module's parameters on purpose.
+    Modules whose class is not visible, handed in by the caller and tested with
+    `isinstance(x, nn.Module)`, or made by a function declared `-> nn.Module`,
+    are reported at information severity: only those with parameters, buffers or
+    dropout lose anything.
 
     ## Example
     ```python

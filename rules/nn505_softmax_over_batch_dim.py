@@ -38,7 +38,11 @@ class SoftmaxOverBatchDim(Rule):
     module) with `dim=0` applied to a model's output that is proven batch-first:
     the model is called on a batch from a `DataLoader` (which stacks samples
     along dim 0) and ends in a `Linear` or convolution layer, with nothing in its
-    forward pass that moves the batch dimension.
+    forward pass that moves the batch dimension. Also flags a model's `forward`
+    that returns `softmax`/`log_softmax` over dim 0 when a loss takes rows of its
+    output together with the same rows of the targets
+    (`F.nll_loss(out[mask], y[mask])`): indexing both by one index makes dim 0
+    the sample axis.
 
     ## Why is this bad?
     Dim 0 of such an output is the batch. A softmax over it normalises each
@@ -68,7 +72,9 @@ class SoftmaxOverBatchDim(Rule):
     ## Fix
     Replaces `dim=0` by the class dimension the model's last layer produces:
     `dim=-1` after a `Linear` layer (its output features are the last dimension),
-    `dim=1` after a convolution (its channels).
+    `dim=1` after a convolution (its channels), and `dim=1` in a forward whose
+    output rows a loss pairs with targets (the class dimension of NLL and cross
+    entropy).
     """
 
     code = "NN505"
