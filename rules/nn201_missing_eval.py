@@ -447,8 +447,9 @@ def _handed_in_and_never_switched(sem: Semantic, scope: Scope, key: str) -> ast.
         for kind, event_key, _site in (e for site in method.calls for e in sem.site_effects(site)):
             if kind in MODE_KINDS and (event_key in (key, param_key) or key.startswith(event_key + ".")):
                 return None
-    if sem.foreign_callers(init) or any(sem.call_name(site.node) == cls.name for site in sem.calls):
-        return None
+    if sem.foreign_callers(init) or any(sem.call_name(site.node) == cls.name for site in sem.calls) \
+            or any(cls.name in other.bases for other in sem.classes.values()):
+        return None  # built (or subclassed) where the caller's mode switches may be seen
     return bindings[0].stmt
 
 

@@ -338,8 +338,7 @@ def _unseen_module(sem: Semantic, element: ast.expr, scope: Scope, line: int, si
     kept in `self.backbone` may hold the very modules the list names)."""
     if type(element) is ast.Call:
         functions = sem.resolve_function(element, scope)
-        return bool(functions) and all(
-            (function.owner or sem).declared_return(function) == "torch.nn.Module" for function in functions)
+        return bool(functions) and all(_builds_declared_module(function.owner or sem, function) for function in functions)
     if type(element) is not ast.Name or site is None or sem.isinstance_class(element.id, site) != "torch.nn.Module":
         return False
     binding = sem.lookup(element.id, scope, line)
@@ -351,6 +350,21 @@ def _unseen_module(sem: Semantic, element: ast.expr, scope: Scope, line: int, si
     if handed is None or handed.kind != "param" or handed.scope is not scope:
         return False
     return not _keeps_other_arguments(sem, scope, handed.name)
+
+
+def _builds_declared_module(owner: Semantic, function: Scope) -> bool:
+    """A function declared `-> nn.Module` whose every return is something it builds (a call,
+    maybe through its own local names), not a module held already (`return self.backbone`,
+    a parameter, a global)."""
+    if owner.declared_return(function) != "torch.nn.Module" or not function.returns:
+        return False
+    for ret in function.returns:
+        if ret.value is None:
+            return False
+        found = owner.origin(ret.value, function, ret.lineno, through_shape_ops=False)
+        if type(found.expr) is not ast.Call or any(hop.scope is not function or "." in hop.name for hop in found.hops):
+            return False
+    return True
 
 
 def _keeps_other_arguments(sem: Semantic, scope: Scope, iterated: str) -> bool:

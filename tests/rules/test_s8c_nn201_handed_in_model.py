@@ -52,6 +52,14 @@ def main(model, vocab):
     predictor = Predictor(model, vocab, vocab)
     return predictor.predict(["a", "b"])
 ''',
+    "a subclass is built": PREDICTOR + '''
+
+class BeamPredictor(Predictor):
+    pass
+
+
+predictor = BeamPredictor(None, None, None)
+''',
     "a model the class builds itself": PREDICTOR.replace("self.model = model  # handed",
                                                          "self.model = load_model(model)"),
     "a module's own predict": '''

@@ -124,6 +124,17 @@ CORRECT = {
     def forward(self, x):
         return sum(p(x) for p in self.parts)
 ''',
+    "a declared function that returns the module it is given": HEADER.replace(
+        "class MergeLayer", "def unwrap(module) -> nn.Module:\n    return module\n\n\nclass MergeLayer") + '''    def __init__(self, blocks):
+        super().__init__()
+        self.blocks = blocks
+        self.parts = []
+        for block in blocks:
+            self.parts.append(unwrap(block))
+
+    def forward(self, x):
+        return sum(p(x) for p in self.parts)
+''',
     "one element": HEADER + '''    def __init__(self, teacher):
         super().__init__()
         self.teacher = []
