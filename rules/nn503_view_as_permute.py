@@ -946,8 +946,9 @@ def _layout(ctx: Context, expr: ast.expr, scope: Scope, line: int, depth: int) -
     if kind is not ast.Name:
         return None
     binding = sem.lookup(expr.id, scope, line)  # type: ignore[attr-defined]
-    if binding is None:
-        return None
+    if binding is None or any(_reshaped_in_place(where, expr.id, binding.line, line)  # type: ignore[attr-defined]
+                              for where in {id(scope): scope, id(binding.scope): binding.scope}.values()):
+        return None  # `h.transpose_(0, 1)` between: its layout is no longer the one it was made with
     if binding.kind == "param":
         filled = ctx.values._param_values(binding)
         layouts = [_layout(ctx, value, where, at, depth + 1) for value, where, at in filled]
