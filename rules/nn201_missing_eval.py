@@ -12,7 +12,7 @@ from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic
 from nnlint.torchnames import is_module_constructor
 from nnlint.training import Training, in_lightning_eval_hook, mode_before, mode_events, name_expr
-from nnlint.vocabulary import is_eval_role_name
+from nnlint.vocabulary import MODE_KINDS, is_eval_role_name
 from nnlint.message import t, t_docs
 
 MAX_CALLER_DEPTH = 3
@@ -48,7 +48,10 @@ class MissingEval(Rule):
     Evaluation helpers that call `model.eval()` themselves, callers that call it
     before the helper, and `no_grad()` blocks that are part of a training step
     (EMA updates, target networks) are recognised, and so are Lightning's evaluation
-    hooks, which run with the module already in eval mode. A model whose definition is
+    hooks, which run with the module already in eval mode. The evaluation method of
+    a class that keeps the model its constructor is given (a predictor) is
+    reported when no method of the class switches that model's mode and nothing
+    visible builds the class. A model whose definition is
     visible and has no dropout or batch norm (an `nn.LSTM` without `dropout=` included)
     is not reported: eval() would change nothing. The finding is a warning only when
     the value is proven to be a module (built by a module class or constructor, used
@@ -388,6 +391,11 @@ def _training_mode_at(
             return Verdict(t("`{scope_name}()` never switches its model to eval mode", scope_name=scope.name), scope.node,
                            [(switch.node, t("`{switch}()` at line {switch_line} left it in training mode",
                                              switch=ctx.text(switch.node.func), switch_line=switch.line))])
+        handed = _handed_in_and_never_switched(sem, scope, key)
+        if handed is not None:
+            return Verdict(t("`{scope_name}()` never switches its model to eval mode", scope_name=scope.name), scope.node,
+                           [(handed, t("the model is handed in here, by a caller not visible here, and no method of "
+                                       "the class switches its mode"))])
         return None
     # At depth 0 `site` calls the model; further up it calls the helper that receives it.
     model = site.node.func if depth == 0 or key.startswith("#") else name_expr(key)
@@ -413,6 +421,36 @@ def _class_only_switches_to_train(sem: Semantic, scope: Scope, key: str) -> Call
     if not events or any(kind != "train" for kind, _, _ in events):
         return None
     return events[0][1]
+
+
+def _handed_in_and_never_switched(sem: Semantic, scope: Scope, key: str) -> ast.AST | None:
+    """For the evaluation method of a class that is not a module (a predictor, an
+    evaluator) running `self.<model>`: the `self.<model> = model` of its `__init__` when the
+    model is a constructor argument that no method of the class switches to any mode, and
+    nothing visible builds the class. Like an evaluation function whose model parameter no
+    visible caller fills, it runs whatever mode the caller left: a trained model is in
+    training mode. (A caller that switches it first is visible whenever it is in the
+    project: then the class is built somewhere, and this stays silent.)"""
+    cls = scope.cls or sem.enclosing_class(scope)
+    if cls is None or sem.is_module_class(cls.name) or key.count(".") != 1 or not key.startswith("self."):
+        return None
+    init = cls.methods.get("__init__")
+    bindings = cls.attrs.get(key[5:], [])
+    if init is None or len(bindings) != 1 or bindings[0].scope is not init:
+        return None
+    value = bindings[0].value
+    param = sem.lookup(value.id, init, bindings[0].line) if type(value) is ast.Name else None
+    if param is None or param.kind != "param" or param.scope is not init:
+        return None
+    param_key = sem.param_key(value, init)
+    for method in cls.methods.values():
+        for kind, event_key, _site in (e for site in method.calls for e in sem.site_effects(site)):
+            if kind in MODE_KINDS and (event_key in (key, param_key) or key.startswith(event_key + ".")):
+                return None
+    if sem.foreign_callers(init) or any(sem.call_name(site.node) == cls.name for site in sem.calls) \
+            or any(cls.name in other.bases for other in sem.classes.values()):
+        return None  # built (or subclassed) where the caller's mode switches may be seen
+    return bindings[0].stmt
 
 
 def _eval_undone(sem: Semantic, train: Training, scope: Scope, key: str, switch: CallSite, site: CallSite,

@@ -9,8 +9,8 @@ from typing import Iterator
 from nnlint.context import Context
 from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
-from nnlint.semantic import Binding, CallSite, Scope, Semantic, constant_value, dotted
-from nnlint.message import t, t_docs
+from nnlint.semantic import Binding, CallSite, Scope, Semantic, argument, constant_value, dotted, subtree
+from nnlint.message import Message, t, t_docs
 from nnlint.calls import call_index
 
 _RESHAPES = ("view", "reshape")
@@ -47,7 +47,11 @@ class ViewAsPermute(Rule):
     Flags `.view()`/`.reshape()` calls whose sizes are the tensor's own dimensions
     in a different order, such as `x.view(b, c, h, w)` after
     `b, h, w, c = x.shape`, and head splits that put the head axis before the
-    sequence axis (`q.view(B, n_head, T, d)` on a `(B, T, C)` tensor).
+    sequence axis (`q.view(B, n_head, T, d)` on a `(B, T, C)` tensor). Also
+    follows the memory layout of concatenated tensors:
+    `torch.cat([h[0], h[1]], dim=0).view(batch, -1)` on the final states of an
+    RNN whose initial state declares their sizes puts the batch before the axis of
+    the two pieces.
 
     ## Why is this bad?
     `view` and `reshape` never move data: they reinterpret the same memory, read in
@@ -111,6 +115,10 @@ class ViewAsPermute(Rule):
                 hidden = _rnn_state_flattened(ctx, site, target, sizes)
                 if hidden is not None:
                     yield self._state_finding(ctx, site, target, hidden)
+                    continue
+                stacked = _stacked_reorder(ctx, site, target, sizes)
+                if stacked is not None:
+                    yield self._layout_finding(ctx, site, target, stacked)
                 continue
             yield self._finding(ctx, site, target, sizes, analysis)
 
@@ -130,6 +138,24 @@ class ViewAsPermute(Rule):
             ctx.related(hidden.binding.stmt, t("`{name}` is its final state (layers x directions, batch, hidden)",
                                                name=hidden.binding.name)),
         ]
+        return ctx.finding(self, site.node, message, related)
+
+    def _layout_finding(self, ctx: Context, site: CallSite, target: ast.expr, found: "_Misread") -> Finding:
+        target_text = ctx.text(target)
+        if "\n" in target_text or len(target_text) > 60:
+            target_text = f"{ctx.text(target.func)}(...)" if type(target) is ast.Call else "..."
+        call_text = ctx.text(site.node)
+        if site.receiver is target:  # `torch.cat([...]).view(...)`: name the receiver once
+            call_text = f"{target_text}.{site.method}({', '.join(ctx.text(a) for a in site.node.args)})"
+        if "\n" in call_text:
+            call_text = f"{ctx.text(site.node.func)}(...)"
+        message = t(
+            "`{call_text}` reads its tensor out of memory order: the axes lie in memory as ({layout}), so "
+            "{displaced} lies before {before}; view/reshape keep the memory order, so this mixes values across "
+            "{displaced} instead of moving that axis; move it behind {before} with transpose/permute first",
+            call_text=call_text, target=target_text, layout=found.layout, displaced=found.displaced,
+            before=found.before)
+        related = [ctx.related(node, note) for node, note in found.steps]
         return ctx.finding(self, site.node, message, related)
 
     def _finding(self, ctx: Context, site: CallSite, target: ast.expr, sizes: list[ast.expr],
@@ -771,3 +797,308 @@ def _several_layers_or_directions(construction: ast.Call) -> bool:
         if isinstance(layers, int) and not isinstance(layers, bool) and layers >= 2:
             return True
     return False
+
+
+# ------------------------------------------------------------------ memory layouts
+@dataclass
+class _Axis:
+    """One axis of a tensor's memory layout: its size as an expression (read in `scope` at
+    `line`), a count (`torch.cat` of k tensors adds an axis of k), or unknown (None)."""
+
+    size: ast.expr | int | None
+    scope: Scope | None = None
+    line: int = 0
+
+
+@dataclass
+class _Layout:
+    axes: list[_Axis]  # outer first, as memory is read
+    steps: list[tuple[ast.AST, Message]]  # how the layout was found, for related lines
+
+
+@dataclass
+class _Misread:
+    layout: str
+    displaced: Message | str
+    before: Message | str
+    steps: list[tuple[ast.AST, Message]]
+
+
+# methods that return their receiver's layout (in-place fills, copies, casts)
+_SAME_LAYOUT = frozenset({"zero_", "fill_", "normal_", "uniform_", "detach", "clone", "contiguous", "float", "double",
+                          "half", "to", "cuda", "cpu"})
+_STATE_CREATORS = _NEW_TENSOR_METHODS | {"new"}  # `x.data.new(*sizes)`: legacy, same sizes
+
+
+def _stacked_reorder(ctx: Context, site: CallSite, target: ast.expr, sizes: list[ast.expr]) -> _Misread | None:
+    """fairseq's LSTM encoder: `torch.cat([h[2 * i], h[2 * i + 1]], dim=0).view(1, bsz, 2 * H)`
+    on the final states of a bidirectional nn.LSTM. Their sizes are those of the initial
+    state the LSTM was given (`h0 = x.new(2 * layers, bsz, H)`): each `h[k]` is `(bsz, H)`, and
+    the concatenation lays out `(2, bsz, H)` in memory. A view that names an axis while an
+    axis before it in memory (of a size other than 1) is left for later can only fold that
+    axis in behind it: here each row gets the states of two samples, not the two directions
+    of one. The layout is followed through what a tensor provably is: a creation call's
+    sizes, an RNN's final state (the shape of its initial state), an integer index (drops the
+    first axis), `torch.cat` along dim 0 of tensors of one layout, and a parameter every
+    caller fills alike. A view size names an axis only as the very same expression."""
+    found = _layout(ctx, target, site.scope, site.line, 0)
+    if found is None or len(found.axes) < 2:
+        return None
+    sem = ctx.semantic
+    keys = [_size_key(sem, axis.size, axis.scope, axis.line) for axis in found.axes]
+    placed: list[int] = []
+    unknown_before = False
+    for size in sizes:
+        if constant_value(size) == 1:
+            continue  # an axis of one adds nothing to the order
+        key = _size_key(sem, size, site.scope, site.line)
+        matches = [i for i, k in enumerate(keys) if k is not None and k == key]
+        if len(matches) != 1:
+            unknown_before = True
+            continue
+        axis = matches[0]
+        later = [p for p in placed if p > axis]
+        skipped = [d for d in range(axis) if d not in placed and _more_than_one(found.axes[d])]
+        if later or skipped and not unknown_before:
+            displaced, before = (axis, later[0]) if later else (skipped[0], axis)
+            layout = ", ".join(_axis_text(a) for a in found.axes)
+            return _Misread(layout, _axis_name(found.axes[displaced]), _axis_name(found.axes[before]), found.steps)
+        placed.append(axis)
+    return None
+
+
+def _more_than_one(axis: _Axis) -> bool:
+    if isinstance(axis.size, int):
+        return axis.size > 1
+    return axis.size is not None and constant_value(axis.size) != 1
+
+
+def _axis_name(axis: _Axis) -> Message | str:
+    if isinstance(axis.size, int):
+        return t("the axis of the {count} concatenated tensors", count=axis.size)
+    return f"`{_axis_text(axis)}`"
+
+
+def _axis_text(axis: _Axis) -> str:
+    if axis.size is None:
+        return "?"
+    return str(axis.size) if isinstance(axis.size, int) else ast.unparse(axis.size)
+
+
+def _size_key(sem: Semantic, size: ast.expr | int | None, scope: Scope | None, line: int) -> tuple | None:
+    """What makes two size expressions the same value: the expression, and the bindings its
+    names have where it is read. None for counts, unknowns and anything but names and
+    attributes (a view's `-1` or `2 * H` names no single axis)."""
+    if size is None or isinstance(size, int) or scope is None or type(size) not in (ast.Name, ast.Attribute):
+        return None
+    bindings = []
+    for node in ast.walk(size):
+        if type(node) is ast.Name:
+            binding = sem.lookup(node.id, scope, line)
+            if binding is None:
+                return None
+            bindings.append(id(binding))
+    return (ast.dump(size), tuple(bindings))
+
+
+def _merge(sem: Semantic, layouts: list[_Layout]) -> _Layout | None:
+    """The layout several values share: an axis whose size differs between them is unknown."""
+    if not layouts or any(len(one.axes) != len(layouts[0].axes) for one in layouts):
+        return None
+    axes = []
+    for position, axis in enumerate(layouts[0].axes):
+        others = [one.axes[position] for one in layouts[1:]]
+        if isinstance(axis.size, int):
+            same = all(other.size == axis.size for other in others)
+        else:
+            key = _size_key(sem, axis.size, axis.scope, axis.line)
+            same = key is not None and all(_size_key(sem, o.size, o.scope, o.line) == key for o in others)
+        axes.append(axis if same else _Axis(None))
+    return _Layout(axes, layouts[0].steps)
+
+
+def _layout(ctx: Context, expr: ast.expr, scope: Scope, line: int, depth: int) -> _Layout | None:
+    if depth > 10:
+        return None
+    sem = ctx.semantic
+    kind = type(expr)
+    if kind is ast.Call:
+        func = expr.func  # type: ignore[attr-defined]
+        name = sem.call_name(expr) or ""  # type: ignore[arg-type]
+        if name == "torch.cat":
+            return _cat_layout(ctx, expr, scope, line, depth)  # type: ignore[arg-type]
+        if name in _CREATORS:
+            return _created_layout(ctx, expr, scope, line)  # type: ignore[arg-type]
+        if type(func) is not ast.Attribute or name.startswith("torch."):
+            return None
+        if func.attr in _SAME_LAYOUT:
+            return _layout(ctx, func.value, scope, line, depth + 1)
+        if func.attr in _STATE_CREATORS:
+            return _created_layout(ctx, expr, scope, line)  # type: ignore[arg-type]
+        return None
+    if kind is ast.Subscript:
+        if not _is_position(sem, expr.slice, scope):  # type: ignore[attr-defined]
+            return None
+        inner = _layout(ctx, expr.value, scope, line, depth + 1)  # type: ignore[attr-defined]
+        if inner is None or len(inner.axes) < 2:
+            return None
+        return _Layout(inner.axes[1:], inner.steps)
+    if kind is not ast.Name:
+        return None
+    binding = sem.lookup(expr.id, scope, line)  # type: ignore[attr-defined]
+    if binding is None or any(_reshaped_in_place(where, expr.id, binding.line, line)  # type: ignore[attr-defined]
+                              for where in {id(scope): scope, id(binding.scope): binding.scope}.values()):
+        return None  # `h.transpose_(0, 1)` between: its layout is no longer the one it was made with
+    if binding.kind == "param":
+        filled = ctx.values._param_values(binding)
+        layouts = [_layout(ctx, value, where, at, depth + 1) for value, where, at in filled]
+        if not layouts or any(one is None for one in layouts):
+            return None
+        merged = _merge(sem, layouts)  # type: ignore[arg-type]
+        if merged is None:
+            return None
+        notes = [(value, t("`{name}` is given this value here", name=binding.name)) for value, _w, _a in filled[:2]]
+        return _Layout(merged.axes, merged.steps + notes)
+    if binding.kind == "unpack":
+        return _final_state_layout(ctx, binding, depth)
+    if binding.kind != "assign":
+        return None
+    reaching = _reaching(binding, line)
+    layouts = [_layout(ctx, b.value, b.scope, b.line, depth + 1) if b.value is not None and b.kind == "assign"
+               else None for b in reaching]
+    if any(one is None for one in layouts):
+        return None
+    return _merge(sem, layouts)  # type: ignore[arg-type]
+
+
+def _reaching(binding: Binding, line: int) -> list[Binding]:
+    """`binding` (the last one of its name before `line`) and, when it sits in a branch, the
+    earlier bindings of the name in its scope back to one that sits in none; and in a loop
+    around `line`, the bindings later in the loop (the previous iteration's): the values the
+    name may hold (each must agree for a layout to be known)."""
+    scope = binding.scope
+    bindings = scope.bindings.get(binding.name, [])
+    found = [binding]
+    for loop in scope.loops:
+        end = loop.node.end_lineno or loop.node.lineno
+        if loop.node.lineno <= line <= end:
+            found += [other for other in bindings if other is not binding and line <= other.line <= end]
+    if not binding.branches:
+        return found
+    for other in reversed(bindings):
+        if other is binding or other.line >= binding.line:
+            continue
+        found.append(other)
+        if not other.branches:
+            break
+    return found
+
+
+def _created_layout(ctx: Context, call: ast.Call, scope: Scope, line: int) -> _Layout | None:
+    """`x.new(2 * layers, bsz, H)`, `x.new_zeros((a, b))`, or `x.new(*sizes)` with `sizes` a
+    tuple bound before (every tuple that may reach it, axis by axis)."""
+    sem = ctx.semantic
+    args = list(call.args)
+    legacy = type(call.func) is ast.Attribute and call.func.attr == "new"
+    if legacy and len(args) == 1 and type(args[0]) is not ast.Starred:
+        return None  # `x.new(data)`, `x.new((2, 3))`: the legacy constructor copies a sequence or tensor
+    if len(args) == 1 and type(args[0]) in (ast.Tuple, ast.List):
+        args = list(args[0].elts)  # type: ignore[attr-defined]
+    if any(k.arg == "size" for k in call.keywords):
+        return None  # `torch.zeros(size=...)`
+    if len(args) == 1 and type(args[0]) is ast.Starred and type(args[0].value) is ast.Name:
+        binding = sem.lookup(args[0].value.id, scope, line)
+        if binding is None or binding.kind != "assign":
+            return None
+        layouts = []
+        for one in _reaching(binding, line):
+            value = one.value
+            if one.kind != "assign" or type(value) not in (ast.Tuple, ast.List) or any(
+                    type(e) is ast.Starred for e in value.elts):  # type: ignore[union-attr]
+                return None
+            layouts.append(_Layout([_Axis(e, one.scope, one.line) for e in value.elts], []))  # type: ignore[union-attr]
+        merged = _merge(sem, layouts)
+        if merged is None:
+            return None
+        return _Layout(merged.axes, [(call, t("the tensor is created here with the sizes of `{sizes}`",
+                                               sizes=args[0].value.id))])
+    if not args or any(type(a) is ast.Starred for a in args):
+        return None
+    return _Layout([_Axis(a, scope, line) for a in args], [(call, t("the tensor is created here with these sizes"))])
+
+
+def _final_state_layout(ctx: Context, binding: Binding, depth: int) -> _Layout | None:
+    """The final hidden (or cell) state an nn.LSTM/GRU/RNN returns has the shape of the
+    initial state it was given (`out, (h_n, c_n) = lstm(x, (h0, c0))`)."""
+    stmt = binding.stmt
+    if type(stmt) is not ast.Assign or len(stmt.targets) != 1 or type(stmt.value) is not ast.Call:
+        return None
+    path = _target_path(stmt.targets[0], binding.name)
+    call = stmt.value
+    made = ctx.values.construction(call.func, binding.scope, binding.line)
+    layer = _RNN_LAYERS.get(ctx.values.name_of(made[0]) or "") if made is not None else None
+    if layer is None or path is None:
+        return None
+    initial = call.args[1] if len(call.args) >= 2 else None
+    if initial is None or any(type(a) is ast.Starred for a in call.args):
+        return None
+    if layer == "nn.LSTM":
+        if path not in ((1, 0), (1, 1)) or type(initial) is not ast.Tuple or len(initial.elts) != 2:
+            return None
+        initial = initial.elts[path[1]]
+    elif path != (1,):
+        return None
+    found = _layout(ctx, initial, binding.scope, binding.line, depth + 1)
+    if found is None:
+        return None
+    note = t("the final state of this `{layer}` has the shape of the initial state it is given", layer=layer)
+    return _Layout(found.axes, found.steps + [(call, note)])
+
+
+def _cat_layout(ctx: Context, call: ast.Call, scope: Scope, line: int, depth: int) -> _Layout | None:
+    """`torch.cat([a, b], dim=0)` of tensors of one layout lays them out one after the other:
+    a leading axis of 2 before their own axes."""
+    pieces = call.args[0] if call.args else None
+    dim = argument(call, 1, "dim")
+    if type(pieces) not in (ast.List, ast.Tuple) or len(pieces.elts) < 2 or any(  # type: ignore[union-attr]
+            type(e) is ast.Starred for e in pieces.elts):  # type: ignore[union-attr]
+        return None
+    if dim is not None and constant_value(dim) != 0:
+        return None
+    layouts = [_layout(ctx, e, scope, line, depth + 1) for e in pieces.elts]  # type: ignore[union-attr]
+    if any(one is None for one in layouts):
+        return None
+    merged = _merge(ctx.semantic, layouts)  # type: ignore[arg-type]
+    if merged is None:
+        return None
+    count = len(pieces.elts)  # type: ignore[union-attr]
+    note = t("`torch.cat` puts these {count} tensors one after the other: an axis of {count} before their own",
+             count=count)
+    return _Layout([_Axis(count), *merged.axes], merged.steps + [(call, note)])
+
+
+def _is_position(sem: Semantic, index: ast.expr, scope: Scope) -> bool:
+    """An integer position (`h[0]`, `h[-1]`, `h[2 * i + 1]` with `i` from `range`): indexing
+    by it drops the first axis. Slices, tuples and tensors (masks, index lists) do not."""
+    kind = type(index)
+    if kind is ast.Constant:
+        return isinstance(index.value, int) and not isinstance(index.value, bool)  # type: ignore[attr-defined]
+    if kind is ast.UnaryOp:
+        return type(index.op) is ast.USub and _is_position(sem, index.operand, scope)  # type: ignore[attr-defined]
+    if kind is ast.BinOp:
+        return type(index.op) in (ast.Add, ast.Sub, ast.Mult) and _is_position(  # type: ignore[attr-defined]
+            sem, index.left, scope) and _is_position(sem, index.right, scope)  # type: ignore[attr-defined]
+    if kind is ast.Name:
+        return _counts_over_range(sem, index.id, scope)  # type: ignore[attr-defined]
+    return False
+
+
+def _counts_over_range(sem: Semantic, name: str, scope: Scope) -> bool:
+    """`name` is only ever the target of `for name in range(...)` (a loop or comprehension)
+    in the function that reads it."""
+    if any(b.kind != "loop" for b in scope.bindings.get(name, [])):
+        return False
+    loops = [node for node in subtree(scope.node) if type(node) in (ast.For, ast.comprehension)
+             and type(node.target) is ast.Name and node.target.id == name]  # type: ignore[attr-defined]
+    return bool(loops) and all(type(node.iter) is ast.Call and sem.call_name(node.iter) == "range"  # type: ignore[attr-defined]
+                               for node in loops)

@@ -47,6 +47,10 @@ class _Held:
     modules: list[tuple[ast.expr, Scope, int]] = field(default_factory=list)
     all_modules: bool = True  # every element is a proven module (a ModuleList can hold them all)
     fill_sites: int = 0  # literal elements, appends and item assignments seen
+    # proven modules whose class (and so whether they have parameters) is not visible: handed
+    # in by the caller and tested with `isinstance(x, nn.Module)`, or made by a function
+    # declared `-> nn.Module`
+    unseen: list[tuple[ast.expr, Scope, int]] = field(default_factory=list)
 
 
 @register
@@ -72,6 +76,10 @@ class ModulesInPlainContainer(Rule):
     list later wrapped in `nn.ModuleList` / `nn.Sequential`) is fine, and so is a
     one-element list, the usual way to keep a helper network (a frozen teacher, a
     perceptual-loss network) out of the module's parameters on purpose.
+    Modules whose class is not visible, handed in by the caller and tested with
+    `isinstance(x, nn.Module)`, or made by a function declared `-> nn.Module`,
+    are reported at information severity: only those with parameters, buffers or
+    dropout lose anything.
 
     ## Example
     ```python
@@ -131,6 +139,9 @@ class ModulesInPlainContainer(Rule):
     def _check_attribute(self, ctx: Context, train: Training, info: ClassInfo, attr: str,
                          bindings: list[Binding], sites: list[CallSite]) -> Finding | None:
         sem = ctx.semantic
+        # `self.layers: Optional[List[nn.Module]] = None` declares the attribute before it is
+        # given its container: the placeholder holds nothing to register
+        bindings = [b for b in bindings if not (type(b.value) is ast.Constant and b.value.value is None)]
         if len(bindings) != 1:
             return None  # set more than once (`self.layers = nn.ModuleList(self.layers)`)
         binding = bindings[0]
@@ -140,11 +151,17 @@ class ModulesInPlainContainer(Rule):
         if _wrapped_later(sem, attr, sites):
             return None
         held = _contents(sem, train, info, attr, binding, local, sites)
-        if held is None or not held.modules or held.fill_sites < 2:
+        if held is None or not (held.modules or held.unseen) or held.fill_sites < 2:
             return None
         stateful = [m for m, scope, line in held.modules if train.builds_stateful_module(m, scope, line)]
+        severity = None
         if not stateful:
-            return None
+            if not held.unseen or not held.all_modules:
+                return None
+            # every element is a module, but which: said at information severity, since a
+            # module without parameters, buffers or dropout loses nothing unregistered
+            stateful = [m for m, _scope, _line in held.unseen]
+            severity = Severity.INFORMATION
         container = {"list": "list", "dict": "dict"}[held.kind]
         if type(binding.value) is ast.Tuple:
             container = "tuple"
@@ -164,9 +181,14 @@ class ModulesInPlainContainer(Rule):
                 wrapper=wrapper,
             )
         )
-        related = [ctx.related(m, t("a module kept in the plain container is made here")) for m in stateful[:3]]
+        note = t("a module kept in the plain container is made here")
+        if severity is not None:
+            message += t(" (what these modules are is not visible here: each one with parameters, buffers or "
+                         "dropout is lost this way)")
+            note = t("a module of a class not visible here is put in the plain container")
+        related = [ctx.related(m, note) for m in stateful[:3]]
         fix = self._fix(ctx, info, attr, binding, held) if local is None else None
-        return ctx.finding(self, binding.stmt, message, related, fix)
+        return ctx.finding(self, binding.stmt, message, related, fix, severity)
 
     # ------------------------------------------------------------------- fix
     def _fix(self, ctx: Context, info: ClassInfo, attr: str, binding: Binding, held: _Held) -> Fix | None:
@@ -277,7 +299,7 @@ def _contents(sem: Semantic, train: Training, info: ClassInfo, attr: str, bindin
             if not site.node.args:
                 return None
             held.fill_sites += 2 if site.loops else 1
-            _add(held, sem, train, site.node.args[-1], site.scope, site.line)
+            _add(held, sem, train, site.node.args[-1], site.scope, site.line, site)
         elif site.method in ("extend", "update", "setdefault", "__setitem__"):
             return None
     for scope_node, target, item in _item_assignments(info, name):
@@ -292,16 +314,80 @@ def _contents(sem: Semantic, train: Training, info: ClassInfo, attr: str, bindin
     return held
 
 
-def _add(held: _Held, sem: Semantic, train: Training, element: ast.expr, scope: Scope, line: int) -> None:
+def _add(held: _Held, sem: Semantic, train: Training, element: ast.expr, scope: Scope, line: int,
+         site: CallSite | None = None) -> None:
     name = dotted(element)
     if name is not None and (name.startswith("self.") or _registered_local(sem, scope, name)):
         held.all_modules = held.all_modules and train.is_proven_model(element, scope, line)
         return  # a module of its own attribute: registered there
+    if _unseen_module(sem, element, scope, line, site):
+        held.unseen.append((element, scope, line))
+        return
     made = train.constructor_name(element, scope, line)
     if made is not None and (is_module_constructor(made) or sem.is_module_class(made)):
         held.modules.append((element, scope, line))
     else:
         held.all_modules = False
+
+
+def _unseen_module(sem: Semantic, element: ast.expr, scope: Scope, line: int, site: CallSite | None) -> bool:
+    """A proven module whose class is not visible: the call of a function of this file
+    declared to return `nn.Module` (`get_layer(hparams)`), or, appended under `if
+    isinstance(layer, nn.Module):`, an element of a list the method's caller hands in
+    (`for layer in layers:`), when nothing else the caller hands in is kept (a backbone
+    kept in `self.backbone` may hold the very modules the list names)."""
+    if type(element) is ast.Call:
+        functions = sem.resolve_function(element, scope)
+        return bool(functions) and all(_builds_declared_module(function.owner or sem, function) for function in functions)
+    if type(element) is not ast.Name or site is None or sem.isinstance_class(element.id, site) != "torch.nn.Module":
+        return False
+    binding = sem.lookup(element.id, scope, line)
+    stmt = binding.stmt if binding is not None else None
+    if binding is None or binding.kind != "loop" or type(stmt) not in (ast.For, ast.AsyncFor) \
+            or type(stmt.iter) is not ast.Name:  # type: ignore[union-attr]
+        return False
+    handed = sem.lookup(stmt.iter.id, scope, binding.line)  # type: ignore[union-attr]
+    if handed is None or handed.kind != "param" or handed.scope is not scope:
+        return False
+    return not _keeps_other_arguments(sem, scope, handed.name)
+
+
+def _builds_declared_module(owner: Semantic, function: Scope) -> bool:
+    """A function declared `-> nn.Module` whose every return is something it builds (a call,
+    maybe through its own local names), not a module held already (`return self.backbone`,
+    a parameter, a global)."""
+    if owner.declared_return(function) != "torch.nn.Module" or not function.returns:
+        return False
+    for ret in function.returns:
+        if ret.value is None:
+            return False
+        found = owner.origin(ret.value, function, ret.lineno, through_shape_ops=False)
+        if type(found.expr) is not ast.Call or any(hop.scope is not function or "." in hop.name for hop in found.hops):
+            return False
+    return True
+
+
+def _keeps_other_arguments(sem: Semantic, scope: Scope, iterated: str) -> bool:
+    """Whether the method keeps another of its arguments in an attribute, or any argument
+    unpacked from `*args`/`**kwargs`, unless its default is a literal (`mode="concat"`)."""
+    node = scope.node
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return True
+    arguments = node.args
+    if arguments.vararg is not None or arguments.kwarg is not None:
+        return True
+    positional = [*arguments.posonlyargs, *arguments.args]
+    literal = {a.arg for a, d in zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults)
+               if type(d) is ast.Constant}
+    literal |= {a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults)
+                if d is not None and type(d) is ast.Constant}
+    for _target, value, _stmt, where in sem.attribute_assignments:
+        if where is scope and value is not None and type(value) is ast.Name and value.id != iterated \
+                and value.id not in literal and value.id != "self":
+            binding = sem.lookup(value.id, scope, value.lineno)
+            if binding is not None and binding.kind == "param":
+                return True
+    return False
 
 
 def _registered_local(sem: Semantic, scope: Scope, name: str) -> bool:

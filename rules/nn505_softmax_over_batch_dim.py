@@ -10,7 +10,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Scope, Semantic, argument, called_module, constant_value, dotted, subtree
 from nnlint.torchnames import LOG_SOFTMAX_FUNCTIONS, LOG_SOFTMAX_MODULES, SOFTMAX_FUNCTIONS, SOFTMAX_MODULES
-from nnlint.values import DATALOADERS, LOGITS, Values, values
+from nnlint.values import DATALOADERS, LOGITS, LossUse, Values, values
 from nnlint.message import t
 from nnlint.project import reads_other_modules
 from nnlint.calls import call_index
@@ -38,7 +38,11 @@ class SoftmaxOverBatchDim(Rule):
     module) with `dim=0` applied to a model's output that is proven batch-first:
     the model is called on a batch from a `DataLoader` (which stacks samples
     along dim 0) and ends in a `Linear` or convolution layer, with nothing in its
-    forward pass that moves the batch dimension.
+    forward pass that moves the batch dimension. Also flags a model's `forward`
+    that returns `softmax`/`log_softmax` over dim 0 when a loss takes rows of its
+    output together with the same rows of the targets
+    (`F.nll_loss(out[mask], y[mask])`): indexing both by one index makes dim 0
+    the sample axis.
 
     ## Why is this bad?
     Dim 0 of such an output is the batch. A softmax over it normalises each
@@ -68,7 +72,9 @@ class SoftmaxOverBatchDim(Rule):
     ## Fix
     Replaces `dim=0` by the class dimension the model's last layer produces:
     `dim=-1` after a `Linear` layer (its output features are the last dimension),
-    `dim=1` after a convolution (its channels).
+    `dim=1` after a convolution (its channels), and `dim=1` in a forward whose
+    output rows a loss pairs with targets (the class dimension of NLL and cross
+    entropy).
     """
 
     code = "NN505"
@@ -97,6 +103,7 @@ class SoftmaxOverBatchDim(Rule):
             index = call_index(sem)
             sites = index.either(index.named(_SOFTMAX_FUNCTIONS), index.methods(_SOFTMAX_METHODS),
                                  index.callee_kind(ast.Call))
+        reported: set[ast.AST] = set()
         for site in sites:
             vals = vals or values(sem)
             found = _softmax_over_dim0(vals, site, layers)
@@ -125,7 +132,113 @@ class SoftmaxOverBatchDim(Rule):
             fix = None
             if class_dim is not None and type(dim) is ast.Constant:
                 fix = Fix(t("Use dim={class_dim}", class_dim=class_dim), (ctx.replace(dim, class_dim),))
+            reported.add(site.node)
             yield ctx.finding(self, site.node, message, related, fix)
+        yield from self._forward_softmax_over_rows(ctx, vals or values(sem), reported)
+
+    def _forward_softmax_over_rows(self, ctx: Context, vals: Values, reported: set[ast.AST]) -> Iterator[Finding]:
+        """A model whose forward returns `log_softmax(x, dim=0)`, called where its output
+        and the targets are indexed by the same rows (`F.nll_loss(out[mask], y[mask])`)."""
+        for use in vals.loss_uses:
+            found = _rows_of_forward_output(vals, use)
+            if found is None or found[0] in reported:
+                continue
+            activation, dim, index, owner = found
+            reported.add(activation)
+            model_call = use.value.made_at  # type: ignore[union-attr]
+            model_text = ctx.text(model_call.func)  # type: ignore[attr-defined]
+            rows = ctx.text(index)
+            message = t(
+                "softmax over dim 0 as the output of `{owner}.forward`, whose rows `[{rows}]` the loss on line "
+                "{loss_line} pairs with the same rows of the targets: dim 0 is the sample axis, so each class "
+                "is normalised across the samples instead of each sample across its classes; use dim=1",
+                owner=owner, rows=rows, loss_line=use.site.line)
+            related = [
+                ctx.related(use.site.node, t("the loss takes rows `[{rows}]` of the output and of the targets",
+                                             rows=rows)),
+                ctx.related(model_call, t("`{model_text}` runs `{owner}.forward` here", model_text=model_text,
+                                          owner=owner)),
+            ]
+            fix = Fix(t("Use dim={class_dim}", class_dim="1"), (ctx.replace(dim, "1"),))
+            yield ctx.finding(self, activation, message, related, fix)
+
+
+def _rows_of_forward_output(vals: Values, use: LossUse) -> tuple[ast.Call, ast.expr, ast.expr, str] | None:
+    """(the softmax call, its dim, the row index, the model class) when `use` is an NLL or cross-entropy loss
+    whose input is rows of a model output, `out[rows]`, and whose targets are the same rows,
+    `y[rows]`, and the model's forward returns a softmax over dim 0. Indexing the output and
+    the targets by one index selects along their first axes together, and the loss pairs each
+    input row with a target (a 1-D input, one sample's class scores, would need a scalar
+    target, which no index of the targets gives): dim 0 of the output is the sample axis. An
+    unindexed `F.nll_loss(out, y)` proves nothing: a 1-D `out` with a scalar `y` is one sample."""
+    value = use.value
+    if use.kind not in ("nll", "ce") or value is None or not value.via_model:
+        return None
+    activation = value.activation
+    if type(activation) is not ast.Call or vals.foreign_location(activation) is not None:
+        return None
+    sem = vals.sem
+    target = argument(use.site.node, 1, "target")
+    rows = use.input
+    if type(rows) is not ast.Subscript or type(target) is not ast.Subscript:
+        return None
+    index = rows.slice
+    name = dotted(index)
+    if name is None or dotted(target.slice) != name:
+        return None
+    held = sem.origin(index, use.site.scope, use.site.line, through_shape_ops=False).expr
+    if type(held) in (ast.Tuple, ast.List, ast.Slice, ast.Constant):
+        return None  # `idx = (slice(None), 0)`: not rows
+    made = sem.origin(rows.value, use.site.scope, use.site.line, through_shape_ops=False).expr
+    if made is not value.made_at:
+        return None  # rows of something else than the model's output itself
+    dim = _softmax_dim0(sem, activation)
+    owner = _forward_returns_only_dim0(vals, activation) if dim is not None else None
+    if dim is None or owner is None:
+        return None
+    return activation, dim, index, owner
+
+
+def _softmax_dim0(sem: Semantic, call: ast.Call) -> ast.expr | None:
+    """The literal `0` a softmax/log_softmax function or tensor method is given as its dim."""
+    if sem.call_name(call) in _SOFTMAX_FUNCTIONS:
+        dim = argument(call, 1, "dim")
+    elif type(call.func) is ast.Attribute and call.func.attr in _SOFTMAX_METHODS:
+        dim = argument(call, 0, "dim")
+    else:
+        return None
+    return dim if type(dim) is ast.Constant and constant_value(dim) == 0 else None
+
+
+def _forward_returns_only_dim0(vals: Values, activation: ast.Call) -> str | None:
+    """The module class when `activation` is in its `forward` and every value that forward
+    returns is a softmax over dim 0 as such (returned, or bound to the name returned, with no
+    reshaping between): then dim 0 of the model's output is dim 0 of the softmax."""
+    sem = vals.sem
+    site = sem.site_of(activation)
+    if site is None:
+        return None
+    forward = site.scope
+    info = sem.enclosing_class(forward)
+    if info is None or forward.name != "forward" or info.methods.get("forward") is not forward \
+            or not sem.is_module_class(info.name) or not forward.returns:
+        return None
+    for ret in forward.returns:
+        value = ret.value
+        if type(value) is ast.Call:
+            if _softmax_dim0(sem, value) is None:
+                return None
+            continue
+        if type(value) is not ast.Name:
+            return None
+        reaching = forward.reaching(value.id, ret.lineno, forward.return_branches.get(id(ret)))
+        if not reaching:
+            return None
+        for binding in reaching:
+            if binding.kind != "assign" or type(binding.value) is not ast.Call \
+                    or _softmax_dim0(sem, binding.value) is None:
+                return None
+    return info.name
 
 
 class _LayerCalls:

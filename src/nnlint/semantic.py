@@ -735,6 +735,43 @@ class Semantic:
                     return owner._export_name(made.pop())  # type: ignore[arg-type]
         return name
 
+    def declared_return(self, function: Scope) -> str | None:
+        """The class a function's return annotation names (`-> nn.Module` gives
+        "torch.nn.Module"), when it is a torch class or a class of the project; None for no
+        annotation, a string, `Optional[...]` or any other type. A declaration, for what
+        the returns cannot show (`def get_layer(hparams) -> nn.Module:` that builds its layer
+        from a class name held in data)."""
+        node = function.node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.returns is None:
+            return None
+        annotation = node.returns
+        if type(annotation) not in (ast.Name, ast.Attribute):
+            return None
+        name = self.qualname(annotation)
+        if name is None or not (name.startswith("torch.") or self.find_class(name) is not None):
+            return None
+        return name
+
+    def isinstance_class(self, name: str, site: CallSite) -> str | None:
+        """The class an enclosing `if isinstance(name, C):` proves `name` to hold at `site`
+        (C's qualified name), when `name` is bound to nothing new between the test and the
+        call. `isinstance(x, (A, B))` proves no single class; an `elif`/`else` arm proves
+        nothing."""
+        proving = {node_id for node_id, arm in site.branches if arm == "body"}
+        if not proving:
+            return None
+        for node in subtree(site.scope.node):
+            if type(node) is not ast.If or id(node) not in proving:
+                continue
+            tested = _isinstance_of(node.test, name)
+            if tested is None or self.lookup(name, site.scope, node.lineno) is not self.lookup(
+                    name, site.scope, site.line):
+                continue
+            qualified = self.qualname(tested)
+            if qualified is not None:
+                return qualified
+        return None
+
     # --------------------------------------------------------------- functions
     def resolve_function(self, call: ast.Call, scope: Scope, depth: int = 0) -> list[Scope]:
         """Same-file functions or methods a call may run (empty when unknown). `depth` bounds
@@ -1449,6 +1486,22 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     scalars = _SCALAR_FIELDS.get(kind.__name__, frozenset())
     return tuple(name for name in kind._fields  # type: ignore[attr-defined]
                  if name not in _NON_CHILD_FIELDS and name not in scalars)
+
+
+def _isinstance_of(test: ast.expr, name: str) -> ast.expr | None:
+    """C for a test `isinstance(name, C)`, also as one term of an `and`; C a name or
+    attribute (a tuple of classes proves no single one)."""
+    if type(test) is ast.BoolOp and type(test.op) is ast.And:
+        for value in test.values:
+            found = _isinstance_of(value, name)
+            if found is not None:
+                return found
+        return None
+    if type(test) is not ast.Call or type(test.func) is not ast.Name or test.func.id != "isinstance" \
+            or len(test.args) != 2 or test.keywords or dotted(test.args[0]) != name:
+        return None
+    tested = test.args[1]
+    return tested if type(tested) in (ast.Name, ast.Attribute) else None
 
 
 def subtree(node: ast.AST) -> list[ast.AST]:
