@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 from nnlint.context import Context
@@ -11,7 +12,7 @@ from nnlint.findings import Finding, Fix, Severity
 from nnlint.registry import Rule, register
 from nnlint.semantic import CallSite, Loop, Scope, Semantic
 from nnlint.torchnames import is_module_constructor
-from nnlint.training import Training, in_lightning_eval_hook, mode_before, mode_events, name_expr
+from nnlint.training import Training, in_lightning_eval_hook, mode_before, mode_events, name_expr, training
 from nnlint.vocabulary import MODE_KINDS, is_eval_role_name
 from nnlint.message import t, t_docs
 
@@ -382,6 +383,9 @@ def _training_mode_at(
                         verdict.eval_fixes,
                     )
             return None
+        foreign = sem.foreign_callers(scope) if not callers and depth < MAX_CALLER_DEPTH else []
+        if foreign:
+            return _mode_left_by_other_modules(ctx, sem, scope, key, foreign, context, depth)
         if callers or not (is_eval_role_name(scope.name) or scope.grad_disabled):
             return None
         if key.startswith("#"):
@@ -407,6 +411,31 @@ def _training_mode_at(
         return None
     return Verdict(t("a new model is in training mode and nothing switched it (created at line {line})", line=origin.hops[-1].line),
                    origin.hops[-1].stmt)
+
+
+def _mode_left_by_other_modules(ctx: Context, sem: Semantic, scope: Scope, key: str, callers: list[CallSite],
+                                context: ast.AST, depth: int) -> Verdict | None:
+    """For a helper only the project's other modules call (`evaluate(model, loader)` in
+    utils.py, called from main.py): the first of those calls that runs it while the model
+    is in training mode, said with the caller's file and line; None when every caller
+    switched it to eval mode first, or what a caller does cannot be read."""
+    for caller in callers:
+        owner = caller.scope.owner
+        there = ctx.of_module(owner) if owner is not None else None
+        mapped = owner.caller_key(scope, key, caller) if owner is not None else None
+        if there is None or owner is None or mapped is None:
+            continue
+        verdict = _training_mode_at(there, owner, training(owner), caller.scope, mapped, caller, context, depth + 1)
+        if verdict is not None:
+            return Verdict(t(
+                "`{caller}()` is called in {file} at line {caller_line} while the model is in training mode "
+                "(there, {reason})",
+                caller=there.text(caller.node.func),
+                file=Path(there.source.path).name,
+                caller_line=caller.line,
+                reason=verdict.reason,
+            ), scope.node, [], verdict.eval_fixes)
+    return None
 
 
 def _class_only_switches_to_train(sem: Semantic, scope: Scope, key: str) -> CallSite | None:

@@ -32,6 +32,17 @@ class Context:
     semantic: Semantic
     settings: Settings
 
+    def of_module(self, other: Semantic) -> "Context | None":
+        """The context of another project module this check reads (a caller in another file),
+        to word what its code does; None when the project index does not hold its text."""
+        if other is self.semantic:
+            return self
+        project = self.semantic.project
+        text = project.analysed_text(other.path) if project is not None and other.path is not None else None
+        if text is None:
+            return None
+        return Context(SourceFile(text, str(other.path)), other.tree, other, self.settings)
+
     # ------------------------------------------------------- shared analyses
     @property
     def training(self) -> Training:

@@ -286,19 +286,26 @@ class Training:
         file passes a proven module in its place (and there is at least one)."""
         arguments = self._caller_arguments(name, scope)
         return bool(arguments) and all(
-            self.is_proven_model(argument, caller_scope, line, depth + 1)
+            self._of(caller_scope).is_proven_model(argument, caller_scope, line, depth + 1)
             for argument, caller_scope, line in arguments)
 
+    def _of(self, scope: Scope) -> "Training":
+        """The training facts of the module `scope` belongs to (a caller in another module)."""
+        owner = scope.owner
+        return self if owner is None or owner is self.sem else training(owner)
+
     def _caller_arguments(self, name: str, scope: Scope) -> list[tuple[ast.expr, Scope, int]]:
-        """For a parameter `name` of `scope`: what each caller in this file passes in its
-        place (the argument as a name of the caller, its scope and line); empty when there is
-        no caller or one passes something that is not a plain name."""
+        """For a parameter `name` of `scope`: what each caller in this file (or, with none
+        here, in the project's other modules) passes in its place (the argument as a name of
+        the caller, its scope and line); empty when there is no caller or one passes
+        something that is not a plain name."""
         key = self.sem.param_key(ast.Name(id=name.split(".")[0]), scope)
         if key is None or not key.startswith("#") or "." in name:
             return []
         arguments = []
-        for caller in self.sem.callers(scope):
-            mapped = self.sem.caller_key(scope, key, caller)
+        # the callers in this file; else those in the project's other modules
+        for caller in self.sem.callers(scope) or self.sem.foreign_callers(scope):
+            mapped = (caller.scope.owner or self.sem).caller_key(scope, key, caller)
             if mapped is None or mapped.startswith("#") and caller.scope.is_function is False:
                 return []
             argument_name = mapped if not mapped.startswith("#") else None
