@@ -211,7 +211,7 @@ class Training:
         if binding.kind == "param" and depth < 3:
             arguments = self._caller_arguments(expr.id, scope)
             return bool(arguments) and all(
-                self.names_a_function(argument, caller_scope, caller_line, depth + 1)
+                self._of(caller_scope).names_a_function(argument, caller_scope, caller_line, depth + 1)
                 for argument, caller_scope, caller_line in arguments)
         if binding.kind == "assign" and type(binding.value) is ast.Name and depth < 3:
             # `net = linreg`: another name for the function (d2l's from-scratch chapters)
@@ -310,9 +310,11 @@ class Training:
                 return []
             argument_name = mapped if not mapped.startswith("#") else None
             if argument_name is None:
-                index = int(mapped[1:].split(".")[0])
+                # "#0.model": the caller's own parameter 0's `model` (`predict(ctx.model)`)
+                index_text, _, rest = mapped[1:].partition(".")
                 params = caller.scope.params
-                argument_name = params[index] if index < len(params) else None
+                index = int(index_text)
+                argument_name = params[index] + (f".{rest}" if rest else "") if index < len(params) else None
             if argument_name is None:
                 return []
             arguments.append((name_expr(argument_name), caller.scope, caller.line))
@@ -735,7 +737,8 @@ class Training:
             arguments = self._caller_arguments(name, scope) if name is not None and depth < 3 else []
             if not arguments:
                 return None
-            return _any_true([self.model_has_mode_layers(argument, caller_scope, caller_line, depth + 1)
+            return _any_true([self._of(caller_scope).model_has_mode_layers(argument, caller_scope, caller_line,
+                                                                           depth + 1)
                               for argument, caller_scope, caller_line in arguments])
         if made.rsplit(".", 1)[-1] in ("Sequential", "ModuleList") and made.startswith("torch.nn."):
             origin = self.sem.origin(expr, scope, line, through_shape_ops=False)
