@@ -616,6 +616,30 @@ class Training:
             return site.receiver
         return called_module(site.node.func)
 
+    def forward_through_self(self, site: CallSite, key: str, depth: int = 0) -> CallSite | None:
+        """For `self.infer(x)` in a method: the call `key(...)` of a `self.` attribute (the
+        same object inside every method of the class, e.g. `self.module_(x)`) that the
+        called method of this class runs with autograd enabled, directly or through at
+        most two more `self.` methods. None when the method runs no such call, or runs it
+        under `torch.no_grad()` (a `with` block, the function's decorator, or a caller
+        chain that disables gradients for the whole method)."""
+        if depth > 2 or not key.startswith("self.") or not _on_self(site):
+            return None
+        sem = self.sem
+        for method in sem.resolve_function(site.node, site.scope):
+            if method.cls is None or method.grad_disabled or method.owner not in (None, sem):
+                continue
+            if any(sem.decorator_disables_grad(d, method) for d in method.node.decorator_list):  # type: ignore[attr-defined]
+                continue  # a project decorator that applies no_grad itself
+            for inner in method.calls:
+                if inner.grad_block is not None or inner.scope is not method:
+                    continue
+                if dotted(inner.node.func) == key:
+                    return inner
+                if inner is not site and self.forward_through_self(inner, key, depth + 1) is not None:
+                    return inner
+        return None
+
     def _is_loss_or_layer(self, func: ast.expr, site: CallSite) -> bool:
         made = self.constructor_name(func, site.scope, site.line) or ""
         last = made.rsplit(".", 1)[-1]
