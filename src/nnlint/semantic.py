@@ -352,6 +352,9 @@ class Semantic:
         self.calls: list[CallSite] = []
         self.loops: list[Loop] = []
         self.augassigns: list[AugAssign] = []
+        # `totals[key] += value`: a sum kept in an item of a container (a dict of running
+        # totals per loss term); target is the container's dotted name followed by `[...]`
+        self.item_augassigns: list[AugAssign] = []
         # `p.grad = None` and friends, with the loops around them
         self.grad_assignments: list[tuple[ast.AST, tuple[Loop, ...], Scope]] = []
         # every `<expr>.attr = value` (also `model.layers[0].attr = ...`), in source order
@@ -411,6 +414,7 @@ class Semantic:
         self.loops.clear()
         self.scopes.clear()
         self.augassigns.clear()
+        self.item_augassigns.clear()
         self.grad_assignments.clear()
         self.attribute_assignments.clear()
         self.bare_attributes.clear()
@@ -1038,6 +1042,11 @@ class _Walker:
             target_name = dotted(stmt.target)
             if target_name is not None and type(stmt.op) is ast.Add:
                 self.add_aug(stmt, target_name, stmt.value)
+            elif type(stmt.target) is ast.Subscript and type(stmt.op) is ast.Add:
+                container = dotted(stmt.target.value)
+                if container is not None:
+                    self.sem.item_augassigns.append(
+                        AugAssign(stmt, f"{container}[...]", stmt.value, self.scope, self.loops, self.grad_block))
             self.visit_expr(stmt.target)
         elif kind is ast.AnnAssign:
             if stmt.value is not None:
