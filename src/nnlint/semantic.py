@@ -1158,7 +1158,13 @@ class _Walker:
         self.sem.scopes.append(scope)
         self.sem.scope_of_node[id(stmt)] = scope
         if self.cls is not None:
-            self.cls.methods.setdefault(stmt.name, scope)
+            if stmt.name in self.cls.methods and not any(
+                    type(d) is ast.Attribute and d.attr in ("setter", "deleter") for d in stmt.decorator_list):
+                # a later `def` of the same name replaces the earlier one in the class (not a
+                # property's setter, which extends the property the getter made)
+                self.cls.methods[stmt.name] = scope
+            else:
+                self.cls.methods.setdefault(stmt.name, scope)
         else:
             self.sem.functions.setdefault(stmt.name, []).append(scope)
         positional = args.posonlyargs + args.args
