@@ -723,6 +723,8 @@ class Training:
             if any(sem.decorator_disables_grad(d, method) for d in method.node.decorator_list):  # type: ignore[attr-defined]
                 continue  # a project decorator that applies no_grad itself
             for inner in method.calls:
+                if inner.method in ("train", "eval") and inner.receiver is not None and dotted(inner.receiver) == key:
+                    break  # the method sets the mode itself: its forward is not the caller's to judge
                 if inner.grad_block is not None or inner.scope is not method:
                     continue
                 if dotted(inner.node.func) == key:

@@ -112,3 +112,9 @@ def test_silent_when_a_method_of_another_object_runs() -> None:
     # `self.helper.infer(x)` is another object's method: `self.module_` is not its `self.module_`
     text = _trainer().replace("y_pred = self.infer(x)  # here", "y_pred = self.helper.infer(x)  # here")
     assert codes(text, "NN204") == []
+
+
+def test_silent_when_the_method_sets_the_mode_itself() -> None:
+    # `self.infer` switches the module back to training mode before its forward pass
+    infer = "        self.module_.train()\n        return self.module_(x)\n"
+    assert codes(_trainer(infer=infer), "NN204") == []
