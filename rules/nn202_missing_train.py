@@ -210,7 +210,9 @@ def _switch_in_callers(sem: Semantic, forward: CallSite, key: str) -> tuple[tupl
         if caller_key is None or caller_key.startswith(("<", "?")):
             continue
         verdict = _switch_before(sem, site, caller_key)
-        if verdict is not None:
+        if verdict is not None and verdict[1] in verdict[0].calls:
+            # only a switch inside the caller's loop, which the next iteration brings back
+            # to the call: one before the loop may be of an object the name held earlier
             plain = None if caller_key.startswith("#") else caller_key
             return verdict, plain
     return None

@@ -103,3 +103,14 @@ def test_method_of_a_trainer_called_on_self() -> None:
     # `other.train_epoch(...)` trains another trainer's model
     other = code.replace("self.train_epoch(loader)", "other.train_epoch(loader)")
     assert codes(other, "NN202") == []
+
+
+def test_silent_when_the_callers_switch_is_before_its_loop() -> None:
+    # an eval() before the epoch loop may be of an object the name held earlier (a model
+    # evaluated, then `net` rebound to a new one): only a switch the loop brings back counts
+    code = CODE.replace("    for epoch in range(10):\n        train_epoch(net, train_loader, opt)\n"
+                        "        validate(net, val_loader)\n",
+                        "    validate(net, val_loader)\n    net = Net()\n    for epoch in range(10):\n"
+                        "        train_epoch(net, train_loader, opt)\n")
+    assert "net = Net()\n    for epoch" in code
+    assert codes(code, "NN202") == []
