@@ -78,6 +78,27 @@ class LossAccumulatedWithGraph(Rule):
             if not carriers:
                 continue
             yield self._finding(ctx, aug, carriers, loop, train)
+        for aug in sem.item_augassigns:
+            yield from self._item_total(ctx, train, aug)
+
+    def _item_total(self, ctx: Context, train: Training, aug: AugAssign) -> Iterator[Finding]:
+        """`totals[name] += part` where `part` is one of the parts a backpropagated loss is
+        made of (`for name, part in parts.items()`, `parts` returned beside the loss by the
+        criterion), in a loop that trains, itself or through a helper (`parts =
+        self.train_step(batch)`): each total keeps every iteration's graph."""
+        if aug.grad_block is not None or aug.scope.grad_disabled:
+            return
+        training = set(map(id, train.training_loops()))
+        loop = next((candidate for candidate in reversed(aug.loops) if id(candidate) in training), None)
+        if loop is None or _rebound_earlier_in_iteration(loop.node, aug):
+            return
+        for name in _names(aug.value):
+            if type(name) is not ast.Name:
+                continue
+            proof = _part_of_backpropagated_loss(ctx.semantic, train, aug, name)
+            if proof is not None:
+                yield self._finding(ctx, aug, [name], loop, train, proof)
+                return
 
     def _in_step_helper(self, ctx: Context, train: Training, aug: AugAssign) -> Iterator[Finding]:
         """`self.total += loss` in a training-step method with no loop of its own, which a
@@ -97,7 +118,7 @@ class LossAccumulatedWithGraph(Rule):
             yield self._finding(ctx, aug, carriers, callers[0].loops[-1], train)
 
     def _finding(self, ctx: Context, aug: AugAssign, carriers: list[ast.Name | ast.Attribute], loop: Loop,
-                 train: Training) -> Finding:
+                 train: Training, parts_of: CallSite | None = None) -> Finding:
         name = dotted(carriers[0]) or ctx.text(carriers[0])
         method = "detach" if _used_as_tensor_later(ctx, aug) else "item"
         replacement = f"{name}.{method}()"
@@ -105,7 +126,7 @@ class LossAccumulatedWithGraph(Rule):
             t(
                 "`{aug_target}` adds up `{name}`, a tensor that carries its autograd graph, on every iteration "
                 "of the loop at line {loop_line}: every iteration's graph stays alive; use `{replacement}`",
-                aug_target=aug.target,
+                aug_target=ctx.text(aug.node.target) if aug.target.endswith("[...]") else aug.target,  # type: ignore[union-attr]
                 name=name,
                 loop_line=loop.line,
                 replacement=replacement,
@@ -113,10 +134,13 @@ class LossAccumulatedWithGraph(Rule):
         )
         origin = ctx.semantic.origin(carriers[0], aug.scope, aug.node.lineno, through_shape_ops=False)
         related = [ctx.related(loop.node, t("the loop whose graphs are kept"))]
-        if origin.hops and origin.hops[0].value is not None:
+        if parts_of is not None:
+            related.insert(0, ctx.related(parts_of.node, t(
+                "the loss made of these parts is backpropagated here: they carry its graph")))
+        elif origin.hops and origin.hops[0].value is not None:
             related.insert(0, ctx.related(origin.hops[0].stmt, t("`{name}` is computed here, with a graph", name=name)))
         else:  # `outputs.loss`: the backward pass from it proves the graph
-            backward = next((s for s in aug.scope.calls if train.is_backward(s) and name in _backward_sources(s)), None)
+            backward = next((s for s in aug.scope.calls if train.is_backward(s) and name in train.backward_sources(s)), None)
             if backward is not None:
                 related.insert(0, ctx.related(backward.node, t("gradients computed here")))
         edits = tuple(ctx.replace(node, f"{ctx.text(node)}.{method}()") for node in carriers)
@@ -131,9 +155,10 @@ def _rebound_earlier_in_iteration(loop: ast.AST, aug: AugAssign) -> bool:
     path = _block_path(loop, aug.node)
     if path is None:
         return False
+    target = aug.target.removesuffix("[...]")  # `totals = {}` starts every item afresh
     for block, index in path:
         for stmt in block[:index]:
-            if _binds(stmt, aug.target):
+            if _binds(stmt, target):
                 return True
     return False
 
@@ -217,22 +242,31 @@ def _backwarded(train: Training, calls: list[CallSite], name: ast.Name | ast.Att
     the name holds a loss with a graph."""
     text = dotted(name)
     return text is not None and any(
-        train.is_backward(site) and text in _backward_sources(site) for site in calls)
+        train.is_backward(site) and text in train.backward_sources(site) for site in calls)
 
 
-def _backward_sources(site: CallSite) -> set[str | None]:
-    """The dotted expressions a backward call may start from: its receiver (`loss.backward()`)
-    and its first argument (`accelerator.backward(loss)`, `self.manual_backward(loss)`; in
-    `loss.backward(gradient)` the argument is a gradient, which nobody adds up), or the loss
-    a GradScaler scaled (`scaler.scale(loss).backward()`)."""
-    receiver = site.receiver
-    if type(receiver) is ast.Call and type(receiver.func) is ast.Attribute and receiver.func.attr == "scale":
-        receiver = receiver.args[0] if receiver.args else None
-    sources = {dotted(receiver) if receiver is not None else None}
-    if site.node.args:
-        sources.add(dotted(site.node.args[0]))
-    sources.discard(None)
-    return sources
+def _part_of_backpropagated_loss(sem: Semantic, train: Training, aug: AugAssign, name: ast.Name) -> CallSite | None:
+    """For `part` bound by `for key, part in parts.items()` or `for part in parts.values()`:
+    the backward pass proving that `parts` holds the graph-carrying parts of a loss (see
+    `Training.loss_parts`)."""
+    binding = sem.lookup(name.id, aug.scope, aug.node.lineno)
+    if binding is None or type(binding.stmt) not in (ast.For, ast.AsyncFor):
+        return None
+    loop = binding.stmt
+    iterable, target = loop.iter, loop.target  # type: ignore[attr-defined]
+    if type(iterable) is not ast.Call or type(iterable.func) is not ast.Attribute or iterable.args:
+        return None
+    method = iterable.func.attr
+    if method == "values":
+        if type(target) is not ast.Name or target.id != name.id:
+            return None
+    elif method == "items":
+        if type(target) is not ast.Tuple or len(target.elts) != 2 or type(target.elts[1]) is not ast.Name \
+                or target.elts[1].id != name.id:
+            return None
+    else:
+        return None
+    return train.loss_parts(iterable.func.value, aug.scope, loop.lineno)
 
 
 def _is_loss_value(sem: Semantic, value: ast.expr, aug: AugAssign) -> bool:

@@ -72,12 +72,12 @@ class MissingTrain(Rule):
         switching: dict[int, bool] = {}  # per function: whether any of its calls switches something to eval
         for loop in train.training_loops():
             scope = loop.scope
-            if id(scope) not in switching:
-                switching[id(scope)] = _switches_to_eval(sem, scope)
-            if not switching[id(scope)]:
+            if not _memo_switches(sem, scope, switching) and not any(
+                    _memo_switches(sem, site.scope, switching) for site in (sem.callers(scope) if scope.is_function else [])):
                 # The forward pass found below is a call of this function, and `_switch_before`
-                # reports only an eval switch among its calls: none, so nothing to find (and
-                # the forward pass, the expensive question, is not looked for).
+                # reports only an eval switch among its calls, `_switch_in_callers` one among
+                # its callers' calls: none, so nothing to find (and the forward pass, the
+                # expensive question, is not looked for).
                 continue
             backward = next((s for s in loop.calls if train.is_backward(s) and s.scope is loop.scope), None)
             if backward is None:
@@ -102,8 +102,12 @@ class MissingTrain(Rule):
             # that question is far cheaper than whether the model has mode layers (the two
             # are independent, so asking them in this order gives the same findings).
             verdict = _switch_before(sem, forward, key)
+            fix_model: str | None = None
             if verdict is None:
-                continue
+                found = _switch_in_callers(sem, forward, key)
+                if found is None:
+                    continue
+                verdict, fix_model = found
             if key == "self":
                 # the class's own layers prove it; without them a subclass may still add some
                 cls = sem.enclosing_class(forward.scope)
@@ -113,11 +117,14 @@ class MissingTrain(Rule):
             if has_mode_layers is False:
                 continue  # no dropout or batch norm: its mode changes nothing
             deciding_loop, eval_site = verdict
-            yield self._finding(ctx, train, forward, deciding_loop, eval_site, has_mode_layers, model_expr)
+            yield self._finding(ctx, train, forward, deciding_loop, eval_site, has_mode_layers, model_expr,
+                                fix_model if deciding_loop.scope is not forward.scope else None)
 
     def _finding(self, ctx: Context, train: Training, forward: CallSite, loop: Loop, eval_site: CallSite,
-                 has_mode_layers: bool | None, model_expr: ast.expr) -> Finding:
+                 has_mode_layers: bool | None, model_expr: ast.expr, caller_model: str | None = None) -> Finding:
         model = "self" if dotted(model_expr) == "self" else ctx.text(model_expr)
+        # the loop of a caller names the model its own way (`train_epoch(net, ...)`)
+        restored = caller_model if loop.scope is not forward.scope else model
         how = "" if eval_site.method == "eval" else t(" (through `{eval_site}()`)", eval_site=ctx.text(eval_site.node.func))
         if eval_site.line < loop.line:
             returns = t(
@@ -146,11 +153,18 @@ class MissingTrain(Rule):
             ctx.related(eval_site.node, t("`{model}` is put in eval mode here", model=model)),
             ctx.related(loop.node, t("the loop that returns to training without train()")),
         ]
-        edit = ctx.insert_at_block_start(loop.node.body, f"{model}.train()")
-        fix = Fix(t_docs(self.fix_title, model=model), (edit,)) if edit is not None else None
+        edit = ctx.insert_at_block_start(loop.node.body, f"{restored}.train()") if restored is not None else None
+        fix = Fix(t_docs(self.fix_title, model=restored), (edit,)) if edit is not None else None
         severity, note = train.mode_claim(model_expr, forward.scope, forward.line, has_mode_layers, model)
         message += note
         return ctx.finding(self, forward.node, message, related, fix, severity)
+
+
+def _memo_switches(sem: Semantic, scope: Scope, switching: dict[int, bool]) -> bool:
+    """`_switches_to_eval`, asked once per function of a check."""
+    if id(scope) not in switching:
+        switching[id(scope)] = _switches_to_eval(sem, scope)
+    return switching[id(scope)]
 
 
 def _switches_to_eval(sem: Semantic, scope: Scope) -> bool:
@@ -176,6 +190,32 @@ def _switch_before(sem, forward: CallSite, key: str) -> tuple[Loop, CallSite] | 
             return None
         return loop, site
     return _evaluation_before_loops(sem, forward, key)
+
+
+def _switch_in_callers(sem: Semantic, forward: CallSite, key: str) -> tuple[tuple[Loop, CallSite], str | None] | None:
+    """For a training loop in a function that never sets the model's mode itself (a
+    `train_epoch(model, loader, opt)` helper): the loop of a caller of this file that comes
+    back to the call after an eval switch without `train()` (`for epoch: train_epoch(model,
+    ...); validate(model)`), with that loop, the switching call and the caller's name for
+    the model (None when it is no plain name or attribute there)."""
+    scope = forward.scope
+    if not scope.is_function or mode_events(sem, scope.calls, key, scope):
+        return None
+    for site in sem.callers(scope):
+        if site.scope is scope:
+            continue
+        if key.startswith("self.") and not (type(site.receiver) is ast.Name and site.receiver.id == "self"):
+            continue  # `other.fit()`: its `self.model` is another object's
+        caller_key = sem.caller_key(scope, key, site)
+        if caller_key is None or caller_key.startswith(("<", "?")):
+            continue
+        verdict = _switch_before(sem, site, caller_key)
+        if verdict is not None and verdict[1] in verdict[0].calls:
+            # only a switch inside the caller's loop, which the next iteration brings back
+            # to the call: one before the loop may be of an object the name held earlier
+            plain = None if caller_key.startswith("#") else caller_key
+            return verdict, plain
+    return None
 
 
 def _evaluation_before_loops(sem, forward: CallSite, key: str) -> tuple[Loop, CallSite] | None:  # type: ignore[no-untyped-def]

@@ -109,7 +109,7 @@ class EvalWithoutNoGrad(Rule):
             made = sem.constructed_class(receiver, scope, site.line)  # type: ignore[arg-type]
             if made is not None and made in sem.classes and not sem.is_module_class(made):
                 continue
-            candidates = _candidates(sem, site, key)
+            candidates = _candidates(sem, tr, site, key)
             if not candidates:
                 continue
             grad_events = _grad_events(sem, tr, scope)
@@ -225,8 +225,9 @@ def _is_unit_test(scope: Scope, cls: object) -> bool:
     return cls.name.startswith("Test") or any(base.endswith("TestCase") for base in cls.bases)  # type: ignore[attr-defined]
 
 
-def _candidates(sem: Semantic, eval_site: CallSite, key: str) -> list[CallSite]:
-    """Forward calls `key(...)` after the eval call, in its mode, with gradients enabled."""
+def _candidates(sem: Semantic, tr: Training, eval_site: CallSite, key: str) -> list[CallSite]:
+    """Forward calls `key(...)` after the eval call, in its mode, with gradients enabled:
+    written here, or run by a method of the class (`self.infer(x)` calling `self.module_(x)`)."""
     scope = eval_site.scope
     mode_events = [
         s for s in scope.calls
@@ -240,7 +241,9 @@ def _candidates(sem: Semantic, eval_site: CallSite, key: str) -> list[CallSite]:
     ]
     found = []
     for site in scope.calls:
-        if site.grad_block is not None or dotted(site.node.func) != key:
+        if site.grad_block is not None:
+            continue
+        if dotted(site.node.func) != key and tr.forward_through_self(site, key) is None:
             continue
         if site.pos <= eval_site.pos or site.exclusive_with(eval_site):
             continue
@@ -318,6 +321,8 @@ def _output_unused_for_grads(sem: Semantic, tr: Training, scope: Scope, key: str
     caller could use it for gradients (or no caller is visible)."""
     if scope.is_generator:
         return False
+    # `y_pred = self.infer(x)`: a method of the class that runs `key` returns its output
+    through = frozenset(id(site.node) for site in scope.calls if tr.forward_through_self(site, key) is not None)
     carrying: set[str] = set()
     for _ in range(3):
         for name, bindings in scope.bindings.items():
@@ -327,16 +332,16 @@ def _output_unused_for_grads(sem: Semantic, tr: Training, scope: Scope, key: str
                 value = binding.value
                 if value is None and binding.kind == "unpack" and type(binding.stmt) is ast.Assign:
                     value = binding.stmt.value
-                if value is not None and _carries(sem, value, carrying, key):
+                if value is not None and _carries(sem, value, carrying, key, through):
                     carrying.add(name)
                     break
         for aug in scope.augassigns:
-            if aug.target not in carrying and _carries(sem, aug.value, carrying, key):
+            if aug.target not in carrying and _carries(sem, aug.value, carrying, key, through):
                 carrying.add(aug.target)
         for site in scope.calls:
             if site.method not in _STORING_METHODS or site.receiver is None:
                 continue
-            if not any(_carries(sem, arg, carrying, key) for arg in site.node.args):
+            if not any(_carries(sem, arg, carrying, key, through) for arg in site.node.args):
                 continue
             holder = site.receiver
             if type(holder) is ast.Name and holder.id in scope.bindings and holder.id not in scope.params:
@@ -345,15 +350,74 @@ def _output_unused_for_grads(sem: Semantic, tr: Training, scope: Scope, key: str
                 return False  # stored in an attribute, a parameter or a global: may be backpropagated later
     if any("." in name for name in carrying):
         return False  # `self.saved = output`
-    if not any(ret.value is not None and _carries(sem, ret.value, carrying, key) for ret in scope.returns):
+    if not any(ret.value is not None and _carries(sem, ret.value, carrying, key, through) for ret in scope.returns):
         return True
     callers = sem.callers(scope)
     if not callers:
         return False
-    return not any(_grad_events(sem, tr, caller.scope) for caller in callers)
+    return not any(_result_may_feed_gradients(sem, tr, caller) for caller in callers)
 
 
-def _carries(sem: Semantic, expr: ast.expr, carrying: set[str], key: str) -> bool:
+def _result_may_feed_gradients(sem: Semantic, tr: Training, caller: CallSite) -> bool:
+    """Whether the function calling at `caller` may compute gradients from what the call
+    returns. Not when it computes none at all, nor when the result is discarded or bound to
+    a local name that no gradient event (a backward pass, an optimizer step, a helper that
+    runs one) reads, directly or through names made from it, and that is not kept where
+    later code could reach it (an attribute, a container, a closure, a `return`): a
+    trainer's `fit` that trains with `train_step` and logs `valid_step(...)["loss"]`."""
+    events = _grad_events(sem, tr, caller.scope)
+    if not events:
+        return False
+    stmt = caller.stmt
+    if type(stmt) is ast.Expr and stmt.value is caller.node:
+        return False  # the result is dropped at once
+    if not (type(stmt) is ast.Assign and stmt.value is caller.node and len(stmt.targets) == 1
+            and type(stmt.targets[0]) is ast.Name):
+        return True
+    scope = caller.scope
+    carrying = {stmt.targets[0].id}
+    for _ in range(3):  # `loss = step["loss"]`: names made from the result carry it too
+        for name, bindings in scope.bindings.items():
+            if name in carrying:
+                continue
+            for binding in bindings:
+                value = binding.value
+                if value is None and type(binding.stmt) in (ast.Assign, ast.For, ast.AsyncFor):
+                    value = binding.stmt.value if type(binding.stmt) is ast.Assign else binding.stmt.iter  # type: ignore[union-attr]
+                if value is not None and _holds(sem, value, carrying):
+                    carrying.add(name)
+                    break
+    if any(_holds(sem, event.node, carrying) for event in events):
+        return True
+    for node in ast.walk(scope.node):
+        if node is scope.node:
+            continue
+        kind = type(node)
+        if kind in (ast.Global, ast.Nonlocal) and carrying & set(node.names):  # type: ignore[attr-defined]
+            return True
+        if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda) and _reads_any(node, carrying):
+            return True  # a closure may run later, anywhere
+        if kind in (ast.Return, ast.Yield, ast.YieldFrom) and node.value is not None and _holds(sem, node.value, carrying):  # type: ignore[attr-defined]
+            return True
+        if kind in (ast.Assign, ast.AugAssign, ast.AnnAssign) and node.value is not None and _holds(sem, node.value, carrying):  # type: ignore[attr-defined]
+            targets = node.targets if kind is ast.Assign else [node.target]  # type: ignore[attr-defined]
+            if any(type(target) is not ast.Name for target in targets):
+                return True  # `self.last = step`, `history[i] = step`
+    return any(site.method in _STORING_METHODS and site.receiver is not None
+               and any(_holds(sem, arg, carrying) for arg in site.node.args) for site in scope.calls)
+
+
+def _holds(sem: Semantic, expr: ast.expr, names: set[str]) -> bool:
+    """Whether `expr` may hold a tensor of `names` with its graph (not through `.item()`,
+    `float()`, `.detach()`)."""
+    return _carries(sem, expr, names, "", frozenset())
+
+
+def _reads_any(node: ast.AST, names: set[str]) -> bool:
+    return any(type(child) is ast.Name and child.id in names for child in ast.walk(node))
+
+
+def _carries(sem: Semantic, expr: ast.expr, carrying: set[str], key: str, through: frozenset[int]) -> bool:
     kind = type(expr)
     if kind is ast.Name:
         return expr.id in carrying  # type: ignore[attr-defined]
@@ -361,7 +425,7 @@ def _carries(sem: Semantic, expr: ast.expr, carrying: set[str], key: str) -> boo
         return False
     if kind is ast.Call:
         func = expr.func  # type: ignore[attr-defined]
-        if dotted(func) == key:
+        if dotted(func) == key or id(expr) in through:
             return True
         if type(func) is ast.Attribute and func.attr in _NO_GRAPH_METHODS:
             return False
@@ -372,12 +436,12 @@ def _carries(sem: Semantic, expr: ast.expr, carrying: set[str], key: str) -> boo
         parts = list(expr.args) + [k.value for k in expr.keywords]  # type: ignore[attr-defined]
         if type(func) is ast.Attribute:
             parts.append(func.value)
-        return any(_carries(sem, part, carrying, key) for part in parts)
+        return any(_carries(sem, part, carrying, key, through) for part in parts)
     if kind is ast.Attribute:
         if expr.attr in ("shape", "dtype", "device", "ndim", "grad_fn", "requires_grad"):  # type: ignore[attr-defined]
             return False
-        return _carries(sem, expr.value, carrying, key)  # type: ignore[attr-defined]
-    return any(_carries(sem, child, carrying, key) for child in ast.iter_child_nodes(expr) if isinstance(child, ast.expr))
+        return _carries(sem, expr.value, carrying, key, through)  # type: ignore[attr-defined]
+    return any(_carries(sem, child, carrying, key, through) for child in ast.iter_child_nodes(expr) if isinstance(child, ast.expr))
 
 
 def _wrapped_by_callers(sem: Semantic, scope: Scope, depth: int = 0) -> bool:

@@ -76,7 +76,7 @@ def _nn202_slow(ctx: Context) -> Iterator[tuple[int, int]]:
             has_mode_layers = train.model_has_mode_layers(model_expr, forward.scope, forward.line)
         if has_mode_layers is False:
             continue
-        if rule._switch_before(sem, forward, key) is None:
+        if rule._switch_before(sem, forward, key) is None and rule._switch_in_callers(sem, forward, key) is None:
             continue
         yield forward.node.lineno, forward.node.col_offset
 

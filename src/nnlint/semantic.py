@@ -401,6 +401,9 @@ class Semantic:
         self.calls: list[CallSite] = []
         self.loops: list[Loop] = []
         self.augassigns: list[AugAssign] = []
+        # `totals[key] += value`: a sum kept in an item of a container (a dict of running
+        # totals per loss term); target is the container's dotted name followed by `[...]`
+        self.item_augassigns: list[AugAssign] = []
         # `p.grad = None` and friends, with the loops around them
         self.grad_assignments: list[tuple[ast.AST, tuple[Loop, ...], Scope]] = []
         # every `<expr>.attr = value` (also `model.layers[0].attr = ...`), in source order
@@ -460,6 +463,7 @@ class Semantic:
         self.loops.clear()
         self.scopes.clear()
         self.augassigns.clear()
+        self.item_augassigns.clear()
         self.grad_assignments.clear()
         self.attribute_assignments.clear()
         self.bare_attributes.clear()
@@ -1128,6 +1132,11 @@ class _Walker:
             target_name = dotted(stmt.target)
             if target_name is not None and type(stmt.op) is ast.Add:
                 self.add_aug(stmt, target_name, stmt.value)
+            elif type(stmt.target) is ast.Subscript and type(stmt.op) is ast.Add:
+                container = dotted(stmt.target.value)
+                if container is not None:
+                    self.sem.item_augassigns.append(
+                        AugAssign(stmt, f"{container}[...]", stmt.value, self.scope, self.loops, self.grad_block))
             self.visit_expr(stmt.target)
         elif kind is ast.AnnAssign:
             if stmt.value is not None:
@@ -1241,7 +1250,13 @@ class _Walker:
         self.sem.scopes.append(scope)
         self.sem.scope_of_node[id(stmt)] = scope
         if self.cls is not None:
-            self.cls.methods.setdefault(stmt.name, scope)
+            if stmt.name in self.cls.methods and not any(
+                    type(d) is ast.Attribute and d.attr in ("setter", "deleter") for d in stmt.decorator_list):
+                # a later `def` of the same name replaces the earlier one in the class (not a
+                # property's setter, which extends the property the getter made)
+                self.cls.methods[stmt.name] = scope
+            else:
+                self.cls.methods.setdefault(stmt.name, scope)
         else:
             self.sem.functions.setdefault(stmt.name, []).append(scope)
         positional = args.posonlyargs + args.args

@@ -15,7 +15,8 @@ from nnlint.calls import call_index
 from nnlint.findings import Severity
 from nnlint.message import Message, t
 from nnlint.semantic import (
-    CallSite, ClassInfo, Loop, Scope, Semantic, called_module, constant_value, dotted, module_itself, subtree,
+    Binding, CallSite, ClassInfo, Loop, Scope, Semantic, called_module, constant_value, dotted, module_itself,
+    subtree,
 )
 from nnlint.torchnames import (
     MODE_DEPENDENT_LAYERS,
@@ -404,6 +405,96 @@ class Training:
     def is_backward(self, site: CallSite) -> bool:
         return id(site) in self._backward_ids
 
+    @staticmethod
+    def backward_sources(site: CallSite) -> set[str]:
+        """The dotted expressions a backward call may start from: its receiver (`loss.backward()`)
+        and its first argument (`accelerator.backward(loss)`, `self.manual_backward(loss)`; in
+        `loss.backward(gradient)` the argument is a gradient), or the loss a GradScaler
+        scaled (`scaler.scale(loss).backward()`)."""
+        receiver = site.receiver
+        if type(receiver) is ast.Call and type(receiver.func) is ast.Attribute and receiver.func.attr == "scale":
+            receiver = receiver.args[0] if receiver.args else None
+        sources = {dotted(receiver) if receiver is not None else None}
+        if site.node.args:
+            sources.add(dotted(site.node.args[0]))
+        sources.discard(None)
+        return sources  # type: ignore[return-value]
+
+    def backpropagated_in(self, name: str, scope: Scope) -> CallSite | None:
+        """A backward pass of `scope` that starts from `name` (its own call, not a helper's)."""
+        return next((site for site in scope.calls if site.scope is scope and self.is_backward(site)
+                     and name in self.backward_sources(site)), None)
+
+    def loss_parts(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> CallSite | None:
+        """Whether `expr` holds the parts a backpropagated loss is made of, so that they carry
+        its autograd graph: `loss, parts = criterion(...)` followed by `loss.backward()`,
+        where every `return` of the criterion (a function, or the `__call__`/`forward` of
+        the class that built it, in any project module) is `total, parts` and `total` is
+        computed from `parts` alone (`sum(parts.values()) / len(parts)`): a total that
+        autograd can backpropagate from needs parts with a graph. Followed through the
+        returns of the file's functions and methods (`parts = self.train_step(batch)`).
+        Answers the backward call that proves it (None when not proven)."""
+        if depth > 3:
+            return None
+        sem = self.sem
+        found = sem.origin(expr, scope, line, through_shape_ops=False)
+        hops = found.hops
+        if hops and hops[-1].kind == "unpack" and hops[-1].unpacked_from is not None:
+            return self._unpacked_loss_parts(hops[-1])
+        value = found.expr
+        if type(value) is not ast.Call or not hops:
+            return None
+        functions = sem.resolve_function(value, found.scope)
+        proof: CallSite | None = None
+        for function in functions:
+            if function.owner not in (None, sem) or not function.returns or function.is_generator:
+                return None
+            for ret in function.returns:
+                one = self.loss_parts(ret.value, function, ret.lineno, depth + 1) if ret.value is not None else None
+                if one is None:
+                    return None
+                proof = proof or one
+        return proof
+
+    def _unpacked_loss_parts(self, binding: Binding) -> CallSite | None:
+        """`loss, parts = criterion(...)`: see `loss_parts`."""
+        stmt, call, index = binding.stmt, binding.unpacked_from, binding.unpack_index
+        if type(stmt) is not ast.Assign or len(stmt.targets) != 1 or type(call) is not ast.Call or index is None:
+            return None
+        target = stmt.targets[0]
+        if type(target) is not ast.Tuple or any(type(e) is not ast.Name for e in target.elts):
+            return None
+        scope = binding.scope
+        for total_index, element in enumerate(target.elts):
+            if total_index == index:
+                continue
+            backward = self.backpropagated_in(element.id, scope)  # type: ignore[attr-defined]
+            if backward is None or backward.pos <= (stmt.lineno, stmt.col_offset):
+                continue
+            functions = self._callees(call, scope)
+            if functions and all(
+                    _returns_total_of_part(function, total_index, index, len(target.elts)) for function in functions):
+                return backward
+        return None
+
+    def _callees(self, call: ast.Call, scope: Scope) -> list[Scope]:
+        """What a call runs: a function or method, or the `__call__` (a module's `forward`)
+        of the class whose instance is called (`self.loss_fn(...)`, built by a factory)."""
+        sem = self.sem
+        functions = sem.resolve_function(call, scope)
+        if functions:
+            return functions
+        if type(call.func) not in (ast.Name, ast.Attribute):
+            return []
+        made = sem.constructed_class(call.func, scope, call.lineno)
+        found = sem.find_class(made)
+        if found is None:
+            return []
+        owner, info = found
+        method = info.methods.get("__call__") or (
+            info.methods.get("forward") if owner.is_module_class(info.name) else None)
+        return [method] if method is not None else []
+
     def writes_grad(self, site: CallSite) -> bool:
         """Whether a backward call accumulates into `param.grad`. Distributed autograd's
         `dist_autograd.backward(context_id, ...)` writes into its per-iteration context
@@ -721,6 +812,32 @@ class Training:
         if site.method == "generate" and site.receiver is not None:
             return site.receiver
         return called_module(site.node.func)
+
+    def forward_through_self(self, site: CallSite, key: str, depth: int = 0) -> CallSite | None:
+        """For `self.infer(x)` in a method: the call `key(...)` of a `self.` attribute (the
+        same object inside every method of the class, e.g. `self.module_(x)`) that the
+        called method of this class runs with autograd enabled, directly or through at
+        most two more `self.` methods. None when the method runs no such call, or runs it
+        under `torch.no_grad()` (a `with` block, the function's decorator, or a caller
+        chain that disables gradients for the whole method)."""
+        if depth > 2 or not key.startswith("self.") or not _on_self(site):
+            return None
+        sem = self.sem
+        for method in sem.resolve_function(site.node, site.scope):
+            if method.cls is None or method.grad_disabled or method.owner not in (None, sem):
+                continue
+            if any(sem.decorator_disables_grad(d, method) for d in method.node.decorator_list):  # type: ignore[attr-defined]
+                continue  # a project decorator that applies no_grad itself
+            for inner in method.calls:
+                if inner.method in ("train", "eval") and inner.receiver is not None and dotted(inner.receiver) == key:
+                    break  # the method sets the mode itself: its forward is not the caller's to judge
+                if inner.grad_block is not None or inner.scope is not method:
+                    continue
+                if dotted(inner.node.func) == key:
+                    return inner
+                if inner is not site and self.forward_through_self(inner, key, depth + 1) is not None:
+                    return inner
+        return None
 
     def _is_loss_or_layer(self, func: ast.expr, site: CallSite) -> bool:
         made = self.constructor_name(func, site.scope, site.line) or ""
@@ -1067,6 +1184,78 @@ def _passes_argument_through(sem: Semantic, site: CallSite) -> bool:
         ret.value is not None and type(ret.value) is ast.Name and ret.value.id in function.params
         for function in functions for ret in function.returns
     )
+
+
+# What a loss total may apply to its parts and still be made of them alone (see
+# `_made_only_from`): Python's sum over a container of tensors, and torch's reductions.
+_PART_BUILTINS = frozenset({"sum", "list", "tuple", "len"})
+_PART_FUNCTIONS = frozenset({"torch.stack", "torch.cat", "torch.sum", "torch.mean"})
+_PART_METHODS = frozenset({"values", "sum", "mean"})
+
+
+def _returns_total_of_part(function: Scope, total_index: int, part_index: int, size: int) -> bool:
+    """Whether every `return` of `function` is a tuple of `size` whose element `total_index`
+    is computed from element `part_index` (a name) alone."""
+    if not function.returns:
+        return False
+    owner = function.owner
+    if owner is None:
+        return False
+    for ret in function.returns:
+        value = ret.value
+        if type(value) is not ast.Tuple or len(value.elts) != size:
+            return False
+        part = value.elts[part_index]
+        if type(part) is not ast.Name or not _made_only_from(owner, function, value.elts[total_index], part.id, 0):
+            return False
+    return True
+
+
+def _made_only_from(sem: Semantic, function: Scope, expr: ast.expr, part: str, depth: int) -> bool:
+    """Whether `expr` reads `part` and nothing else but constants, builtins that sum a
+    container (`sum(list(parts.values())) / len(parts)`) and torch reductions, through local
+    names bound once in `function`."""
+    if depth > 3:
+        return False
+    reads_part = False
+    callees = {id(node.func) for node in ast.walk(expr) if type(node) is ast.Call}
+    for node in ast.walk(expr):
+        kind = type(node)
+        if kind is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is ast.Name:
+                if func.id not in _PART_BUILTINS or func.id in sem.imports or func.id in function.bindings \
+                        or func.id in sem.module.bindings:
+                    return False  # a shadowed `sum` is no builtin
+            elif type(func) is ast.Attribute:
+                if func.attr not in _PART_METHODS and sem.call_name(node) not in _PART_FUNCTIONS:  # type: ignore[arg-type]
+                    return False
+            else:
+                return False
+            if node.keywords and sem.call_name(node) not in _PART_FUNCTIONS:  # type: ignore[attr-defined, arg-type]
+                return False  # `sum(parts, start=extra)`
+        elif kind is ast.Name:
+            if id(node) in callees:
+                continue
+            name = node.id  # type: ignore[attr-defined]
+            if name == part:
+                reads_part = True
+                continue
+            if name == "torch" and sem.qualname(node) == "torch":
+                continue  # the module in `torch.stack(...)` (checked by its call above)
+            bindings = function.bindings.get(name, [])
+            if len(bindings) != 1 or bindings[0].kind != "assign" or bindings[0].value is None:
+                return False
+            if not _made_only_from(sem, function, bindings[0].value, part, depth + 1):
+                return False
+            reads_part = True
+        elif kind is ast.Attribute:
+            if id(node) not in callees and not (type(node.value) is ast.Name and node.value.id == "torch"):  # type: ignore[attr-defined]
+                return False  # `self.weight * parts["a"]`: something besides the parts
+        elif kind not in (ast.BinOp, ast.UnaryOp, ast.Constant, ast.Subscript, ast.Load, ast.operator, ast.unaryop,
+                          ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub):
+            return False
+    return reads_part
 
 
 def name_expr(dotted_name: str) -> ast.expr:

@@ -90,6 +90,12 @@ class Value:
 # One place an expression's value may come from: (the expression that made it, its scope,
 # the bindings followed to get there).
 Resolved = tuple[ast.expr, Scope, list[Binding]]
+# What a caller passes for a parameter: the expression, the scope and line to read it in, and
+# the class `self` is known to be in that scope when the call dispatches through `self` to a
+# subclass's override (None otherwise).
+ParamValue = tuple[ast.expr, Scope, int, "str | None"]
+# Scopes (by id) whose `self` is known to be an instance of a given class (see `ParamValue`).
+SelfClasses = tuple[tuple[int, str], ...]
 
 
 @dataclass
@@ -108,7 +114,7 @@ class Values:
         # False when the file's text names no loss at all: loss_uses is then empty at once
         self.loss_text_hint = True
         self.sem = sem
-        self._kind_cache: dict[tuple[int, int], Value | None] = {}
+        self._kind_cache: dict[tuple[int, int, str | None], Value | None] = {}
         self._model_cache: dict[int, tuple[str, ast.AST | None] | None] = {}
         # constructor calls found in other project modules, with the index that names them
         self._foreign: dict[int, Semantic] = {}
@@ -116,7 +122,12 @@ class Values:
         # What callers pass for each parameter (`_param_values`), asked again for every read
         # of the parameter and fixed for the life of the index. Keyed by the binding's id;
         # each entry keeps the binding (so the id is not reused while the entry lives).
-        self._filled: dict[int, tuple[Binding, list[tuple[ast.expr, Scope, int]]]] = {}
+        self._filled: dict[int, tuple[Binding, list[ParamValue]]] = {}
+        # While a kind is computed from a value a base class's method passes to a method a
+        # subclass overrides (`self.state_loss(preds, ...)` in the base's `train_model`,
+        # `state_loss` overridden): the class `self` is an instance of in that method, by
+        # the id of its scope. Empty otherwise; set and restored by `kind` only.
+        self._self_class: dict[int, str] = {}
 
     def name_of(self, call: ast.Call) -> str | None:
         """The qualified name of a call, resolved in the module the call is written in."""
@@ -128,29 +139,37 @@ class Values:
         """Where `expr` may have been made; parameters are followed to the file's callers, and
         a global read in a function run from module-level code to the bindings that reach
         those calls."""
+        return [(made, made_scope, hops) for made, made_scope, hops, _ in
+                self._resolve_in_context(expr, scope, line, depth, through_shape_ops)]
+
+    def _resolve_in_context(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0,
+                            through_shape_ops: bool = True) -> list[tuple[ast.expr, Scope, list[Binding], SelfClasses]]:
+        """`resolve`, with the classes `self` is known to be of in the callers a parameter
+        was followed into (see `ParamValue`)."""
         reaching = self._global_at_call_time(expr, scope, line) if (
             depth < 3 and type(expr) is ast.Name and scope.is_function) else None
         if reaching is not None:
-            results: list[Resolved] = []
+            results: list[tuple[ast.expr, Scope, list[Binding], SelfClasses]] = []
             for binding in reaching:
-                for expr2, scope2, hops2 in self.resolve(binding.value, binding.scope, binding.line,  # type: ignore[arg-type]
-                                                         depth + 1, through_shape_ops):
-                    results.append((expr2, scope2, [binding, *hops2]))
+                for expr2, scope2, hops2, known in self._resolve_in_context(
+                        binding.value, binding.scope, binding.line, depth + 1, through_shape_ops):  # type: ignore[arg-type]
+                    results.append((expr2, scope2, [binding, *hops2], known))
             return results
         found = self.sem.origin(expr, scope, line, through_shape_ops=through_shape_ops)
         hops = found.hops
         if hops and hops[-1].kind == "param" and hops[-1].value is None and depth < 3:
             binding = hops[-1]
             results = []
-            for value, value_scope, value_line in self._param_values(binding):
-                for expr2, scope2, hops2 in self.resolve(value, value_scope, value_line, depth + 1,
-                                                         through_shape_ops):
-                    results.append((expr2, scope2, hops + hops2))
+            for value, value_scope, value_line, self_class in self._param_values(binding):
+                here: SelfClasses = ((id(value_scope), self_class),) if self_class is not None else ()
+                for expr2, scope2, hops2, known in self._resolve_in_context(value, value_scope, value_line, depth + 1,
+                                                                            through_shape_ops):
+                    results.append((expr2, scope2, hops + hops2, here + known))
                 if len(results) > 8:
                     break
             if results:
                 return results
-        return [(found.expr, found.scope, hops)]
+        return [(found.expr, found.scope, hops, ())]
 
     def _global_at_call_time(self, expr: ast.expr, scope: Scope, line: int) -> list[Binding] | None:
         """For a module-level name read in a function that only module-level code calls
@@ -217,7 +236,7 @@ class Values:
     def _if_tests(self) -> dict[int, ast.expr]:
         return {id(node): node.test for node in ast.walk(self.sem.tree) if type(node) is ast.If}
 
-    def _param_values(self, binding: Binding) -> list[tuple[ast.expr, Scope, int]]:
+    def _param_values(self, binding: Binding) -> list[ParamValue]:
         """What the callers (here, or in the project's other modules) pass for the parameter
         `binding`, with the scope and line to read each in; the default when nothing is
         passed. Empty when some caller passes it in a way this cannot follow."""
@@ -228,7 +247,7 @@ class Values:
         self._filled[id(binding)] = (binding, found)
         return found
 
-    def _compute_param_values(self, binding: Binding) -> list[tuple[ast.expr, Scope, int]]:
+    def _compute_param_values(self, binding: Binding) -> list[ParamValue]:
         function = binding.scope
         node = function.node
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or binding.param_index is None:
@@ -244,9 +263,11 @@ class Values:
                 default = args.defaults[index - first_default]
         else:
             default = args.kw_defaults[index - len(positional)] if index - len(positional) < len(args.kw_defaults) else None
-        out: list[tuple[ast.expr, Scope, int]] = []
+        out: list[ParamValue] = []
         constructing = self._constructor_calls(function)
-        callers = self.sem.callers(function) + constructing
+        dispatched = self._dispatched_callers(function)
+        callers = self.sem.callers(function) + constructing + [site for site, _ in dispatched]
+        self_class = {id(site): cls for site, cls in dispatched}
         if not callers and (function.name == "__init__" or not function.name.startswith("_")):
             # No caller here: the project's other modules may call it (`train.run(model, ...)`
             # in main.py fills `run`'s parameters), or build the class (`Evaluator(model)`).
@@ -266,12 +287,39 @@ class Values:
                 value = default
                 if value is None:
                     return []
-                out.append((value, function.parent or function, node.lineno))
+                out.append((value, function.parent or function, node.lineno, None))
                 continue
-            out.append((value, site.scope, site.line))
+            out.append((value, site.scope, site.line, self_class.get(id(site))))
         if not callers and default is not None:
-            out.append((default, function.parent or function, node.lineno))
+            out.append((default, function.parent or function, node.lineno, None))
         return out
+
+    def _dispatched_callers(self, function: Scope) -> list[tuple[CallSite, str]]:
+        """For a method that overrides a base class's method of this file: the `self.name(...)`
+        calls in the base classes' methods that the subclass inherits (does not override),
+        each with the subclass's name. Run on an instance of the subclass, such a call runs
+        the override, and `self` in the calling method is that instance."""
+        cls = function.cls
+        if cls is None or function.params[:1] != ["self"] or cls.methods.get(function.name) is not function:
+            return []
+        found: list[tuple[CallSite, str]] = []
+        seen = {cls.name}
+        pending = [b for b in cls.bases if b in self.sem.classes]
+        while pending:
+            base = self.sem.classes[pending.pop()]
+            if base.name in seen:
+                continue
+            seen.add(base.name)
+            pending.extend(b for b in base.bases if b in self.sem.classes)
+            overridden = base.methods.get(function.name)
+            if overridden is None:
+                continue
+            for site in self.sem.callers(overridden):
+                caller = site.scope
+                if (type(site.receiver) is ast.Name and site.receiver.id == "self" and caller.cls is base
+                        and self._method(cls.name, caller.name) is caller):
+                    found.append((site, cls.name))
+        return found
 
     def _constructor_calls(self, function: Scope) -> list[CallSite]:
         """For a class's `__init__`: the calls in this file that build the class
@@ -325,17 +373,24 @@ class Values:
 
     # ---------------------------------------------------------------- kinds
     def kind(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> Value | None:
-        key = (id(expr), line)
+        # the answer for a scope whose `self` class is known may differ from the general one
+        key = (id(expr), line, self._self_class.get(id(scope)))
         if key in self._kind_cache:
             return self._kind_cache[key]
         self._kind_cache[key] = None  # recursion guard
         result: Value | None = None
         if depth <= _MAX_DEPTH:
-            for value, value_scope, hops in self.resolve(expr, scope, line):
-                if hops and hops[-1].kind == "unpack" and hops[-1].unpacked_from is not None:
-                    one = self._unpacked_kind(hops[-1], depth)
-                else:
-                    one = self._kind_of_made(value, value_scope, depth)
+            for value, value_scope, hops, known in self._resolve_in_context(expr, scope, line):
+                saved = self._self_class
+                if known:
+                    self._self_class = {**saved, **dict(known)}
+                try:
+                    if hops and hops[-1].kind == "unpack" and hops[-1].unpacked_from is not None:
+                        one = self._unpacked_kind(hops[-1], depth)
+                    else:
+                        one = self._kind_of_made(value, value_scope, depth)
+                finally:
+                    self._self_class = saved
                 if one is None or (result is not None and one.kind != result.kind):
                     result = None
                     break
@@ -372,6 +427,8 @@ class Values:
                 and not self._is_layer_attribute(func, scope, value.lineno)):
             kind = _ACT_METHODS[func.attr]
             return Value(kind, value, scope, inner=func.value, dim=argument(value, 0, "dim"), form="method")
+        if name in _JOINING_FUNCTIONS:
+            return self._joined_kind(value, scope, depth)
         if name and name.startswith("torch."):
             return None
         kept = self._kept_activation(value, scope) if type(func) in (ast.Name, ast.Attribute) else None
@@ -418,6 +475,41 @@ class Values:
             return None
         kind, activation = verdict
         return Value(kind, value, scope, via_model=kind != LOGITS, activation=activation, model_def=ctor)
+
+    def _joined_kind(self, call: ast.Call, scope: Scope, depth: int) -> Value | None:
+        """`torch.cat((a, b), dim)` / `torch.stack([a, b])`: the kind all the pieces share.
+        An empty tensor literal adds nothing, nor does the name the result is bound to when
+        it held only such a literal or such joins before (`out = torch.cat((out,
+        F.softmax(h, 2).unsqueeze(-1)), -1)` in a loop, `out` starting as `torch.tensor([])`)."""
+        pieces = call.args[0] if len(call.args) == 1 or len(call.args) == 2 else None
+        if type(pieces) not in (ast.Tuple, ast.List) or not pieces.elts:  # type: ignore[union-attr]
+            return None
+        site = self.sem.site_of(call)
+        target = None
+        if site is not None and type(site.stmt) is ast.Assign and site.stmt.value is call \
+                and len(site.stmt.targets) == 1 and type(site.stmt.targets[0]) is ast.Name:
+            target = site.stmt.targets[0].id
+        result: Value | None = None
+        for piece in pieces.elts:  # type: ignore[union-attr]
+            if type(piece) is ast.Starred:
+                return None
+            if _is_empty_tensor(self.sem, piece):
+                continue
+            if type(piece) is ast.Name and piece.id == target:
+                bindings = scope.bindings.get(target, [])
+                if bindings and all(b.kind == "assign" and b.value is not None and (
+                        b.value is call or _is_empty_tensor(self.sem, b.value)) for b in bindings):
+                    continue  # the accumulator: its earlier value holds only pieces of this join
+                return None
+            one = self.kind(piece, scope, call.lineno, depth + 1)
+            if one is None or (result is not None and one.kind != result.kind):
+                return None
+            result = result or one
+        if result is None:
+            return None
+        # the join is no single activation call: no dim of it, and nothing a fix may unwrap
+        return Value(result.kind, result.made_at, result.scope, list(result.hops), via_model=result.via_model,
+                     activation=result.activation, model_def=result.model_def, form="joined")
 
     def _method_result_kind(self, func: ast.Attribute, scope: Scope, line: int, depth: int) -> Value | None:
         """`model.predict(x)` on an instance of a module class of this file: what that method
@@ -495,6 +587,20 @@ class Values:
         if type(source) is not ast.Call or index is None or depth > _MAX_DEPTH:
             return None
         scope = binding.scope
+        own = self._self_class.get(id(scope))
+        if own is not None and (dotted(source.func) in ("self", "self.forward", "self.__call__")):
+            # `preds, _ = self.forward(x)` in a base class's method, run on an instance of
+            # `own`: the override of `own` decides what it returns
+            forward = self._method(own, "forward") if self.sem.is_module_class(own) else None
+            if forward is None or not forward.returns:
+                return None
+            element = self._tuple_element_kind([forward], index, depth)
+            if element is None:
+                return None
+            if element.kind == LOGITS:
+                return Value(LOGITS, source, scope)
+            return Value(element.kind, source, scope, via_model=True, activation=element.made_at,
+                         model_def=self.sem.classes[own].node)
         functions = [f for f in self.sem.resolve_function(source, scope) if f.cls is None]
         if not functions:
             made = self.construction(source.func, scope, source.lineno)
@@ -998,6 +1104,24 @@ class Values:
         """How often each name is read in `scope`."""
         return self.sem.name_reads(scope)
 
+
+
+_JOINING_FUNCTIONS = frozenset({"torch.cat", "torch.concat", "torch.concatenate", "torch.stack"})
+_EMPTY_FACTORIES = frozenset({"torch.tensor", "torch.Tensor", "torch.FloatTensor", "torch.as_tensor"})
+
+
+def _is_empty_tensor(sem: Semantic, expr: ast.expr) -> bool:
+    """`torch.tensor([])`, `torch.Tensor([])`, `torch.empty(0)`, `torch.zeros(0)`: a tensor
+    with no element, which a join adds nothing to."""
+    if type(expr) is not ast.Call or len(expr.args) != 1:
+        return False
+    name = sem.call_name(expr)
+    arg = expr.args[0]
+    if name in _EMPTY_FACTORIES:
+        return type(arg) in (ast.List, ast.Tuple) and not arg.elts  # type: ignore[attr-defined]
+    if name in ("torch.empty", "torch.zeros"):
+        return type(arg) is ast.Constant and arg.value == 0
+    return False
 
 
 def _plain_test(test: ast.expr) -> bool:
