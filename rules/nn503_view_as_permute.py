@@ -950,7 +950,7 @@ def _layout(ctx: Context, expr: ast.expr, scope: Scope, line: int, depth: int) -
                               for where in {id(scope): scope, id(binding.scope): binding.scope}.values()):
         return None  # `h.transpose_(0, 1)` between: its layout is no longer the one it was made with
     if binding.kind == "param":
-        filled = ctx.values._param_values(binding)
+        filled = ctx.values.param_values(binding)
         layouts = [_layout(ctx, value, where, at, depth + 1) for value, where, at in filled]
         if not layouts or any(one is None for one in layouts):
             return None

@@ -236,6 +236,12 @@ class Values:
     def _if_tests(self) -> dict[int, ast.expr]:
         return {id(node): node.test for node in ast.walk(self.sem.tree) if type(node) is ast.If}
 
+    def param_values(self, binding: Binding) -> list[tuple[ast.expr, Scope, int]]:
+        """What the callers (here, or in the project's other modules) pass for the parameter
+        `binding`: each value with the scope and line to read it in; the default when nothing
+        is passed. Empty when some caller passes it in a way this cannot follow."""
+        return [(value, scope, line) for value, scope, line, _self_class in self._param_values(binding)]
+
     def _param_values(self, binding: Binding) -> list[ParamValue]:
         """What the callers (here, or in the project's other modules) pass for the parameter
         `binding`, with the scope and line to read each in; the default when nothing is
