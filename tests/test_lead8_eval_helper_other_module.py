@@ -6,13 +6,14 @@ it: a hint "from its name alone" whether or not the caller had called `model.eva
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 from nnlint.config import Settings
 from nnlint.engine import check_source
 from nnlint.findings import Severity
 from nnlint.project import ProjectIndex
+
+from test_recall_crossmodule import write  # a project folder with a .git marker
 
 UTILS = """\
 import torch
@@ -41,12 +42,6 @@ for epoch in range(3):
         opt.step()
     {switch}print(evaluate(model, loader))
 """
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    (root / ".git").mkdir(exist_ok=True)
-    for name, text in files.items():
-        (root / name).write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 def nn201(root: Path) -> list:

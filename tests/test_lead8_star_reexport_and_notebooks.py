@@ -7,7 +7,6 @@ a plain function, for a model). Each test writes its own project."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,8 @@ from nnlint.cli import main
 from nnlint.config import Settings
 from nnlint.engine import check_source
 from nnlint.project import ProjectIndex
+
+from test_recall_crossmodule import write  # a project folder with a .git marker
 
 MODELS = """\
 import torch.nn as nn
@@ -69,14 +70,6 @@ def fit(train_iter, test_x, w, b, lr):
     with torch.no_grad():
         return net(test_x, w, b)
 """
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    (root / ".git").mkdir(exist_ok=True)
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 def codes(root: Path, name: str) -> list[str]:
