@@ -320,6 +320,9 @@ def _add(held: _Held, sem: Semantic, train: Training, element: ast.expr, scope: 
     if name is not None and (name.startswith("self.") or _registered_local(sem, scope, name)):
         held.all_modules = held.all_modules and train.is_proven_model(element, scope, line)
         return  # a module of its own attribute: registered there
+    if type(element) is ast.Call and _returns_own_attributes(sem, element, scope):
+        held.all_modules = False  # `self.pick()` hands back `self.shared`: registered there
+        return
     if _unseen_module(sem, element, scope, line, site):
         held.unseen.append((element, scope, line))
         return
@@ -328,6 +331,17 @@ def _add(held: _Held, sem: Semantic, train: Training, element: ast.expr, scope: 
         held.modules.append((element, scope, line))
     else:
         held.all_modules = False
+
+
+def _returns_own_attributes(sem: Semantic, call: ast.Call, scope: Scope) -> bool:
+    """Whether `call` runs methods of this class (or functions) whose every return hands
+    back an attribute of `self` (`return self.shared`): a module registered where it was
+    set, not a new one."""
+    functions = sem.resolve_function(call, scope)
+    return bool(functions) and all(
+        function.returns and all(ret.value is not None and (dotted(ret.value) or "").startswith("self.")
+                                 for ret in function.returns)
+        for function in functions)
 
 
 def _unseen_module(sem: Semantic, element: ast.expr, scope: Scope, line: int, site: CallSite | None) -> bool:
