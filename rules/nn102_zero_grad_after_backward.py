@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Iterator
 
 from nnlint.context import Context
@@ -163,19 +164,27 @@ def _backward_before(train: Training, calls: list[CallSite], clear: CallSite) ->
     return found
 
 
+def _steps_after(train: Training, steps: list, iteration: list[CallSite],  # type: ignore[type-arg]
+                 after: CallSite) -> Iterator[tuple[CallSite, ast.expr]]:
+    """The optimizer steps after `after` in its iteration (same scope, not in another arm
+    of an `if`), with their optimizers, in order, until a backward() refills the gradients
+    or another zero_grad() clears them."""
+    for site in iteration:
+        if site.pos <= after.pos or site.scope is not after.scope:
+            continue
+        if train.is_backward(site) or site.method == "zero_grad":
+            return
+        optimizer = next((opt for step, opt in steps if step is site), None)
+        if optimizer is not None and not site.exclusive_with(after):
+            yield site, optimizer
+
+
 def _step_after(train: Training, steps: list, clear: CallSite) -> CallSite | None:  # type: ignore[type-arg]
     """The first step of the cleared optimizer after `clear` in the same iteration,
     provided no new backward() refills the gradients in between."""
     mine = train.identity(clear.receiver, clear) if clear.receiver is not None else None
     clears_optimizer = clear.receiver is not None and train.is_optimizer(clear.receiver, clear.scope, clear.line)
-    for site in _iteration(clear):
-        if site.pos <= clear.pos or site.scope is not clear.scope:
-            continue
-        if train.is_backward(site) or site.method == "zero_grad":
-            return None
-        optimizer = next((opt for step, opt in steps if step is site), None)
-        if optimizer is None or site.exclusive_with(clear):
-            continue
+    for site, optimizer in _steps_after(train, steps, _iteration(clear), clear):
         if not clears_optimizer or mine is None or train.identity(optimizer, site).same_as(mine):
             return site
     return None
@@ -204,16 +213,8 @@ def _runs_on_every_call(clear: CallSite) -> bool:
 
 def _step_after_helper(train: Training, steps: list, iteration: list[CallSite], helper: CallSite,  # type: ignore[type-arg]
                        key: str) -> CallSite | None:
-    """The first step after `helper` in its iteration of the optimizer the helper cleared
-    (`key`, in the caller's names), provided no backward() refills the gradients first."""
-    sem = train.sem
-    for site in iteration:
-        if site.pos <= helper.pos or site.scope is not helper.scope:
-            continue
-        if train.is_backward(site) or site.method == "zero_grad":
-            return None
-        optimizer = next((opt for step, opt in steps if step is site), None)
-        if optimizer is None or site.exclusive_with(helper):
-            continue
-        return site if sem.param_key(optimizer, site.scope) == key else None
-    return None
+    """The first step after `helper` in its iteration when it steps the optimizer the
+    helper cleared (`key`, in the caller's names), provided no backward() refills the
+    gradients first."""
+    first = next(_steps_after(train, steps, iteration, helper), None)
+    return first[0] if first is not None and train.sem.param_key(first[1], first[0].scope) == key else None
