@@ -761,11 +761,9 @@ class Semantic:
         (C's qualified name), when `name` is bound to nothing new between the test and the
         call. `isinstance(x, (A, B))` proves no single class; an `elif`/`else` arm proves
         nothing."""
-        proving = {node_id for node_id, arm in site.branches if arm == "body"}
-        if not proving:
-            return None
-        for node in subtree(site.scope.node):
-            if type(node) is not ast.If or id(node) not in proving:
+        for node_id, arm in site.branches:  # from the outermost `if` in
+            node = self.if_statement(node_id) if arm == "body" else None
+            if node is None:
                 continue
             tested = _isinstance_of(node.test, name)
             if tested is None or self.lookup(name, site.scope, node.lineno) is not self.lookup(
@@ -775,6 +773,16 @@ class Semantic:
             if qualified is not None:
                 return qualified
         return None
+
+    def if_statement(self, node_id: int) -> ast.If | None:
+        """The `if` statement a `branches` entry names by id (`CallSite.branches`,
+        `Binding.branches`); None for a loop, `try` or `match` arm."""
+        return self._if_statements.get(node_id)
+
+    @cached_property
+    def _if_statements(self) -> dict[int, ast.If]:
+        # one walk, on the first question (rare shapes ask): the walker itself records none
+        return {id(node): node for node in ast.walk(self.tree) if type(node) is ast.If}
 
     # --------------------------------------------------------------- functions
     def resolve_function(self, call: ast.Call, scope: Scope, depth: int = 0) -> list[Scope]:

@@ -220,21 +220,16 @@ class Values:
         arms = binding.branches
         if not arms:
             return False
-        tests = self._if_tests
         for node_id, arm in arms:
-            test = tests.get(node_id)
-            if test is None or arm not in ("body", "else") or not _plain_test(test):
+            statement = self.sem.if_statement(node_id)
+            if statement is None or arm not in ("body", "else") or not _plain_test(statement.test):
                 continue
             for use_id, use_arm in use.branches:
-                other = tests.get(use_id)
+                other = self.sem.if_statement(use_id)
                 if other is not None and use_arm in ("body", "else") and use_arm != arm and (
-                        ast.dump(other) == ast.dump(test)):
+                        ast.dump(other.test) == ast.dump(statement.test)):
                     return True
         return False
-
-    @cached_property
-    def _if_tests(self) -> dict[int, ast.expr]:
-        return {id(node): node.test for node in ast.walk(self.sem.tree) if type(node) is ast.If}
 
     def param_values(self, binding: Binding) -> list[tuple[ast.expr, Scope, int]]:
         """What the callers (here, or in the project's other modules) pass for the parameter
